@@ -1,0 +1,359 @@
+"""The results bundle: one folder, the only contract between the analysis and the dashboard.
+
+Layout (see ``../shared/DESIGN.md``)::
+
+    manifest.json                 schema_version, demo, classes, dataset, split, approaches, ...
+    images.parquet                one row per image (image_id, path, seed_id, view, label, split, fold, ...)
+    thumbnails.parquet            image_id, jpeg (small JPEG bytes)
+    predictions/<approach>.parquet  image_id, pred_label, prob_<class>..., margin
+    embeddings/<model>.npy        row order = images.parquet
+    projections/<model>.parquet   2-D map of the images (and class texts)
+    diagnostics/<name>.json       anything an approach wants to explain itself
+
+Every file is written atomically (temporary file + rename) and the manifest last, so a reader
+never sees half a bundle. Reading validates and raises :class:`BundleError`, whose message can be
+shown to a user as it is. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis import __version__
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+IMAGES = "images.parquet"
+THUMBNAILS = "thumbnails.parquet"
+PREDICTIONS, EMBEDDINGS, PROJECTIONS, DIAGNOSTICS = "predictions", "embeddings", "projections", "diagnostics"
+IMAGE_COLUMNS = ("image_id", "path", "seed_id", "view", "label", "split", "fold")
+PREDICTION_COLUMNS = ("image_id", "pred_label")
+APPROACH_KINDS = ("baseline", "zeroshot", "probe", "finetune")
+
+
+class BundleError(Exception):
+    """A bundle is missing, unreadable, incomplete or too new; the message says which file and why."""
+
+
+# --- atomic writes --------------------------------------------------------------------------------
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; bundles are meant to be shared
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_json(path: Path, data: Any) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as temporary:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.save(handle, np.asarray(array), allow_pickle=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in JSON")
+
+
+def file_stem(name: str) -> str:
+    """A file-system-safe stem for an approach or model name (``ViT-B-32:openai`` → ``ViT-B-32_openai``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "unnamed"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- the bundle -----------------------------------------------------------------------------------
+
+class Bundle:
+    """A validated bundle on disk. Tables are read lazily and kept once read."""
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path = path
+        self.manifest = manifest
+        self._images: pd.DataFrame | None = None
+
+    # manifest views
+    @property
+    def classes(self) -> list[str]:
+        return list(self.manifest["classes"])
+
+    @property
+    def demo(self) -> bool:
+        return bool(self.manifest.get("demo", False))
+
+    @property
+    def approaches(self) -> list[dict]:
+        return list(self.manifest.get("approaches", []))
+
+    def approach(self, approach_id: str) -> dict:
+        for record in self.approaches:
+            if record["id"] == approach_id:
+                return record
+        raise BundleError(f"{self.path}: no approach {approach_id!r}; it has "
+                          f"{', '.join(r['id'] for r in self.approaches) or 'none yet'}.")
+
+    def approaches_of_kind(self, kind: str) -> list[dict]:
+        return [record for record in self.approaches if record["kind"] == kind]
+
+    # tables
+    def images(self) -> pd.DataFrame:
+        if self._images is None:
+            self._images = _read_parquet(self.path / IMAGES)
+        return self._images
+
+    def thumbnails(self) -> pd.DataFrame:
+        """``image_id`` and ``jpeg`` bytes; empty when the bundle has none."""
+        path = self.path / THUMBNAILS
+        return _read_parquet(path) if path.exists() else pd.DataFrame(columns=["image_id", "jpeg"])
+
+    def predictions(self, approach_id: str) -> pd.DataFrame:
+        return _read_parquet(self.path / self.approach(approach_id)["predictions_file"])
+
+    def embedding_names(self) -> list[str]:
+        return sorted(self.manifest.get("embeddings", {}))
+
+    def embeddings(self, name: str) -> np.ndarray:
+        """ndarray of shape (n_images, dim), rows in ``images()`` order."""
+        entry = self.manifest.get("embeddings", {}).get(name)
+        if entry is None:
+            raise BundleError(f"{self.path}: no embeddings named {name!r}.")
+        path = self.path / entry["file"]
+        try:
+            return np.load(path, allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise BundleError(f"{path}: cannot be read as a .npy array ({error}).") from error
+
+    def projection_names(self) -> list[str]:
+        return sorted(self.manifest.get("projections", {}))
+
+    def projection(self, name: str) -> pd.DataFrame:
+        entry = self.manifest.get("projections", {}).get(name)
+        if entry is None:
+            raise BundleError(f"{self.path}: no projection named {name!r}.")
+        return _read_parquet(self.path / entry["file"])
+
+    def has_diagnostics(self, name: str) -> bool:
+        return (self.path / DIAGNOSTICS / f"{file_stem(name)}.json").exists()
+
+    def diagnostics(self, name: str) -> dict:
+        path = self.path / DIAGNOSTICS / f"{file_stem(name)}.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError as error:
+            raise BundleError(f"{path}: no diagnostics named {name!r} in this bundle.") from error
+        except (OSError, json.JSONDecodeError) as error:
+            raise BundleError(f"{path}: cannot be read as JSON ({error}).") from error
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pq.read_table(path).to_pandas()
+    except FileNotFoundError as error:
+        raise BundleError(f"{path}: file is missing from the bundle.") from error
+    except (OSError, pa.ArrowException) as error:
+        raise BundleError(f"{path}: cannot be read as Parquet ({error}); rebuild the bundle.") from error
+
+
+def _check_parquet(path: Path, required: tuple[str, ...]) -> None:
+    if not path.is_file():
+        raise BundleError(f"{path}: file is missing from the bundle; rebuild it with `python -m analysis run`.")
+    try:
+        columns = set(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as error:
+        raise BundleError(f"{path}: cannot be read as Parquet ({error}); the file is damaged or "
+                          "truncated. Rebuild the bundle.") from error
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise BundleError(f"{path}: missing column(s) {', '.join(missing)}.")
+
+
+def read_manifest(path: str | Path) -> dict:
+    """The manifest of the bundle at ``path``, checked for presence, JSON and schema version."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not path.is_dir():
+        raise BundleError(f"{path}: no bundle folder here. Build one with `python -m analysis run` "
+                          "or `python -m analysis demo`.")
+    if not manifest_path.is_file():
+        raise BundleError(f"{manifest_path}: not found; {path} is not a results bundle (or it was "
+                          "interrupted before its first step finished).")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{manifest_path}: cannot be read as JSON ({error}).") from error
+    version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+    if not isinstance(version, int):
+        raise BundleError(f"{manifest_path}: has no integer 'schema_version'; not a CornLens bundle.")
+    if version > SCHEMA_VERSION:
+        raise BundleError(f"{manifest_path}: schema_version {version} is newer than this CornLens "
+                          f"understands ({SCHEMA_VERSION}); update CornLens to read it.")
+    for key in ("classes", "dataset", "approaches"):
+        if key not in manifest:
+            raise BundleError(f"{manifest_path}: required key {key!r} is missing.")
+    return manifest
+
+
+def open_bundle(path: str | Path) -> Bundle:
+    """Open and validate a bundle: manifest, images table and every file the manifest names."""
+    path = Path(path).expanduser()
+    manifest = read_manifest(path)
+    _check_parquet(path / IMAGES, IMAGE_COLUMNS)
+    for record in manifest["approaches"]:
+        for key in ("id", "kind", "predictions_file"):
+            if key not in record:
+                raise BundleError(f"{path / MANIFEST}: an approach lacks {key!r}: {record}")
+        if "accuracy" not in record.get("metrics", {}):
+            raise BundleError(f"{path / MANIFEST}: approach {record['id']!r} has no metrics.accuracy.")
+        _check_parquet(path / record["predictions_file"], PREDICTION_COLUMNS)
+    for section in ("embeddings", "projections"):
+        for name, entry in manifest.get(section, {}).items():
+            if not (path / entry["file"]).is_file():
+                raise BundleError(f"{path / entry['file']}: {section} {name!r} listed in the manifest "
+                                  "but the file is missing.")
+    return Bundle(path, manifest)
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+def update_manifest(path: str | Path, change: Callable[[dict], None]) -> dict:
+    """Read the manifest, apply ``change`` in place, write it back atomically."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    change(manifest)
+    write_json(path / MANIFEST, manifest)
+    return manifest
+
+
+def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
+                  thumbnails: pd.DataFrame | None = None) -> Bundle:
+    """Write the data part of a bundle. ``manifest`` gets schema, tool and time fields added.
+
+    An existing bundle at ``path`` keeps its approaches when its image list (the dataset
+    fingerprint and the split) is unchanged; otherwise they are dropped, since they were
+    scored on other images.
+    """
+    path = Path(path)
+    missing = [column for column in IMAGE_COLUMNS if column not in images.columns]
+    if missing:
+        raise BundleError(f"images table lacks column(s) {', '.join(missing)}")
+    kept: dict = {}
+    try:
+        old = read_manifest(path)
+        if (old["dataset"].get("fingerprint") == manifest["dataset"].get("fingerprint")
+                and old.get("split") == manifest.get("split")):
+            kept = {key: old[key] for key in ("approaches", "embeddings", "projections") if key in old}
+    except BundleError:
+        pass
+    path.mkdir(parents=True, exist_ok=True)
+    write_parquet(path / IMAGES, images)
+    if thumbnails is not None:
+        write_parquet(path / THUMBNAILS, thumbnails)
+    full = {"schema_version": SCHEMA_VERSION, "tool": "cornlens", "tool_version": __version__,
+            "created": now(), "demo": False, "approaches": [], "embeddings": {}, "projections": {}}
+    full.update(manifest)
+    full.update(kept)
+    write_json(path / MANIFEST, full)
+    return open_bundle(path)
+
+
+def predictions_frame(image_ids: list[str] | np.ndarray, proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """The prediction table of one approach.
+
+    Args:
+        image_ids: ids of the predicted images.
+        proba: ndarray of shape (n_images, n_classes), rows summing to 1, ``classes`` order.
+
+    Returns:
+        DataFrame with ``image_id``, ``pred_label``, ``prob_<class>`` per class, ``margin``
+        (top-1 minus top-2 probability).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (len(image_ids), len(classes)):
+        raise ValueError(f"proba has shape {proba.shape}, expected ({len(image_ids)}, {len(classes)})")
+    top_two = np.sort(proba, axis=1)[:, ::-1][:, :2] if len(classes) > 1 else np.c_[proba, proba * 0]
+    frame = pd.DataFrame({"image_id": list(image_ids),
+                          "pred_label": np.asarray(classes)[np.argmax(proba, axis=1)]})
+    for index, name in enumerate(classes):
+        frame[f"prob_{name}"] = proba[:, index]
+    frame["margin"] = top_two[:, 0] - top_two[:, 1]
+    return frame
+
+
+def save_approach(path: str | Path, record: dict, predictions: pd.DataFrame,
+                  diagnostics: dict | None = None) -> dict:
+    """Store one approach: its predictions, optional diagnostics, and its manifest entry
+    (replacing an entry with the same ``id``)."""
+    path = Path(path)
+    for key in ("id", "kind", "metrics"):
+        if key not in record:
+            raise ValueError(f"approach record needs {key!r}")
+    if record["kind"] not in APPROACH_KINDS:
+        raise ValueError(f"approach kind must be one of {APPROACH_KINDS}, got {record['kind']!r}")
+    stem = file_stem(record["id"])
+    record = {"model": None, "pretrained": None, "prompt_set": None, **record,
+              "predictions_file": f"{PREDICTIONS}/{stem}.parquet", "finished": now()}
+    write_parquet(path / record["predictions_file"], predictions)
+    if diagnostics is not None:
+        save_diagnostics(path, record["id"], diagnostics)
+
+    def upsert(manifest: dict) -> None:
+        others = [entry for entry in manifest["approaches"] if entry["id"] != record["id"]]
+        manifest["approaches"] = others + [record]
+
+    update_manifest(path, upsert)
+    return record
+
+
+def save_diagnostics(path: str | Path, name: str, diagnostics: dict) -> None:
+    write_json(Path(path) / DIAGNOSTICS / f"{file_stem(name)}.json", diagnostics)
+
+
+def save_embeddings(path: str | Path, name: str, array: np.ndarray, **meta: Any) -> None:
+    """Store an (n_images, dim) array under ``embeddings/`` and list it in the manifest."""
+    entry = {"file": f"{EMBEDDINGS}/{file_stem(name)}.npy", "shape": list(np.shape(array)), **meta}
+    write_npy(Path(path) / entry["file"], array)
+    update_manifest(path, lambda manifest: manifest.setdefault("embeddings", {}).__setitem__(name, entry))
+
+
+def save_projection(path: str | Path, name: str, frame: pd.DataFrame, **meta: Any) -> None:
+    """Store a 2-D map (a table with at least ``x`` and ``y``) under ``projections/``."""
+    entry = {"file": f"{PROJECTIONS}/{file_stem(name)}.parquet", **meta}
+    write_parquet(Path(path) / entry["file"], frame)
+    update_manifest(path, lambda manifest: manifest.setdefault("projections", {}).__setitem__(name, entry))

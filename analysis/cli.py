@@ -1,0 +1,158 @@
+"""Command line: `python -m analysis {synth,validate,run,demo} …` (`--help` on each)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from analysis.bundle import BundleError
+from analysis.data import DatasetError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS = PROJECT_ROOT / "results"
+DEMO_BUNDLE = DEFAULT_RESULTS / "demo"
+DEMO_DATA = DEFAULT_RESULTS / "demo-data"
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True,
+                        help="dataset folder: Kaggle layout (train.csv, test.csv, train/, test/) "
+                             "or ImageFolder layout (one sub-folder per class)")
+    parser.add_argument("--classes", type=lambda text: [name.strip() for name in text.split(",")],
+                        help="expected class names, comma-separated; other labels are reported and "
+                             "skipped (default: the labels found in the data)")
+    parser.add_argument("--workers", type=int, default=4, help="threads reading images (default 4)")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `run` (and `demo`), after the data options."""
+    group = parser.add_argument_group("split")
+    group.add_argument("--seed", type=int, default=0, help="seed of the split and of every approach (default 0)")
+    group.add_argument("--eval-fraction", type=float, default=0.2,
+                       help="share of labelled images held out for evaluation (default 0.2)")
+    group.add_argument("--folds", type=int, default=5, help="cross-validation folds inside train (default 5)")
+    group = parser.add_argument_group("approaches")
+    group.add_argument("--no-baselines", dest="baselines", action="store_false",
+                       help="skip the majority and image-statistics baselines")
+    group.add_argument("--clip", action="append", default=[], metavar="MODEL:PRETRAINED",
+                       help="open_clip model and weights, e.g. ViT-B-32-quickgelu:laion400m_e32, or "
+                            "MODEL:/path/to/checkpoint.pt (repeatable)")
+    group.add_argument("--prompts", action="append", default=[], type=Path, metavar="FILE",
+                       help="extra zero-shot prompt set, JSON (repeatable)")
+    group.add_argument("--convnext", action="append", default=[], metavar="NAME",
+                       help="fine-tune a timm ConvNeXt, e.g. convnext_tiny (repeatable)")
+    group.add_argument("--epochs", type=int, default=10, help="ConvNeXt training epochs (default 10)")
+    group.add_argument("--image-size", type=int, default=224, help="ConvNeXt input size in px (default 224)")
+    group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                       help="where models run (default auto: cuda, then mps, then cpu)")
+    group.add_argument("--batch-size", type=int, default=64, help="images per model batch (default 64)")
+    group.add_argument("--force", action="store_true",
+                       help="recompute approaches that the bundle already holds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="CornLens: does zero-shot CLIP work on my images, and if not, why? Builds a results "
+                    "bundle that `streamlit run dashboard/Home.py` explores.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", parents=[common], help="write a synthetic corn-kernel dataset (Kaggle layout)",
+                                description="Write a deterministic synthetic dataset: same seed, same bytes.")
+    synth.add_argument("--out", type=Path, required=True, help="folder to write")
+    synth.add_argument("--train", type=int, default=800, help="labelled images (default 800)")
+    synth.add_argument("--test", type=int, default=200, help="unlabelled test images (default 200)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    validate = commands.add_parser("validate", parents=[common], help="check a dataset folder and report what is in it",
+                                   description="Report classes, counts per class and view, and every problem "
+                                               "(file, row, column). Exit 0 when usable, 1 when not.")
+    add_data_options(validate)
+
+    run = commands.add_parser("run", parents=[common], help="build or complete a results bundle from a dataset",
+                              description="Validate the data, write the split, then run every approach into "
+                                          "the bundle. Finished approaches are kept unless --force.")
+    add_data_options(run)
+    run.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    add_run_options(run)
+
+    demo = commands.add_parser("demo", parents=[common], help="synthetic data + run: a bundle the dashboard opens",
+                               description="Build the demo bundle from synthetic kernels with random-weight "
+                                           "models: no data and no network needed.")
+    demo.add_argument("--out", type=Path, default=DEMO_BUNDLE, help=f"bundle folder (default {DEMO_BUNDLE})")
+    demo.add_argument("--train", type=int, default=600, help="labelled synthetic images (default 600)")
+    demo.add_argument("--test", type=int, default=150, help="unlabelled synthetic images (default 150)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--if-missing", action="store_true",
+                      help="do nothing when a readable bundle is already there")
+    return parser
+
+
+def command_synth(args: argparse.Namespace) -> int:
+    from analysis import synthetic
+
+    out = synthetic.write_dataset(args.out, args.train, args.test, args.seed, show_progress=not args.quiet)
+    print(f"wrote {args.train} labelled and {args.test} test images to {out}")
+    return 0
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from analysis import data
+
+    dataset = data.load_dataset(args.data, args.classes, workers=args.workers, show_progress=not args.quiet)
+    print(data.describe(dataset))
+    print("\nUsable: yes" + (" (problem rows are skipped)" if dataset.problems else ""))
+    return 0
+
+
+def run_options(args: argparse.Namespace, **overrides) -> "RunOptions":  # noqa: F821
+    from analysis.pipeline import RunOptions
+
+    fields = {name: getattr(args, name) for name in RunOptions.__dataclass_fields__ if hasattr(args, name)}
+    fields["show_progress"] = not args.quiet
+    return RunOptions(**(fields | overrides))
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from analysis import pipeline
+
+    result = pipeline.run(run_options(args))
+    print(f"bundle written to {result.path}")
+    return 0
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from analysis import bundle, demo
+
+    if args.if_missing:
+        try:
+            print(f"demo bundle already at {bundle.open_bundle(args.out).path}")
+            return 0
+        except BundleError:
+            pass
+    result = demo.build_demo(args.out, n_train=args.train, n_test=args.test, seed=args.seed,
+                             show_progress=not args.quiet)
+    print(f"demo bundle written to {result.path}\nopen it with: streamlit run dashboard/Home.py")
+    return 0
+
+
+COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except (DatasetError, BundleError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished steps are kept in the bundle; run the same command again to "
+              "continue.", file=sys.stderr)
+        return 130

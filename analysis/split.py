@@ -1,0 +1,74 @@
+"""The one evaluation split per dataset: grouped, stratified, deterministic.
+
+Rows sharing a ``seed_id`` stay together, and so do byte-identical images, so no kernel photo
+and no copy of one can be on both sides. Every approach reuses this split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.model_selection import StratifiedGroupKFold
+
+TRAIN, EVAL, KAGGLE_TEST = "train", "eval", "kaggle_test"
+
+
+def group_ids(frame: pd.DataFrame, keys: tuple[str, ...] = ("seed_id", "content_hash")) -> np.ndarray:
+    """Connected components of rows linked by equal values in any of ``keys``.
+
+    Returns:
+        ndarray of shape (n_rows,): a group number per row.
+    """
+    n_rows = len(frame)
+    sources, targets = [np.arange(n_rows)], [np.arange(n_rows)]
+    for key in keys:
+        codes = pd.factorize(frame[key])[0]
+        order = np.argsort(codes, kind="stable")
+        same = codes[order][1:] == codes[order][:-1]
+        sources.append(order[:-1][same])
+        targets.append(order[1:][same])
+    rows, cols = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_rows, n_rows))
+    return connected_components(graph, directed=False)[1]
+
+
+def _grouped_folds(labels: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold number per row from a stratified, grouped k-fold (k reduced when groups are few)."""
+    n_folds = max(2, min(n_folds, len(np.unique(groups))))
+    folds = np.full(len(labels), -1, dtype=np.int64)
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
+        folds[held_out] = fold
+    return folds
+
+
+def assign_split(images: pd.DataFrame, eval_fraction: float = 0.2, n_folds: int = 5,
+                 seed: int = 0) -> pd.DataFrame:
+    """Add ``split`` (train / eval / kaggle_test), ``fold`` and ``group`` columns.
+
+    Args:
+        images: one row per image with ``seed_id``, ``content_hash``, ``label``, ``source``.
+        eval_fraction: share of labelled images held out for evaluation (about 1/round(1/f)).
+        n_folds: cross-validation folds inside ``train`` (``fold`` is -1 outside ``train``).
+        seed: the same seed gives the same split.
+    """
+    if not 0 < eval_fraction < 1:
+        raise ValueError(f"eval_fraction must be between 0 and 1, got {eval_fraction}")
+    result = images.copy()
+    result["split"] = KAGGLE_TEST
+    result["fold"] = -1
+    result["group"] = -1
+    labelled = np.flatnonzero((result["source"] == "train").to_numpy())
+    frame = result.iloc[labelled]
+    groups = group_ids(frame)
+    labels = frame["label"].to_numpy()
+    eval_folds = _grouped_folds(labels, groups, round(1 / eval_fraction), seed)
+    is_eval = eval_folds == 0
+    train_rows = labelled[~is_eval]
+    result.loc[result.index[labelled], "group"] = groups
+    result.loc[result.index[labelled], "split"] = np.where(is_eval, EVAL, TRAIN)
+    result.loc[result.index[train_rows], "fold"] = _grouped_folds(
+        labels[~is_eval], groups[~is_eval], n_folds, seed + 1)
+    return result

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real sample in ../shared (skipped when absent) and small synthetic datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait ~47 s for a hub that cannot be reached
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REAL_SAMPLE = PROJECT_ROOT.parent / "shared" / "data" / "corn-real"
+
+
+@pytest.fixture(scope="session")
+def real_sample() -> Path:
+    """The 600 real competition images, read in place from ../shared (never copied)."""
+    if not (REAL_SAMPLE / "train.csv").is_file():
+        pytest.skip(f"real sample not found at {REAL_SAMPLE} (it lives in ../shared beside the project)")
+    return REAL_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """A small synthetic Kaggle-layout dataset (160 labelled, 40 test images)."""
+    from analysis import synthetic
+
+    return synthetic.write_dataset(tmp_path_factory.mktemp("synthetic"), 160, 40, seed=3, show_progress=False)

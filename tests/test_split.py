@@ -1,0 +1,55 @@
+"""The split keeps seed_ids and byte-identical images together, stratified and deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import split
+
+
+def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["pure", "broken", "discolored", "silkcut"], size=n, p=[0.41, 0.32, 0.17, 0.10])
+    return pd.DataFrame({
+        "image_id": [f"train/{i:05d}.png" for i in range(n)],
+        "seed_id": [f"{i // 2:05d}" for i in range(n)],  # two photos per seed_id
+        "content_hash": [f"h{i}" for i in range(n)],
+        "label": labels, "source": "train",
+    })
+
+
+def test_groups_never_straddle_the_split():
+    images = frame()
+    # Plant byte-identical copies across different seed_ids, one with a conflicting label.
+    images.loc[10, "content_hash"] = images.loc[301, "content_hash"] = "same-a"
+    images.loc[50, "content_hash"] = images.loc[99, "content_hash"] = images.loc[250, "content_hash"] = "same-b"
+    images.loc[99, "label"] = "silkcut"
+    result = split.assign_split(images, eval_fraction=0.2, n_folds=5, seed=7)
+    for key in ("seed_id", "content_hash", "group"):
+        assert result.groupby(key)["split"].nunique().max() == 1, key
+    assert result.loc[[10, 301], "group"].nunique() == 1
+    assert result.loc[[50, 99, 250], "group"].nunique() == 1
+    train = result[result["split"] == "train"]
+    assert train.groupby("seed_id")["fold"].nunique().max() == 1
+    assert set(train["fold"]) == {0, 1, 2, 3, 4}
+
+
+def test_split_is_stratified_and_deterministic():
+    images = frame(1000)
+    first = split.assign_split(images, seed=1)
+    assert first.equals(split.assign_split(images, seed=1))
+    assert not first["split"].equals(split.assign_split(images, seed=2)["split"])
+    held_out = first[first["split"] == "eval"]
+    assert 0.17 < len(held_out) / len(first) < 0.23
+    overall = first["label"].value_counts(normalize=True)
+    assert (held_out["label"].value_counts(normalize=True) - overall).abs().max() < 0.03
+
+
+def test_competition_test_images_are_kept_apart():
+    images = frame(100)
+    images.loc[90:, "source"] = "test"
+    images.loc[90:, "label"] = None
+    result = split.assign_split(images)
+    assert (result.loc[90:, "split"] == "kaggle_test").all() and (result.loc[90:, "fold"] == -1).all()
+    assert set(result.loc[:89, "split"]) == {"train", "eval"}
