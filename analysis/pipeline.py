@@ -110,8 +110,20 @@ class RunContext:
 
 Stage = Callable[[RunContext], None]
 
-# Approach stages, run in this order after the data part. Each module adds one function here.
-STAGES: list[Stage] = []
+
+def default_stages() -> list[Stage]:
+    """The approach stages in run order; each module contributes its ``run_stage``.
+
+    Imported here, not at the top, so that `validate` and the dashboard never import torch.
+    """
+    stages: list[Stage] = []
+    # SLOT baselines (majority, image-stats, confounders)
+    # SLOT CLIP embeddings, zero-shot, autopsy, projections
+    # SLOT linear probe
+    # SLOT ConvNeXt fine-tuning
+    # SLOT agreement table and label problems (after every approach)
+    # SLOT Kaggle submissions (after every approach)
+    return stages
 
 
 def images_table(dataset: data.Dataset, options: RunOptions) -> pd.DataFrame:
@@ -168,7 +180,7 @@ def run(options: RunOptions, stages: list[Stage] | None = None) -> bundle.Bundle
     """Write (or complete) the bundle at ``options.out``; returns it opened and validated."""
     started = time.perf_counter()
     context = prepare(options)
-    for stage in STAGES if stages is None else stages:
+    for stage in default_stages() if stages is None else stages:
         stage(context)
     log.info("bundle ready at %s (%.1f s)", context.path, time.perf_counter() - started)
     return bundle.open_bundle(context.path)

@@ -27,3 +27,16 @@ def synthetic_data(tmp_path_factory) -> Path:
     from analysis import synthetic
 
     return synthetic.write_dataset(tmp_path_factory.mktemp("synthetic"), 160, 40, seed=3, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_bundle(tmp_path_factory) -> Path:
+    """A complete small demo bundle (every approach, random weights), built once per test session.
+
+    Tests must not modify it; copy it (shutil.copytree) to damage or trim it.
+    """
+    from analysis import demo
+
+    folder = tmp_path_factory.mktemp("demo") / "bundle"
+    demo.build_demo(folder, n_train=240, n_test=60, seed=0, show_progress=False, **demo.TEST_OVERRIDES)
+    return folder
