@@ -53,3 +53,27 @@ def test_competition_test_images_are_kept_apart():
     result = split.assign_split(images)
     assert (result.loc[90:, "split"] == "kaggle_test").all() and (result.loc[90:, "fold"] == -1).all()
     assert set(result.loc[:89, "split"]) == {"train", "eval"}
+
+
+def test_planted_duplicates_stay_together_end_to_end(synthetic_data, tmp_path):
+    """Byte-identical copies under other seed_ids (one with a conflicting label) never straddle."""
+    import shutil
+
+    from analysis import data, pipeline
+
+    root = tmp_path / "d"
+    shutil.copytree(synthetic_data, root)
+    rows = pd.read_csv(root / "train.csv", dtype=str)
+    for source, target in ((0, 50), (1, 90), (2, 130), (3, 70)):
+        shutil.copyfile(root / rows["image"][source], root / rows["image"][target])
+    rows.loc[90, "label"] = "silkcut" if rows.loc[1, "label"] != "silkcut" else "pure"
+    rows.to_csv(root / "train.csv", index=False)
+    options = pipeline.RunOptions(data=root, out=tmp_path / "b", show_progress=False)
+    for seed in range(3):
+        table = pipeline.images_table(data.load_dataset(root, show_progress=False),
+                                      pipeline.RunOptions(data=root, out=tmp_path, seed=seed))
+        assert table.groupby("content_hash")["split"].nunique().max() == 1
+        assert table.groupby("seed_id")["split"].nunique().max() == 1
+    context = pipeline.prepare(options)
+    duplicates = context.path / "diagnostics" / "data.json"
+    assert '"conflicting": true' in duplicates.read_text()
