@@ -117,7 +117,8 @@ def default_stages() -> list[Stage]:
     Imported here, not at the top, so that `validate` and the dashboard never import torch.
     """
     stages: list[Stage] = []
-    # SLOT baselines (majority, image-stats, confounders)
+    from analysis import baselines
+    stages.append(baselines.run_stage)  # majority, image-stats, confounders; off with --no-baselines
     # SLOT CLIP embeddings, zero-shot, autopsy, projections
     # SLOT linear probe
     # SLOT ConvNeXt fine-tuning
