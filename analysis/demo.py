@@ -7,7 +7,7 @@ from pathlib import Path
 from analysis import bundle, pipeline, synthetic
 
 # What the demo runs beyond the data part: small enough for 2 CPU cores in a few minutes.
-DEMO_OPTIONS: dict = {"eval_fraction": 0.25, "folds": 4}
+DEMO_OPTIONS: dict = {"eval_fraction": 0.25, "folds": 4, "clip": ["CornLens-Tiny:random"]}
 # The test suite's demo bundle: the same stages, made smaller still.
 TEST_OVERRIDES: dict = {}
 

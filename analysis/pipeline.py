@@ -119,7 +119,8 @@ def default_stages() -> list[Stage]:
     stages: list[Stage] = []
     from analysis import baselines
     stages.append(baselines.run_stage)  # majority, image-stats, confounders; off with --no-baselines
-    # SLOT CLIP embeddings, zero-shot, autopsy, projections
+    from analysis import zeroshot
+    stages.append(zeroshot.run_stage)  # every --clip model: embeddings, zero-shot per prompt set, autopsy, map
     # SLOT linear probe
     # SLOT ConvNeXt fine-tuning
     # SLOT agreement table and label problems (after every approach)
