@@ -13,6 +13,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_SAMPLE = PROJECT_ROOT.parent / "shared" / "data" / "corn-real"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory) -> Path:
+    """The CLIP embedding cache of this test session (CORNLENS_CACHE): never the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("embedding-cache")
+    os.environ["CORNLENS_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_sample() -> Path:
     """The 600 real competition images, read in place from ../shared (never copied)."""
