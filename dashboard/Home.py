@@ -1,7 +1,31 @@
-"""CornLens dashboard entry point (placeholder until the dashboard issue lands)."""
+"""CornLens dashboard: `streamlit run dashboard/Home.py`.
 
-import streamlit as st
+The entry point declares the pages (``st.navigation``) and the bundle picker in the sidebar, which
+every page shares. Pages live in ``dashboard/views/`` and only read bundle files.
+"""
 
-st.set_page_config(page_title="CornLens", layout="wide")
-st.title("CornLens")
-st.write("Does zero-shot CLIP work on my images — and if not, why?")
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` and `dashboard` as packages
+
+import streamlit as st  # noqa: E402
+
+from dashboard import components  # noqa: E402
+
+st.set_page_config(page_title="CornLens", page_icon=":material/grain:", layout="wide")
+
+PAGES = [
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/autopsy.py", title="Zero-shot autopsy", icon=":material/troubleshoot:"),
+    st.Page("views/probe.py", title="Linear probe", icon=":material/linear_scale:"),
+    st.Page("views/convnext.py", title="ConvNeXt", icon=":material/model_training:"),
+    st.Page("views/compare.py", title="Compare approaches", icon=":material/compare_arrows:"),
+    st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page("views/gallery.py", title="Misclassified gallery", icon=":material/photo_library:"),
+    st.Page("views/report.py", title="Report", icon=":material/description:"),
+]
+
+page = st.navigation(PAGES)
+components.bundle_picker()
+page.run()

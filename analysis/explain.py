@@ -1,0 +1,318 @@
+"""One or two sentences that read each figure for the user, and what to run for a missing part.
+
+Each ``read_*`` function takes the same data as its figure in :mod:`analysis.figures` and returns
+Markdown text (class names in *italics*), so the dashboard and the report say the same thing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, model_key
+
+DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
+DEFAULT_CONVNEXT = "convnext_tiny"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
+
+
+def _points(value: float) -> str:
+    return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
+
+
+# --- what to run ----------------------------------------------------------------------------------
+
+def run_command(manifest: dict, bundle_path: str | Path, *extra: str) -> str:
+    """The command that adds parts to this bundle: ``demo`` for a demo bundle, else ``run`` on its data."""
+    out = shlex.quote(str(bundle_path))
+    if manifest.get("demo") and not manifest.get("generated_by"):
+        return f"python -m analysis demo --out {out}"
+    root = shlex.quote(str(manifest.get("dataset", {}).get("root", "DIR")))
+    return " ".join([f"python -m analysis run --data {root} --out {out}", *extra])
+
+
+def _clip_options(manifest: dict) -> list[str]:
+    keys = sorted({key for record in manifest.get("approaches", []) if record.get("kind") == "zeroshot"
+                   and (key := model_key(record))}) or [DEFAULT_CLIP]
+    return [f"--clip {shlex.quote(key)}" for key in keys]
+
+
+def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
+    """A sentence that says what is missing and the exact command that adds it.
+
+    Args:
+        part: ``zeroshot``, ``autopsy``, ``probe``, ``finetune``, ``projections``, ``agreement``,
+            ``confounders`` or ``approaches``.
+    """
+    clip = _clip_options(manifest)
+    needs = {
+        "zeroshot": ("This bundle has no zero-shot CLIP approach yet.", clip),
+        "autopsy": ("This bundle has zero-shot predictions but no autopsy diagnostics for this model; "
+                    "recompute them with", clip + ["--force"]),
+        "probe": ("This bundle has no linear probe yet (it is trained on the CLIP image embeddings).", clip),
+        "finetune": ("This bundle has no fine-tuned ConvNeXt yet.", [f"--convnext {DEFAULT_CONVNEXT}"]),
+        "projections": ("This bundle has no embedding map yet (the maps are made from the CLIP and ConvNeXt "
+                        "embeddings).", clip),
+        "agreement": ("This bundle has no agreement table yet (it is written after the approaches).", clip),
+        "confounders": ("This bundle has no image-statistics baseline yet (it is on unless `--no-baselines`).", []),
+        "approaches": ("This bundle has no approaches yet, only its images and split.", clip),
+    }
+    sentence, options = needs[part]
+    command = run_command(manifest, bundle_path, *options)
+    lead = "Add it with" if not sentence.endswith(" with") else ""
+    return f"{sentence} {lead}\n\n```bash\n{command}\n```\n\nFinished approaches are kept; only the missing part is computed."
+
+
+# --- headline -------------------------------------------------------------------------------------
+
+def read_headline(table: pd.DataFrame, reference: dict) -> str:
+    """Best approach, best zero-shot, and how they compare with answering the majority class."""
+    ours = table[(table["source"] == SOURCE_BUNDLE) & table["accuracy"].notna()]
+    if ours.empty:
+        return "No approach has been run on this bundle yet."
+    best = ours.iloc[ours["accuracy"].argmax()]
+    majority = reference.get("majority_rate")
+    parts = [f"Best here: **{best['approach']}** with {_pct(best['accuracy'])} accuracy"
+             + (f" (95% interval {_pct(best['ci_low'])}–{_pct(best['ci_high'])})." if pd.notna(best["ci_low"]) else ".")]
+    zeroshot = ours[ours["kind"] == "zeroshot"]
+    if len(zeroshot) and majority is not None:
+        top = zeroshot.iloc[zeroshot["accuracy"].argmax()]
+        verb = "below" if top["accuracy"] < majority else "above"
+        parts.append(f"The best zero-shot model reaches {_pct(top['accuracy'])}, {verb} the {_pct(majority)} of "
+                     f"always answering *{reference.get('majority_class')}*.")
+    return " ".join(parts)
+
+
+# --- zero-shot autopsy ----------------------------------------------------------------------------
+
+def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str:
+    sets = as_frame(autopsy.get("prompt_sets"))
+    if sets.empty:
+        return "No prompt sets were evaluated."
+    best, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
+    text = f"The best prompt set, *{best['name']}*, reaches {_pct(best['accuracy'])}"
+    if majority_rate is not None:
+        text += f" — {'below' if best['accuracy'] < majority_rate else 'above'} the {_pct(majority_rate)} of the majority class"
+    text += "." if len(sets) == 1 else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
+    templates = as_frame(autopsy.get("templates"))
+    if len(templates) > 1:
+        low, high = templates["accuracy"].min(), templates["accuracy"].max()
+        text += (f" Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
+                 f"{_points(high - low)}.")
+    return text
+
+
+def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, dict[str, int]]) -> str:
+    if not predicted_counts:
+        return ""
+    name, counts = next(iter(predicted_counts.items()))
+    total_pred, total_true = sum(counts.values()) or 1, sum(true_counts.values()) or 1
+    top = max(counts, key=counts.get)
+    text = (f"With the *{name}* prompts the model answers *{top}* for {_pct(counts[top] / total_pred)} of the images, "
+            f"while *{top}* is {_pct(true_counts.get(top, 0) / total_true)} of the data.")
+    never = [c for c in true_counts if counts.get(c, 0) == 0 and true_counts[c] > 0]
+    if never:
+        text += f" It never answers {', '.join(f'*{c}*' for c in never)}."
+    return text
+
+
+def read_modality_gap(gap: dict) -> str:
+    overall = gap.get("overall")
+    per_class = gap.get("per_class") or {}
+    if overall is None:
+        return ""
+    text = (f"Image and text embeddings sit apart (gap {overall:.2f}): a class prompt is not near its images, "
+            "so zero-shot depends on small differences between far-away points.")
+    if per_class:
+        widest = max(per_class, key=per_class.get)
+        text += f" The gap is widest for *{widest}* ({per_class[widest]:.2f})."
+    return text
+
+
+def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
+                    classes: Sequence[str]) -> str:
+    """Compare how alike the class prompts are with how alike the image classes are."""
+    text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
+    upper = np.triu_indices(len(classes), k=1)
+    if not len(upper[0]):
+        return ""
+    text_pairs, image_pairs = text[upper], image[upper]
+    i = int(np.argmax(text_pairs))
+    a, b = classes[upper[0][i]], classes[upper[1][i]]
+    closest_image = float(image_pairs.max())
+    if text_pairs[i] > closest_image:
+        above = int((text_pairs > closest_image).sum())
+        text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {text_pairs[i]:.2f}) than any two "
+                    f"image classes are (at most {closest_image:.2f})")
+        text_out += (f"; so are {above - 1} other prompt pair(s)." if above > 1 else ".")
+        return text_out + " The text side barely tells the classes apart, whatever the images show."
+    return (f"The closest prompts, *{a}* and *{b}* (cosine {text_pairs[i]:.2f}), are no closer than the closest image "
+            f"classes ({closest_image:.2f}): the prompts separate the classes about as well as the images do.")
+
+
+def read_margins(margins: dict) -> str:
+    correct, wrong = np.asarray(margins.get("correct") or []), np.asarray(margins.get("wrong") or [])
+    if not len(wrong):
+        return "No wrong answers among the held-out images."
+    if not len(correct):
+        return f"Every answer is wrong; the median margin is still {np.median(wrong):.2f}."
+    c, w = float(np.median(correct)), float(np.median(wrong))
+    if w >= 0.8 * c:
+        return (f"Wrong answers are given with about the same margin as right ones (median {w:.2f} vs {c:.2f}): "
+                "the model does not know when it is wrong, so its confidence cannot be used to flag mistakes.")
+    return (f"Wrong answers have smaller margins than right ones (median {w:.2f} vs {c:.2f}): a low margin is a useful "
+            "warning sign.")
+
+
+def read_reliability(reliability: dict) -> str:
+    ece = reliability.get("ece")
+    bins = [(c, a, n) for c, a, n in zip(reliability.get("bin_confidence") or [], reliability.get("bin_accuracy") or [],
+                                         reliability.get("bin_count") or []) if c is not None and a is not None and n]
+    if ece is None or not bins:
+        return ""
+    c, a, n = max(bins, key=lambda item: item[2])
+    direction = "overconfident" if c > a + 0.05 else "underconfident" if a > c + 0.05 else "about right"
+    return (f"Expected calibration error {ece:.3f}. Most answers ({n}) are given with about {_pct(c)} confidence and are "
+            f"right {_pct(a)} of the time: the model is {direction} there.")
+
+
+def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> str:
+    counts = np.asarray(matrix, dtype=float)
+    if counts.sum() == 0:
+        return ""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    if off.sum() == 0:
+        return "Every held-out image is classified correctly."
+    t, p = np.unravel_index(int(np.argmax(off)), off.shape)
+    share = off[t, p] / max(counts[t].sum(), 1)
+    recall = np.divide(np.diag(counts), counts.sum(axis=1), out=np.zeros(len(classes)), where=counts.sum(axis=1) > 0)
+    worst = int(np.argmin(recall))
+    return (f"The most frequent mistake: *{classes[t]}* taken for *{classes[p]}* ({int(off[t, p])} images, "
+            f"{_pct(share)} of *{classes[t]}*). The hardest class is *{classes[worst]}* "
+            f"(recall {_pct(recall[worst])}).")
+
+
+def read_projection(points: pd.DataFrame) -> str:
+    """How well the classes separate in a map (nearest-centroid agreement) and where the prompts sit."""
+    images = points[(points["kind"] == "image") & (points["label"] != "unlabelled")]
+    if images["label"].nunique() < 2:
+        return ""
+    centroids = images.groupby("label")[["x", "y"]].mean()
+    xy = images[["x", "y"]].to_numpy()
+    nearest = centroids.index.to_numpy()[np.argmin(((xy[:, None, :] - centroids.to_numpy()[None]) ** 2).sum(-1), axis=1)]
+    purity = float((nearest == images["label"].to_numpy()).mean())
+    text = (f"{_pct(purity)} of the labelled images lie closest to the centre of their own class "
+            f"({'clearly separated' if purity > 0.8 else 'partly mixed' if purity > 0.5 else 'largely mixed'} classes).")
+    prompts = points[points["kind"] == "text"]
+    if len(prompts):
+        spread = float(np.ptp(images[["x", "y"]].to_numpy(), axis=0).max()) or 1.0
+        distance = np.sqrt(((prompts[["x", "y"]].to_numpy()[:, None] - xy[None]) ** 2).sum(-1)).min(axis=1)
+        text += (f" The class prompts (stars) sit {'away from' if distance.mean() > 0.1 * spread else 'among'} "
+                 "the images, the modality gap seen in two dimensions.")
+    return text
+
+
+# --- linear probe and ConvNeXt --------------------------------------------------------------------
+
+def read_c_sweep(c_sweep, best_c: float | None) -> str:
+    frame = as_frame(c_sweep)
+    if frame.empty:
+        return ""
+    top = frame.loc[frame["cv_accuracy_mean"].idxmax()]
+    low = frame["cv_accuracy_mean"].min()
+    return (f"Cross-validated accuracy peaks at C = {top['C']:g} ({_pct(top['cv_accuracy_mean'])}); across the sweep it "
+            f"moves by {_points(top['cv_accuracy_mean'] - low)}"
+            + (f". The probe uses C = {best_c:g}." if best_c is not None else "."))
+
+
+def read_kshot(probe: dict) -> str:
+    frame = as_frame(probe.get("kshot"))
+    if frame.empty:
+        return ""
+    shots = probe.get("effective_shots")
+    zeroshot = probe.get("zeroshot_accuracy")
+    last = frame.sort_values("k").iloc[-1]
+    text = f"With {int(last['k'])} labelled images per class the probe reaches {_pct(last['mean'])}."
+    if shots is not None and zeroshot is not None:
+        text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots:g} labelled images per class**: "
+                 "that is all zero-shot is worth here.")
+    elif zeroshot is not None:
+        text += f" It never reaches zero-shot ({_pct(zeroshot)}) in this range."
+    return text
+
+
+def read_blend(blend) -> str:
+    frame = as_frame(blend)
+    if frame.empty:
+        return ""
+    best = frame.loc[frame["accuracy"].idxmax()]
+    probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
+    if best["alpha"] <= frame["alpha"].min() + 1e-9 or best["accuracy"] - probe_only < 0.005:
+        return (f"Mixing in zero-shot does not help: the probe alone ({_pct(probe_only)}) is as good as any blend.")
+    return (f"The best blend gives zero-shot a weight of {best['alpha']:.2f} and reaches {_pct(best['accuracy'])}, "
+            f"{_points(best['accuracy'] - probe_only)} above the probe alone.")
+
+
+def read_training(finetune: dict) -> str:
+    frame = as_frame(finetune.get("epochs"))
+    if frame.empty:
+        return ""
+    best_epoch = finetune.get("best_epoch") or int(frame.loc[frame["val_accuracy"].idxmax(), "epoch"])
+    row = frame[frame["epoch"] == best_epoch].iloc[0] if (frame["epoch"] == best_epoch).any() else frame.iloc[-1]
+    text = f"Best validation accuracy {_pct(row['val_accuracy'])} at epoch {best_epoch} of {int(frame['epoch'].max())}."
+    if "train_accuracy" in frame:
+        gap = frame["train_accuracy"].iloc[-1] - frame["val_accuracy"].iloc[-1]
+        if gap > 0.1:
+            text += f" Training accuracy ends {_points(gap)} higher: the network starts to memorise the training images."
+    weights = finetune.get("weights")
+    if weights == "scratch":
+        text += " It was trained from scratch (no ImageNet weights were available), so it is weaker than it could be."
+    return text
+
+
+# --- comparisons ----------------------------------------------------------------------------------
+
+def read_agreement(agreement: dict, n_images: int | None = None) -> str:
+    patterns = agreement.get("patterns", [])
+    total = n_images or sum(int(p.get("count", 0)) for p in patterns) or 1
+    all_wrong = len(agreement.get("all_wrong", []))
+    all_right = sum(int(p.get("count", 0)) for p in patterns if p.get("correct") and all(p["correct"].values()))
+    return (f"{all_right} images ({_pct(all_right / total)}) are right under every approach and {all_wrong} "
+            f"({_pct(all_wrong / total)}) are wrong under every one — the latter are the first place to look for "
+            "label problems.")
+
+
+def read_disagreement(rows: pd.DataFrame, first: str, second: str, labels: dict[str, str]) -> str:
+    if rows.empty:
+        return "The two approaches give the same answer on every held-out image."
+    counts = rows["right"].value_counts()
+    return (f"They disagree on {len(rows)} images: **{labels.get(first, first)}** is right on {counts.get(first, 0)}, "
+            f"**{labels.get(second, second)}** on {counts.get(second, 0)}, neither on {counts.get('neither', 0)}.")
+
+
+def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | None) -> str:
+    if not shortcut_accuracy:
+        return ""
+    best = max(shortcut_accuracy, key=shortcut_accuracy.get)
+    value = shortcut_accuracy[best]
+    if majority_rate is not None and value > majority_rate + 0.02:
+        return (f"Trivial image statistics alone (*{best}*) reach {_pct(value)}, above the {_pct(majority_rate)} majority "
+                "rate: part of what any model learns here can be a shortcut rather than the kernel itself.")
+    return (f"Trivial image statistics predict little (best: *{best}*, {_pct(value)}), so a model that does well is "
+            "looking at the kernels.")
+
+
+def describe_approach(record: dict) -> str:
+    """One line of facts about an approach: model, weights, time, device."""
+    parts = [approach_label(record)]
+    if record.get("wall_time_s") is not None:
+        parts.append(f"{record['wall_time_s']:.0f} s on {record.get('device') or 'an unknown device'}")
+    return " · ".join(parts)

@@ -1,0 +1,485 @@
+"""Plotly figures of a bundle, shared by the dashboard and the HTML report.
+
+Each builder is pure: plain bundle data in (manifest parts, diagnostics dicts, tables from
+:mod:`analysis.tables`), a ``plotly.graph_objects.Figure`` out; nothing is read from disk. Classes
+keep one colour everywhere (:func:`class_colours`), accuracies are shown as percentages of the
+held-out images, and every axis names its unit.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from analysis.tables import as_frame
+
+# Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
+# "silkcut" is the same pink on every page and in every report.
+KNOWN_CLASS_COLOURS = {"pure": "#E69F00", "broken": "#0072B2", "discolored": "#009E73", "silkcut": "#CC79A7"}
+SPARE_COLOURS = ("#56B4E9", "#D55E00", "#F0E442", "#000000") + tuple(qualitative.Dark24)
+UNLABELLED_COLOUR = "#BBBBBB"
+CORRECTNESS_COLOURS = {"correct": "#8C8C8C", "wrong": "#D55E00", "not scored": "#DDDDDD"}
+VIEW_COLOURS = {"top": "#332288", "bottom": "#88CCEE", "unknown": "#BBBBBB"}
+KIND_COLOURS = {"baseline": "#9E9E9E", "zeroshot": "#AA4499", "probe": "#117733", "finetune": "#332288"}
+SERIES_COLOURS = ("#332288", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#882255")
+REFERENCE_LINE = {"majority": dict(color="#444444", dash="dash"), "uniform": dict(color="#999999", dash="dot")}
+PERCENT_AXIS = dict(tickformat=".0%", rangemode="tozero")
+HEIGHT = 380  # fits two figures side by side at 1280×800
+SIMILARITY_SCALE = "Viridis"
+COUNT_SCALE = "Blues"
+
+
+def class_colours(classes: Sequence[str]) -> dict[str, str]:
+    """class name → colour: fixed for the corn classes, then a colour-blind-safe cycle."""
+    spare = iter(SPARE_COLOURS)
+    colours = {}
+    for name in classes:
+        colours[name] = KNOWN_CLASS_COLOURS.get(name) or next(spare)
+    colours["unlabelled"] = UNLABELLED_COLOUR
+    return colours
+
+
+def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
+    figure.update_layout(title=dict(text=title) if title else None, height=height,
+                         margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0), **extra)
+    return figure
+
+
+def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rate: float | None,
+                     horizontal: bool = True, **where) -> None:
+    """Dashed lines for the majority-class rate and the uniform guess, labelled on the line."""
+    for name, rate, text in (("majority", majority_rate, "majority class"), ("uniform", uniform_rate, "uniform guess")):
+        if rate is None:
+            continue
+        label = f"{text} {rate:.0%}"
+        if horizontal:
+            figure.add_hline(y=rate, line=REFERENCE_LINE[name], annotation_text=label,
+                             annotation_position="top left", **where)
+        else:
+            figure.add_vline(x=rate, line=REFERENCE_LINE[name], annotation_text=label,
+                             annotation_position="top right" if name == "majority" else "bottom right", **where)
+
+
+# --- headline -------------------------------------------------------------------------------------
+
+def headline_figure(table: pd.DataFrame, majority_rate: float | None, uniform_rate: float | None) -> go.Figure:
+    """Accuracy of each approach of the bundle with its 95% interval, against the reference rates.
+
+    Args:
+        table: ``tables.headline_table`` (only ``source == "this bundle"`` rows are drawn).
+    """
+    rows = table[table["source"] == "this bundle"].iloc[::-1]
+    figure = go.Figure(go.Bar(
+        x=rows["accuracy"], y=rows["approach"], orientation="h",
+        marker_color=[KIND_COLOURS.get(kind, "#777777") for kind in rows["kind"]],
+        error_x=dict(type="data", symmetric=False, array=(rows["ci_high"] - rows["accuracy"]).fillna(0),
+                     arrayminus=(rows["accuracy"] - rows["ci_low"]).fillna(0), color="#333333"),
+        text=[f"{value:.1%}" for value in rows["accuracy"]], textposition="inside", insidetextanchor="start",
+        hovertemplate="%{y}<br>accuracy %{x:.1%}<extra></extra>", showlegend=False))
+    _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
+    figure.update_xaxes(title="accuracy on the held-out images (95% bootstrap interval)", range=[0, 1], **PERCENT_AXIS)
+    return _layout(figure, height=max(220, 70 + 42 * len(rows)))
+
+
+# --- zero-shot autopsy ----------------------------------------------------------------------------
+
+def prompt_ladder_figure(autopsy: dict, majority_rate: float | None = None,
+                         uniform_rate: float | None = None) -> go.Figure:
+    """Accuracy of each prompt set (bars, worst to best) and of each single template (dots)."""
+    sets = as_frame(autopsy.get("prompt_sets")).sort_values("accuracy") if autopsy.get("prompt_sets") else pd.DataFrame()
+    figure = go.Figure()
+    if len(sets):
+        figure.add_trace(go.Bar(x=sets["name"], y=sets["accuracy"], name="prompt set (all templates averaged)",
+                                marker_color=SERIES_COLOURS[1], text=[f"{v:.1%}" for v in sets["accuracy"]],
+                                textposition="outside", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    templates = as_frame(autopsy.get("templates"))
+    if len(templates):
+        figure.add_trace(go.Box(x=templates.get("prompt_set"), y=templates["accuracy"], boxpoints="all", jitter=0.4,
+                                pointpos=0, fillcolor="rgba(0,0,0,0)", line=dict(color="rgba(0,0,0,0)"),
+                                marker=dict(color=SERIES_COLOURS[0], size=6, opacity=0.7), name="single template",
+                                customdata=templates["template"],
+                                hovertemplate="%{customdata}<br>accuracy %{y:.1%}<extra></extra>"))
+    _reference_lines(figure, majority_rate, uniform_rate)
+    figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
+    figure.update_xaxes(title="prompt set", categoryorder="array",
+                        categoryarray=list(sets["name"]) if len(sets) else None)
+    return _layout(figure, "Prompt ladder")
+
+
+def distribution_figure(true_counts: dict[str, int], predicted_counts: dict[str, dict[str, int]],
+                        classes: Sequence[str]) -> go.Figure:
+    """Share of each class among the true labels and among each prompt set's answers (stacked bars)."""
+    colours = class_colours(classes)
+    series = {"true labels": true_counts} | {f"predicted · {name}": counts for name, counts in predicted_counts.items()}
+    names = list(series)[::-1]
+    figure = go.Figure()
+    for name in classes:
+        shares, counts = [], []
+        for series_name in names:
+            total = sum(series[series_name].values()) or 1
+            counts.append(series[series_name].get(name, 0))
+            shares.append(series[series_name].get(name, 0) / total)
+        figure.add_trace(go.Bar(y=names, x=shares, orientation="h", name=name, marker_color=colours[name],
+                                customdata=counts, text=[f"{s:.0%}" if s >= 0.06 else "" for s in shares],
+                                textposition="inside",
+                                hovertemplate=f"{name}: %{{x:.1%}} (%{{customdata}} images)<extra>%{{y}}</extra>"))
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(title="share of held-out images", range=[0, 1], tickformat=".0%")
+    return _layout(figure, "What the model answers vs what is there", height=max(230, 120 + 45 * len(names)))
+
+
+def modality_gap_figure(gap: dict, classes: Sequence[str]) -> go.Figure:
+    """Distance between image and text embeddings, per class (bars) and overall (line)."""
+    colours = class_colours(classes)
+    per_class = gap.get("per_class", {}) or {}
+    names = [name for name in classes if name in per_class]
+    figure = go.Figure(go.Bar(x=names, y=[per_class[name] for name in names], marker_color=[colours[n] for n in names],
+                              text=[f"{per_class[n]:.2f}" for n in names], textposition="outside", showlegend=False,
+                              hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    if gap.get("overall") is not None:
+        figure.add_hline(y=gap["overall"], line=dict(color="#333333", dash="dash"),
+                         annotation_text=f"overall {gap['overall']:.2f}", annotation_position="top left")
+    figure.update_yaxes(title="gap (distance between image and text centroids, cosine units)", rangemode="tozero")
+    figure.update_xaxes(title="class")
+    return _layout(figure, "Modality gap")
+
+
+def similarity_figure(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
+                      classes: Sequence[str]) -> go.Figure:
+    """Class-by-class cosine similarity of the class prompts and of the image centroids, on one scale."""
+    text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
+    low = float(min(text.min(), image.min()))
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                           subplot_titles=("class prompts (text ↔ text)", "image centroids (image ↔ image)"))
+    for column, matrix in ((1, text), (2, image)):
+        figure.add_trace(go.Heatmap(z=matrix, x=list(classes), y=list(classes), coloraxis="coloraxis",
+                                    text=np.round(matrix, 2), texttemplate="%{text:.2f}",
+                                    hovertemplate="%{y} ↔ %{x}: %{z:.3f}<extra></extra>"), row=1, col=column)
+        figure.update_yaxes(autorange="reversed", row=1, col=column)
+    figure.update_layout(coloraxis=dict(colorscale=SIMILARITY_SCALE, cmin=low, cmax=1.0,
+                                        colorbar=dict(title=dict(text="cosine<br>similarity"))))
+    return _layout(figure, None, height=HEIGHT)
+
+
+def margin_figure(margins: dict) -> go.Figure:
+    """How sure the model is when right and when wrong: histograms of the top-1 − top-2 margin."""
+    figure = go.Figure()
+    bins = dict(start=0.0, end=1.0, size=0.025)
+    for name in ("correct", "wrong"):
+        values = margins.get(name) or []
+        figure.add_trace(go.Histogram(x=values, name=f"{name} ({len(values)} images)", xbins=bins,
+                                      histnorm="percent", marker_color=CORRECTNESS_COLOURS[name], opacity=0.75,
+                                      hovertemplate="margin %{x}<br>%{y:.1f}% of the " + name + " answers<extra></extra>"))
+    figure.update_layout(barmode="overlay")
+    figure.update_xaxes(title="margin (top-1 minus top-2 probability)", range=[0, 1])
+    figure.update_yaxes(title="share of answers (%)")
+    return _layout(figure, "Margins: right vs wrong answers")
+
+
+def reliability_figure(reliability: dict) -> go.Figure:
+    """Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration."""
+    confidence = reliability.get("bin_confidence") or []
+    accuracy = reliability.get("bin_accuracy") or []
+    counts = reliability.get("bin_count") or [0] * len(confidence)
+    filled = [(c, a, n) for c, a, n in zip(confidence, accuracy, counts) if c is not None and a is not None]
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                                line=dict(color="#999999", dash="dot"), hoverinfo="skip"))
+    if filled:
+        c, a, n = zip(*filled)
+        figure.add_trace(go.Scatter(x=c, y=a, mode="lines+markers", name="model",
+                                    marker=dict(size=[6 + 14 * np.sqrt(v / max(n)) for v in n], color=SERIES_COLOURS[0]),
+                                    customdata=n, hovertemplate="confidence %{x:.0%}: right %{y:.0%} "
+                                                                "(%{customdata} images)<extra></extra>"))
+    ece = reliability.get("ece")
+    figure.update_xaxes(title="confidence (top-1 probability)", range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(title="accuracy in the bin", range=[0, 1], tickformat=".0%")
+    return _layout(figure, f"Calibration (ECE {ece:.3f})" if ece is not None else "Calibration")
+
+
+# --- embedding maps -------------------------------------------------------------------------------
+
+def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
+    """The colours of a map coloured by ``label``, ``prediction``, ``correctness`` or ``view``."""
+    if colour_by in ("label", "prediction"):
+        return class_colours(classes) | {"not scored": CORRECTNESS_COLOURS["not scored"]}
+    if colour_by == "correctness":
+        return dict(CORRECTNESS_COLOURS)
+    return dict(VIEW_COLOURS)
+
+
+def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
+                      height: int = 520) -> go.Figure:
+    """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = image id.
+
+    Args:
+        points: ``tables.map_points`` (image points, then text points of the class prompts).
+        colour_by: ``label``, ``prediction``, ``correctness`` or ``view``.
+    """
+    colours = colour_map(colour_by, classes)
+    images = points[points["kind"] == "image"]
+    values = images[colour_by].fillna("unknown").astype(str).to_numpy(dtype=object)
+    present = set(pd.unique(values))
+    order = [name for name in colours if name in present] + sorted(present - set(colours))
+    x, y = images["x"].to_numpy(dtype=float), images["y"].to_numpy(dtype=float)
+    ids, labels = images["image_id"].to_numpy(dtype=object), images["label"].to_numpy(dtype=object)
+    traces = []
+    for name in order:
+        mask = values == name
+        traces.append(go.Scattergl(
+            x=x[mask], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
+            marker=dict(color=colours.get(name, "#777777"), size=5, opacity=0.75), customdata=ids[mask],
+            text=labels[mask], hovertemplate="%{customdata}<br>true: %{text}<extra>" + name + "</extra>"))
+    figure = go.Figure(traces)
+    text = points[points["kind"] == "text"]
+    if len(text):
+        label_colours = class_colours(classes)
+        figure.add_trace(go.Scatter(
+            x=text["x"], y=text["y"], mode="markers+text", name="class prompt (text)", text=text["label"],
+            textposition="top center", marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
+                                                   color=[label_colours.get(l, "#777777") for l in text["label"]]),
+            hovertemplate="text embedding of “%{text}”<extra></extra>"))
+    figure.update_xaxes(title="UMAP 1 (no unit)", showticklabels=False, zeroline=False)
+    figure.update_yaxes(title="UMAP 2 (no unit)", showticklabels=False, zeroline=False)
+    return _layout(figure, title, height=height, dragmode="lasso")
+
+
+# --- confusion matrices ---------------------------------------------------------------------------
+
+def _confusion_annotations(counts: np.ndarray, shares: np.ndarray) -> list[list[str]]:
+    return [[f"{int(n)}<br>{s:.0%}" for n, s in zip(row_n, row_s)] for row_n, row_s in zip(counts, shares)]
+
+
+def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str], title: str | None = None,
+                            clickable: bool = False, height: int = HEIGHT) -> go.Figure:
+    """A confusion matrix (rows: true class, columns: predicted), coloured by the share of each true
+    class (row-normalised, 0–100%) and annotated with image counts.
+
+    ``clickable`` adds an invisible marker on every cell (``customdata`` = [true, predicted]) so a
+    click can select the cell (heatmaps themselves cannot be selected).
+    """
+    counts = np.asarray(matrix, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    names = list(classes)
+    figure = go.Figure(go.Heatmap(z=shares, x=names, y=names, zmin=0, zmax=1, colorscale=COUNT_SCALE,
+                                  text=_confusion_annotations(counts, shares), texttemplate="%{text}",
+                                  customdata=counts, colorbar=dict(title=dict(text="share of<br>true class"),
+                                                                   tickformat=".0%"),
+                                  hovertemplate="true %{y}, predicted %{x}: %{customdata} images "
+                                                "(%{z:.0%} of %{y})<extra></extra>"))
+    if clickable:
+        cells = [(true, predicted) for true in names for predicted in names]
+        figure.add_trace(go.Scatter(x=[p for _, p in cells], y=[t for t, _ in cells], mode="markers",
+                                    marker=dict(symbol="square", size=40, opacity=0.01, color="#000000"),
+                                    customdata=[[t, p] for t, p in cells], showlegend=False,
+                                    hovertemplate="click: show true %{customdata[0]} predicted as "
+                                                  "%{customdata[1]}<extra></extra>"))
+    figure.update_xaxes(title="predicted class", side="bottom", constrain="domain")
+    figure.update_yaxes(title="true class", autorange="reversed")
+    return _layout(figure, title, height=height)
+
+
+def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes: Sequence[str],
+                          columns: int = 3) -> go.Figure:
+    """Several confusion matrices on one colour scale (share of the true class, 0–100%)."""
+    names = list(matrices)
+    rows = max(1, -(-len(names) // columns))
+    columns = min(columns, max(1, len(names)))
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.08,
+                           vertical_spacing=0.16 if rows > 1 else 0.1)
+    for index, name in enumerate(names):
+        counts = np.asarray(matrices[name], dtype=float)
+        totals = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        row, column = index // columns + 1, index % columns + 1
+        figure.add_trace(go.Heatmap(z=shares, x=list(classes), y=list(classes), coloraxis="coloraxis",
+                                    text=_confusion_annotations(counts, shares), texttemplate="%{text}",
+                                    hovertemplate=f"{name}<br>true %{{y}}, predicted %{{x}}: %{{z:.0%}}<extra></extra>"),
+                         row=row, col=column)
+        figure.update_yaxes(autorange="reversed", row=row, col=column, title="true" if column == 1 else None)
+        figure.update_xaxes(row=row, col=column, title="predicted")
+    figure.update_layout(coloraxis=dict(colorscale=COUNT_SCALE, cmin=0, cmax=1,
+                                        colorbar=dict(title=dict(text="share of<br>true class"), tickformat=".0%")))
+    figure.update_annotations(font_size=12)
+    return _layout(figure, None, height=60 + 330 * rows)
+
+
+# --- linear probe ---------------------------------------------------------------------------------
+
+def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) -> go.Figure:
+    """Cross-validated accuracy against the regularisation strength C (log axis), ±1 std band."""
+    frame = as_frame(c_sweep).sort_values("C")
+    mean, std = frame["cv_accuracy_mean"], frame.get("cv_accuracy_std", pd.Series(0.0, index=frame.index)).fillna(0)
+    figure = go.Figure([
+        go.Scatter(x=list(frame["C"]) + list(frame["C"])[::-1], y=list(mean + std) + list(mean - std)[::-1],
+                   fill="toself", fillcolor="rgba(17,119,51,0.15)", line=dict(width=0), hoverinfo="skip",
+                   name="±1 std across folds"),
+        go.Scatter(x=frame["C"], y=mean, mode="lines+markers", name="cross-validated accuracy",
+                   line=dict(color=KIND_COLOURS["probe"]), hovertemplate="C = %{x:g}: %{y:.1%}<extra></extra>"),
+    ])
+    if best_c is not None:
+        figure.add_vline(x=best_c, line=dict(color="#333333", dash="dash"), annotation_text=f"chosen C = {best_c:g}")
+    figure.update_xaxes(title="C (inverse regularisation strength, log scale)", type="log")
+    figure.update_yaxes(title="accuracy (cross-validation on train)", tickformat=".0%")
+    return _layout(figure, "Regularisation sweep")
+
+
+def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None = None,
+                 majority_rate: float | None = None, uniform_rate: float | None = None,
+                 effective_shots: float | None = None) -> go.Figure:
+    """Probe accuracy against labelled images per class (mean ± std over draws), with the zero-shot
+    accuracy and the reference rates as lines and the effective-shots crossing marked."""
+    frame = as_frame(kshot).sort_values("k")
+    std = frame["std"].fillna(0) if "std" in frame else pd.Series(0.0, index=frame.index)
+    figure = go.Figure([
+        go.Scatter(x=list(frame["k"]) + list(frame["k"])[::-1], y=list(frame["mean"] + std) + list(frame["mean"] - std)[::-1],
+                   fill="toself", fillcolor="rgba(17,119,51,0.15)", line=dict(width=0), hoverinfo="skip",
+                   name="±1 std over random draws"),
+        go.Scatter(x=frame["k"], y=frame["mean"], mode="lines+markers", name="linear probe",
+                   line=dict(color=KIND_COLOURS["probe"]), hovertemplate="k = %{x}: %{y:.1%}<extra></extra>"),
+    ])
+    if zeroshot_accuracy is not None:
+        figure.add_hline(y=zeroshot_accuracy, line=dict(color=KIND_COLOURS["zeroshot"], dash="dash"),
+                         annotation_text=f"zero-shot {zeroshot_accuracy:.0%}", annotation_position="bottom right")
+    _reference_lines(figure, majority_rate, uniform_rate)
+    if effective_shots is not None:
+        figure.add_vline(x=effective_shots, line=dict(color=KIND_COLOURS["zeroshot"], dash="dot"),
+                         annotation_text=f"zero-shot ≈ {effective_shots:g} labelled images per class",
+                         annotation_position="top right")
+    figure.update_xaxes(title="labelled training images per class (k, log scale)", type="log")
+    figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
+    return _layout(figure, "How many labels is zero-shot worth?")
+
+
+def blend_figure(blend: Iterable[dict] | dict) -> go.Figure:
+    """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities against alpha."""
+    frame = as_frame(blend).sort_values("alpha")
+    best = frame.loc[frame["accuracy"].idxmax()]
+    figure = go.Figure(go.Scatter(x=frame["alpha"], y=frame["accuracy"], mode="lines+markers",
+                                  line=dict(color=SERIES_COLOURS[2]),
+                                  hovertemplate="alpha %{x:.2f}: %{y:.1%}<extra></extra>", showlegend=False))
+    figure.add_trace(go.Scatter(x=[best["alpha"]], y=[best["accuracy"]], mode="markers+text", showlegend=False,
+                                marker=dict(size=12, color="#333333", symbol="diamond"),
+                                text=[f"best {best['accuracy']:.1%} at α = {best['alpha']:.2f}"],
+                                textposition="top right", hoverinfo="skip"))
+    figure.update_xaxes(title="alpha (weight of zero-shot; 0 = probe only, 1 = zero-shot only)", range=[-0.02, 1.02])
+    figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%")
+    return _layout(figure, "Zero-shot / probe blend")
+
+
+# --- ConvNeXt -------------------------------------------------------------------------------------
+
+def training_curves_figure(epochs: Iterable[dict] | dict, best_epoch: int | None = None) -> go.Figure:
+    """Loss and accuracy per epoch, training vs validation, side by side."""
+    frame = as_frame(epochs).sort_values("epoch")
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.1)
+    for column, metric in ((1, "loss"), (2, "accuracy")):
+        for part, colour, dash in (("train", SERIES_COLOURS[0], "solid"), ("val", SERIES_COLOURS[1], "dash")):
+            name = f"{part}_{metric}"
+            if name not in frame:
+                continue
+            figure.add_trace(go.Scatter(x=frame["epoch"], y=frame[name], mode="lines+markers",
+                                        name="training" if part == "train" else "validation",
+                                        legendgroup=part, showlegend=column == 1,
+                                        line=dict(color=colour, dash=dash),
+                                        hovertemplate=f"epoch %{{x}}: %{{y:.3f}}<extra>{name}</extra>"),
+                             row=1, col=column)
+        if best_epoch is not None:
+            figure.add_vline(x=best_epoch, line=dict(color="#333333", dash="dot"), row=1, col=column)
+    figure.update_xaxes(title="epoch", dtick=1 if len(frame) <= 20 else None)
+    figure.update_yaxes(title="cross-entropy loss (nats)", row=1, col=1, rangemode="tozero")
+    figure.update_yaxes(title="accuracy", tickformat=".0%", row=1, col=2)
+    if best_epoch is not None:
+        figure.add_annotation(x=best_epoch, y=1.0, yref="paper", xref="x2", text=f"best epoch {best_epoch}",
+                              showarrow=False, yanchor="bottom")
+    return _layout(figure, None)
+
+
+# --- comparisons ----------------------------------------------------------------------------------
+
+def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None = None,
+                              uniform_rate: float | None = None) -> go.Figure:
+    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach side by side.
+
+    Args:
+        metrics: ``tables.metrics_table``.
+    """
+    figure = go.Figure()
+    for index, (metric, group) in enumerate(metrics.groupby("metric", sort=False)):
+        error = None
+        if group["ci_high"].notna().any():
+            error = dict(type="data", symmetric=False, array=(group["ci_high"] - group["value"]).fillna(0),
+                         arrayminus=(group["value"] - group["ci_low"]).fillna(0), color="#333333")
+        figure.add_trace(go.Bar(x=group["approach"], y=group["value"], name=metric, error_y=error,
+                                marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
+                                hovertemplate="%{x}<br>" + metric + " %{y:.1%}<extra></extra>"))
+    _reference_lines(figure, majority_rate, uniform_rate)
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(title=None, tickangle=-15)
+    return _layout(figure, "Metrics side by side", height=420)
+
+
+def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> go.Figure:
+    """Recall of every class under every approach (bars in class colours, grouped by approach)."""
+    colours = class_colours(classes)
+    figure = go.Figure()
+    for name in classes:
+        rows = per_class[per_class["class"] == name]
+        figure.add_trace(go.Bar(x=rows["approach"], y=rows["recall"], name=name, marker_color=colours[name],
+                                customdata=rows["support"],
+                                hovertemplate=f"{name}: recall %{{y:.1%}} of %{{customdata}} images<extra>%{{x}}</extra>"))
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(title=None, tickangle=-15)
+    return _layout(figure, "Per-class recall", height=420)
+
+
+def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | None = None,
+                    uniform_rate: float | None = None) -> go.Figure:
+    """Accuracy of classifiers that see only trivial image statistics (size, view, colour)."""
+    names = list(shortcut_accuracy)
+    values = [shortcut_accuracy[name] for name in names]
+    figure = go.Figure(go.Bar(x=names, y=values, marker_color=KIND_COLOURS["baseline"], showlegend=False,
+                              text=[f"{v:.1%}" for v in values], textposition="outside",
+                              hovertemplate="%{x} only: %{y:.1%}<extra></extra>"))
+    _reference_lines(figure, majority_rate, uniform_rate)
+    figure.update_xaxes(title="image statistics the classifier may use")
+    figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
+    return _layout(figure, "What trivial image statistics already predict")
+
+
+def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: Sequence[str], unit: str = "") -> go.Figure:
+    """Mean ± std of one image statistic per class (from the ``confounders`` diagnostics)."""
+    colours = class_colours(classes)
+    names = [name for name in classes if isinstance(per_class.get(name), dict) and "mean" in per_class[name]]
+    means = [per_class[name]["mean"] for name in names]
+    stds = [per_class[name].get("std") or 0 for name in names]
+    figure = go.Figure(go.Bar(x=names, y=means, error_y=dict(type="data", array=stds, color="#333333"),
+                              marker_color=[colours[n] for n in names], showlegend=False,
+                              hovertemplate="%{x}: mean %{y:.3g}<extra></extra>"))
+    figure.update_xaxes(title="class")
+    figure.update_yaxes(title=f"{feature} ({unit}), mean ± std" if unit else f"{feature}, mean ± std")
+    return _layout(figure, f"{feature.capitalize()} by class", height=300)
+
+
+def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str]) -> go.Figure:
+    """Accuracy of each approach on each photo view (top / bottom)."""
+    figure = go.Figure()
+    views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
+    for view in views:
+        figure.add_trace(go.Bar(x=[labels.get(r["id"], r["id"]) for r in approaches],
+                                y=[r.get("metrics", {}).get("accuracy_by_view", {}).get(view) for r in approaches],
+                                name=view, marker_color=VIEW_COLOURS.get(view, "#777777"),
+                                hovertemplate=f"{view}: %{{y:.1%}}<extra>%{{x}}</extra>"))
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(title=None, tickangle=-15)
+    return _layout(figure, "Accuracy by view", height=360)

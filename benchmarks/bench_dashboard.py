@@ -1,0 +1,71 @@
+"""Render time of every dashboard page on a competition-size bundle (target: under 1 s per page).
+
+Builds (or reuses) the fake 15,000-image, 4-approach bundle of ``large_bundle.py`` and runs each
+page under ``streamlit.testing.v1.AppTest``: the first visit (cold: the page's bundle files are read
+and cached) and the median of the following reruns (warm: what a user waits for after each click).
+
+    python benchmarks/bench_dashboard.py [--bundle /tmp/cornlens-large] [--images 15000] [--reruns 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from large_bundle import write_large_bundle  # noqa: E402
+
+PAGES = ("views/home.py", "views/autopsy.py", "views/probe.py", "views/convnext.py", "views/compare.py",
+         "views/embedding_map.py", "views/gallery.py", "views/report.py")
+TARGET_S = 1.0
+
+
+def timed_run(app) -> float:
+    started = time.perf_counter()
+    app.run()
+    elapsed = time.perf_counter() - started
+    if app.exception:
+        raise RuntimeError(f"page raised: {app.exception[0].value}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", type=Path, default=Path("/tmp/cornlens-large"), help="bundle folder (made when absent)")
+    parser.add_argument("--images", type=int, default=15_000, help="images in a newly made bundle (default 15000)")
+    parser.add_argument("--reruns", type=int, default=3, help="warm reruns per page (default 3)")
+    args = parser.parse_args(argv)
+    if not (args.bundle / "manifest.json").is_file():
+        started = time.perf_counter()
+        write_large_bundle(args.bundle, args.images)
+        print(f"made {args.bundle} ({args.images} images) in {time.perf_counter() - started:.1f} s")
+    os.environ["CORNLENS_BUNDLE"] = str(args.bundle)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=120)
+    start_up = timed_run(app)
+    print(f"bundle {args.bundle}: first start (imports + Home) {start_up:.2f} s\n")
+    print(f"{'page':28s} {'first visit':>12s} {'warm rerun':>12s}")
+    worst = 0.0
+    for page in PAGES:
+        app.switch_page(page)
+        first = timed_run(app)
+        warm = statistics.median(timed_run(app) for _ in range(args.reruns))
+        worst = max(worst, warm)
+        flag = "" if warm < TARGET_S else "  (over target)"
+        print(f"{page:28s} {first:10.2f} s {warm:10.2f} s{flag}")
+    print(f"\nslowest warm page: {worst:.2f} s (target < {TARGET_S:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The CornLens Streamlit dashboard (entry point: dashboard/Home.py)."""

@@ -1,0 +1,188 @@
+"""UI pieces shared by the pages: the bundle picker, notices, figures with their reading, image cards."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analysis import explain, figures, tables
+from analysis.bundle import Bundle, BundleError
+from dashboard import loaders
+from dashboard.loaders import BundleRef
+
+BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
+CARDS_PER_ROW = 4
+
+
+# --- the bundle ----------------------------------------------------------------------------------
+
+def bundle_picker() -> str | None:
+    """Sidebar: choose a bundle under the results folder (newest first) or type a path.
+
+    The first choice comes from ``?bundle=PATH``, then ``$CORNLENS_BUNDLE``, then the newest bundle.
+    """
+    found = [str(path.resolve()) for path in loaders.find_bundles(loaders.results_folder())]
+    asked = st.query_params.get("bundle") or os.environ.get(loaders.BUNDLE_VARIABLE)
+    asked = str(Path(asked).expanduser().resolve()) if asked else None
+    options = ([asked] if asked and asked not in found else []) + found
+    with st.sidebar:
+        st.markdown("**Results bundle**")
+        choice = None
+        if options:
+            choice = st.selectbox("Bundle", options, index=options.index(asked) if asked in options else 0,
+                                  format_func=loaders.describe_bundle, key="bundle_choice",
+                                  help=f"Bundles found in {loaders.results_folder()}, newest first.")
+        typed = st.text_input("…or a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
+                              help="Any bundle folder written by `python -m analysis run`.").strip()
+    path = typed or choice
+    st.session_state[BUNDLE_KEY] = path
+    return path
+
+
+def current_ref() -> BundleRef | None:
+    """The chosen bundle's reference; None when no bundle is chosen. Raises BundleError when broken."""
+    path = st.session_state.get(BUNDLE_KEY)
+    return loaders.bundle_ref(path) if path else None
+
+
+def require_bundle() -> tuple[BundleRef, Bundle]:
+    """The chosen bundle, opened; otherwise a message (never a traceback) and the page stops."""
+    try:
+        ref = current_ref()
+        if ref is None:
+            st.info("No results bundle is open. Go to **Home** to build the demo bundle or choose one.")
+            st.page_link("views/home.py", label="Home", icon=":material/home:")
+            st.stop()
+        opened = loaders.open_bundle(ref)
+    except BundleError as error:
+        st.error(f"This bundle cannot be opened.\n\n{error}")
+        st.stop()
+    demo_banner(opened.manifest)
+    return ref, opened
+
+
+def demo_banner(manifest: dict) -> None:
+    if manifest.get("demo"):
+        made_by = manifest.get("generated_by")
+        st.warning("**Demo bundle** — synthetic images and random model weights"
+                   + (f" ({made_by})" if made_by else "")
+                   + ". The numbers show how CornLens works; they say nothing about CLIP.", icon=":material/science:")
+
+
+def missing(manifest: dict, ref: BundleRef, part: str) -> None:
+    """Say what is missing from the bundle and the command that adds it."""
+    st.info(explain.missing_part(manifest, ref.path, part), icon=":material/info:")
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+def figure(fig: go.Figure, reading: str = "", key: str | None = None, **chart_options):
+    """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state."""
+    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, **chart_options)
+    if reading:
+        st.caption(reading)
+    return event
+
+
+def metric_row(record: dict) -> None:
+    """Headline numbers of one approach."""
+    scores = record.get("metrics", {})
+    low, high = (scores.get("accuracy_ci") or [None, None])[:2]
+    columns = st.columns(5)
+    columns[0].metric("accuracy", f"{scores.get('accuracy', float('nan')):.1%}",
+                      help="share of the held-out images classified correctly")
+    columns[1].metric("95% interval", f"{low:.1%} – {high:.1%}" if low is not None else "—",
+                      help="bootstrap interval of the accuracy")
+    columns[2].metric("balanced accuracy", f"{scores.get('balanced_accuracy', float('nan')):.1%}",
+                      help="mean recall over the classes: answering one class always gives 1/number of classes")
+    columns[3].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
+    columns[4].metric("wall time", f"{record['wall_time_s']:.0f} s" if record.get("wall_time_s") is not None else "—",
+                      help=f"on {record.get('device') or 'unknown device'}")
+
+
+def approach_selector(label: str, approaches: list[dict], key: str, default: str | None = None,
+                      container=st) -> str:
+    """A selectbox of approach ids shown by their readable labels."""
+    labels = tables.approach_labels(approaches)
+    ids = [record["id"] for record in approaches]
+    index = ids.index(default) if default in ids else 0
+    return container.selectbox(label, ids, index=index, format_func=labels.get, key=key)
+
+
+# --- images ----------------------------------------------------------------------------------------
+
+def class_badge(name: str, colours: dict[str, str]) -> str:
+    """An HTML badge in the class colour (used inside markdown with unsafe_allow_html)."""
+    colour = colours.get(name, "#777777")
+    return (f"<span style='background:{colour};color:white;padding:1px 6px;border-radius:8px;"
+            f"font-size:0.8em'>{html.escape(str(name))}</span>")
+
+
+def image_card(row: pd.Series, approach_ids: Iterable[str], labels: dict[str, str], colours: dict[str, str],
+               thumbnail: bytes | None, on_open: Callable[[str], None], key: str) -> None:
+    """One image: thumbnail, true label, every approach's answer and its probability, a full-size button."""
+    answers = tables.image_predictions(row, approach_ids, labels)
+    with st.container(border=True):
+        if thumbnail:
+            st.image(thumbnail, width=96)
+        else:
+            st.caption("no thumbnail")
+        st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}<br>"
+                    f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
+        lines = [f"{'✓' if answer.correct else '✗'} {class_badge(answer.prediction, colours)} "
+                 f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{html.escape(answer.approach)}</span>"
+                 for answer in answers.itertuples()]
+        st.markdown("<br>".join(lines) or "no predictions", unsafe_allow_html=True)
+        if st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:"):
+            on_open(str(row["image_id"]))
+
+
+def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
+               classes: list[str], key: str) -> None:
+    """A grid of image cards (``CARDS_PER_ROW`` per row)."""
+    thumbs = loaders.thumbnails(ref)
+    colours = figures.class_colours(classes)
+    records = list(rows.iterrows())
+    for start in range(0, len(records), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, (_, row) in zip(columns, records[start:start + CARDS_PER_ROW]):
+            with column:
+                image_card(row, approach_ids, labels, colours, thumbs.get(row["image_id"]),
+                           lambda image_id: full_image_dialog(ref, image_id), key)
+
+
+@st.dialog("Image", width="large")
+def full_image_dialog(ref: BundleRef, image_id: str) -> None:
+    """The image at full size (or its thumbnail, when the original file is not reachable)."""
+    image, is_full = loaders.full_image(ref, image_id)
+    st.markdown(f"**{image_id}**")
+    if not image:
+        st.warning("Neither the image file nor a thumbnail is available.")
+        return
+    if is_full:
+        st.image(str(image), caption=str(image))
+    else:
+        st.image(image, width=384, caption="thumbnail, enlarged")
+        st.caption("The original file is not reachable from here (dataset.root in the manifest); "
+                   "showing the bundle's thumbnail.")
+
+
+def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
+               classes: list[str], key: str, per_page: int = 24) -> None:
+    """``image_grid`` of one page of ``rows`` with a page selector above it."""
+    pages = tables.page_count(len(rows), per_page)
+    page_key = f"{key}_page"
+    if st.session_state.get(page_key, 1) > pages:
+        st.session_state[page_key] = 1
+    left, right = st.columns([3, 2])
+    with left:
+        page = st.pagination(pages, key=page_key, max_visible_pages=7) if pages > 1 else 1
+    first = (page - 1) * per_page
+    right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
+    image_grid(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)

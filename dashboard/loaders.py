@@ -1,0 +1,140 @@
+"""Cached readers of bundle files: the only place the dashboard caches anything.
+
+Every loader takes a :class:`BundleRef` — the bundle's path plus a version stamp taken from the
+modification times of its manifest and diagnostics folder — so a bundle that `python -m analysis
+run` completes while the dashboard is open is read again, and an unchanged one is read once.
+Large tables are shared between sessions (``st.cache_resource``) and must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import streamlit as st
+
+from analysis import bundle as bundle_module
+from analysis import tables
+from analysis.bundle import MANIFEST, Bundle, BundleError
+from analysis.cli import DEFAULT_RESULTS
+
+RESULTS_VARIABLE = "CORNLENS_RESULTS"  # folder of bundles to list (default: the project's results/)
+BUNDLE_VARIABLE = "CORNLENS_BUNDLE"    # bundle to open first (a `?bundle=PATH` query parameter wins)
+
+
+class BundleRef(NamedTuple):
+    """A bundle path and a stamp that changes whenever the bundle is rewritten."""
+
+    path: str
+    version: int
+
+
+def results_folder() -> Path:
+    return Path(os.environ.get(RESULTS_VARIABLE) or DEFAULT_RESULTS).expanduser()
+
+
+def find_bundles(folder: Path) -> list[Path]:
+    """Bundles directly under ``folder`` (folders with a manifest), newest first."""
+    if not folder.is_dir():
+        return []
+    found = [child for child in folder.iterdir() if (child / MANIFEST).is_file()]
+    return sorted(found, key=lambda child: (child / MANIFEST).stat().st_mtime, reverse=True)
+
+
+def bundle_ref(path: str | Path) -> BundleRef:
+    """The reference of the bundle at ``path``; raises BundleError when there is no bundle there."""
+    folder = Path(path).expanduser().resolve()
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        bundle_module.read_manifest(folder)  # raises the foundation's message for this case
+    diagnostics = folder / bundle_module.DIAGNOSTICS
+    version = manifest.stat().st_mtime_ns + (diagnostics.stat().st_mtime_ns if diagnostics.is_dir() else 0)
+    return BundleRef(str(folder), version)
+
+
+def describe_bundle(path: str | Path) -> str:
+    """A short label for the bundle picker: folder name, date, approaches, demo flag."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+        created = str(manifest.get("created", ""))[:16].replace("T", " ")
+        demo = " · demo" if manifest.get("demo") else ""
+        return f"{Path(path).name} — {created} · {len(manifest.get('approaches', []))} approaches{demo}"
+    except (OSError, ValueError, AttributeError):
+        return f"{Path(path).name} (unreadable)"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def open_bundle(ref: BundleRef) -> Bundle:
+    """The validated bundle (raises BundleError, which is not cached)."""
+    return bundle_module.open_bundle(ref.path)
+
+
+@st.cache_resource(show_spinner="Reading predictions…", max_entries=4)
+def scored_images(ref: BundleRef) -> pd.DataFrame:
+    """``tables.scored_images`` of every approach: one row per held-out image."""
+    opened = open_bundle(ref)
+    predictions = {record["id"]: opened.predictions(record["id"]) for record in opened.approaches}
+    return tables.scored_images(opened.images(), predictions, opened.classes)
+
+
+@st.cache_resource(show_spinner="Reading thumbnails…", max_entries=4)
+def thumbnails(ref: BundleRef) -> dict[str, bytes]:
+    """image id → small JPEG bytes (empty when the bundle has no thumbnails)."""
+    frame = open_bundle(ref).thumbnails()
+    return dict(zip(frame["image_id"], frame["jpeg"]))
+
+
+@st.cache_resource(show_spinner="Reading the map…", max_entries=16)
+def map_points(ref: BundleRef, projection: str, approach_id: str | None) -> pd.DataFrame:
+    """``tables.map_points`` of one projection, answers from ``approach_id``."""
+    opened = open_bundle(ref)
+    return tables.map_points(opened.projection(projection), opened.images(), scored_images(ref), approach_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def diagnostics(ref: BundleRef, name: str) -> dict | None:
+    """The diagnostics named ``name``, or None when the bundle has none by that name."""
+    opened = open_bundle(ref)
+    return opened.diagnostics(name) if opened.has_diagnostics(name) else None
+
+
+def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
+    """The image at full size when its file is reachable under ``dataset.root``, else its thumbnail.
+
+    Returns:
+        (the image file or thumbnail bytes, True when it is the full-size file)
+    """
+    opened = open_bundle(ref)
+    rows = opened.images()
+    match = rows.loc[rows["image_id"] == image_id, "path"]
+    root = opened.manifest.get("dataset", {}).get("root")
+    if root and len(match):
+        candidate = Path(root) / str(match.iloc[0])
+        if candidate.is_file():
+            return candidate, True
+    return thumbnails(ref).get(image_id, b""), False
+
+
+@st.cache_data(show_spinner="Rendering the report…", max_entries=4)
+def report(ref: BundleRef, form: str) -> str:
+    """The shareable report as ``html`` or ``markdown`` (analysis.report, issue 6)."""
+    from analysis import report as report_module
+
+    render = report_module.render_html if form == "html" else report_module.render_markdown
+    return render(open_bundle(ref))
+
+
+def report_available() -> bool:
+    """True when this CornLens has the report module."""
+    try:
+        from analysis import report as report_module
+    except ImportError:
+        return False
+    return hasattr(report_module, "render_html") and hasattr(report_module, "render_markdown")
+
+
+__all__ = ["BundleError", "BundleRef", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
+           "map_points", "open_bundle", "report", "report_available", "results_folder", "scored_images", "thumbnails"]

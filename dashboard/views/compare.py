@@ -1,0 +1,90 @@
+"""Compare approaches: scores side by side, per-class recall, confusion matrices on one scale,
+agreement, and the images where two approaches disagree."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import explain, figures, tables
+from dashboard import components, loaders
+
+
+def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
+    ids = [record["id"] for record in approaches]
+    default = [record["id"] for record in approaches if record["kind"] != "baseline"] or ids
+    chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
+                            key="compare_approaches", persist_state="session")
+    return [record for record in approaches if record["id"] in chosen]
+
+
+def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> None:
+    left, right = st.columns(2)
+    with left:
+        components.figure(figures.metrics_comparison_figure(tables.metrics_table(chosen), reference.get("majority_rate"),
+                                                            reference.get("uniform_rate")))
+    with right:
+        components.figure(figures.per_class_recall_figure(tables.per_class_table(chosen, classes), classes))
+
+
+def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[str]) -> None:
+    st.subheader("Confusion matrices on one scale")
+    matrices = {labels[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
+    if matrices:
+        components.figure(figures.confusion_grid_figure(matrices, classes, columns=min(3, len(matrices))),
+                          "Colour: share of each true class (rows sum to 100%); numbers: images.")
+
+
+def agreement_panel(ref, opened, labels: dict[str, str]) -> None:
+    st.subheader("Agreement")
+    agreement = loaders.diagnostics(ref, "agreement")
+    if not agreement:
+        components.missing(opened.manifest, ref, "agreement")
+        return
+    table = tables.agreement_table(agreement, labels)
+    st.markdown(explain.read_agreement(agreement))
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"images": st.column_config.NumberColumn("images", help="held-out images with this pattern"),
+                                "share": st.column_config.NumberColumn("share", format="percent")})
+    st.caption("✓ right, ✗ wrong; one row per pattern of right and wrong answers, most frequent first.")
+
+
+def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, str]) -> None:
+    st.subheader("Where two approaches disagree")
+    if len(approaches) < 2:
+        st.info("Two approaches are needed; this bundle has one.")
+        return
+    ranked = sorted(approaches, key=lambda record: -record["metrics"]["accuracy"])
+    zeroshot = [record for record in ranked if record["kind"] == "zeroshot"]
+    left, middle, right = st.columns([2, 2, 2])
+    first = components.approach_selector("First approach", ranked, "compare_first",
+                                         default=ranked[0]["id"], container=left)
+    second = components.approach_selector("Second approach", ranked, "compare_second",
+                                          default=(zeroshot[0] if zeroshot else ranked[1])["id"], container=middle)
+    if first == second:
+        st.info("Pick two different approaches.")
+        return
+    scored = loaders.scored_images(ref)
+    rows = tables.disagreements(scored, first, second)
+    show = right.radio("Show images where", ["either is right", f"only the first is right", "only the second is right",
+                                              "neither is right"], key="compare_right", horizontal=False)
+    wanted = {"only the first is right": first, "only the second is right": second, "neither is right": "neither"}.get(show)
+    st.markdown(explain.read_disagreement(rows, first, second, labels))
+    shown = rows if wanted is None else rows[rows["right"] == wanted]
+    if shown.empty:
+        st.caption("No images match.")
+        return
+    components.paged_grid(shown, ref, [first, second], labels, opened.classes, key="compare", per_page=16)
+
+
+st.title("Compare approaches")
+ref, opened = components.require_bundle()
+if not opened.approaches:
+    components.missing(opened.manifest, ref, "approaches")
+    st.stop()
+all_labels = tables.approach_labels(opened.approaches)
+chosen = choose_approaches(opened.approaches, all_labels)
+if chosen:
+    scores_panel(chosen, opened.manifest.get("reference", {}), opened.classes)
+    confusion_panel(chosen, all_labels, opened.classes)
+agreement_panel(ref, opened, all_labels)
+disagreement_panel(ref, opened, [r for r in opened.approaches if r["kind"] != "baseline"] or opened.approaches, all_labels)

@@ -1,0 +1,57 @@
+"""ConvNeXt: the fine-tuned network's training curves, scores and mistakes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import explain, figures, tables
+from dashboard import components, loaders
+
+WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
+           "scratch": "random initialisation (no pretrained weights were available)"}
+
+
+def training_panel(finetune: dict) -> None:
+    st.subheader("Training")
+    weights = finetune.get("weights")
+    st.markdown(f"Started from **{WEIGHTS.get(weights, weights or 'unknown weights')}**"
+                + (" · test-time augmentation on" if finetune.get("tta") else ""))
+    if weights == "scratch":
+        st.warning("Trained from scratch: expect far lower accuracy than with ImageNet weights.")
+    if finetune.get("epochs"):
+        components.figure(figures.training_curves_figure(finetune["epochs"], finetune.get("best_epoch")),
+                          explain.read_training(finetune))
+
+
+def errors_panel(record: dict, classes: list[str]) -> None:
+    st.subheader("Mistakes")
+    left, right = st.columns(2)
+    matrix = record["metrics"].get("confusion_matrix")
+    with left:
+        if matrix:
+            components.figure(figures.confusion_matrix_figure(matrix, classes, title="Confusion matrix"),
+                              explain.read_confusion(matrix, classes))
+    with right:
+        components.figure(figures.accuracy_by_view_figure([record], tables.approach_labels([record])))
+    st.page_link("views/gallery.py", label="See the misclassified images in the gallery", icon=":material/photo_library:")
+
+
+st.title("ConvNeXt")
+ref, opened = components.require_bundle()
+networks = opened.approaches_of_kind("finetune")
+if not networks:
+    components.missing(opened.manifest, ref, "finetune")
+    st.stop()
+labels = tables.approach_labels(networks)
+chosen = (st.selectbox("Network", [r["id"] for r in networks], format_func=labels.get, key="convnext_choice")
+          if len(networks) > 1 else networks[0]["id"])
+record = opened.approach(chosen)
+st.markdown(explain.describe_approach(record))
+components.metric_row(record)
+finetune = loaders.diagnostics(ref, chosen)
+if finetune:
+    training_panel(finetune)
+else:
+    st.info(f"This network has no training diagnostics in the bundle. Recompute it with\n\n"
+            f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--convnext {tables.model_key(record)}', '--force')}\n```")
+errors_panel(record, opened.classes)

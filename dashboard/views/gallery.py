@@ -1,0 +1,85 @@
+"""Misclassified gallery: every wrong answer on the held-out images, filterable, with its image."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import explain, figures, tables
+from dashboard import components, loaders
+
+MATRIX_KEY = "gallery_matrix"
+FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
+
+
+def apply_matrix_click() -> None:
+    """Callback of the confusion matrix: a clicked cell becomes the true/predicted class filter."""
+    points = st.session_state[MATRIX_KEY]["selection"]["points"]
+    cells = [point.get("customdata") for point in points if isinstance(point.get("customdata"), list)]
+    if not cells:
+        return
+    true_class, predicted_class = cells[0][:2]
+    st.session_state["gallery_true"] = [true_class]
+    st.session_state["gallery_predicted"] = [predicted_class]
+    st.session_state["gallery_only_wrong"] = true_class != predicted_class
+
+
+def clear_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state[key] = []
+    st.session_state["gallery_confidence"] = (0.0, 1.0)
+    st.session_state["gallery_only_wrong"] = True
+
+
+def filters(opened, scored, approaches: list[dict]) -> dict:
+    """The filter widgets; returns the arguments of ``tables.filter_gallery``."""
+    approach_id = components.approach_selector("Approach", approaches, "gallery_approach",
+                                               default=max(approaches, key=lambda r: r["metrics"]["accuracy"])["id"])
+    only_wrong = st.toggle("Only misclassified images", value=True, key="gallery_only_wrong")
+    true_classes = st.multiselect("True class", opened.classes, key="gallery_true", placeholder="any")
+    predicted = st.multiselect("Predicted class", opened.classes, key="gallery_predicted", placeholder="any")
+    confidence = st.slider("Confidence of the answer (top-1 probability)", 0.0, 1.0, (0.0, 1.0), step=0.05,
+                           key="gallery_confidence", format="percent")
+    views = sorted(scored["view"].dropna().unique())
+    chosen_views = st.multiselect("View", views, key="gallery_views", placeholder="any") if len(views) > 1 else []
+    st.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:", key="gallery_clear")
+    return dict(approach_id=approach_id, true_classes=true_classes, predicted_classes=predicted,
+                confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong)
+
+
+def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
+    matrix = record["metrics"].get("confusion_matrix")
+    if not matrix:
+        return
+    components.figure(figures.confusion_matrix_figure(matrix, classes, title="Click a cell to show its images",
+                                                      clickable=True, height=360),
+                      explain.read_confusion(matrix, classes), key=MATRIX_KEY,
+                      on_select=apply_matrix_click, selection_mode="points")
+
+
+def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> None:
+    rows = tables.filter_gallery(scored, **chosen)
+    what = "misclassified" if chosen["only_wrong"] else "held-out"
+    narrowed = any(chosen[key] for key in ("true_classes", "predicted_classes", "views")) or chosen["confidence"] != (0.0, 1.0)
+    st.subheader(f"{len(rows)} {what} images" + (" matching the filters" if narrowed else ""))
+    if rows.empty:
+        st.info("No images match these filters.")
+        return
+    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists every approach's "
+               "answer and the probability it gave that answer.")
+    components.paged_grid(rows, ref, tables.approach_ids(scored), labels, opened.classes, key="gallery", per_page=24)
+
+
+st.title("Misclassified gallery")
+ref, opened = components.require_bundle()
+approaches = [record for record in opened.approaches if record["kind"] != "baseline"] or opened.approaches
+if not approaches:
+    components.missing(opened.manifest, ref, "approaches")
+    st.stop()
+scored = loaders.scored_images(ref)
+labels = tables.approach_labels(opened.approaches)
+left, right = st.columns([2, 3])
+with left:
+    chosen = filters(opened, scored, approaches)
+with right:
+    confusion_matrix_panel(opened.approach(chosen["approach_id"]), opened.classes)
+gallery_panel(ref, opened, scored, chosen, labels)

@@ -1,0 +1,149 @@
+"""Home: which bundle, how every approach scores against the baselines and the published leaderboard."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import streamlit as st
+
+from analysis import explain, figures, tables
+from analysis.bundle import BundleError
+from dashboard import components, loaders
+
+PAGE_GUIDE = (
+    ("views/autopsy.py", "Zero-shot autopsy", "why zero-shot CLIP fails: prompts, modality gap, calibration"),
+    ("views/probe.py", "Linear probe", "what a logistic regression on the same features buys"),
+    ("views/convnext.py", "ConvNeXt", "training curves and errors of the fine-tuned network"),
+    ("views/compare.py", "Compare approaches", "side by side, and the images where two approaches disagree"),
+    ("views/embedding_map.py", "Embedding map", "the images in 2-D; select points to see them"),
+    ("views/gallery.py", "Misclassified gallery", "every wrong answer, filterable, with its image"),
+    ("views/report.py", "Report", "a shareable HTML / Markdown report"),
+)
+
+
+class StatusHandler(logging.Handler):
+    """Writes the pipeline's log lines into a Streamlit status box while the demo is built."""
+
+    def __init__(self, status) -> None:
+        super().__init__(level=logging.INFO)
+        self.status, self.started = status, time.perf_counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = self.format(record)
+        self.status.write(f"`{time.perf_counter() - self.started:5.0f} s` {message}")
+        self.status.update(label=f"Building the demo bundle… {message[:80]}")
+
+
+def build_demo_panel() -> None:
+    """No bundle anywhere: offer to build the demo bundle, showing its progress."""
+    target = loaders.results_folder() / "demo"
+    st.info(f"No results bundle was found in `{loaders.results_folder()}`.\n\n"
+            "Build the **demo bundle** (synthetic kernels, random-weight models; a few minutes, no data or network "
+            "needed), type the path of a bundle in the sidebar, or build one from your data with "
+            "`python -m analysis run --data DIR --out BUNDLE --clip MODEL:PRETRAINED`.", icon=":material/info:")
+    if st.button("Build the demo bundle", type="primary", icon=":material/play_arrow:", key="home_build_demo"):
+        from analysis import demo
+
+        logger = logging.getLogger("analysis")
+        with st.status("Building the demo bundle…", expanded=True) as status:
+            handler = StatusHandler(status)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            previous = logger.level
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            try:
+                demo.build_demo(target, show_progress=False)
+            except Exception as error:  # shown to the user, never as a traceback
+                status.update(label="The demo bundle could not be built", state="error")
+                st.error(f"{type(error).__name__}: {error}")
+                return
+            finally:
+                logger.removeHandler(handler)
+                logger.setLevel(previous)
+            status.update(label=f"Demo bundle ready at {target}", state="complete", expanded=False)
+        st.session_state["bundle_choice"] = str(target.resolve())
+        st.rerun()
+
+
+def bundle_facts(opened) -> None:
+    manifest = opened.manifest
+    dataset, split = manifest.get("dataset", {}), manifest.get("split", {})
+    counts = dataset.get("counts", {})
+    total = sum(counts.values()) or 1
+    shares = ", ".join(f"{name} {counts.get(name, 0) / total:.0%}" for name in opened.classes)
+    st.markdown(f"**Bundle** `{opened.path}` · created {str(manifest.get('created', '?'))[:16].replace('T', ' ')}  \n"
+                f"**Data** `{dataset.get('root', '?')}` ({dataset.get('layout', '?')} layout): "
+                f"{dataset.get('n_labelled', '?')} labelled images ({shares}), "
+                f"{dataset.get('n_unlabelled', 0)} unlabelled test images  \n"
+                f"**Split** {split.get('counts', {}).get('eval', '?')} held-out images scored by every approach, "
+                f"{split.get('counts', {}).get('train', '?')} for training ({split.get('n_folds', '?')} folds, "
+                f"grouped by {', '.join(split.get('grouped_by', [])) or '—'}, seed {split.get('seed', '?')})")
+
+
+def headline_panel(opened) -> None:
+    """The headline table: approaches, reference rates, published leaderboard."""
+    table = tables.headline_table(opened.manifest)
+    reference = opened.manifest.get("reference", {})
+    st.subheader("Headline")
+    st.markdown(explain.read_headline(table, reference))
+    if (table["source"] == tables.SOURCE_BUNDLE).any():
+        components.figure(figures.headline_figure(table, reference.get("majority_rate"), reference.get("uniform_rate")))
+    shown = table.drop(columns=["id"]).assign(interval=[
+        f"{low:.1%} – {high:.1%}" if low == low and high == high else "" for low, high in zip(table["ci_low"], table["ci_high"])])
+    percent = "percent"
+    st.dataframe(
+        shown[["approach", "source", "accuracy", "interval", "balanced_accuracy", "macro_f1", "ece", "wall_time_s",
+               "public_lb", "private_lb"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "approach": st.column_config.TextColumn("approach", width="large"),
+            "source": st.column_config.TextColumn("source", help="this bundle: scored on its held-out images · "
+                                                  "reference rate: what trivial guessing scores · published: "
+                                                  "Kaggle leaderboard, another test set, shown for reference only"),
+            "accuracy": st.column_config.NumberColumn("accuracy", format=percent),
+            "interval": st.column_config.TextColumn("95% interval"),
+            "balanced_accuracy": st.column_config.NumberColumn("balanced acc.", format=percent),
+            "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
+            "ece": st.column_config.NumberColumn("ECE", format="%.3f", help="expected calibration error"),
+            "wall_time_s": st.column_config.NumberColumn("wall time (s)", format="%.0f"),
+            "public_lb": st.column_config.NumberColumn("published public LB", format="%.3f"),
+            "private_lb": st.column_config.NumberColumn("published private LB", format="%.3f"),
+        })
+    st.caption("Published rows are the Kaggle “It's Corn” leaderboard (accuracy on the competition's own test set); "
+               "they are not computed from this bundle.")
+
+
+def missing_parts(opened, ref) -> None:
+    kinds = {record["kind"] for record in opened.approaches}
+    if not opened.approaches:
+        components.missing(opened.manifest, ref, "approaches")
+        return
+    for kind in ("zeroshot", "probe", "finetune"):
+        if kind not in kinds:
+            components.missing(opened.manifest, ref, kind)
+
+
+def page_guide() -> None:
+    st.subheader("Where to look next")
+    for path, title, what in PAGE_GUIDE:
+        st.page_link(path, label=f"**{title}** — {what}")
+
+
+st.title("CornLens")
+st.markdown("*Does zero-shot CLIP work on my images — and if not, why? And what do a linear probe and a fine-tuned "
+            "ConvNeXt buy instead?*")
+try:
+    ref = components.current_ref()
+    opened = loaders.open_bundle(ref) if ref else None
+except BundleError as error:
+    st.error(f"This bundle cannot be opened.\n\n{error}", icon=":material/error:")
+    st.stop()
+if opened is None:
+    build_demo_panel()
+    st.stop()
+components.demo_banner(opened.manifest)
+bundle_facts(opened)
+headline_panel(opened)
+missing_parts(opened, ref)
+page_guide()

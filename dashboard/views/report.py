@@ -1,0 +1,41 @@
+"""Report: preview and download the shareable report of this bundle (built by analysis.report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import components, loaders
+
+PREVIEW_HEIGHT = 900
+
+
+def downloads(ref, html_text: str, markdown_text: str) -> None:
+    name = Path(ref.path).name
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("Download HTML", html_text, file_name=f"cornlens-{name}.html", mime="text/html",
+                         icon=":material/download:", key="report_html", type="primary")
+    right.download_button("Download Markdown", markdown_text, file_name=f"cornlens-{name}.md", mime="text/markdown",
+                          icon=":material/download:", key="report_markdown")
+    st.caption("The HTML file is self-contained (figures and thumbnails inside): send it as it is.")
+
+
+st.title("Report")
+ref, opened = components.require_bundle()
+if not loaders.report_available():
+    st.info("The shareable report is not available yet in this version of CornLens (it comes with "
+            "`analysis/report.py`). Every figure is already on the other pages.", icon=":material/construction:")
+    st.stop()
+try:
+    html_text = loaders.report(ref, "html")
+    markdown_text = loaders.report(ref, "markdown")
+except Exception as error:  # a report bug must not take the page down with a traceback
+    st.error(f"The report could not be rendered for this bundle: {type(error).__name__}: {error}")
+    st.stop()
+downloads(ref, html_text, markdown_text)
+preview, source = st.tabs(["Preview", "Markdown"])
+with preview:
+    st.iframe(html_text, height=PREVIEW_HEIGHT)
+with source:
+    st.markdown(markdown_text)
