@@ -48,6 +48,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                        help="where models run (default auto: cuda, then mps, then cpu)")
     group.add_argument("--batch-size", type=int, default=64, help="images per model batch (default 64)")
+    group.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="where CLIP embeddings are cached between runs (default $CORNLENS_CACHE, "
+                            "else ~/.cache/cornlens)")
     group.add_argument("--force", action="store_true",
                        help="recompute approaches that the bundle already holds")
 
@@ -143,13 +146,23 @@ def command_demo(args: argparse.Namespace) -> int:
 COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo}
 
 
+# Error types of approach modules whose messages are written for users (module, class name).
+STAGE_ERRORS = (("analysis.embed", "ModelError"), ("analysis.zeroshot", "PromptError"))
+
+
+def stage_errors() -> tuple[type[Exception], ...]:
+    """The :data:`STAGE_ERRORS` of modules already imported: looked up only when an error is being
+    handled, so that `validate` never imports torch (an error cannot come from an unloaded module)."""
+    return tuple(getattr(sys.modules[module], name) for module, name in STAGE_ERRORS if module in sys.modules)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError) as error:
+    except (DatasetError, BundleError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

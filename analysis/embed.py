@@ -21,9 +21,11 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import threading
 import time
+import urllib.error
+import urllib.request
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -49,6 +51,7 @@ RANDOM_WEIGHTS = "random"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 HUB_PROBE_SECONDS = 3.0
 CACHE_FORMAT = 1  # bump when the meaning of cached arrays changes
+CHUNK_IMAGES = 256  # images per cache chunk: the most work an interrupted run can lose
 
 
 class ModelError(Exception):
@@ -208,24 +211,33 @@ def cached_weights(spec: ClipSpec) -> Path | None:
     return None
 
 
-def _reachable(url: str, timeout: float = HUB_PROBE_SECONDS) -> bool:
-    """Whether a TCP connection to the URL's host opens within ``timeout`` seconds (DNS included)."""
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    result: list[bool] = []
+def download_problems(urls: Sequence[str], timeout: float = HUB_PROBE_SECONDS) -> list[str | None]:
+    """For each URL, why its file cannot be downloaded now, or None when a HEAD request succeeds.
 
-    def probe() -> None:
+    One request per file, all at once, with a timeout and no retries (a hub client retries for
+    about a minute before giving up). It asks for the file itself, since a proxy or sandbox may
+    answer for any host. Threads, because name resolution ignores socket timeouts.
+    """
+    outcomes: dict[int, str | None] = {}
+
+    def probe(index: int, url: str) -> None:
+        host = urlparse(url).hostname
         try:
-            with socket.create_connection((parsed.hostname, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                outcomes[index] = None
+        except urllib.error.HTTPError as error:
+            outcomes[index] = f"{host} answered HTTP {error.code} ({error.reason})"
+        except (OSError, ValueError) as error:
+            outcomes[index] = f"{host} cannot be reached ({getattr(error, 'reason', error)})"
 
-    # A thread, because name resolution itself ignores socket timeouts.
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
+    threads = [threading.Thread(target=probe, args=(index, url), daemon=True) for index, url in enumerate(urls)]
+    deadline = time.monotonic() + timeout + 0.5
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [outcomes[index] if index in outcomes else
+            f"{urlparse(url).hostname} did not answer within {timeout:.0f} s" for index, url in enumerate(urls)]
 
 
 def _unreachable_message(spec: ClipSpec, why: str) -> str:
@@ -253,18 +265,19 @@ def locate_weights(spec: ClipSpec) -> str | None:
     found = cached_weights(spec)
     if found is not None:
         return str(found)  # a file path: open_clip then makes no network call at all
-    from huggingface_hub import constants
+    from huggingface_hub import constants, hf_hub_url
 
     hub = _hub_files(spec)
     if hub is not None:
         if constants.HF_HUB_OFFLINE:
             raise ModelError(_unreachable_message(spec, "the Hugging Face hub is switched off (HF_HUB_OFFLINE=1)"))
-        endpoint = constants.ENDPOINT
+        urls = [hf_hub_url(hub[0], name) for name in hub[1]]
     else:
-        endpoint = open_clip.get_pretrained_cfg(spec.model, spec.pretrained)["url"]
-    if not _reachable(endpoint):
-        raise ModelError(_unreachable_message(spec, f"{urlparse(endpoint).hostname} cannot be reached"))
-    return spec.pretrained
+        urls = [open_clip.get_pretrained_cfg(spec.model, spec.pretrained)["url"]]
+    problems = download_problems(urls)
+    if None in problems:
+        return spec.pretrained  # open_clip downloads the first file that exists
+    raise ModelError(_unreachable_message(spec, problems[0]))
 
 
 @contextlib.contextmanager
@@ -389,7 +402,7 @@ class EmbeddingCache:
                     arrays = {name: chunk[name] for name in chunk.files if name != "keys"}
                     for index, key in enumerate(chunk["keys"].tolist()):
                         rows[key] = {name: array[index] for name, array in arrays.items()}
-            except (OSError, ValueError, KeyError) as error:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
                 log.warning("%s: damaged cache chunk ignored and recomputed (%s)", path, error)
         return rows
 
@@ -487,7 +500,7 @@ class ClipModel:
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), np.float32), float(scale["value"])
 
     def image_embeddings(self, paths: Sequence[Path], content_hashes: Sequence[str] | None = None, *,
-                         batch_size: int = 64, workers: int = 4, chunk_size: int = 256,
+                         batch_size: int = 64, workers: int = 4, chunk_size: int | None = None,
                          show_progress: bool = True) -> ImageEmbeddings:
         """Embeddings of image files, computed in chunks through the cache.
 
@@ -495,8 +508,8 @@ class ClipModel:
             paths: image files.
             content_hashes: sha1 of each file's bytes (``images.parquet`` ``content_hash``); computed
                 when omitted. Byte-identical images are computed once.
-            chunk_size: images per cache chunk (rounded up to whole batches): an interrupted run
-                loses at most one chunk of work.
+            chunk_size: images per cache chunk, rounded up to whole batches (default
+                :data:`CHUNK_IMAGES`): an interrupted run loses at most one chunk of work.
 
         Returns:
             :class:`ImageEmbeddings`, rows in ``paths`` order.
@@ -515,7 +528,8 @@ class ClipModel:
         log.info("%s: %d images, %d from the cache, %d to compute", self.key, len(unique),
                  len(unique) - len(missing), len(missing))
         if missing:
-            self._compute(cache, unique, set(missing), first_path, batch_size, workers, chunk_size, show_progress)
+            self._compute(cache, unique, set(missing), first_path, batch_size, workers, chunk_size or CHUNK_IMAGES,
+                          show_progress)
             stored = cache.load("images")
         embeddings = np.stack([stored[content]["embeddings"] for content in hashes]).astype(np.float32)
         has_features = all("features" in stored[content] for content in unique)

@@ -42,6 +42,7 @@ class RunOptions:
     prompts: list[Path] = field(default_factory=list)   # user prompt-set JSON files
     device: str = "auto"
     batch_size: int = 64
+    cache_dir: Path | None = None                       # CLIP embedding cache (default $CORNLENS_CACHE or ~/.cache/cornlens)
     convnext: list[str] = field(default_factory=list)   # timm names, e.g. convnext_tiny
     epochs: int = 10
     image_size: int = 224
@@ -181,8 +182,11 @@ def prepare(options: RunOptions) -> RunContext:
 def run(options: RunOptions, stages: list[Stage] | None = None) -> bundle.Bundle:
     """Write (or complete) the bundle at ``options.out``; returns it opened and validated."""
     started = time.perf_counter()
+    stages = default_stages() if stages is None else stages
+    for stage in stages:  # a stage may check its options first, to fail in seconds, before the data is read
+        getattr(stage, "check_options", lambda options: None)(options)
     context = prepare(options)
-    for stage in default_stages() if stages is None else stages:
+    for stage in stages:
         stage(context)
     log.info("bundle ready at %s (%.1f s)", context.path, time.perf_counter() - started)
     return bundle.open_bundle(context.path)

@@ -311,6 +311,21 @@ def _stage_done(ctx, clip_key: str, ids: Sequence[str]) -> bool:
             and (ctx.path / bundle.DIAGNOSTICS / f"{bundle.file_stem('autopsy:' + clip_key)}.json").exists())
 
 
+def check_options(options) -> None:
+    """Fail in seconds, before the data is read: unusable prompt files, unknown models or devices,
+    weights that are neither here nor downloadable.
+
+    Raises:
+        PromptError, embed.ModelError: with a message for the user.
+    """
+    if not options.clip:
+        return
+    prompt_sets(options.prompts)
+    embed.resolve_device(options.device)
+    for text in options.clip:
+        embed.locate_weights(embed.parse_spec(text))
+
+
 def run_stage(ctx) -> None:
     """For every ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map.
 
@@ -324,7 +339,7 @@ def run_stage(ctx) -> None:
     for prompt_set in sets:
         check_classes(prompt_set, ctx.classes)
     for text in options.clip:
-        clip = embed.ClipModel.from_text(text, options.device, options.seed, getattr(options, "cache_dir", None))
+        clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir)
         ids = {prompt_set.name: approach_id(clip.key, prompt_set.name) for prompt_set in sets}
         if _stage_done(ctx, clip.key, list(ids.values())):
             log.info("%s: zero-shot, autopsy and map already in the bundle (use --force to redo)", clip.key)
@@ -372,3 +387,6 @@ def run_model(ctx, clip: embed.ClipModel, sets: Sequence[PromptSet], ids: dict[s
     bundle.save_diagnostics(ctx.path, f"autopsy:{clip.key}", diagnostics)
     best = next(entry for entry in diagnostics["prompt_sets"] if entry["name"] == diagnostics["best_prompt_set"])
     log.info("%s: best prompt set %r, accuracy %.3f on held-out images", clip.key, best["name"], best["accuracy"])
+
+
+run_stage.check_options = check_options  # type: ignore[attr-defined]  # see pipeline.run
