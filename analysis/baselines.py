@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 
 from analysis import bundle, imagestats, metrics, split
+
+if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
+    from analysis.pipeline import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,11 @@ def feature_frame(table: pd.DataFrame, features: Sequence[str], views: Sequence[
     return frame
 
 
-def fit_image_stats_model(frame: pd.DataFrame, labels: np.ndarray, seed: int = 0) -> HistGradientBoostingClassifier:
+def fit_image_stats_model(frame: pd.DataFrame, labels: np.ndarray,
+                          seed: int = 0) -> HistGradientBoostingClassifier:
     """A ``HistGradientBoostingClassifier`` on a :func:`feature_frame` (categorical view from its dtype)."""
-    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **HYPERPARAMETERS)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed,
+                                           **HYPERPARAMETERS)
     return model.fit(frame, labels)
 
 
@@ -174,10 +179,9 @@ def confounder_report(table: pd.DataFrame, classes: Sequence[str], model: HistGr
         "quantile_levels": list(QUANTILES),
         "per_class": {label: _group_profile(labelled[labelled["label"] == label], views) for label in classes},
         "kaggle_test": _group_profile(unlabelled, views) if len(unlabelled) else None,
-        "by_view": {view: {"n": int((labelled[VIEW] == view).sum()),
-                           "saturation": float(labelled.loc[labelled[VIEW] == view, "saturation_mean"].mean()),
-                           "brightness": float(labelled.loc[labelled[VIEW] == view, "value_mean"].mean())}
-                    for view in views},
+        "by_view": {str(view): {"n": len(rows), "saturation": float(rows["saturation_mean"].mean()),
+                                "brightness": float(rows["value_mean"].mean())}
+                    for view, rows in labelled.groupby(labelled[VIEW].astype(str))},
         "histograms": _histograms(labelled, classes),
         "n_train": len(train),
         "n_eval": len(held_out),
@@ -195,7 +199,7 @@ def confounder_report(table: pd.DataFrame, classes: Sequence[str], model: HistGr
 
 # --- the pipeline stage ---------------------------------------------------------------------------
 
-def statistics_table(context) -> pd.DataFrame:
+def statistics_table(context: RunContext) -> pd.DataFrame:
     """The bundle's images with their image statistics (cached in the bundle), in images order."""
     options = context.options
     stats = imagestats.cached_table(context.path, context.images, context.dataset.root, options.workers,
@@ -204,12 +208,8 @@ def statistics_table(context) -> pd.DataFrame:
     return pd.concat([table, stats[list(imagestats.STAT_COLUMNS)]], axis=1)
 
 
-def run_stage(context) -> None:
-    """Pipeline stage: both baselines and the confounder report (skipped when already in the bundle).
-
-    Args:
-        context: an ``analysis.pipeline.RunContext``.
-    """
+def run_stage(context: RunContext) -> None:
+    """Pipeline stage: both baselines and the confounder report (skipped when already in the bundle)."""
     if not context.options.baselines:
         return
     pending = [approach for approach in (MAJORITY, IMAGE_STATS) if not context.is_complete(approach)]
@@ -232,7 +232,8 @@ def run_stage(context) -> None:
         context.save_approach(MAJORITY, "baseline", predicted["image_id"], proba,
                               model="majority class",
                               params={"trained_on": split.TRAIN, "n_train": len(train),
-                                      "class_shares": {name: float(np.mean(train_labels == name)) for name in classes}},
+                                      "class_shares": {name: float(np.mean(train_labels == name))
+                                                       for name in classes}},
                               wall_time_s=time.perf_counter() - started)
 
     started = time.perf_counter()

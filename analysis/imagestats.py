@@ -53,7 +53,8 @@ def image_statistics(image: Image.Image | np.ndarray) -> dict[str, float]:
     """
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 array of shape (height, width, 3), got {image.dtype} {image.shape}")
+            raise ValueError("expected a uint8 array of shape (height, width, 3), "
+                             f"got {image.dtype} {image.shape}")
         image = Image.fromarray(image, "RGB")
     if image.mode != "RGB":
         raise ValueError(f"expected an RGB image, got mode {image.mode}; read files with analysis.data.load_rgb")

@@ -56,7 +56,8 @@ def time_models(folder: Path, stats: pd.DataFrame) -> None:
     started = time.perf_counter()
     train = table[table["split"] == "train"]
     features, views = baselines.FEATURE_GROUPS["all"], sorted(table["view"].unique())
-    model = baselines.fit_image_stats_model(baselines.feature_frame(train, features, views), train["label"].to_numpy())
+    model = baselines.fit_image_stats_model(baselines.feature_frame(train, features, views),
+                                            train["label"].to_numpy())
     fitted = time.perf_counter() - started
     baselines.confounder_report(table, classes, model)
     print(f"image-stats model on {len(train)} rows: {fitted:.1f} s; confounder report: "

@@ -51,7 +51,8 @@ def test_baselines_share_the_held_out_images(demo_bundle):
         assert set(opened.approach(approach)["metrics"]["accuracy_by_view"]) == {"top", "bottom"}
     majority = opened.approach(baselines.MAJORITY)
     assert majority["metrics"]["accuracy"] == pytest.approx(opened.manifest["reference"]["majority_rate"])
-    assert set(opened.predictions(baselines.MAJORITY)["pred_label"]) == {opened.manifest["reference"]["majority_class"]}
+    reference = opened.manifest["reference"]
+    assert set(opened.predictions(baselines.MAJORITY)["pred_label"]) == {reference["majority_class"]}
     stats = pd.read_parquet(demo_bundle / opened.manifest["features"]["image_stats"]["file"])
     assert stats["image_id"].tolist() == images["image_id"].tolist()
 
@@ -84,7 +85,8 @@ def test_finished_baselines_are_skipped_unless_forced(demo_bundle, tmp_path, mon
     monkeypatch.setattr(baselines, "fit_image_stats_model", lambda *args, **kwargs: fits.append(1) or real_fit(
         *args, **kwargs))
     data = demo.demo_data_folder(demo_bundle)
-    options = {"eval_fraction": demo.DEMO_OPTIONS["eval_fraction"], "folds": demo.DEMO_OPTIONS["folds"], "demo": True}
+    used = bundle.read_manifest(demo_bundle)["split"]  # the same split keeps the finished approaches
+    options = {"eval_fraction": used["eval_fraction"], "folds": used["n_folds"], "seed": used["seed"], "demo": True}
     opened = run_baselines(data, out, **options)
     assert fits == [] and "image_stats" in opened.manifest["features"]
     run_baselines(data, out, force=True, **options)
