@@ -23,6 +23,13 @@ def _pct(value: float) -> str:
     return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
 
 
+def _versus(value: float, reference: float) -> str:
+    """'below', 'no better than' (within half a point) or 'above' ``reference``."""
+    if abs(value - reference) < 0.005:
+        return "no better than"
+    return "below" if value < reference else "above"
+
+
 def _points(value: float) -> str:
     return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
 
@@ -84,7 +91,7 @@ def read_headline(table: pd.DataFrame, reference: dict) -> str:
     zeroshot = ours[ours["kind"] == "zeroshot"]
     if len(zeroshot) and majority is not None:
         top = zeroshot.iloc[zeroshot["accuracy"].argmax()]
-        verb = "below" if top["accuracy"] < majority else "above"
+        verb = _versus(top["accuracy"], majority)
         parts.append(f"The best zero-shot model reaches {_pct(top['accuracy'])}, {verb} the {_pct(majority)} of "
                      f"always answering *{reference.get('majority_class')}*.")
     return " ".join(parts)
@@ -99,7 +106,7 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     best, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
     text = f"The best prompt set, *{best['name']}*, reaches {_pct(best['accuracy'])}"
     if majority_rate is not None:
-        text += f" — {'below' if best['accuracy'] < majority_rate else 'above'} the {_pct(majority_rate)} of the majority class"
+        text += f" — {_versus(best['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
     text += "." if len(sets) == 1 else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
@@ -109,10 +116,13 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     return text
 
 
-def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, dict[str, int]]) -> str:
+def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, dict[str, int]],
+                      prompt_set: str | None = None) -> str:
+    """What one prompt set (default: the first) answers, against what is there."""
     if not predicted_counts:
         return ""
-    name, counts = next(iter(predicted_counts.items()))
+    name = prompt_set if prompt_set in predicted_counts else next(iter(predicted_counts))
+    counts = predicted_counts[name]
     total_pred, total_true = sum(counts.values()) or 1, sum(true_counts.values()) or 1
     top = max(counts, key=counts.get)
     text = (f"With the *{name}* prompts the model answers *{top}* for {_pct(counts[top] / total_pred)} of the images, "
@@ -120,6 +130,10 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     never = [c for c in true_counts if counts.get(c, 0) == 0 and true_counts[c] > 0]
     if never:
         text += f" It never answers {', '.join(f'*{c}*' for c in never)}."
+    collapsed = [set_name for set_name, set_counts in predicted_counts.items()
+                 if max(set_counts.values(), default=0) >= 0.9 * (sum(set_counts.values()) or 1)]
+    if len(collapsed) > 1:
+        text += f" {len(collapsed)} of {len(predicted_counts)} prompt sets give (almost) one answer to every image."
     return text
 
 
@@ -128,11 +142,15 @@ def read_modality_gap(gap: dict) -> str:
     per_class = gap.get("per_class") or {}
     if overall is None:
         return ""
-    text = (f"Image and text embeddings sit apart (gap {overall:.2f}): a class prompt is not near its images, "
-            "so zero-shot depends on small differences between far-away points.")
+    measure = f" — {gap['measure']}" if gap.get("measure") else ""
+    text = (f"Image and text embeddings sit apart (overall gap {overall:.2f}{measure}): a class prompt is not near its "
+            "images, so zero-shot rests on small differences between far-away points.")
     if per_class:
         widest = max(per_class, key=per_class.get)
         text += f" The gap is widest for *{widest}* ({per_class[widest]:.2f})."
+    cosine = gap.get("image_text_cosine") or {}
+    if cosine:
+        text += f" The cosine between an image class and its own prompt is at most {max(cosine.values()):.2f}."
     return text
 
 
@@ -144,17 +162,23 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
     if not len(upper[0]):
         return ""
     text_pairs, image_pairs = text[upper], image[upper]
-    i = int(np.argmax(text_pairs))
+    i, j = int(np.argmax(text_pairs)), int(np.argmax(image_pairs))
     a, b = classes[upper[0][i]], classes[upper[1][i]]
-    closest_image = float(image_pairs.max())
-    if text_pairs[i] > closest_image:
+    c, d = classes[upper[0][j]], classes[upper[1][j]]
+    closest_text, closest_image = float(text_pairs[i]), float(image_pairs[j])
+    if closest_text > closest_image:
         above = int((text_pairs > closest_image).sum())
-        text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {text_pairs[i]:.2f}) than any two "
+        text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {closest_text:.2f}) than any two "
                     f"image classes are (at most {closest_image:.2f})")
         text_out += (f"; so are {above - 1} other prompt pair(s)." if above > 1 else ".")
         return text_out + " The text side barely tells the classes apart, whatever the images show."
-    return (f"The closest prompts, *{a}* and *{b}* (cosine {text_pairs[i]:.2f}), are no closer than the closest image "
-            f"classes ({closest_image:.2f}): the prompts separate the classes about as well as the images do.")
+    if closest_image > 0.95:
+        return (f"The image classes are almost indistinguishable (centroid cosine up to {closest_image:.2f}, *{c}* and "
+                f"*{d}*), closer than the closest prompts (*{a}* and *{b}*, {closest_text:.2f}): this image encoder does "
+                "not separate the classes, so no wording of the prompts can.")
+    return (f"The closest prompts, *{a}* and *{b}* (cosine {closest_text:.2f}), are no closer than the closest image "
+            f"classes, *{c}* and *{d}* ({closest_image:.2f}): the prompts separate the classes at least as well as "
+            "the images do.")
 
 
 def read_margins(margins: dict) -> str:
@@ -298,14 +322,22 @@ def read_disagreement(rows: pd.DataFrame, first: str, second: str, labels: dict[
             f"**{labels.get(second, second)}** on {counts.get(second, 0)}, neither on {counts.get('neither', 0)}.")
 
 
-def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | None) -> str:
+def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | None,
+                   details: dict[str, dict] | None = None) -> str:
+    """Whether trivial image statistics (size, view, colour) beat the majority class; ``details``
+    (``confounders.shortcuts``) adds the intervals that tell a real shortcut from noise."""
     if not shortcut_accuracy:
         return ""
     best = max(shortcut_accuracy, key=shortcut_accuracy.get)
     value = shortcut_accuracy[best]
-    if majority_rate is not None and value > majority_rate + 0.02:
-        return (f"Trivial image statistics alone (*{best}*) reach {_pct(value)}, above the {_pct(majority_rate)} majority "
-                "rate: part of what any model learns here can be a shortcut rather than the kernel itself.")
+    interval = (details or {}).get(best, {}).get("accuracy_ci")
+    low = interval[0] if interval else value
+    if majority_rate is not None and low > majority_rate:
+        return (f"Trivial image statistics alone (*{best}*) reach {_pct(value)}, clearly above the {_pct(majority_rate)} "
+                "majority rate: part of what any model learns here can be a shortcut rather than the kernel itself.")
+    if majority_rate is not None and value > majority_rate:
+        return (f"Trivial image statistics (*{best}*) reach {_pct(value)}, a little above the {_pct(majority_rate)} "
+                "majority rate but within its uncertainty: at most a weak shortcut.")
     return (f"Trivial image statistics predict little (best: *{best}*, {_pct(value)}), so a model that does well is "
             "looking at the kernels.")
 

@@ -135,17 +135,18 @@ def distribution_figure(true_counts: dict[str, int], predicted_counts: dict[str,
 
 
 def modality_gap_figure(gap: dict, classes: Sequence[str]) -> go.Figure:
-    """Distance between image and text embeddings, per class (bars) and overall (line)."""
+    """Distance between image and text embeddings, per class (bars) and overall (line); the
+    ``measure`` the diagnostics name is shown on hover."""
     colours = class_colours(classes)
     per_class = gap.get("per_class", {}) or {}
     names = [name for name in classes if name in per_class]
     figure = go.Figure(go.Bar(x=names, y=[per_class[name] for name in names], marker_color=[colours[n] for n in names],
                               text=[f"{per_class[n]:.2f}" for n in names], textposition="outside", showlegend=False,
-                              hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+                              hovertemplate="%{x}: %{y:.3f}<extra>" + str(gap.get("measure", ""))[:60] + "</extra>"))
     if gap.get("overall") is not None:
         figure.add_hline(y=gap["overall"], line=dict(color="#333333", dash="dash"),
                          annotation_text=f"overall {gap['overall']:.2f}", annotation_position="top left")
-    figure.update_yaxes(title="gap (distance between image and text centroids, cosine units)", rangemode="tozero")
+    figure.update_yaxes(title="gap (image-to-text centroid distance)", rangemode="tozero")
     figure.update_xaxes(title="class")
     return _layout(figure, "Modality gap")
 
@@ -443,31 +444,61 @@ def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> 
 
 
 def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | None = None,
-                    uniform_rate: float | None = None) -> go.Figure:
-    """Accuracy of classifiers that see only trivial image statistics (size, view, colour)."""
+                    uniform_rate: float | None = None, details: dict[str, dict] | None = None) -> go.Figure:
+    """Accuracy of classifiers that see only trivial image statistics (size, view, colour).
+
+    Args:
+        shortcut_accuracy: ``confounders.shortcut_accuracy`` (statistics set → accuracy).
+        details: ``confounders.shortcuts`` (statistics set → ``features``, ``accuracy_ci``), for
+            the 95% intervals and the feature names on hover.
+    """
+    details = details or {}
     names = list(shortcut_accuracy)
     values = [shortcut_accuracy[name] for name in names]
-    figure = go.Figure(go.Bar(x=names, y=values, marker_color=KIND_COLOURS["baseline"], showlegend=False,
-                              text=[f"{v:.1%}" for v in values], textposition="outside",
-                              hovertemplate="%{x} only: %{y:.1%}<extra></extra>"))
+    intervals = [details.get(name, {}).get("accuracy_ci") or [value, value] for name, value in zip(names, values)]
+    features = [", ".join(details.get(name, {}).get("features", [])) or name for name in names]
+    figure = go.Figure(go.Bar(
+        x=names, y=values, marker_color=KIND_COLOURS["baseline"], showlegend=False,
+        error_y=dict(type="data", symmetric=False, array=[high - v for v, (_, high) in zip(values, intervals)],
+                     arrayminus=[v - low for v, (low, _) in zip(values, intervals)], color="#333333"),
+        text=[f"{v:.1%}" for v in values], textposition="inside", customdata=features,
+        hovertemplate="%{x} only (%{customdata}): %{y:.1%}<extra></extra>"))
     _reference_lines(figure, majority_rate, uniform_rate)
     figure.update_xaxes(title="image statistics the classifier may use")
-    figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
+    figure.update_yaxes(title="accuracy (held-out images" + (", 95% interval)" if details else ")"), **PERCENT_AXIS)
     return _layout(figure, "What trivial image statistics already predict")
 
 
-def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: Sequence[str], unit: str = "") -> go.Figure:
-    """Mean ± std of one image statistic per class (from the ``confounders`` diagnostics)."""
+def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: Sequence[str], unit: str = "",
+                            quantile_levels: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> go.Figure:
+    """One image statistic per class, from the ``confounders`` diagnostics.
+
+    Args:
+        per_class: class → statistics of ``feature`` (``mean``, ``std``, optional ``quantiles`` at
+            ``quantile_levels``). With quantiles each class is a box (25–75%, median, whiskers at
+            the outer levels); without, a bar of the mean ± std.
+    """
     colours = class_colours(classes)
-    names = [name for name in classes if isinstance(per_class.get(name), dict) and "mean" in per_class[name]]
-    means = [per_class[name]["mean"] for name in names]
-    stds = [per_class[name].get("std") or 0 for name in names]
-    figure = go.Figure(go.Bar(x=names, y=means, error_y=dict(type="data", array=stds, color="#333333"),
-                              marker_color=[colours[n] for n in names], showlegend=False,
-                              hovertemplate="%{x}: mean %{y:.3g}<extra></extra>"))
-    figure.update_xaxes(title="class")
-    figure.update_yaxes(title=f"{feature} ({unit}), mean ± std" if unit else f"{feature}, mean ± std")
-    return _layout(figure, f"{feature.capitalize()} by class", height=300)
+    names = [name for name in classes if isinstance(per_class.get(name), dict)]
+    figure = go.Figure()
+    if names and all("quantiles" in per_class[name] for name in names):
+        for name in names:
+            q = dict(zip(quantile_levels, per_class[name]["quantiles"]))
+            figure.add_trace(go.Box(x=[name], q1=[q.get(0.25)], median=[q.get(0.5)], q3=[q.get(0.75)],
+                                    lowerfence=[q.get(quantile_levels[0])], upperfence=[q.get(quantile_levels[-1])],
+                                    mean=[per_class[name].get("mean")], name=name, marker_color=colours[name],
+                                    showlegend=False))
+        spread = f"box 25–75%, whiskers {quantile_levels[0]:.0%}–{quantile_levels[-1]:.0%}"
+    else:
+        figure.add_trace(go.Bar(x=names, y=[per_class[n].get("mean") for n in names],
+                                error_y=dict(type="data", array=[per_class[n].get("std") or 0 for n in names],
+                                             color="#333333"),
+                                marker_color=[colours[n] for n in names], showlegend=False,
+                                hovertemplate="%{x}: mean %{y:.3g}<extra></extra>"))
+        spread = "mean ± std"
+    figure.update_xaxes(title=None)
+    figure.update_yaxes(title=f"{feature} ({unit})" if unit else feature)
+    return _layout(figure, f"{feature.capitalize()} by class ({spread})", height=300)
 
 
 def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str]) -> go.Figure:

@@ -68,6 +68,20 @@ def approach_labels(approaches: Iterable[dict]) -> dict[str, str]:
     return labels
 
 
+def representative_approaches(approaches: list[dict]) -> list[dict]:
+    """The approaches worth a line on every image card: no baselines, and only the most accurate
+    prompt set of each zero-shot model (a bundle can hold one zero-shot approach per prompt set)."""
+    best_zeroshot: dict[str | None, dict] = {}
+    for record in approaches:
+        if record.get("kind") == "zeroshot":
+            key = model_key(record)
+            if key not in best_zeroshot or record["metrics"]["accuracy"] > best_zeroshot[key]["metrics"]["accuracy"]:
+                best_zeroshot[key] = record
+    kept = [record for record in approaches
+            if record.get("kind") not in ("baseline", "zeroshot") or record in best_zeroshot.values()]
+    return kept or list(approaches)
+
+
 def as_frame(value: Any) -> pd.DataFrame:
     """A diagnostics table as a DataFrame, whether stored as a list of rows or as columns of lists."""
     if value is None:

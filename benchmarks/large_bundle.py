@@ -207,11 +207,12 @@ def autopsy_diagnostics(approach: FakeApproach, images: pd.DataFrame, proba: np.
     np.fill_diagonal(text, 1.0)
     np.fill_diagonal(image, 1.0)
     return {
-        "model": approach.model, "pretrained": approach.pretrained,
-        "prompt_sets": prompt_sets, "templates": templates,
+        "model": approach.model, "pretrained": approach.pretrained, "model_key": approach.model_key,
+        "best_prompt_set": approach.prompt_set, "prompt_sets": prompt_sets, "templates": templates,
         "true_distribution": {name: int((labels == name).sum()) for name in CLASSES},
         "predicted_distribution": {approach.prompt_set: {name: int((predicted == name).sum()) for name in CLASSES}},
-        "modality_gap": {"overall": float(rng.uniform(0.75, 0.85)),
+        "modality_gap": {"measure": "euclidean distance between the image and text centroids (fake)",
+                         "overall": float(rng.uniform(0.75, 0.85)),
                          "per_class": {name: float(rng.uniform(0.7, 0.9)) for name in CLASSES}},
         "text_similarity": text.tolist(), "image_centroid_similarity": image.tolist(),
         "margins": {"correct": margins[correct].tolist(), "wrong": margins[~correct].tolist()},
@@ -252,18 +253,33 @@ def finetune_diagnostics(approach: FakeApproach, rng: np.random.Generator) -> di
     return {"epochs": rows, "best_epoch": best, "weights": "imagenet", "tta": False}
 
 
-def confounder_diagnostics(images: pd.DataFrame, rng: np.random.Generator) -> dict:
+def confounder_diagnostics(images: pd.DataFrame, majority_rate: float, rng: np.random.Generator) -> dict:
     """``confounders``: per-class image statistics and what they predict on their own."""
     labelled = images[images["label"].notna()]
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     per_class = {}
-    for feature in ("width", "height"):
-        per_class[feature] = {name: labelled.loc[labelled["label"] == name, feature].describe()[
-            ["mean", "std", "25%", "50%", "75%"]].rename(lambda s: s.rstrip("%")).to_dict() for name in CLASSES}
-    per_class["view"] = {name: labelled.loc[labelled["label"] == name, "view"].value_counts().to_dict() for name in CLASSES}
-    for feature in ("saturation", "brightness"):
-        per_class[feature] = {name: {"mean": float(rng.uniform(0.3, 0.7)), "std": 0.1} for name in CLASSES}
-    return {"per_class": per_class,
-            "shortcut_accuracy": {"size": 0.43, "view": 0.41, "colour": 0.47, "all": 0.5}}
+    for name in CLASSES:
+        rows = labelled[labelled["label"] == name]
+        stats: dict = {"n": len(rows)}
+        for feature in ("width", "height"):
+            values = rows[feature].to_numpy(dtype=float)
+            stats[feature] = {"mean": float(values.mean()), "std": float(values.std()),
+                              "quantiles": np.quantile(values, levels).tolist()}
+        for feature, centre in (("saturation", 35.0), ("brightness", 224.0)):
+            values = rng.normal(centre, 8.0, size=max(len(rows), 2))
+            stats[feature] = {"mean": float(values.mean()), "std": float(values.std()),
+                              "quantiles": np.quantile(values, levels).tolist()}
+        stats["view_shares"] = rows["view"].value_counts(normalize=True).to_dict()
+        per_class[name] = stats
+    shortcuts = {name: {"features": features, "accuracy": accuracy, "accuracy_ci": [accuracy - 0.02, accuracy + 0.02]}
+                 for name, features, accuracy in (("size", ["width", "height", "aspect"], 0.43), ("view", ["view"], 0.41),
+                                                  ("colour", ["saturation_mean", "value_mean"], 0.47),
+                                                  ("all", ["width", "height", "view", "saturation_mean"], 0.5))}
+    return {"classes": list(CLASSES), "units": {"width": "px", "height": "px",
+                                                "saturation": "mean HSV saturation of the image, 0-255",
+                                                "brightness": "mean HSV value (max of R, G, B) of the image, 0-255"},
+            "quantile_levels": levels, "per_class": per_class, "majority_rate": majority_rate,
+            "shortcut_accuracy": {name: entry["accuracy"] for name, entry in shortcuts.items()}, "shortcuts": shortcuts}
 
 
 def agreement_diagnostics(images: pd.DataFrame, predicted: dict[str, np.ndarray]) -> dict:
@@ -357,7 +373,7 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
         separation = {"zeroshot": 0.5, "probe": 0.5, "finetune": 1.2}[approach.kind] + 0.2 * index
         bundle.save_projection(out, key, projection_table(images, separation, approach.kind != "finetune", rng),
                                method="umap", model=approach.model)
-    bundle.save_diagnostics(out, "confounders", confounder_diagnostics(images, rng))
+    bundle.save_diagnostics(out, "confounders", confounder_diagnostics(images, manifest["reference"]["majority_rate"], rng))
     scored_labelled = scored.reset_index(drop=True)
     bundle.save_diagnostics(out, "agreement", agreement_diagnostics(scored_labelled, predicted))
     return bundle.open_bundle(out)

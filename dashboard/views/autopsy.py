@@ -37,7 +37,7 @@ def prompt_panel(autopsy: dict, reference: dict) -> None:
 def distribution_panel(autopsy: dict, classes: list[str]) -> None:
     true_counts, predicted = autopsy.get("true_distribution", {}), autopsy.get("predicted_distribution", {})
     components.figure(figures.distribution_figure(true_counts, predicted, classes),
-                      explain.read_distribution(true_counts, predicted))
+                      explain.read_distribution(true_counts, predicted, autopsy.get("best_prompt_set")))
 
 
 def embedding_space_panel(autopsy: dict, classes: list[str]) -> None:
@@ -91,19 +91,24 @@ def confounders_panel(ref, opened) -> None:
         components.missing(opened.manifest, ref, "confounders")
         return
     reference = opened.manifest.get("reference", {})
-    shortcut = confounders.get("shortcut_accuracy") or {}
+    majority = confounders.get("majority_rate", reference.get("majority_rate"))
+    shortcut, details = confounders.get("shortcut_accuracy") or {}, confounders.get("shortcuts")
     if shortcut:
-        components.figure(figures.shortcut_figure(shortcut, reference.get("majority_rate"), reference.get("uniform_rate")),
-                          explain.read_shortcuts(shortcut, reference.get("majority_rate")))
+        components.figure(figures.shortcut_figure(shortcut, majority, reference.get("uniform_rate"), details),
+                          explain.read_shortcuts(shortcut, majority, details))
     per_class = confounders.get("per_class") or {}
-    numeric = {feature: values for feature, values in per_class.items()
-               if isinstance(values, dict) and all(isinstance(v, dict) and "mean" in v for v in values.values())}
-    if numeric:
-        columns = st.columns(min(len(numeric), 4))
-        units = {"width": "px", "height": "px", "saturation": "0–1", "brightness": "0–1"}
-        for column, (feature, values) in zip(columns, list(numeric.items())[:4]):
-            with column:
-                components.figure(figures.feature_by_class_figure(values, feature, opened.classes, units.get(feature, "")))
+    units = confounders.get("units") or {}
+    levels = confounders.get("quantile_levels") or (0.05, 0.25, 0.5, 0.75, 0.95)
+    profiles = {feature: {name: stats[feature] for name, stats in per_class.items()
+                          if isinstance(stats, dict) and isinstance(stats.get(feature), dict)}
+                for feature in ("width", "height", "saturation", "brightness")}
+    profiles = {feature: profile for feature, profile in profiles.items() if profile}
+    for column, (feature, profile) in zip(st.columns(max(len(profiles), 1)), profiles.items()):
+        with column:
+            unit = units.get(feature, "")
+            components.figure(figures.feature_by_class_figure(profile, feature, opened.classes,
+                                                              unit if len(unit) < 12 else unit.split(",")[-1].strip(),
+                                                              levels))
 
 
 st.title("Zero-shot autopsy")

@@ -11,7 +11,7 @@ from dashboard import components, loaders
 
 def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
     ids = [record["id"] for record in approaches]
-    default = [record["id"] for record in approaches if record["kind"] != "baseline"] or ids
+    default = [record["id"] for record in tables.representative_approaches(approaches)]
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
                             key="compare_approaches", persist_state="session")
     return [record for record in approaches if record["id"] in chosen]

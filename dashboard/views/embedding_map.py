@@ -46,7 +46,8 @@ def selection_panel(ref, opened, ids: list[str], labels: dict[str, str]) -> None
     st.markdown(f"{len(set(ids))} images selected"
                 + (f"; {unscored} of them are training or unlabelled images (no held-out predictions)." if unscored else "."))
     if len(rows):
-        components.paged_grid(rows, ref, tables.approach_ids(scored), labels, opened.classes, key="map", per_page=16)
+        shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
+        components.paged_grid(rows, ref, shown, labels, opened.classes, key="map", per_page=16)
 
 
 st.title("Embedding map")

@@ -64,9 +64,13 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> 
     if rows.empty:
         st.info("No images match these filters.")
         return
-    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists every approach's "
-               "answer and the probability it gave that answer.")
-    components.paged_grid(rows, ref, tables.approach_ids(scored), labels, opened.classes, key="gallery", per_page=24)
+    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists the answer of "
+               "every approach (the best prompt set of each zero-shot model; no baselines) and the probability it "
+               "gave that answer; ✓ right, ✗ wrong.")
+    shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
+    if chosen["approach_id"] not in shown:
+        shown.insert(0, chosen["approach_id"])
+    components.paged_grid(rows, ref, shown, labels, opened.classes, key="gallery", per_page=24)
 
 
 st.title("Misclassified gallery")

@@ -1,0 +1,406 @@
+"""The dashboard under streamlit's AppTest: every page on the demo bundle, on a bundle with parts
+missing, on a complete (fake, competition-shaped) bundle, on a broken bundle and with no bundle;
+plus the figure, reading and table functions the pages and the report share."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import bundle, explain, figures, tables
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOME = PROJECT_ROOT / "dashboard" / "Home.py"
+sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+from large_bundle import write_large_bundle  # noqa: E402
+
+PAGES = {
+    "views/home.py": "CornLens", "views/autopsy.py": "Zero-shot autopsy", "views/probe.py": "Linear probe",
+    "views/convnext.py": "ConvNeXt", "views/compare.py": "Compare approaches", "views/embedding_map.py": "Embedding map",
+    "views/gallery.py": "Misclassified gallery", "views/report.py": "Report",
+}
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def empty_results(tmp_path, monkeypatch) -> Path:
+    """Never list the developer's results/ folder; no bundle from the environment."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
+    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def full_bundle(tmp_path_factory) -> Path:
+    """Every part present, with hand-made diagnostics in the documented shapes (benchmarks/large_bundle.py)."""
+    folder = tmp_path_factory.mktemp("full") / "bundle"
+    write_large_bundle(folder, n_images=1500, seed=1, baselines=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def partial_bundle(demo_bundle, tmp_path_factory) -> Path:
+    """The demo bundle without its model approaches (baselines kept), projections and their diagnostics."""
+    folder = tmp_path_factory.mktemp("partial") / "bundle"
+    shutil.copytree(demo_bundle, folder)
+
+    def keep_baselines(manifest: dict) -> None:
+        for record in manifest["approaches"]:
+            if record["kind"] != "baseline":
+                (folder / record["predictions_file"]).unlink()
+        manifest["approaches"] = [r for r in manifest["approaches"] if r["kind"] == "baseline"]
+        manifest["projections"] = {}
+
+    bundle.update_manifest(folder, keep_baselines)
+    for path in (folder / "diagnostics").glob("*.json"):
+        if path.stem not in ("data", "confounders"):
+            path.unlink()
+    shutil.rmtree(folder / "projections", ignore_errors=True)
+    return folder
+
+
+def open_page(bundle_path: Path | None, page: str | None = None, **state) -> AppTest:
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    if bundle_path is not None:
+        app.query_params["bundle"] = str(bundle_path)
+    app.run()
+    if page:
+        app.switch_page(page)
+        for key, value in state.items():
+            app.session_state[key] = value
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def shown_text(app: AppTest) -> str:
+    """Everything the page says in words (titles, markdown, captions, notices, metrics)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    parts += [f"{metric.label}: {metric.value}" for metric in app.metric]
+    return "\n".join(parts)
+
+
+def charts(app: AppTest) -> list:
+    return app.get("plotly_chart")
+
+
+def figure_titles(app: AppTest) -> list[str]:
+    found = []
+    for chart in charts(app):
+        spec = json.loads(chart.proto.spec)
+        found.append(((spec.get("layout") or {}).get("title") or {}).get("text") or "")
+    return found
+
+
+# --- every page on the demo bundle ----------------------------------------------------------------
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_on_the_demo_bundle(demo_bundle, page):
+    app = open_page(demo_bundle, page)
+    opened = bundle.open_bundle(demo_bundle)
+    text = shown_text(app)
+    assert app.title[0].value == PAGES[page]
+    assert "synthetic images and random model weights" in text  # the demo banner on every page
+    kinds = {record["kind"] for record in opened.approaches}
+    if page == "views/home.py":
+        table = app.dataframe[0].value
+        assert (table["source"] == tables.SOURCE_BUNDLE).sum() == len(opened.approaches)
+        assert (table["source"] == tables.SOURCE_PUBLISHED).sum() == 4
+    elif page == "views/autopsy.py":
+        if "zeroshot" in kinds:
+            assert "The best prompt set" in text and "Prompt ladder" in figure_titles(app)
+        else:
+            assert "python -m analysis demo --out" in text
+        assert "What trivial image statistics already predict" in text
+    elif page == "views/probe.py":
+        assert ("effective shots" in text) if "probe" in kinds else ("no linear probe yet" in text)
+    elif page == "views/convnext.py":
+        assert ("Mistakes" in text) if "finetune" in kinds else ("no fine-tuned ConvNeXt yet" in text)
+    elif page == "views/compare.py":
+        assert "Metrics side by side" in figure_titles(app)
+    elif page == "views/embedding_map.py":
+        assert len(charts(app)) == (1 if opened.projection_names() else 0)
+    elif page == "views/gallery.py":
+        scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},
+                                      opened.classes)
+        best = max(tables.representative_approaches(opened.approaches), key=lambda r: r["metrics"]["accuracy"])
+        wrong = len(tables.filter_gallery(scored, best["id"]))
+        assert app.subheader[0].value.startswith(f"{wrong} misclassified images")
+        assert len(app.image) == min(wrong, 24)
+    elif page == "views/report.py":
+        assert ("not available yet" in text) or len(app.get("download_button")) == 2
+
+
+# --- parts missing --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_with_parts_missing(partial_bundle, page):
+    app = open_page(partial_bundle, page)
+    text = shown_text(app)
+    command = f"python -m analysis demo --out {partial_bundle}"
+    expected = {
+        "views/home.py": ["no zero-shot CLIP approach yet", "no linear probe yet", "no fine-tuned ConvNeXt yet", command],
+        "views/autopsy.py": ["no zero-shot CLIP approach yet", command, "What trivial image statistics already predict"],
+        "views/probe.py": ["no linear probe yet", command],
+        "views/convnext.py": ["no fine-tuned ConvNeXt yet", command],
+        "views/compare.py": ["no agreement table yet", command],
+        "views/embedding_map.py": ["no embedding map yet", command],
+        "views/gallery.py": ["misclassified images"],
+        "views/report.py": [],
+    }[page]
+    for phrase in expected:
+        assert phrase in text, f"{page} does not say {phrase!r}:\n{text}"
+    assert app.title[0].value == PAGES[page]
+
+
+def test_missing_part_names_the_run_command_for_real_data(full_bundle):
+    manifest = json.loads((full_bundle / "manifest.json").read_text())
+    manifest["demo"] = False
+    del manifest["generated_by"]
+    text = explain.missing_part(manifest, "/results/corn", "finetune")
+    assert f"python -m analysis run --data {manifest['dataset']['root']} --out /results/corn --convnext convnext_tiny" in text
+    text = explain.missing_part(manifest, "/results/corn", "probe")
+    assert "--clip ViT-B-32-quickgelu:laion400m_e32 --clip ViT-H-14:laion2b_s32b_b79k" in text
+
+
+# --- a complete bundle ----------------------------------------------------------------------------
+
+def test_home_headline_table(full_bundle):
+    app = open_page(full_bundle)
+    table = app.dataframe[0].value
+    opened = bundle.open_bundle(full_bundle)
+    ours = table[table["source"] == tables.SOURCE_BUNDLE]
+    assert list(ours["accuracy"]) == sorted((r["metrics"]["accuracy"] for r in opened.approaches), reverse=True)
+    published = table[table["source"] == tables.SOURCE_PUBLISHED].set_index("approach")
+    assert published.loc["zero-shot open_clip ViT-B-32-quickgelu", ["public_lb", "private_lb"]].tolist() == [0.167, 0.184]
+    assert published.loc["fine-tuned ConvNeXt", ["public_lb", "private_lb"]].tolist() == [0.761, 0.754]
+    assert published["accuracy"].isna().all()  # published scores never pose as this bundle's accuracy
+    assert "uniform random guess" in set(table["approach"])
+    text = shown_text(app)
+    assert "Best here: **fine-tuned convnext_tiny**" in text
+    assert "benchmarks/large_bundle.py" in text  # the banner names what made the fake bundle
+
+
+def test_autopsy_reads_every_figure(full_bundle):
+    app = open_page(full_bundle, "views/autopsy.py", autopsy_model="ViT-H-14:laion2b_s32b_b79k")
+    text = shown_text(app)
+    autopsy = bundle.open_bundle(full_bundle).diagnostics("autopsy:ViT-H-14:laion2b_s32b_b79k")
+    assert explain.read_prompt_ladder(autopsy, None).split(" — ")[0].split(";")[0] in text
+    assert explain.read_similarity(autopsy["text_similarity"], autopsy["image_centroid_similarity"],
+                                   ["pure", "broken", "discolored", "silkcut"]) in text
+    for title in ("Prompt ladder", "Modality gap", "Calibration", "What trivial image statistics already predict"):
+        assert any(t.startswith(title) for t in figure_titles(app)), title
+    assert "zero-shot ViT-H-14 (laion2b_s32b_b79k) · simple" in text
+
+
+def test_probe_and_convnext_pages(full_bundle):
+    probe = bundle.open_bundle(full_bundle).diagnostics("probe:ViT-H-14:laion2b_s32b_b79k")
+    text = shown_text(open_page(full_bundle, "views/probe.py"))
+    assert f"effective shots: {probe['effective_shots']:g} per class" in text
+    assert explain.read_kshot(probe) in text
+    text = shown_text(open_page(full_bundle, "views/convnext.py"))
+    assert "ImageNet weights, fine-tuned" in text and "Best validation accuracy" in text
+
+
+def test_compare_disagreements_and_agreement(full_bundle):
+    first, second = "finetune:convnext_tiny", "zeroshot:ViT-B-32-quickgelu:laion400m_e32:simple"
+    app = open_page(full_bundle, "views/compare.py", compare_first=first, compare_second=second)
+    opened = bundle.open_bundle(full_bundle)
+    scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},
+                                  opened.classes)
+    rows = tables.disagreements(scored, first, second)
+    assert f"They disagree on {len(rows)} images" in shown_text(app)
+    agreement = opened.diagnostics("agreement")
+    assert len(app.dataframe[0].value) == len(agreement["patterns"])
+    assert app.dataframe[0].value["images"].sum() == sum(p["count"] for p in agreement["patterns"])
+    assert len(app.image) == min(len(rows), 16)
+
+
+def test_gallery_filters_and_paging(full_bundle):
+    opened = bundle.open_bundle(full_bundle)
+    scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},
+                                  opened.classes)
+    approach = "zeroshot:ViT-B-32-quickgelu:laion400m_e32:simple"
+    expected = tables.filter_gallery(scored, approach, ["pure"], ["silkcut"])
+    assert len(expected) > 24  # enough for two pages
+    app = open_page(full_bundle, "views/gallery.py", gallery_approach=approach, gallery_true=["pure"],
+                    gallery_predicted=["silkcut"])
+    assert app.subheader[0].value == f"{len(expected)} misclassified images matching the filters"
+    first_page = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert first_page[0].startswith(f"**{expected['image_id'].iloc[0]}**")  # most confident first
+    assert len(app.image) == 24
+    app.session_state["gallery_page"] = 2
+    app.run()
+    second_page = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert second_page[0].startswith(f"**{expected['image_id'].iloc[24]}**")
+    app.session_state["gallery_confidence"] = (0.99, 1.0)
+    app.run()
+    narrowed = tables.filter_gallery(scored, approach, ["pure"], ["silkcut"], (0.99, 1.0))
+    assert app.subheader[0].value.startswith(f"{len(narrowed)} misclassified")
+
+
+def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
+    app = open_page(full_bundle, "views/gallery.py")
+    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()
+    assert "thumbnail, enlarged" in [image.proto.imgs[0].caption for image in app.image]
+    app = open_page(demo_bundle, "views/gallery.py")
+    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
+    image_id = button.key.removeprefix("gallery_open_")
+    button.click().run()
+    root = bundle.open_bundle(demo_bundle).manifest["dataset"]["root"]
+    assert str(Path(root) / image_id) in [image.proto.imgs[0].caption for image in app.image]
+
+
+def test_embedding_map_colourings(full_bundle):
+    for colouring in ("true label", "prediction", "correctness", "view"):
+        app = open_page(full_bundle, "views/embedding_map.py", map_colour=colouring)
+        spec = json.loads(charts(app)[0].proto.spec)
+        names = {trace.get("name", "").split(" (")[0] for trace in spec["data"]}
+        expected = {"true label": {"pure", "silkcut", "unlabelled"}, "prediction": {"pure", "not scored"},
+                    "correctness": {"correct", "wrong", "not scored"}, "view": {"top", "bottom"}}[colouring]
+        assert expected <= names, (colouring, names)
+    assert "Draw a box or a lasso" in shown_text(app)
+
+
+# --- broken and absent bundles --------------------------------------------------------------------
+
+def test_broken_bundle_gives_a_message_not_a_traceback(demo_bundle, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_bundle, broken)
+    (broken / "manifest.json").write_text("{ not json")
+    for page in ("views/home.py", "views/gallery.py"):
+        app = open_page(broken, page)
+        assert "cannot be opened" in app.error[0].value and "manifest.json" in app.error[0].value
+    newer = tmp_path / "newer"
+    shutil.copytree(demo_bundle, newer)
+    manifest = json.loads((newer / "manifest.json").read_text()) | {"schema_version": bundle.SCHEMA_VERSION + 1}
+    (newer / "manifest.json").write_text(json.dumps(manifest))
+    assert "newer than this CornLens" in open_page(newer).error[0].value
+
+
+def test_no_bundle_offers_to_build_the_demo(demo_bundle, empty_results, monkeypatch):
+    from analysis import demo
+
+    built = []
+
+    def fake_build(out, **options):  # the real build takes minutes; the wiring is what is tested here
+        built.append(Path(out))
+        shutil.copytree(demo_bundle, out)
+        return bundle.open_bundle(out)
+
+    monkeypatch.setattr(demo, "build_demo", fake_build)
+    app = open_page(None)
+    assert "No results bundle was found" in shown_text(app)
+    app.button(key="home_build_demo").click().run()
+    assert not app.exception
+    assert built == [empty_results / "demo"]
+    assert app.dataframe and "synthetic images" in shown_text(app)  # the new bundle is open
+    app.switch_page("views/gallery.py").run()
+    assert app.title[0].value == "Misclassified gallery" and not app.info
+
+
+def test_bundle_picker_lists_results_newest_first(demo_bundle, full_bundle, empty_results):
+    older, newer = empty_results / "older", empty_results / "newer"
+    shutil.copytree(full_bundle, older)
+    shutil.copytree(demo_bundle, newer)
+    (newer / "manifest.json").touch()
+    app = open_page(None)
+    picker = app.selectbox(key="bundle_choice")
+    assert picker.options[0].startswith("newer") and picker.options[1].startswith("older")
+    assert str(newer.resolve()) in shown_text(app)
+    app.text_input(key="bundle_typed").input(str(older)).run()
+    assert str(older.resolve()) in shown_text(app)
+
+
+# --- shared figures, readings and tables ----------------------------------------------------------
+
+CLASSES = ["pure", "broken", "discolored", "silkcut"]
+
+
+def test_class_colours_are_the_same_in_every_figure():
+    colours = figures.class_colours(CLASSES)
+    distribution = figures.distribution_figure({"pure": 4, "silkcut": 1}, {"simple": {"silkcut": 5}}, CLASSES)
+    recall = figures.per_class_recall_figure(pd.DataFrame({"approach": ["a"] * 4, "class": CLASSES,
+                                                           "recall": [0.1] * 4, "support": [1] * 4}), CLASSES)
+    gap = figures.modality_gap_figure({"overall": 1.0, "per_class": {name: 1.0 for name in CLASSES}}, CLASSES)
+    for figure in (distribution, recall):
+        assert {trace.name: trace.marker.color for trace in figure.data} == {name: colours[name] for name in CLASSES}
+    assert list(gap.data[0].marker.color) == [colours[name] for name in CLASSES]
+    assert colours["silkcut"] == "#CC79A7" and len(set(colours.values())) == len(colours)
+    assert figures.class_colours(["cat", "dog"])["cat"] != figures.class_colours(["cat", "dog"])["dog"]
+
+
+def test_axes_name_their_units():
+    figure = figures.kshot_figure({"k": [1, 2, 4], "mean": [0.2, 0.3, 0.4], "std": [0.1, 0.1, 0.1], "draws": 5},
+                                  zeroshot_accuracy=0.25, majority_rate=0.41, uniform_rate=0.25, effective_shots=2)
+    assert "per class" in figure.layout.xaxis.title.text and figure.layout.yaxis.tickformat == ".0%"
+    curves = figures.training_curves_figure([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "train_accuracy": 0.5,
+                                              "val_accuracy": 0.4}], best_epoch=1)
+    assert curves.layout.yaxis.title.text == "cross-entropy loss (nats)"
+    assert "log scale" in figures.c_sweep_figure([{"C": 1.0, "cv_accuracy_mean": 0.5}]).layout.xaxis.title.text
+
+
+def test_clickable_confusion_matrix_carries_its_cells():
+    figure = figures.confusion_matrix_figure([[5, 1], [2, 3]], ["pure", "broken"], clickable=True)
+    heatmap, cells = figure.data
+    assert heatmap.zmax == 1 and np.allclose(heatmap.z, [[5 / 6, 1 / 6], [0.4, 0.6]])
+    assert [list(c) for c in cells.customdata] == [["pure", "pure"], ["pure", "broken"], ["broken", "pure"],
+                                                   ["broken", "broken"]]
+
+
+def test_similarity_reading_names_the_closest_prompts():
+    text = [[1, 0.9, 0.5], [0.9, 1, 0.6], [0.5, 0.6, 1]]
+    image = [[1, 0.3, 0.4], [0.3, 1, 0.2], [0.4, 0.2, 1]]
+    reading = explain.read_similarity(text, image, ["pure", "broken", "silkcut"])
+    assert reading.startswith("The prompts for *pure* and *broken* are closer to each other (cosine 0.90) than any two "
+                              "image classes are (at most 0.40); so are 2 other prompt pair(s).")
+    assert "almost indistinguishable" in explain.read_similarity(text, np.full((3, 3), 0.99), ["a", "b", "c"])
+
+
+def test_readings_compare_with_the_majority_class():
+    table = tables.headline_table({"approaches": [
+        {"id": "zeroshot:M:p:simple", "kind": "zeroshot", "model": "M", "pretrained": "p", "prompt_set": "simple",
+         "metrics": {"accuracy": 0.2, "accuracy_ci": [0.15, 0.25]}},
+        {"id": "probe:M:p", "kind": "probe", "model": "M", "pretrained": "p", "metrics": {"accuracy": 0.7}}],
+        "reference": {"majority_class": "pure", "majority_rate": 0.41, "uniform_rate": 0.25}})
+    reading = explain.read_headline(table, {"majority_class": "pure", "majority_rate": 0.41})
+    assert "**linear probe M (p)** with 70% accuracy" in reading and "20%, below the 41%" in reading
+    assert table["approach"].tolist()[2] == "always answer “pure” (majority class)"
+    assert explain.read_margins({"correct": [0.5, 0.6], "wrong": [0.1, 0.2]}).startswith("Wrong answers have smaller")
+
+
+def test_scored_images_and_disagreements():
+    images = pd.DataFrame({"image_id": ["a", "b", "c", "d"], "path": list("abcd"), "label": ["pure", "broken", "pure", None],
+                           "view": ["top"] * 4, "split": ["eval", "eval", "train", "kaggle_test"]})
+    proba_one = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.5]])
+    proba_two = np.array([[0.3, 0.7], [0.1, 0.9]])
+    scored = tables.scored_images(images, {"one": bundle.predictions_frame(["a", "b", "d"], proba_one, ["pure", "broken"]),
+                                           "two": bundle.predictions_frame(["a", "b"], proba_two, ["pure", "broken"])},
+                                  ["pure", "broken"])
+    assert scored["image_id"].tolist() == ["a", "b"]  # held-out, labelled images only
+    assert scored["ptrue:one"].tolist() == [0.9, 0.2] and scored["conf:two"].tolist() == [0.7, 0.9]
+    rows = tables.disagreements(scored, "one", "two")
+    assert dict(zip(rows["image_id"], rows["right"])) == {"a": "one", "b": "two"}
+    assert tables.filter_gallery(scored, "one")["image_id"].tolist() == ["b"]
+    assert tables.filter_gallery(scored, "one", only_wrong=False)["image_id"].tolist() == ["a", "b"]  # by confidence
+
+
+def test_representative_approaches_keep_the_best_prompt_set():
+    records = [{"id": "baseline:majority", "kind": "baseline", "metrics": {"accuracy": 0.4}},
+               {"id": "zeroshot:M:p:a", "kind": "zeroshot", "prompt_set": "a", "metrics": {"accuracy": 0.2}},
+               {"id": "zeroshot:M:p:b", "kind": "zeroshot", "prompt_set": "b", "metrics": {"accuracy": 0.3}},
+               {"id": "probe:M:p", "kind": "probe", "metrics": {"accuracy": 0.7}}]
+    assert [r["id"] for r in tables.representative_approaches(records)] == ["zeroshot:M:p:b", "probe:M:p"]
+    assert tables.model_key(records[1]) == "M:p" and tables.model_key(records[3]) == "M:p"
