@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {synth,validate,run,demo} …` (`--help` on each)."""
+"""Command line: `python -m analysis {synth,validate,run,demo,report} …` (`--help` on each)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--if-missing", action="store_true",
                       help="do nothing when a readable bundle is already there")
+
+    report = commands.add_parser("report", parents=[common], help="write a shareable report of a bundle (HTML or Markdown)",
+                                 description="One self-contained HTML file (no network needed to open it) or a "
+                                             "Markdown summary (headline table and key findings) ready to paste.")
+    report.add_argument("bundle", type=Path, metavar="BUNDLE", help="bundle folder")
+    report.add_argument("--out", type=Path, help="file to write (default: report.html or report.md inside BUNDLE)")
+    report.add_argument("--format", dest="form", choices=["html", "md"], default="html",
+                        help="html (default) or md")
     return parser
 
 
@@ -143,7 +151,15 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo}
+def command_report(args: argparse.Namespace) -> int:
+    from analysis import report
+
+    print(f"report written to {report.write_report(args.bundle, args.out, args.form)}")
+    return 0
+
+
+COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo,
+            "report": command_report}
 
 
 # Error types of approach modules whose messages are written for users (module, class name).

@@ -37,7 +37,7 @@ GALLERY_SIZE = 12        # most confident mistakes shown per approach
 ALL_WRONG_SHOWN = 24     # thumbnails of images every approach misses
 LABEL_PROBLEM_ROWS = 50  # rows of the label-problems table
 KIND_ORDER = {"baseline": 0, "zeroshot": 1, "probe": 2, "finetune": 3}
-CONFOUNDER_FEATURES = (("width", "px"), ("height", "px"), ("saturation", "0-255"), ("brightness", "0-255"))
+CONFOUNDER_FEATURES = ("width", "height", "saturation", "brightness")  # per-class profiles drawn as boxes
 
 
 # --- what the bundle says -------------------------------------------------------------------------
@@ -321,7 +321,7 @@ class ReportBuilder:
 
     def image_card(self, image_id: str, lines: list[Markup]) -> Markup:
         data = self.thumbnail(image_id)
-        picture = (Markup('<img src="{}" alt="{}" loading="lazy">').format(image_data_uri(data), image_id)
+        picture = (Markup('<img src="{}" alt="{}">').format(image_data_uri(data), image_id)
                    if data is not None else Markup('<div class="noimg">no thumbnail</div>'))
         return Markup('<div class="card">{}<div class="caption"><div class="id">{}</div>{}</div></div>').format(
             picture, image_id, Markup("").join(Markup("<div>{}</div>").format(line) for line in lines))
@@ -534,17 +534,21 @@ class ReportBuilder:
             return Section("confounders", "Shortcuts: what trivial image statistics predict",
                            self.missing("confounders"))
         majority = found.get("majority_rate", self.reference.get("majority_rate"))
+        shortcut, shortcut_details = found.get("shortcut_accuracy") or {}, found.get("shortcuts")
         parts = []
-        if found.get("shortcut_accuracy"):
+        if shortcut:
             parts.append(figure_html(
-                figures.shortcut_figure(found["shortcut_accuracy"], majority, self.reference.get("uniform_rate")),
-                explain.read_shortcuts(found["shortcut_accuracy"], majority)))
-        per_class = found.get("per_class", {})
-        for feature, unit in CONFOUNDER_FEATURES:
+                figures.shortcut_figure(shortcut, majority, self.reference.get("uniform_rate"), shortcut_details),
+                explain.read_shortcuts(shortcut, majority, shortcut_details)))
+        per_class, units = found.get("per_class") or {}, found.get("units") or {}
+        levels = found.get("quantile_levels") or (0.05, 0.25, 0.5, 0.75, 0.95)
+        for feature in CONFOUNDER_FEATURES:
             profile = {name: per_class[name][feature] for name in self.classes
                        if isinstance(per_class.get(name), dict) and isinstance(per_class[name].get(feature), dict)}
+            unit = units.get(feature, "")
             if profile:
-                parts.append(figure_html(figures.feature_by_class_figure(profile, feature, self.classes, unit)))
+                parts.append(figure_html(figures.feature_by_class_figure(
+                    profile, feature, self.classes, unit if len(unit) < 12 else unit.split(",")[-1].strip(), levels)))
         return Section("confounders", "Shortcuts: what trivial image statistics predict",
                        Markup("").join(parts) or note("The confounder diagnostics hold no figures."))
 
