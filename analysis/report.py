@@ -86,14 +86,14 @@ def key_findings(bundle: Bundle) -> list[str]:
                         f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
     probe = best_of_kind(bundle, "probe")
     if probe and zeroshot:
-        gain = probe["metrics"]["accuracy"] - zeroshot["metrics"]["accuracy"]
         findings.append(f"The linear probe ({labels[probe['id']]}) scores {probe['metrics']['accuracy']:.3f}, "
-                        f"{abs(gain) * 100:.1f} points {'above' if gain >= 0 else 'below'} the best zero-shot run.")
+                        f"{_difference(probe['metrics']['accuracy'], zeroshot['metrics']['accuracy'])} "
+                        "the best zero-shot run.")
     finetune = best_of_kind(bundle, "finetune")
     if finetune and probe:
-        gain = finetune["metrics"]["accuracy"] - probe["metrics"]["accuracy"]
         findings.append(f"Fine-tuning ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
-                        f"{abs(gain) * 100:.1f} points {'above' if gain >= 0 else 'below'} the linear probe.")
+                        f"{_difference(finetune['metrics']['accuracy'], probe['metrics']['accuracy'])} "
+                        "the linear probe.")
     stats = next((record for record in bundle.approaches if record["id"] == "baseline:image-stats"), None)
     if stats and zeroshot:
         findings.append(f"Simple image statistics (size, view, colour) alone score "
@@ -114,6 +114,12 @@ def _compared(value: float, reference: float) -> str:
     """``below``, ``level with`` or ``above``, as the three printed decimals show it."""
     difference = round(value, 3) - round(reference, 3)
     return "level with" if abs(difference) < 5e-4 else "below" if difference < 0 else "above"
+
+
+def _difference(value: float, reference: float) -> str:
+    """``12.0 points above``, ``3.3 points below`` or ``level with`` (in accuracy points)."""
+    relation = _compared(value, reference)
+    return relation if relation == "level with" else f"{abs(value - reference) * 100:.1f} points {relation}"
 
 
 def missing_line(bundle: Bundle, part: str) -> str:
@@ -479,10 +485,12 @@ class ReportBuilder:
         parts = []
         for record in runs:
             found = _diagnostics(self.bundle, record["id"])
-            block = (figure_html(figures.training_curves_figure(found["epochs"], found.get("best_epoch")),
+            block = [figure_html(figures.training_curves_figure(found["epochs"], found.get("best_epoch")),
                                  explain.read_training(found))
-                     if found.get("epochs") else note("No training curves were stored for this run."))
-            parts.append(Markup("<h3>{}</h3>{}").format(self.labels[record["id"]], block))
+                     if found.get("epochs") else note("No training curves were stored for this run.")]
+            if tables.model_key(record) in self.bundle.projection_names():  # its feature space, next to CLIP's
+                block.append(self.embedding_map(tables.model_key(record), record["id"]))
+            parts.append(Markup("<h3>{}</h3>{}").format(self.labels[record["id"]], Markup("").join(block)))
         return Section("finetune", "Fine-tuned ConvNeXt", Markup("").join(parts))
 
     def confusion(self) -> Section:
@@ -506,7 +514,8 @@ class ReportBuilder:
         table = tables.agreement_table(found, self.labels)
         parts = [Markup("<p>{}</p>").format(inline_markdown(explain.read_agreement(found))),
                  table_html(list(table.columns),
-                            [[*row[:-2], int(row[-2]), _percent(row[-1])] for row in table.itertuples(index=False)],
+                            [[*(_tick(cell) for cell in row[:-2]), int(row[-2]), _percent(row[-1])]
+                             for row in table.itertuples(index=False)],
                             numeric_from=len(table.columns) - 2)]
         all_wrong = list(found.get("all_wrong") or [])
         if all_wrong:
@@ -574,6 +583,11 @@ class ReportBuilder:
         return Section("gallery", "Most confident mistakes", Markup("").join(parts))
 
 
+def _tick(cell: str) -> Markup:
+    """✓ / ✗ of the agreement table, coloured."""
+    return Markup('<span class="{}">{}</span>').format("right" if cell == "✓" else "wrong", cell)
+
+
 def _cell(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
@@ -601,12 +615,14 @@ th { font-weight:600; background:#f1f3f6; } td.num { text-align:right; font-vari
 tr.reference td { font-style:italic; color:var(--muted); } tr.published td { color:var(--muted); }
 figure.chart { margin:12px 0 20px; background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px; }
 figcaption { padding:6px 8px 2px; }
-.badge { display:inline-block; padding:0 6px; border-left:6px solid; background:#f1f3f6; border-radius:3px; }
+.badge { display:inline-block; max-width:100%; padding:0 6px; border-left:6px solid; background:#f1f3f6;
+         border-radius:3px; overflow-wrap:anywhere; }
 .gallery { display:grid; grid-template-columns:repeat(auto-fill,minmax(150px,1fr)); gap:10px; margin:10px 0; }
 .card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:6px; font-size:13px; }
 .card img, .noimg { width:100%; aspect-ratio:1; object-fit:contain; background:#eee; display:block; }
 .noimg { display:flex; align-items:center; justify-content:center; color:var(--muted); }
 .card .id { font-family:ui-monospace,monospace; font-size:11px; overflow-wrap:anywhere; color:var(--muted); }
+.right { color:#117733; font-weight:600; } .wrong { color:#D55E00; }
 details { margin:8px 0; } summary { cursor:pointer; font-weight:600; }
 code { background:#f1f3f6; padding:0 4px; border-radius:3px; }
 @media print { details { display:block; } nav { display:none; } }
