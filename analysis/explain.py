@@ -51,6 +51,30 @@ def _clip_options(manifest: dict) -> list[str]:
     return [f"--clip {shlex.quote(key)}" for key in keys]
 
 
+PART_NAMES = {"zeroshot": "zero-shot CLIP", "autopsy": "zero-shot autopsy", "probe": "linear probe",
+              "finetune": "fine-tuned ConvNeXt", "projections": "embedding maps", "agreement": "agreement table",
+              "confounders": "image-statistics baseline", "approaches": "approaches"}
+
+
+def _part_options(manifest: dict, part: str) -> list[str]:
+    if part == "finetune":
+        return [f"--convnext {DEFAULT_CONVNEXT}"]
+    if part == "confounders":
+        return []
+    return _clip_options(manifest) + (["--force"] if part == "autopsy" else [])
+
+
+def missing_parts(manifest: dict, bundle_path: str | Path, parts: Sequence[str]) -> str:
+    """One sentence and one command for several missing parts (see ``missing_part``)."""
+    if len(parts) == 1:
+        return missing_part(manifest, bundle_path, parts[0])
+    options = list(dict.fromkeys(option for part in parts for option in _part_options(manifest, part)))
+    names = [PART_NAMES[part] for part in parts]
+    return (f"Not in this bundle yet: {', '.join(names[:-1])} and {names[-1]}. Add them with\n\n"
+            f"```bash\n{run_command(manifest, bundle_path, *options)}\n```\n\n"
+            "Finished approaches are kept; only the missing parts are computed.")
+
+
 def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
     """A sentence that says what is missing and the exact command that adds it.
 
@@ -58,23 +82,20 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
         part: ``zeroshot``, ``autopsy``, ``probe``, ``finetune``, ``projections``, ``agreement``,
             ``confounders`` or ``approaches``.
     """
-    clip = _clip_options(manifest)
     needs = {
-        "zeroshot": ("This bundle has no zero-shot CLIP approach yet.", clip),
-        "autopsy": ("This bundle has zero-shot predictions but no autopsy diagnostics for this model; "
-                    "recompute them with", clip + ["--force"]),
-        "probe": ("This bundle has no linear probe yet (it is trained on the CLIP image embeddings).", clip),
-        "finetune": ("This bundle has no fine-tuned ConvNeXt yet.", [f"--convnext {DEFAULT_CONVNEXT}"]),
-        "projections": ("This bundle has no embedding map yet (the maps are made from the CLIP and ConvNeXt "
-                        "embeddings).", clip),
-        "agreement": ("This bundle has no agreement table yet (it is written after the approaches).", clip),
-        "confounders": ("This bundle has no image-statistics baseline yet (it is on unless `--no-baselines`).", []),
-        "approaches": ("This bundle has no approaches yet, only its images and split.", clip),
+        "zeroshot": "This bundle has no zero-shot CLIP approach yet.",
+        "autopsy": "This bundle has zero-shot predictions but no autopsy diagnostics for this model; recompute them with",
+        "probe": "This bundle has no linear probe yet (it is trained on the CLIP image embeddings).",
+        "finetune": "This bundle has no fine-tuned ConvNeXt yet.",
+        "projections": "This bundle has no embedding map yet (the maps are made from the CLIP and ConvNeXt embeddings).",
+        "agreement": "This bundle has no agreement table yet (it is written after the approaches).",
+        "confounders": "This bundle has no image-statistics baseline yet (it is on unless `--no-baselines`).",
+        "approaches": "This bundle has no approaches yet, only its images and split.",
     }
-    sentence, options = needs[part]
-    command = run_command(manifest, bundle_path, *options)
-    lead = "Add it with" if not sentence.endswith(" with") else ""
-    return f"{sentence} {lead}\n\n```bash\n{command}\n```\n\nFinished approaches are kept; only the missing part is computed."
+    sentence = needs[part]
+    command = run_command(manifest, bundle_path, *_part_options(manifest, part))
+    lead = "" if sentence.endswith(" with") else " Add it with"
+    return f"{sentence}{lead}\n\n```bash\n{command}\n```\n\nFinished approaches are kept; only the missing part is computed."
 
 
 # --- headline -------------------------------------------------------------------------------------

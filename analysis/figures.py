@@ -44,10 +44,24 @@ def class_colours(classes: Sequence[str]) -> dict[str, str]:
     return colours
 
 
+def wrap(label: str, width: int = 20) -> str:
+    """A long axis label broken onto lines of about ``width`` characters (plotly's ``<br>``)."""
+    lines, line = [], ""
+    for word in str(label).split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])
+
+
 def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
-    figure.update_layout(title=dict(text=title) if title else None, height=height,
-                         margin=dict(l=10, r=10, t=50 if title else 20, b=10),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0), **extra)
+    # The title sits at the very top and the legend in one row under it, both above the plot.
+    figure.update_layout(title=dict(text=title, y=0.98, yanchor="top", yref="container") if title else None,
+                         height=height, margin=dict(l=10, r=10, t=85 if title else 40, b=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0,
+                                     traceorder="normal"), **extra)
     return figure
 
 
@@ -60,10 +74,21 @@ def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rat
         label = f"{text} {rate:.0%}"
         if horizontal:
             figure.add_hline(y=rate, line=REFERENCE_LINE[name], annotation_text=label,
-                             annotation_position="top left", **where)
-        else:
-            figure.add_vline(x=rate, line=REFERENCE_LINE[name], annotation_text=label,
-                             annotation_position="top right" if name == "majority" else "bottom right", **where)
+                             annotation_position="top left" if name == "majority" else "bottom left",
+                             annotation_font_color=REFERENCE_LINE[name]["color"], **where)
+        else:  # labels above the plot, clear of the bars
+            figure.add_vline(x=rate, line=REFERENCE_LINE[name], **where)
+            figure.add_annotation(x=rate, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=label,
+                                  xanchor="left" if name == "majority" else "right",
+                                  font=dict(color=REFERENCE_LINE[name]["color"], size=11))
+
+
+def _vertical_marker(figure: go.Figure, x: float, name: str, colour: str, dash: str) -> None:
+    """A vertical line from the bottom to the top of the plot, named in the legend (``add_vline``
+    annotations land in the wrong place on log axes)."""
+    figure.add_trace(go.Scatter(x=[x, x], y=[0, 1], yaxis="y2", mode="lines", name=name,
+                                line=dict(color=colour, dash=dash), hoverinfo="name"))
+    figure.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
 
 
 # --- headline -------------------------------------------------------------------------------------
@@ -145,7 +170,8 @@ def modality_gap_figure(gap: dict, classes: Sequence[str]) -> go.Figure:
                               hovertemplate="%{x}: %{y:.3f}<extra>" + str(gap.get("measure", ""))[:60] + "</extra>"))
     if gap.get("overall") is not None:
         figure.add_hline(y=gap["overall"], line=dict(color="#333333", dash="dash"),
-                         annotation_text=f"overall {gap['overall']:.2f}", annotation_position="top left")
+                         annotation_text=f"overall {gap['overall']:.2f}", annotation_position="bottom right",
+                         annotation_bgcolor="rgba(255,255,255,0.8)")
     figure.update_yaxes(title="gap (image-to-text centroid distance)", rangemode="tozero")
     figure.update_xaxes(title="class")
     return _layout(figure, "Modality gap")
@@ -227,7 +253,10 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     images = points[points["kind"] == "image"]
     values = images[colour_by].fillna("unknown").astype(str).to_numpy(dtype=object)
     present = set(pd.unique(values))
-    order = [name for name in colours if name in present] + sorted(present - set(colours))
+    # Grey groups (unlabelled, not scored) first, so the coloured points are drawn on top of them.
+    grey = ("unlabelled", "not scored", "unknown")
+    order = ([name for name in grey if name in present] + [name for name in colours if name in present and name not in grey]
+             + sorted(present - set(colours) - set(grey)))
     x, y = images["x"].to_numpy(dtype=float), images["y"].to_numpy(dtype=float)
     ids, labels = images["image_id"].to_numpy(dtype=object), images["label"].to_numpy(dtype=object)
     traces = []
@@ -291,10 +320,10 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
                           columns: int = 3) -> go.Figure:
     """Several confusion matrices on one colour scale (share of the true class, 0–100%)."""
     names = list(matrices)
+    columns = 2 if len(names) == 4 else min(columns, max(1, len(names)))  # 2 × 2 rather than 3 + 1
     rows = max(1, -(-len(names) // columns))
-    columns = min(columns, max(1, len(names)))
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.08,
-                           vertical_spacing=0.16 if rows > 1 else 0.1)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[wrap(name, 40) for name in names],
+                           horizontal_spacing=0.12, vertical_spacing=0.18 if rows > 1 else 0.1)
     for index, name in enumerate(names):
         counts = np.asarray(matrices[name], dtype=float)
         totals = counts.sum(axis=1, keepdims=True)
@@ -304,12 +333,12 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
                                     text=_confusion_annotations(counts, shares), texttemplate="%{text}",
                                     hovertemplate=f"{name}<br>true %{{y}}, predicted %{{x}}: %{{z:.0%}}<extra></extra>"),
                          row=row, col=column)
-        figure.update_yaxes(autorange="reversed", row=row, col=column, title="true" if column == 1 else None)
-        figure.update_xaxes(row=row, col=column, title="predicted")
+        figure.update_yaxes(autorange="reversed", row=row, col=column, title="true class" if column == 1 else None)
+        figure.update_xaxes(row=row, col=column, title="predicted class", tickangle=0)
     figure.update_layout(coloraxis=dict(colorscale=COUNT_SCALE, cmin=0, cmax=1,
                                         colorbar=dict(title=dict(text="share of<br>true class"), tickformat=".0%")))
     figure.update_annotations(font_size=12)
-    return _layout(figure, None, height=60 + 330 * rows)
+    return _layout(figure, None, height=80 + 360 * rows)
 
 
 # --- linear probe ---------------------------------------------------------------------------------
@@ -321,12 +350,12 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
     figure = go.Figure([
         go.Scatter(x=list(frame["C"]) + list(frame["C"])[::-1], y=list(mean + std) + list(mean - std)[::-1],
                    fill="toself", fillcolor="rgba(17,119,51,0.15)", line=dict(width=0), hoverinfo="skip",
-                   name="±1 std across folds"),
+                   mode="lines", name="±1 std across folds"),
         go.Scatter(x=frame["C"], y=mean, mode="lines+markers", name="cross-validated accuracy",
                    line=dict(color=KIND_COLOURS["probe"]), hovertemplate="C = %{x:g}: %{y:.1%}<extra></extra>"),
     ])
     if best_c is not None:
-        figure.add_vline(x=best_c, line=dict(color="#333333", dash="dash"), annotation_text=f"chosen C = {best_c:g}")
+        _vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash")
     figure.update_xaxes(title="C (inverse regularisation strength, log scale)", type="log")
     figure.update_yaxes(title="accuracy (cross-validation on train)", tickformat=".0%")
     return _layout(figure, "Regularisation sweep")
@@ -342,7 +371,7 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
     figure = go.Figure([
         go.Scatter(x=list(frame["k"]) + list(frame["k"])[::-1], y=list(frame["mean"] + std) + list(frame["mean"] - std)[::-1],
                    fill="toself", fillcolor="rgba(17,119,51,0.15)", line=dict(width=0), hoverinfo="skip",
-                   name="±1 std over random draws"),
+                   mode="lines", name="±1 std over random draws"),
         go.Scatter(x=frame["k"], y=frame["mean"], mode="lines+markers", name="linear probe",
                    line=dict(color=KIND_COLOURS["probe"]), hovertemplate="k = %{x}: %{y:.1%}<extra></extra>"),
     ])
@@ -351,9 +380,8 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
                          annotation_text=f"zero-shot {zeroshot_accuracy:.0%}", annotation_position="bottom right")
     _reference_lines(figure, majority_rate, uniform_rate)
     if effective_shots is not None:
-        figure.add_vline(x=effective_shots, line=dict(color=KIND_COLOURS["zeroshot"], dash="dot"),
-                         annotation_text=f"zero-shot ≈ {effective_shots:g} labelled images per class",
-                         annotation_position="top right")
+        _vertical_marker(figure, effective_shots, f"zero-shot ≈ {effective_shots:g} labelled images per class",
+                         KIND_COLOURS["zeroshot"], "dot")
     figure.update_xaxes(title="labelled training images per class (k, log scale)", type="log")
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
     return _layout(figure, "How many labels is zero-shot worth?")
@@ -370,7 +398,7 @@ def blend_figure(blend: Iterable[dict] | dict) -> go.Figure:
                                 marker=dict(size=12, color="#333333", symbol="diamond"),
                                 text=[f"best {best['accuracy']:.1%} at α = {best['alpha']:.2f}"],
                                 textposition="top right", hoverinfo="skip"))
-    figure.update_xaxes(title="alpha (weight of zero-shot; 0 = probe only, 1 = zero-shot only)", range=[-0.02, 1.02])
+    figure.update_xaxes(title="α: weight of zero-shot in the blend (0 = probe only)", range=[-0.02, 1.02])
     figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%")
     return _layout(figure, "Zero-shot / probe blend")
 
@@ -398,9 +426,11 @@ def training_curves_figure(epochs: Iterable[dict] | dict, best_epoch: int | None
     figure.update_yaxes(title="cross-entropy loss (nats)", row=1, col=1, rangemode="tozero")
     figure.update_yaxes(title="accuracy", tickformat=".0%", row=1, col=2)
     if best_epoch is not None:
-        figure.add_annotation(x=best_epoch, y=1.0, yref="paper", xref="x2", text=f"best epoch {best_epoch}",
-                              showarrow=False, yanchor="bottom")
-    return _layout(figure, None)
+        figure.add_annotation(x=best_epoch, y=0.0, yref="paper", xref="x2", text=f"best epoch {best_epoch}",
+                              showarrow=False, yanchor="bottom", xanchor="right")
+    figure = _layout(figure, None)
+    figure.update_layout(margin_t=80, legend_y=1.12)  # above the two subplot titles
+    return figure
 
 
 # --- comparisons ----------------------------------------------------------------------------------
@@ -418,13 +448,13 @@ def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None
         if group["ci_high"].notna().any():
             error = dict(type="data", symmetric=False, array=(group["ci_high"] - group["value"]).fillna(0),
                          arrayminus=(group["value"] - group["ci_low"]).fillna(0), color="#333333")
-        figure.add_trace(go.Bar(x=group["approach"], y=group["value"], name=metric, error_y=error,
+        figure.add_trace(go.Bar(x=[wrap(a) for a in group["approach"]], y=group["value"], name=metric, error_y=error,
                                 marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
                                 hovertemplate="%{x}<br>" + metric + " %{y:.1%}<extra></extra>"))
     _reference_lines(figure, majority_rate, uniform_rate)
     figure.update_layout(barmode="group")
     figure.update_yaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=-15)
+    figure.update_xaxes(title=None, tickangle=0)
     return _layout(figure, "Metrics side by side", height=420)
 
 
@@ -434,12 +464,12 @@ def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> 
     figure = go.Figure()
     for name in classes:
         rows = per_class[per_class["class"] == name]
-        figure.add_trace(go.Bar(x=rows["approach"], y=rows["recall"], name=name, marker_color=colours[name],
+        figure.add_trace(go.Bar(x=[wrap(a) for a in rows["approach"]], y=rows["recall"], name=name, marker_color=colours[name],
                                 customdata=rows["support"],
                                 hovertemplate=f"{name}: recall %{{y:.1%}} of %{{customdata}} images<extra>%{{x}}</extra>"))
     figure.update_layout(barmode="group")
     figure.update_yaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=-15)
+    figure.update_xaxes(title=None, tickangle=0)
     return _layout(figure, "Per-class recall", height=420)
 
 
@@ -461,7 +491,7 @@ def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | 
         x=names, y=values, marker_color=KIND_COLOURS["baseline"], showlegend=False,
         error_y=dict(type="data", symmetric=False, array=[high - v for v, (_, high) in zip(values, intervals)],
                      arrayminus=[v - low for v, (low, _) in zip(values, intervals)], color="#333333"),
-        text=[f"{v:.1%}" for v in values], textposition="inside", customdata=features,
+        text=[f"{v:.1%}" for v in values], textposition="inside", insidetextanchor="start", customdata=features,
         hovertemplate="%{x} only (%{customdata}): %{y:.1%}<extra></extra>"))
     _reference_lines(figure, majority_rate, uniform_rate)
     figure.update_xaxes(title="image statistics the classifier may use")
@@ -488,7 +518,7 @@ def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: S
                                     lowerfence=[q.get(quantile_levels[0])], upperfence=[q.get(quantile_levels[-1])],
                                     mean=[per_class[name].get("mean")], name=name, marker_color=colours[name],
                                     showlegend=False))
-        spread = f"box 25–75%, whiskers {quantile_levels[0]:.0%}–{quantile_levels[-1]:.0%}"
+        spread = f"box: 25–75%, whiskers: {quantile_levels[0]:.0%}–{quantile_levels[-1]:.0%}"
     else:
         figure.add_trace(go.Bar(x=names, y=[per_class[n].get("mean") for n in names],
                                 error_y=dict(type="data", array=[per_class[n].get("std") or 0 for n in names],
@@ -496,9 +526,9 @@ def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: S
                                 marker_color=[colours[n] for n in names], showlegend=False,
                                 hovertemplate="%{x}: mean %{y:.3g}<extra></extra>"))
         spread = "mean ± std"
-    figure.update_xaxes(title=None)
+    figure.update_xaxes(title=spread, title_font_size=11)
     figure.update_yaxes(title=f"{feature} ({unit})" if unit else feature)
-    return _layout(figure, f"{feature.capitalize()} by class ({spread})", height=300)
+    return _layout(figure, f"{feature.capitalize()} by class", height=320)
 
 
 def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str]) -> go.Figure:
@@ -506,11 +536,11 @@ def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str]) -> g
     figure = go.Figure()
     views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
     for view in views:
-        figure.add_trace(go.Bar(x=[labels.get(r["id"], r["id"]) for r in approaches],
+        figure.add_trace(go.Bar(x=[wrap(labels.get(r["id"], r["id"])) for r in approaches],
                                 y=[r.get("metrics", {}).get("accuracy_by_view", {}).get(view) for r in approaches],
                                 name=view, marker_color=VIEW_COLOURS.get(view, "#777777"),
                                 hovertemplate=f"{view}: %{{y:.1%}}<extra>%{{x}}</extra>"))
     figure.update_layout(barmode="group")
     figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=-15)
+    figure.update_xaxes(title=None, tickangle=0)
     return _layout(figure, "Accuracy by view", height=360)

@@ -22,6 +22,7 @@ PUBLISHED_LEADERBOARD = (
 )
 KIND_NAMES = {"baseline": "baseline", "zeroshot": "zero-shot", "probe": "linear probe", "finetune": "fine-tuned"}
 SOURCE_BUNDLE, SOURCE_REFERENCE, SOURCE_PUBLISHED = "this bundle", "reference rate", "published (Kaggle LB)"
+RIGHT, WRONG = "✔", "✘"
 GALLERY_SPLIT = "eval"  # the gallery, maps and comparisons score the held-out images only
 
 
@@ -43,8 +44,9 @@ def model_key(record: dict) -> str | None:
     return None
 
 
-def approach_label(record: dict) -> str:
-    """A short readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``."""
+def approach_label(record: dict, short: bool = False) -> str:
+    """A readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``;
+    ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards."""
     kind = record.get("kind", "")
     model, pretrained = record.get("model"), record.get("pretrained")
     if kind == "baseline":
@@ -53,19 +55,27 @@ def approach_label(record: dict) -> str:
         return record["id"]
     weights = f" ({pretrained})" if pretrained and "/" not in str(pretrained) else (
         f" ({str(pretrained).rsplit('/', 1)[-1]})" if pretrained else "")
+    if short:
+        return f"{KIND_NAMES.get(kind, kind)} {model}"
     label = f"{KIND_NAMES.get(kind, kind)} {model}{weights}"
     if kind == "zeroshot" and record.get("prompt_set"):
         label += f" · {record['prompt_set']}"
     return label
 
 
-def approach_labels(approaches: Iterable[dict]) -> dict[str, str]:
-    """approach id → readable label, unique within the bundle."""
-    labels: dict[str, str] = {}
-    for record in approaches:
-        label = approach_label(record)
-        labels[record["id"]] = label if label not in labels.values() else record["id"]
-    return labels
+def approach_labels(approaches: Iterable[dict], short: bool = False) -> dict[str, str]:
+    """approach id → readable label (see ``approach_label``), unique within ``approaches``: short
+    labels that collide get their prompt set, then their weights; long ones fall back to the id."""
+    records = list(approaches)
+    labels = {record["id"]: approach_label(record, short) for record in records}
+    if short:
+        for extra in ("prompt_set", "pretrained"):
+            taken = pd.Series(labels).duplicated(keep=False)
+            for record in records:
+                if taken[record["id"]] and record.get(extra):
+                    labels[record["id"]] += f" · {str(record[extra]).rsplit('/', 1)[-1]}"
+    taken = pd.Series(labels).duplicated(keep=False)
+    return {approach_id: approach_id if taken[approach_id] else label for approach_id, label in labels.items()}
 
 
 def representative_approaches(approaches: list[dict]) -> list[dict]:
@@ -131,6 +141,29 @@ def headline_table(manifest: dict) -> pd.DataFrame:
     columns = ["approach", "kind", "source", "accuracy", "ci_low", "ci_high", "balanced_accuracy", "macro_f1",
                "ece", "wall_time_s", "public_lb", "private_lb", "id"]
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def headline_display(table: pd.DataFrame) -> pd.DataFrame:
+    """``headline_table`` as text for showing: percentages with one decimal, blanks where a value
+    does not apply, and the published scores as one ``public / private`` column."""
+    def percent(value: Any) -> str:
+        return f"{value:.1%}" if pd.notna(value) else ""
+
+    def number(value: Any, digits: int = 3) -> str:
+        return f"{value:.{digits}f}" if pd.notna(value) else ""
+
+    return pd.DataFrame({
+        "approach": table["approach"],
+        "source": table["source"],
+        "accuracy": [percent(v) for v in table["accuracy"]],
+        "95% interval": [f"{low:.1%} – {high:.1%}" if pd.notna(low) and pd.notna(high) else ""
+                         for low, high in zip(table["ci_low"], table["ci_high"])],
+        "balanced acc.": [percent(v) for v in table["balanced_accuracy"]],
+        "macro-F1": [number(v) for v in table["macro_f1"]],
+        "wall time (s)": [f"{v:,.0f}" if pd.notna(v) else "" for v in table["wall_time_s"]],
+        "published LB (public / private)": [f"{a:.3f} / {b:.3f}" if pd.notna(a) else ""
+                                            for a, b in zip(table["public_lb"], table["private_lb"])],
+    })
 
 
 # --- per-image table ------------------------------------------------------------------------------
@@ -231,10 +264,10 @@ def page_count(n_rows: int, per_page: int) -> int:
 
 # --- comparisons ----------------------------------------------------------------------------------
 
-def metrics_table(approaches: list[dict]) -> pd.DataFrame:
-    """Long table for side-by-side bars: ``approach``, ``id``, ``kind``, ``metric``, ``value``,
-    ``ci_low``/``ci_high`` (accuracy only)."""
-    labels = approach_labels(approaches)
+def metrics_table(approaches: list[dict], short: bool = True) -> pd.DataFrame:
+    """Long table for side-by-side bars: ``approach`` (short labels unless ``short`` is False),
+    ``id``, ``kind``, ``metric``, ``value``, ``ci_low``/``ci_high`` (accuracy only)."""
+    labels = approach_labels(approaches, short)
     rows = []
     for record in approaches:
         scores = record.get("metrics", {})
@@ -248,9 +281,10 @@ def metrics_table(approaches: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["approach", "id", "kind", "metric", "value", "ci_low", "ci_high"])
 
 
-def per_class_table(approaches: list[dict], classes: list[str]) -> pd.DataFrame:
-    """Long table: ``approach``, ``id``, ``class``, ``precision``, ``recall``, ``f1``, ``support``."""
-    labels = approach_labels(approaches)
+def per_class_table(approaches: list[dict], classes: list[str], short: bool = True) -> pd.DataFrame:
+    """Long table: ``approach`` (short labels unless ``short`` is False), ``id``, ``class``,
+    ``precision``, ``recall``, ``f1``, ``support``."""
+    labels = approach_labels(approaches, short)
     rows = []
     for record in approaches:
         per_class = record.get("metrics", {}).get("per_class", {})
@@ -262,14 +296,14 @@ def per_class_table(approaches: list[dict], classes: list[str]) -> pd.DataFrame:
 
 
 def agreement_table(agreement: dict, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """The ``agreement`` diagnostics as a table: one row per pattern of right (✓) and wrong (✗),
+    """The ``agreement`` diagnostics as a table: one row per pattern of right (✔) and wrong (✘),
     most frequent first, with ``images`` and ``share`` (fraction of the held-out images)."""
     ids = list(agreement.get("approaches", []))
     labels = labels or {}
     rows = []
     for pattern in agreement.get("patterns", []):
         correct = pattern.get("correct", {})
-        row = {labels.get(approach_id, approach_id): "✓" if correct.get(approach_id) else "✗" for approach_id in ids}
+        row = {labels.get(approach_id, approach_id): RIGHT if correct.get(approach_id) else WRONG for approach_id in ids}
         row["images"] = int(pattern.get("count", 0))
         rows.append(row)
     table = pd.DataFrame(rows, columns=[labels.get(i, i) for i in ids] + ["images"])

@@ -18,6 +18,8 @@ from dashboard.loaders import BundleRef
 
 BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
 CARDS_PER_ROW = 4
+RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>✔</span>"
+WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>✘</span>"
 
 
 # --- the bundle ----------------------------------------------------------------------------------
@@ -36,8 +38,9 @@ def bundle_picker() -> str | None:
         choice = None
         if options:
             choice = st.selectbox("Bundle", options, index=options.index(asked) if asked in options else 0,
-                                  format_func=loaders.describe_bundle, key="bundle_choice",
+                                  format_func=lambda path: Path(path).name, key="bundle_choice",
                                   help=f"Bundles found in {loaders.results_folder()}, newest first.")
+            st.caption(loaders.describe_bundle(choice))
         typed = st.text_input("…or a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
                               help="Any bundle folder written by `python -m analysis run`.").strip()
     path = typed or choice
@@ -75,9 +78,9 @@ def demo_banner(manifest: dict) -> None:
                    + ". The numbers show how CornLens works; they say nothing about CLIP.", icon=":material/science:")
 
 
-def missing(manifest: dict, ref: BundleRef, part: str) -> None:
+def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:
     """Say what is missing from the bundle and the command that adds it."""
-    st.info(explain.missing_part(manifest, ref.path, part), icon=":material/info:")
+    st.info(explain.missing_parts(manifest, ref.path, parts), icon=":material/info:")
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -94,15 +97,15 @@ def metric_row(record: dict) -> None:
     """Headline numbers of one approach."""
     scores = record.get("metrics", {})
     low, high = (scores.get("accuracy_ci") or [None, None])[:2]
-    columns = st.columns(5)
+    columns = st.columns(4)
     columns[0].metric("accuracy", f"{scores.get('accuracy', float('nan')):.1%}",
                       help="share of the held-out images classified correctly")
-    columns[1].metric("95% interval", f"{low:.1%} – {high:.1%}" if low is not None else "—",
-                      help="bootstrap interval of the accuracy")
-    columns[2].metric("balanced accuracy", f"{scores.get('balanced_accuracy', float('nan')):.1%}",
+    if low is not None:
+        columns[0].caption(f"95% interval {low:.1%} – {high:.1%}")
+    columns[1].metric("balanced accuracy", f"{scores.get('balanced_accuracy', float('nan')):.1%}",
                       help="mean recall over the classes: answering one class always gives 1/number of classes")
-    columns[3].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
-    columns[4].metric("wall time", f"{record['wall_time_s']:.0f} s" if record.get("wall_time_s") is not None else "—",
+    columns[2].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
+    columns[3].metric("wall time", f"{record['wall_time_s']:,.0f} s" if record.get("wall_time_s") is not None else "—",
                       help=f"on {record.get('device') or 'unknown device'}")
 
 
@@ -135,7 +138,7 @@ def image_card(row: pd.Series, approach_ids: Iterable[str], labels: dict[str, st
             st.caption("no thumbnail")
         st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}<br>"
                     f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
-        lines = [f"{'✓' if answer.correct else '✗'} {class_badge(answer.prediction, colours)} "
+        lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
                  f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{html.escape(answer.approach)}</span>"
                  for answer in answers.itertuples()]
         st.markdown("<br>".join(lines) or "no predictions", unsafe_allow_html=True)
@@ -145,7 +148,7 @@ def image_card(row: pd.Series, approach_ids: Iterable[str], labels: dict[str, st
 
 def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str) -> None:
-    """A grid of image cards (``CARDS_PER_ROW`` per row)."""
+    """A grid of image cards (``CARDS_PER_ROW`` per row); ``labels`` are best short (``approach_labels(short=True)``)."""
     thumbs = loaders.thumbnails(ref)
     colours = figures.class_colours(classes)
     records = list(rows.iterrows())

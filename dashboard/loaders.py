@@ -56,12 +56,12 @@ def bundle_ref(path: str | Path) -> BundleRef:
 
 
 def describe_bundle(path: str | Path) -> str:
-    """A short label for the bundle picker: folder name, date, approaches, demo flag."""
+    """A line under the bundle picker: creation date, number of approaches, demo flag."""
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text())
         created = str(manifest.get("created", ""))[:16].replace("T", " ")
         demo = " · demo" if manifest.get("demo") else ""
-        return f"{Path(path).name} — {created} · {len(manifest.get('approaches', []))} approaches{demo}"
+        return f"created {created} · {len(manifest.get('approaches', []))} approaches{demo}"
     except (OSError, ValueError, AttributeError):
         return f"{Path(path).name} (unreadable)"
 

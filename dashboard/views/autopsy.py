@@ -85,7 +85,7 @@ def joint_map_panel(ref, opened, autopsy: dict, record: dict) -> None:
 
 
 def confounders_panel(ref, opened) -> None:
-    st.subheader("What trivial image statistics already predict")
+    st.subheader("Shortcuts in the images")
     confounders = loaders.diagnostics(ref, "confounders")
     if not confounders:
         components.missing(opened.manifest, ref, "confounders")
@@ -103,8 +103,9 @@ def confounders_panel(ref, opened) -> None:
                           if isinstance(stats, dict) and isinstance(stats.get(feature), dict)}
                 for feature in ("width", "height", "saturation", "brightness")}
     profiles = {feature: profile for feature, profile in profiles.items() if profile}
-    for column, (feature, profile) in zip(st.columns(max(len(profiles), 1)), profiles.items()):
-        with column:
+    columns = st.columns(2)
+    for index, (feature, profile) in enumerate(profiles.items()):
+        with columns[index % 2]:
             unit = units.get(feature, "")
             components.figure(figures.feature_by_class_figure(profile, feature, opened.classes,
                                                               unit if len(unit) < 12 else unit.split(",")[-1].strip(),

@@ -28,7 +28,8 @@ def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> Non
 
 def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[str]) -> None:
     st.subheader("Confusion matrices on one scale")
-    matrices = {labels[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
+    short = tables.approach_labels(chosen, short=True)
+    matrices = {short[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
     if matrices:
         components.figure(figures.confusion_grid_figure(matrices, classes, columns=min(3, len(matrices))),
                           "Colour: share of each true class (rows sum to 100%); numbers: images.")
@@ -40,12 +41,15 @@ def agreement_panel(ref, opened, labels: dict[str, str]) -> None:
     if not agreement:
         components.missing(opened.manifest, ref, "agreement")
         return
-    table = tables.agreement_table(agreement, labels)
+    known = [opened.approach(approach_id) for approach_id in agreement.get("approaches", [])
+             if any(record["id"] == approach_id for record in opened.approaches)]
+    table = tables.agreement_table(agreement, labels | tables.approach_labels(known, short=True))
     st.markdown(explain.read_agreement(agreement))
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(len(table), 12),
                  column_config={"images": st.column_config.NumberColumn("images", help="held-out images with this pattern"),
                                 "share": st.column_config.NumberColumn("share", format="percent")})
-    st.caption("✓ right, ✗ wrong; one row per pattern of right and wrong answers, most frequent first.")
+    st.caption(f"{tables.RIGHT} right, {tables.WRONG} wrong; one row per pattern of right and wrong answers, "
+               "most frequent first.")
 
 
 def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, str]) -> None:
@@ -73,7 +77,8 @@ def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, st
     if shown.empty:
         st.caption("No images match.")
         return
-    components.paged_grid(shown, ref, [first, second], labels, opened.classes, key="compare", per_page=16)
+    card_labels = tables.approach_labels([opened.approach(first), opened.approach(second)], short=True)
+    components.paged_grid(shown, ref, [first, second], card_labels, opened.classes, key="compare", per_page=16)
 
 
 st.title("Compare approaches")

@@ -35,7 +35,7 @@ def selected_ids(event) -> list[str]:
             if image_id and isinstance(image_id, (str, list))]
 
 
-def selection_panel(ref, opened, ids: list[str], labels: dict[str, str]) -> None:
+def selection_panel(ref, opened, ids: list[str]) -> None:
     st.subheader("Selected images")
     if not ids:
         st.caption("Draw a box or a lasso around points on the map to see those images here.")
@@ -46,8 +46,9 @@ def selection_panel(ref, opened, ids: list[str], labels: dict[str, str]) -> None
     st.markdown(f"{len(set(ids))} images selected"
                 + (f"; {unscored} of them are training or unlabelled images (no held-out predictions)." if unscored else "."))
     if len(rows):
-        shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
-        components.paged_grid(rows, ref, shown, labels, opened.classes, key="map", per_page=16)
+        shown = tables.representative_approaches(opened.approaches)
+        components.paged_grid(rows, ref, [record["id"] for record in shown], tables.approach_labels(shown, short=True),
+                              opened.classes, key="map", per_page=16)
 
 
 st.title("Embedding map")
@@ -56,7 +57,6 @@ projections = opened.projection_names()
 if not projections:
     components.missing(opened.manifest, ref, "projections")
     st.stop()
-labels = tables.approach_labels(opened.approaches)
 projection, colour_by, approach_id = map_controls(projections, opened.approaches)
 points = loaders.map_points(ref, projection, approach_id)
 if colour_by in ("prediction", "correctness") and approach_id is None:
@@ -67,4 +67,4 @@ event = components.figure(figures.projection_figure(points, colour_by, opened.cl
                           on_select="rerun", selection_mode=("box", "lasso"))
 st.caption("Predictions exist for the held-out images only; training and unlabelled images show as “not scored”. "
            "Stars are the class prompts (text embeddings) when the model has them.")
-selection_panel(ref, opened, selected_ids(event), labels)
+selection_panel(ref, opened, selected_ids(event))

@@ -31,17 +31,21 @@ def clear_filters() -> None:
 
 
 def filters(opened, scored, approaches: list[dict]) -> dict:
-    """The filter widgets; returns the arguments of ``tables.filter_gallery``."""
+    """The filter widgets, compact enough to leave the cards in view; returns the arguments of
+    ``tables.filter_gallery``."""
     approach_id = components.approach_selector("Approach", approaches, "gallery_approach",
                                                default=max(approaches, key=lambda r: r["metrics"]["accuracy"])["id"])
-    only_wrong = st.toggle("Only misclassified images", value=True, key="gallery_only_wrong")
-    true_classes = st.multiselect("True class", opened.classes, key="gallery_true", placeholder="any")
-    predicted = st.multiselect("Predicted class", opened.classes, key="gallery_predicted", placeholder="any")
-    confidence = st.slider("Confidence of the answer (top-1 probability)", 0.0, 1.0, (0.0, 1.0), step=0.05,
-                           key="gallery_confidence", format="percent")
+    left, right = st.columns(2)
+    true_classes = left.multiselect("True class", opened.classes, key="gallery_true", placeholder="any")
+    predicted = right.multiselect("Predicted class", opened.classes, key="gallery_predicted", placeholder="any")
+    left, right = st.columns(2)
+    confidence = left.slider("Confidence of the answer", 0.0, 1.0, (0.0, 1.0), step=0.05, key="gallery_confidence",
+                             format="percent", help="the probability the approach gave its answer (top-1)")
     views = sorted(scored["view"].dropna().unique())
-    chosen_views = st.multiselect("View", views, key="gallery_views", placeholder="any") if len(views) > 1 else []
-    st.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:", key="gallery_clear")
+    chosen_views = right.multiselect("View", views, key="gallery_views", placeholder="any") if len(views) > 1 else []
+    left, right = st.columns(2)
+    only_wrong = left.toggle("Only misclassified", value=True, key="gallery_only_wrong")
+    right.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:", key="gallery_clear")
     return dict(approach_id=approach_id, true_classes=true_classes, predicted_classes=predicted,
                 confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong)
 
@@ -51,7 +55,7 @@ def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
     if not matrix:
         return
     components.figure(figures.confusion_matrix_figure(matrix, classes, title="Click a cell to show its images",
-                                                      clickable=True, height=360),
+                                                      clickable=True, height=330),
                       explain.read_confusion(matrix, classes), key=MATRIX_KEY,
                       on_select=apply_matrix_click, selection_mode="points")
 
@@ -70,7 +74,8 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> 
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
     if chosen["approach_id"] not in shown:
         shown.insert(0, chosen["approach_id"])
-    components.paged_grid(rows, ref, shown, labels, opened.classes, key="gallery", per_page=24)
+    card_labels = tables.approach_labels([opened.approach(approach_id) for approach_id in shown], short=True)
+    components.paged_grid(rows, ref, shown, card_labels, opened.classes, key="gallery", per_page=24)
 
 
 st.title("Misclassified gallery")

@@ -89,39 +89,31 @@ def headline_panel(opened) -> None:
     st.markdown(explain.read_headline(table, reference))
     if (table["source"] == tables.SOURCE_BUNDLE).any():
         components.figure(figures.headline_figure(table, reference.get("majority_rate"), reference.get("uniform_rate")))
-    shown = table.drop(columns=["id"]).assign(interval=[
-        f"{low:.1%} – {high:.1%}" if low == low and high == high else "" for low, high in zip(table["ci_low"], table["ci_high"])])
-    percent = "percent"
     st.dataframe(
-        shown[["approach", "source", "accuracy", "interval", "balanced_accuracy", "macro_f1", "ece", "wall_time_s",
-               "public_lb", "private_lb"]],
-        hide_index=True, width="stretch",
+        tables.headline_display(table), hide_index=True, width="stretch", height=38 + 35 * len(table),
         column_config={
-            "approach": st.column_config.TextColumn("approach", width="large"),
-            "source": st.column_config.TextColumn("source", help="this bundle: scored on its held-out images · "
-                                                  "reference rate: what trivial guessing scores · published: "
-                                                  "Kaggle leaderboard, another test set, shown for reference only"),
-            "accuracy": st.column_config.NumberColumn("accuracy", format=percent),
-            "interval": st.column_config.TextColumn("95% interval"),
-            "balanced_accuracy": st.column_config.NumberColumn("balanced acc.", format=percent),
-            "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
-            "ece": st.column_config.NumberColumn("ECE", format="%.3f", help="expected calibration error"),
-            "wall_time_s": st.column_config.NumberColumn("wall time (s)", format="%.0f"),
-            "public_lb": st.column_config.NumberColumn("published public LB", format="%.3f"),
-            "private_lb": st.column_config.NumberColumn("published private LB", format="%.3f"),
+            "approach": st.column_config.TextColumn(width="medium"),
+            "source": st.column_config.TextColumn(help="this bundle: scored on its held-out images · reference rate: "
+                                                  "what trivial guessing scores · published: the Kaggle leaderboard, "
+                                                  "another test set, shown for reference only"),
+            "accuracy": st.column_config.TextColumn(help="share of the held-out images classified correctly"),
+            "95% interval": st.column_config.TextColumn(help="bootstrap interval of the accuracy"),
+            "balanced acc.": st.column_config.TextColumn(help="mean recall over the classes"),
+            "published LB (public / private)": st.column_config.TextColumn(
+                help="accuracy on the Kaggle leaderboard (public / private part of the competition test set)"),
         })
     st.caption("Published rows are the Kaggle “It's Corn” leaderboard (accuracy on the competition's own test set); "
                "they are not computed from this bundle.")
 
 
 def missing_parts(opened, ref) -> None:
-    kinds = {record["kind"] for record in opened.approaches}
     if not opened.approaches:
         components.missing(opened.manifest, ref, "approaches")
         return
-    for kind in ("zeroshot", "probe", "finetune"):
-        if kind not in kinds:
-            components.missing(opened.manifest, ref, kind)
+    kinds = {record["kind"] for record in opened.approaches}
+    absent = [kind for kind in ("zeroshot", "probe", "finetune") if kind not in kinds]
+    if absent:
+        components.missing(opened.manifest, ref, *absent)
 
 
 def page_guide() -> None:

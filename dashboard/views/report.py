@@ -13,10 +13,10 @@ PREVIEW_HEIGHT = 900
 
 def downloads(ref, html_text: str, markdown_text: str) -> None:
     name = Path(ref.path).name
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button("Download HTML", html_text, file_name=f"cornlens-{name}.html", mime="text/html",
+    row = st.container(horizontal=True)
+    row.download_button("Download HTML", html_text, file_name=f"cornlens-{name}.html", mime="text/html",
                          icon=":material/download:", key="report_html", type="primary")
-    right.download_button("Download Markdown", markdown_text, file_name=f"cornlens-{name}.md", mime="text/markdown",
+    row.download_button("Download Markdown", markdown_text, file_name=f"cornlens-{name}.md", mime="text/markdown",
                           icon=":material/download:", key="report_markdown")
     st.caption("The HTML file is self-contained (figures and thumbnails inside): send it as it is.")
 

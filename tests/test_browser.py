@@ -1,0 +1,153 @@
+"""The real dashboard server in a real browser: `streamlit run dashboard/Home.py` on a free port,
+driven by Playwright through Debian's chromium (never `playwright install`). Screenshots of Home
+and the gallery land in test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1280, "height": 800}
+START_TIMEOUT_S = 90
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements-dev.txt) is not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
+                                                               "(apt-get install chromium)")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_bundle, tmp_path_factory):
+    """The dashboard on a free localhost port, opening the demo bundle (CORNLENS_BUNDLE)."""
+    port = free_port()
+    results = tmp_path_factory.mktemp("results")
+    environment = os.environ | {"CORNLENS_BUNDLE": str(demo_bundle), "CORNLENS_RESULTS": str(results),
+                                "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "Home.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"the dashboard server did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script (no 'running' indicator)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+def screenshot(page, name: str) -> Path:
+    """What a 1280×800 screen shows (``name.png``) and the whole page (``name-full.png``): Streamlit
+    scrolls inside its main block, so the window is stretched to that block's height for the second."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 12_000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"))
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def test_home_and_gallery_in_chromium(server, page):
+    page.goto(server, wait_until="networkidle")
+    page.get_by_role("heading", name="CornLens").wait_for(timeout=60_000)
+    page.get_by_text("synthetic images and random model weights").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    settle(page)
+    assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stDataFrame']").count()
+    assert screenshot(page, "home").stat().st_size > 20_000
+
+    page.get_by_role("link", name="Misclassified gallery").first.click()
+    heading = page.get_by_role("heading", name="Misclassified gallery")
+    heading.wait_for(timeout=60_000)
+    page.get_by_text("misclassified images", exact=False).first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=30_000)
+    settle(page)
+    thumbnails = page.locator("[data-testid='stImage'] img")
+    assert thumbnails.count() >= 1
+    assert thumbnails.first.evaluate("image => image.naturalWidth") > 0  # the thumbnail really loaded
+    screenshot(page, "gallery")
+
+    # Click the off-diagonal cell with the most images: the gallery shows exactly that cell.
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.scroll_into_view_if_needed()
+    cells = chart.locator(".heatmaplayer text, .heatmaplayer .hm text")
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    assert box, "the confusion matrix has no plotting area"
+    classes = 4
+    before = page.get_by_role("heading", name="misclassified images").first.inner_text()
+    page.mouse.click(box["x"] + box["width"] * 0.5 / classes, box["y"] + box["height"] * 1.5 / classes)  # true 2nd, predicted 1st
+    page.get_by_text("matching the filters", exact=False).first.wait_for(timeout=30_000)
+    settle(page)
+    after = page.get_by_role("heading", name="matching the filters").first.inner_text()
+    assert after != before and cells is not None
+    screenshot(page, "gallery-cell")
+
+    # Open one image at full size.
+    page.get_by_role("button", name="Full size").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    dialog.locator("img").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "gallery-full-size.png"))
