@@ -123,8 +123,13 @@ def _difference(value: float, reference: float) -> str:
 
 
 def missing_line(bundle: Bundle, part: str) -> str:
-    """One line saying what is missing and the command that produces it (plain text)."""
-    text = explain.missing_part(bundle.manifest, bundle.path, part)
+    """One line saying what is missing and the command that produces it (plain text).
+
+    The command names the data and the bundle by placeholders: a report is made to be shared, and
+    the author's folder names are nobody else's business (nor any use on another machine).
+    """
+    manifest = {**bundle.manifest, "dataset": {**bundle.manifest.get("dataset", {}), "root": "DATA_DIR"}}
+    text = explain.missing_part(manifest, "BUNDLE", part)
     sentence, _, rest = text.partition("```bash\n")
     command = rest.split("\n```", 1)[0]
     return " ".join(f"{sentence.strip()} {command}".split())

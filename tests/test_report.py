@@ -245,6 +245,7 @@ def test_missing_parts_become_notes(tmp_path):
     assert_self_contained(text)
     notes = re.findall(r'<p class="note">(.*?)</p>', text, flags=re.S)
     assert any("no zero-shot CLIP approach" in line and "--clip" in line for line in notes)
+    assert str(tmp_path) not in text, "a shared report does not reveal the author's folders"
     assert any("no fine-tuned ConvNeXt" in line and "--convnext" in line for line in notes)
     assert any("no agreement table" in line for line in notes)
     markdown = report.render_markdown(empty)
@@ -343,6 +344,7 @@ def test_report_renders_in_headless_chromium(hostile_bundle, tmp_path):
                                   "p => p.querySelector('.main-svg .plot, .main-svg .cartesianlayer, canvas')).length")
             pwned = page.evaluate("window.__pwned === undefined")
             dataset_text = page.locator("#dataset table").inner_text()
+            legend_texts = page.evaluate("Array.from(document.querySelectorAll('.legendtext'), t => t.textContent)")
             bars = page.locator("#headline .js-plotly-plot .bars path").count()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
@@ -351,6 +353,7 @@ def test_report_renders_in_headless_chromium(hostile_bundle, tmp_path):
     assert n_plots >= 10 and drawn == n_plots
     assert bars >= len(hostile_bundle.approaches)
     assert pwned, "a class name ran as script"
-    assert "<script>window.__pwned=1</script>" in dataset_text  # shown as text
+    assert "<script>window.__pwned=1</script>" in dataset_text  # shown as text, in the page
+    assert HOSTILE_CLASSES[1] in legend_texts  # and in plotly's legends
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
     assert errors == []
