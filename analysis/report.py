@@ -339,8 +339,23 @@ class ReportBuilder:
 
     # the sections, in reading order
     def sections(self) -> list[Section]:
-        return [self.dataset(), self.headline(), self.comparison(), self.autopsy(), self.probe(),
-                self.finetune(), self.confusion(), self.agreement(), self.confounders(), self.gallery()]
+        """Every section; one that cannot be drawn from this bundle's data says so instead of
+        taking the whole report down (the reason is logged with its traceback)."""
+        builders = [(self.dataset, "dataset", "Dataset"), (self.headline, "headline", "Headline"),
+                    (self.comparison, "compare", "Per class and per view"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
+                    (self.probe, "probe", "Linear probe"), (self.finetune, "finetune", "Fine-tuned ConvNeXt"),
+                    (self.confusion, "confusion", "Confusion matrices"), (self.agreement, "agreement", "Agreement"),
+                    (self.confounders, "confounders", "Shortcuts"), (self.gallery, "gallery", "Most confident mistakes")]
+        sections = []
+        for build, anchor, title in builders:
+            try:
+                sections.append(build())
+            except (KeyError, ValueError, TypeError, IndexError, BundleError) as error:
+                log.warning("report: section %r could not be drawn", title, exc_info=True)
+                sections.append(Section(anchor, title, note(
+                    f"This section could not be drawn from the bundle's data ({type(error).__name__}: {error}). "
+                    "Rebuilding the bundle with the current CornLens usually fixes it.")))
+        return sections
 
     def dataset(self) -> Section:
         dataset, split = self.manifest.get("dataset", {}), self.manifest.get("split", {})

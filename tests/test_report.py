@@ -357,3 +357,13 @@ def test_report_renders_in_headless_chromium(hostile_bundle, tmp_path):
     assert HOSTILE_CLASSES[1] in legend_texts  # and in plotly's legends
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
     assert errors == []
+
+
+def test_malformed_diagnostics_cost_one_section_not_the_report(tmp_path, hostile_bundle, caplog):
+    folder = tmp_path / "b"
+    shutil.copytree(hostile_bundle.path, folder)
+    probe_id = next(r["id"] for r in hostile_bundle.approaches if r["kind"] == "probe")
+    bundle.save_diagnostics(folder, probe_id, {"kshot": {"k": [1, 2]}})  # no "mean": unusable
+    text = report.render_html(bundle.open_bundle(folder))
+    assert "could not be drawn from the bundle&#39;s data (KeyError" in text
+    assert "Most confident mistakes" in text and "section 'Linear probe' could not be drawn" in caplog.text
