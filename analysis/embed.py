@@ -398,7 +398,7 @@ class EmbeddingCache:
         rows: dict[str, dict[str, np.ndarray]] = {}
         for path in sorted(self.folder.glob(f"{prefix}-*.npz")):
             try:
-                with np.load(path, allow_pickle=False) as chunk:
+                with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as chunk:
                     arrays = {name: chunk[name] for name in chunk.files if name != "keys"}
                     for index, key in enumerate(chunk["keys"].tolist()):
                         rows[key] = {name: array[index] for name, array in arrays.items()}
@@ -577,6 +577,9 @@ class ClipModel:
                         cache.store("images", chunk, {name: np.concatenate(arrays)
                                                       for name, arrays in parts.items() if arrays})
                         parts = {"embeddings": [], "features": []}
+        except ModelError as error:
+            # Raised in a worker, it arrives wrapped in the worker's traceback text: keep the message.
+            raise ModelError(str(error).strip().splitlines()[-1].removeprefix(f"{__name__}.ModelError: ")) from None
         finally:
             bar.close()
 

@@ -80,7 +80,7 @@ def projection_frame(coordinates: np.ndarray, image_ids: Sequence[str], image_la
     frame = pd.DataFrame({
         "image_id": pd.array(list(image_ids) + [None] * n_extra, dtype="string"),
         "kind": ["image"] * n_images + ["text"] * n_extra,
-        "label": pd.array([None if label is None or label != label else str(label) for label in image_labels]
+        "label": pd.array([None if pd.isna(label) else str(label) for label in image_labels]
                           + list(extra_labels), dtype="string"),
         "x": np.asarray(coordinates)[:, 0].astype(np.float32),
         "y": np.asarray(coordinates)[:, 1].astype(np.float32),

@@ -306,9 +306,9 @@ def approach_id(clip_key: str, prompt_set: str) -> str:
 def _stage_done(ctx, clip_key: str, ids: Sequence[str]) -> bool:
     if ctx.options.force or not all(ctx.is_complete(approach) for approach in ids):
         return False
-    manifest = bundle.read_manifest(ctx.path)
-    return (clip_key in manifest.get("embeddings", {}) and clip_key in manifest.get("projections", {})
-            and (ctx.path / bundle.DIAGNOSTICS / f"{bundle.file_stem('autopsy:' + clip_key)}.json").exists())
+    written = bundle.Bundle(ctx.path, bundle.read_manifest(ctx.path))
+    return (clip_key in written.embedding_names() and clip_key in written.projection_names()
+            and written.has_diagnostics(f"autopsy:{clip_key}"))
 
 
 def check_options(options) -> None:

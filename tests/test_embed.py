@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -260,8 +261,11 @@ def test_hub_switched_off_fails_at_once_with_the_way_out(synthetic_data, tmp_pat
 def test_hub_that_never_answers_fails_within_seconds(tmp_path, capsys, monkeypatch):
     from huggingface_hub import constants
 
-    def silent(*args, **kwargs):
-        time.sleep(60)  # a network that swallows packets
+    released = threading.Event()
+
+    def silent(*args, **kwargs):  # a network that swallows packets (until the test ends)
+        released.wait(60)
+        raise OSError("network unreachable")
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(socket, "create_connection", silent)
@@ -269,7 +273,9 @@ def test_hub_that_never_answers_fails_within_seconds(tmp_path, capsys, monkeypat
     started = time.perf_counter()
     code = cli.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--clip",
                      "ViT-B-32-quickgelu:laion400m_e32"])
-    assert code == 1 and time.perf_counter() - started < 10
+    elapsed = time.perf_counter() - started
+    released.set()
+    assert code == 1 and elapsed < 10
     error = capsys.readouterr().err
     assert "ViT-B-32-quickgelu:laion400m_e32" in error and "did not answer" in error
     assert "pass it as --clip ViT-B-32-quickgelu:/path/to/checkpoint" in error
@@ -303,3 +309,13 @@ def test_downloaded_weights_are_used_without_network(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert embed.locate_weights(spec) == str(weights)
+
+
+def test_image_gone_since_validation_is_named(synthetic_data, tmp_path):
+    paths = sorted((synthetic_data / "train").glob("*.png"))[:4]
+    gone = tmp_path / "gone.png"
+    clip = embed.ClipModel.from_text(f"{TINY}:random", "cpu", cache_dir=tmp_path)
+    with pytest.raises(embed.ModelError) as caught:
+        clip.image_embeddings([*paths, gone], ["a", "b", "c", "d", "e"], batch_size=2, workers=2,
+                              show_progress=False)
+    assert str(gone) in str(caught.value) and "Traceback" not in str(caught.value)
