@@ -75,7 +75,8 @@ def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rat
         if horizontal:
             figure.add_hline(y=rate, line=REFERENCE_LINE[name], annotation_text=label,
                              annotation_position="top left" if name == "majority" else "bottom left",
-                             annotation_font_color=REFERENCE_LINE[name]["color"], **where)
+                             annotation_font_color=REFERENCE_LINE[name]["color"],
+                             annotation_bgcolor="rgba(255,255,255,0.75)", **where)
         else:  # labels above the plot, clear of the bars
             figure.add_vline(x=rate, line=REFERENCE_LINE[name], **where)
             figure.add_annotation(x=rate, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=label,
@@ -83,12 +84,12 @@ def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rat
                                   font=dict(color=REFERENCE_LINE[name]["color"], size=11))
 
 
-def _vertical_marker(figure: go.Figure, x: float, name: str, colour: str, dash: str) -> None:
-    """A vertical line from the bottom to the top of the plot, named in the legend (``add_vline``
-    annotations land in the wrong place on log axes)."""
-    figure.add_trace(go.Scatter(x=[x, x], y=[0, 1], yaxis="y2", mode="lines", name=name,
-                                line=dict(color=colour, dash=dash), hoverinfo="name"))
-    figure.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
+def _vertical_marker(figure: go.Figure, x: float, text: str, colour: str, dash: str, log_axis: bool = False) -> None:
+    """A labelled vertical line. On a log axis the label's x is given in log10 units, as plotly
+    wants (``add_vline``'s own label lands in the wrong place there)."""
+    figure.add_vline(x=x, line=dict(color=colour, dash=dash))
+    figure.add_annotation(x=float(np.log10(x)) if log_axis else x, y=1.0, yref="paper", yanchor="bottom",
+                          xanchor="left", showarrow=False, text=text, font=dict(color=colour, size=11))
 
 
 # --- headline -------------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
             hovertemplate="text embedding of “%{text}”<extra></extra>"))
     figure.update_xaxes(title="UMAP 1 (no unit)", showticklabels=False, zeroline=False)
     figure.update_yaxes(title="UMAP 2 (no unit)", showticklabels=False, zeroline=False)
-    return _layout(figure, title, height=height, dragmode="lasso")
+    return _layout(figure, title, height=height, dragmode="select")
 
 
 # --- confusion matrices ---------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
                    line=dict(color=KIND_COLOURS["probe"]), hovertemplate="C = %{x:g}: %{y:.1%}<extra></extra>"),
     ])
     if best_c is not None:
-        _vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash")
+        _vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash", log_axis=True)
     figure.update_xaxes(title="C (inverse regularisation strength, log scale)", type="log")
     figure.update_yaxes(title="accuracy (cross-validation on train)", tickformat=".0%")
     return _layout(figure, "Regularisation sweep")
@@ -381,7 +382,7 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
     _reference_lines(figure, majority_rate, uniform_rate)
     if effective_shots is not None:
         _vertical_marker(figure, effective_shots, f"zero-shot ≈ {effective_shots:g} labelled images per class",
-                         KIND_COLOURS["zeroshot"], "dot")
+                         KIND_COLOURS["zeroshot"], "dot", log_axis=True)
     figure.update_xaxes(title="labelled training images per class (k, log scale)", type="log")
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
     return _layout(figure, "How many labels is zero-shot worth?")

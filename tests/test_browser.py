@@ -151,3 +151,23 @@ def test_home_and_gallery_in_chromium(server, page):
     dialog.wait_for(timeout=30_000)
     dialog.locator("img").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "gallery-full-size.png"))
+
+
+def test_embedding_map_box_selection_shows_the_images(server, page):
+    page.goto(f"{server}/embedding_map", wait_until="networkidle")
+    page.get_by_text("Draw a box or a lasso").wait_for(timeout=60_000)
+    settle(page)
+    area = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first.bounding_box()
+    assert area, "the map has no plotting area"
+    start_x, start_y = area["x"] + area["width"] * 0.05, area["y"] + area["height"] * 0.05
+    page.mouse.move(start_x, start_y)
+    page.mouse.down()
+    for step in range(1, 11):  # a drag in steps, as a hand would make it
+        page.mouse.move(start_x + area["width"] * 0.09 * step, start_y + area["height"] * 0.09 * step)
+    page.mouse.up()
+    selected = page.get_by_text("images selected", exact=False).first
+    selected.wait_for(timeout=60_000)
+    settle(page)
+    assert int(selected.inner_text().split()[0]) > 0
+    assert page.locator("[data-testid='stImage'] img").count() > 0  # the cards of the selected images
+    screenshot(page, "embedding-map-selection")

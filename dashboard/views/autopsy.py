@@ -24,7 +24,7 @@ def headline(records: list[dict], reference: dict) -> None:
     components.metric_row(best)
     majority = reference.get("majority_rate")
     if majority is not None and best["metrics"]["accuracy"] < majority:
-        st.error(f"Zero-shot ({best['metrics']['accuracy']:.1%}) is below always answering "
+        st.warning(f"Zero-shot ({best['metrics']['accuracy']:.1%}) is below always answering "
                  f"*{reference.get('majority_class')}* ({majority:.1%}).", icon=":material/trending_down:")
 
 

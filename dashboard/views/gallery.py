@@ -54,8 +54,8 @@ def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
     matrix = record["metrics"].get("confusion_matrix")
     if not matrix:
         return
-    components.figure(figures.confusion_matrix_figure(matrix, classes, title="Click a cell to show its images",
-                                                      clickable=True, height=330),
+    st.caption("Confusion matrix on the held-out images — **click a cell** to show its images.")
+    components.figure(figures.confusion_matrix_figure(matrix, classes, clickable=True, height=300),
                       explain.read_confusion(matrix, classes), key=MATRIX_KEY,
                       on_select=apply_matrix_click, selection_mode="points")
 
@@ -70,7 +70,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> 
         return
     st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists the answer of "
                "every approach (the best prompt set of each zero-shot model; no baselines) and the probability it "
-               "gave that answer; ✓ right, ✗ wrong.")
+               f"gave that answer; {tables.RIGHT} right, {tables.WRONG} wrong.")
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
     if chosen["approach_id"] not in shown:
         shown.insert(0, chosen["approach_id"])
