@@ -99,6 +99,10 @@ def parse_spec(text: str) -> ClipSpec:
     Raises:
         ModelError: unknown architecture, unknown tag, or a checkpoint file that is missing.
     """
+    if text.startswith(("hf-hub:", "local-dir:")):
+        raise ModelError(f"--clip {text!r}: hub repositories and folders are not taken directly; download the "
+                         "repository's open_clip_pytorch_model.bin (or .safetensors) and pass "
+                         "--clip ARCHITECTURE:/path/to/that/file, ARCHITECTURE as in its open_clip_config.json.")
     model, separator, pretrained = text.strip().partition(":")
     if not separator or not model or not pretrained:
         raise ModelError(f"--clip {text!r}: expected MODEL:PRETRAINED, e.g. ViT-B-32-quickgelu:laion400m_e32, "

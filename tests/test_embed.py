@@ -90,6 +90,8 @@ def test_spec_parsing_and_model_keys(tiny_checkpoint):
         embed.parse_spec("ViT-B-32:/no/such/file.pt")
     with pytest.raises(embed.ModelError, match="expected MODEL:PRETRAINED"):
         embed.parse_spec("ViT-B-32")
+    with pytest.raises(embed.ModelError, match="download the repository's open_clip_pytorch_model.bin"):
+        embed.parse_spec("hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K")
 
 
 def test_devices():
