@@ -312,6 +312,25 @@ def agreement_table(agreement: dict, labels: dict[str, str] | None = None) -> pd
     return table.sort_values("images", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def label_problems_table(label_problems: dict | list | None) -> pd.DataFrame:
+    """The ``label_problems`` diagnostics as a DataFrame (one row per duplicate group, conflicting
+    label or image every approach gets wrong), whether stored as a list of rows or under a key."""
+    if not label_problems:
+        return pd.DataFrame()
+    if isinstance(label_problems, list):
+        rows = label_problems
+    elif isinstance(label_problems.get("rows"), list):
+        rows = label_problems["rows"]
+    else:
+        rows = next((value for value in label_problems.values() if isinstance(value, list)), [])
+    frame = as_frame(rows)
+    for column in frame.columns:  # lists (image ids, labels) read better joined
+        if frame[column].map(lambda value: isinstance(value, (list, tuple))).any():
+            frame[column] = frame[column].map(lambda value: ", ".join(map(str, value))
+                                              if isinstance(value, (list, tuple)) else value)
+    return frame
+
+
 def confusion_cell_rows(table: pd.DataFrame, approach_id: str, true_class: str, predicted_class: str) -> pd.DataFrame:
     """Rows of one confusion-matrix cell of ``approach_id``."""
     return table[(table["label"] == true_class) & (table[prediction_column(approach_id)] == predicted_class)]

@@ -375,7 +375,12 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
                                method="umap", model=approach.model)
     bundle.save_diagnostics(out, "confounders", confounder_diagnostics(images, manifest["reference"]["majority_rate"], rng))
     scored_labelled = scored.reset_index(drop=True)
-    bundle.save_diagnostics(out, "agreement", agreement_diagnostics(scored_labelled, predicted))
+    agreement = agreement_diagnostics(scored_labelled, predicted)
+    bundle.save_diagnostics(out, "agreement", agreement)
+    labels = scored_labelled.set_index("image_id")["label"]
+    bundle.save_diagnostics(out, "label_problems", {"rows": [
+        {"kind": "all_wrong", "image_ids": [image_id], "labels": [labels[image_id]],
+         "message": "every approach gets this image wrong"} for image_id in agreement["all_wrong"][:50]]})
     return bundle.open_bundle(out)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import logging
 import os
 from pathlib import Path
 from typing import Callable, Iterable
@@ -16,6 +18,7 @@ from analysis.bundle import Bundle, BundleError
 from dashboard import loaders
 from dashboard.loaders import BundleRef
 
+log = logging.getLogger(__name__)
 BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
 CARDS_PER_ROW = 4
 RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>✔</span>"
@@ -81,6 +84,23 @@ def demo_banner(manifest: dict) -> None:
 def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:
     """Say what is missing from the bundle and the command that adds it."""
     st.info(explain.missing_parts(manifest, ref.path, parts), icon=":material/info:")
+
+
+def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Run a page panel; if the bundle's data for it has an unexpected shape (a diagnostics file
+    from another CornLens version, say), say so in place of the panel and keep the rest of the page."""
+    def decorate(panel: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(panel)
+        def run(*args, **kwargs) -> None:
+            try:
+                panel(*args, **kwargs)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+                log.exception("panel %s failed", panel.__name__)
+                st.warning(f"The {part} in this bundle has an unexpected shape ({type(error).__name__}: {error}), "
+                           "so it is not shown; the rest of the page is. Rebuilding the bundle with this CornLens "
+                           "version fixes it.", icon=":material/warning:")
+        return run
+    return decorate
 
 
 # --- figures ---------------------------------------------------------------------------------------

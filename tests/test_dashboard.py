@@ -113,6 +113,7 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
     text = shown_text(app)
     assert app.title[0].value == PAGES[page]
     assert "synthetic images and random model weights" in text  # the demo banner on every page
+    assert "unexpected shape" not in text
     kinds = {record["kind"] for record in opened.approaches}
     if page == "views/home.py":
         table = app.dataframe[0].value
@@ -221,6 +222,18 @@ def test_probe_and_convnext_pages(full_bundle):
     assert "ImageNet weights, fine-tuned" in text and "Best validation accuracy" in text
 
 
+def test_a_malformed_diagnostics_file_costs_one_panel_only(full_bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(full_bundle, copy)
+    probe = bundle.open_bundle(copy).diagnostics("probe:ViT-H-14:laion2b_s32b_b79k")
+    probe["kshot"] = {"shots": [1, 2], "score": [0.3, 0.4]}  # another version's names
+    bundle.save_diagnostics(copy, "probe:ViT-H-14:laion2b_s32b_b79k", probe)
+    app = open_page(copy, "views/probe.py")
+    warnings = [w.value for w in app.warning if "unexpected shape" in w.value]
+    assert len(warnings) == 1 and "k-shot curve" in warnings[0] and "'k'" in warnings[0]
+    assert "Regularisation sweep" in figure_titles(app) and "Confusion matrix" in figure_titles(app)
+
+
 def test_compare_disagreements_and_agreement(full_bundle):
     first, second = "finetune:convnext_tiny", "zeroshot:ViT-B-32-quickgelu:laion400m_e32:simple"
     app = open_page(full_bundle, "views/compare.py", compare_first=first, compare_second=second)
@@ -232,7 +245,11 @@ def test_compare_disagreements_and_agreement(full_bundle):
     agreement = opened.diagnostics("agreement")
     assert len(app.dataframe[0].value) == len(agreement["patterns"])
     assert app.dataframe[0].value["images"].sum() == sum(p["count"] for p in agreement["patterns"])
-    assert len(app.image) == min(len(rows), 16)
+    assert len(app.image) == min(len(rows), 16) + min(len(agreement["all_wrong"]), 12)  # + the all-wrong expander
+    assert f"The {len(agreement['all_wrong'])} images every approach gets wrong" in [e.label for e in app.expander]
+    problems = opened.diagnostics("label_problems")["rows"]
+    assert f"**Possible label problems** ({len(problems)})" in shown_text(app)
+    assert len(app.dataframe[1].value) == len(problems)
 
 
 def test_gallery_filters_and_paging(full_bundle):
@@ -402,6 +419,15 @@ def test_scored_images_and_disagreements():
     assert dict(zip(rows["image_id"], rows["right"])) == {"a": "one", "b": "two"}
     assert tables.filter_gallery(scored, "one")["image_id"].tolist() == ["b"]
     assert tables.filter_gallery(scored, "one", only_wrong=False)["image_id"].tolist() == ["a", "b"]  # by confidence
+
+
+def test_label_problems_table_reads_rows_in_either_form():
+    rows = [{"kind": "conflicting_labels", "image_ids": ["a", "b"], "labels": ["pure", "broken"]}]
+    for stored in (rows, {"rows": rows}, {"table": rows, "note": "x"}):
+        frame = tables.label_problems_table(stored)
+        assert frame.to_dict(orient="records") == [{"kind": "conflicting_labels", "image_ids": "a, b",
+                                                    "labels": "pure, broken"}]
+    assert tables.label_problems_table(None).empty
 
 
 def test_representative_approaches_keep_the_best_prompt_set():

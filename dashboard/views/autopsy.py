@@ -28,18 +28,21 @@ def headline(records: list[dict], reference: dict) -> None:
                  f"*{reference.get('majority_class')}* ({majority:.1%}).", icon=":material/trending_down:")
 
 
+@components.guarded("prompt diagnostics")
 def prompt_panel(autopsy: dict, reference: dict) -> None:
     st.subheader("Prompts")
     components.figure(figures.prompt_ladder_figure(autopsy, reference.get("majority_rate"), reference.get("uniform_rate")),
                       explain.read_prompt_ladder(autopsy, reference.get("majority_rate")))
 
 
+@components.guarded("answer distribution")
 def distribution_panel(autopsy: dict, classes: list[str]) -> None:
     true_counts, predicted = autopsy.get("true_distribution", {}), autopsy.get("predicted_distribution", {})
     components.figure(figures.distribution_figure(true_counts, predicted, classes),
                       explain.read_distribution(true_counts, predicted, autopsy.get("best_prompt_set")))
 
 
+@components.guarded("embedding diagnostics")
 def embedding_space_panel(autopsy: dict, classes: list[str]) -> None:
     st.subheader("Where images and texts sit")
     left, right = st.columns(2)
@@ -57,6 +60,7 @@ def embedding_space_panel(autopsy: dict, classes: list[str]) -> None:
                                                   classes))
 
 
+@components.guarded("calibration diagnostics")
 def calibration_panel(autopsy: dict, record: dict, classes: list[str]) -> None:
     st.subheader("Confidence and mistakes")
     left, right = st.columns(2)
@@ -71,6 +75,7 @@ def calibration_panel(autopsy: dict, record: dict, classes: list[str]) -> None:
                               explain.read_confusion(matrix, classes))
 
 
+@components.guarded("embedding map")
 def joint_map_panel(ref, opened, autopsy: dict, record: dict) -> None:
     st.subheader("Images and class prompts in one map")
     name = autopsy.get("projection")
@@ -84,6 +89,7 @@ def joint_map_panel(ref, opened, autopsy: dict, record: dict) -> None:
                  icon=":material/scatter_plot:")
 
 
+@components.guarded("confounder diagnostics")
 def confounders_panel(ref, opened) -> None:
     st.subheader("Shortcuts in the images")
     confounders = loaders.diagnostics(ref, "confounders")

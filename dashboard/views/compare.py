@@ -17,6 +17,7 @@ def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[di
     return [record for record in approaches if record["id"] in chosen]
 
 
+@components.guarded("approach metrics")
 def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> None:
     left, right = st.columns(2)
     with left:
@@ -26,6 +27,7 @@ def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> Non
         components.figure(figures.per_class_recall_figure(tables.per_class_table(chosen, classes), classes))
 
 
+@components.guarded("confusion matrices")
 def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[str]) -> None:
     st.subheader("Confusion matrices on one scale")
     short = tables.approach_labels(chosen, short=True)
@@ -35,6 +37,7 @@ def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[st
                           "Colour: share of each true class (rows sum to 100%); numbers: images.")
 
 
+@components.guarded("agreement diagnostics")
 def agreement_panel(ref, opened, labels: dict[str, str]) -> None:
     st.subheader("Agreement")
     agreement = loaders.diagnostics(ref, "agreement")
@@ -50,6 +53,19 @@ def agreement_panel(ref, opened, labels: dict[str, str]) -> None:
                                 "share": st.column_config.NumberColumn("share", format="percent")})
     st.caption(f"{tables.RIGHT} right, {tables.WRONG} wrong; one row per pattern of right and wrong answers, "
                "most frequent first.")
+    all_wrong = list(agreement.get("all_wrong", []))
+    if all_wrong:
+        with st.expander(f"The {len(all_wrong)} images every approach gets wrong"):
+            scored = loaders.scored_images(ref)
+            shown = tables.representative_approaches(opened.approaches)
+            components.paged_grid(scored[scored["image_id"].isin(all_wrong)], ref, [r["id"] for r in shown],
+                                  tables.approach_labels(shown, short=True), opened.classes, key="compare_all_wrong",
+                                  per_page=12)
+    problems = tables.label_problems_table(loaders.diagnostics(ref, "label_problems"))
+    if len(problems):
+        st.markdown(f"**Possible label problems** ({len(problems)}): duplicate images, conflicting labels and "
+                    "images no approach gets right.")
+        st.dataframe(problems, hide_index=True, width="stretch", height=38 + 35 * min(len(problems), 10))
 
 
 def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local ch
            "scratch": "random initialisation (no pretrained weights were available)"}
 
 
+@components.guarded("training diagnostics")
 def training_panel(finetune: dict) -> None:
     st.subheader("Training")
     weights = finetune.get("weights")
@@ -23,6 +24,7 @@ def training_panel(finetune: dict) -> None:
                           explain.read_training(finetune))
 
 
+@components.guarded("confusion matrix")
 def errors_panel(record: dict, classes: list[str]) -> None:
     st.subheader("Mistakes")
     left, right = st.columns(2)

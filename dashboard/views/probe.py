@@ -8,6 +8,7 @@ from analysis import explain, figures, tables
 from dashboard import components, loaders
 
 
+@components.guarded("probe diagnostics")
 def sweep_panel(probe: dict) -> None:
     left, right = st.columns(2)
     with left:
@@ -19,6 +20,7 @@ def sweep_panel(probe: dict) -> None:
             components.figure(figures.blend_figure(probe["blend"]), explain.read_blend(probe["blend"]))
 
 
+@components.guarded("k-shot curve")
 def kshot_panel(probe: dict, reference: dict) -> None:
     if not probe.get("kshot"):
         return
@@ -31,6 +33,7 @@ def kshot_panel(probe: dict, reference: dict) -> None:
                       explain.read_kshot(probe))
 
 
+@components.guarded("confusion matrix")
 def errors_panel(record: dict, classes: list[str]) -> None:
     matrix = record["metrics"].get("confusion_matrix")
     if matrix:
