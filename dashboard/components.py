@@ -21,6 +21,7 @@ from dashboard.loaders import BundleRef
 log = logging.getLogger(__name__)
 BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
 CARDS_PER_ROW = 4
+FULL_SIZE_PX = 448  # the kernels are 84–228 px photos: shown enlarged, not at their tiny native size
 RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>✔</span>"
 WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>✘</span>"
 
@@ -147,8 +148,16 @@ def class_badge(name: str, colours: dict[str, str]) -> str:
             f"font-size:0.8em'>{html.escape(str(name))}</span>")
 
 
-def image_card(row: pd.Series, approach_ids: Iterable[str], labels: dict[str, str], colours: dict[str, str],
-               thumbnail: bytes | None, on_open: Callable[[str], None], key: str) -> None:
+def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
+    """HTML lines ``✔ badge 87% approach`` for ``tables.image_predictions``."""
+    lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
+             f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{html.escape(answer.approach)}</span>"
+             for answer in answers.itertuples()]
+    return "<br>".join(lines) or "no predictions"
+
+
+def image_card(ref: BundleRef, row: pd.Series, approach_ids: Iterable[str], labels: dict[str, str],
+               colours: dict[str, str], thumbnail: bytes | None, key: str) -> None:
     """One image: thumbnail, true label, every approach's answer and its probability, a full-size button."""
     answers = tables.image_predictions(row, approach_ids, labels)
     with st.container(border=True):
@@ -158,12 +167,12 @@ def image_card(row: pd.Series, approach_ids: Iterable[str], labels: dict[str, st
             st.caption("no thumbnail")
         st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}<br>"
                     f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
-        lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
-                 f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{html.escape(answer.approach)}</span>"
-                 for answer in answers.itertuples()]
-        st.markdown("<br>".join(lines) or "no predictions", unsafe_allow_html=True)
+        st.markdown(answer_lines(answers, colours), unsafe_allow_html=True)
         if st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:"):
-            on_open(str(row["image_id"]))
+            size = f"{row['width']}×{row['height']} px · " if "width" in row and "height" in row else ""
+            full_image_dialog(ref, str(row["image_id"]), f"{size}{html.escape(str(row.get('view', '')))} view<br>"
+                                                         f"true {class_badge(row['label'], colours)}<br>"
+                                                         + answer_lines(answers, colours))
 
 
 def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
@@ -176,24 +185,25 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         columns = st.columns(CARDS_PER_ROW)
         for column, (_, row) in zip(columns, records[start:start + CARDS_PER_ROW]):
             with column:
-                image_card(row, approach_ids, labels, colours, thumbs.get(row["image_id"]),
-                           lambda image_id: full_image_dialog(ref, image_id), key)
+                image_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key)
 
 
 @st.dialog("Image", width="large")
-def full_image_dialog(ref: BundleRef, image_id: str) -> None:
-    """The image at full size (or its thumbnail, when the original file is not reachable)."""
+def full_image_dialog(ref: BundleRef, image_id: str, answers_html: str) -> None:
+    """The image at full size (or its thumbnail, when the original file is not reachable) and its answers."""
     image, is_full = loaders.full_image(ref, image_id)
-    st.markdown(f"**{image_id}**")
-    if not image:
-        st.warning("Neither the image file nor a thumbnail is available.")
-        return
-    if is_full:
-        st.image(str(image), caption=str(image))
-    else:
-        st.image(image, width=384, caption="thumbnail, enlarged")
-        st.caption("The original file is not reachable from here (dataset.root in the manifest); "
-                   "showing the bundle's thumbnail.")
+    picture, facts = st.columns([3, 2])
+    with facts:
+        st.markdown(f"**{html.escape(image_id)}**<br>{answers_html}", unsafe_allow_html=True)
+    with picture:
+        if not image:
+            st.warning("Neither the image file nor a thumbnail is available.")
+        elif is_full:
+            st.image(str(image), width=FULL_SIZE_PX, caption=str(image))
+        else:
+            st.image(image, width=FULL_SIZE_PX, caption="thumbnail, enlarged")
+            st.caption("The original file is not reachable from here (dataset.root in the manifest); "
+                       "showing the bundle's thumbnail.")
 
 
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],

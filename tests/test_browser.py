@@ -5,7 +5,6 @@ and the gallery land in test-artifacts/ for a person to look at."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

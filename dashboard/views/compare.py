@@ -85,7 +85,7 @@ def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, st
         return
     scored = loaders.scored_images(ref)
     rows = tables.disagreements(scored, first, second)
-    show = right.radio("Show images where", ["either is right", f"only the first is right", "only the second is right",
+    show = right.radio("Show images where", ["either is right", "only the first is right", "only the second is right",
                                               "neither is right"], key="compare_right", horizontal=False)
     wanted = {"only the first is right": first, "only the second is right": second, "neither is right": "neither"}.get(show)
     st.markdown(explain.read_disagreement(rows, first, second, labels))
