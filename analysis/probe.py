@@ -1,0 +1,328 @@
+"""The linear probe: logistic regression on cached CLIP image features, no model call.
+
+For one CLIP model key the probe reads the features the CLIP stage stored in the bundle (the
+pooled features before the projection when present, else the image embeddings), chooses the
+regularisation ``C`` by cross-validation over the grouped ``fold`` column of the training part,
+and is scored on the held-out images like every other approach. Its diagnostics answer "how many
+labels is zero-shot worth?":
+
+- ``c_sweep``: cross-validated accuracy for every ``C`` of the grid;
+- ``kshot``: accuracy on the held-out images with k = 1, 2, 4, … labelled images per class
+  (several random draws each), and the *effective shots* — the k at which the probe matches
+  zero-shot, interpolated on log k as in the CLIP paper (Radford et al. 2021, Fig. 7);
+- ``blend``: WiSE-style mixtures ``alpha · zero-shot + (1 − alpha) · probe`` of the two heads'
+  probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from analysis import bundle, split
+
+if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
+    from analysis.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+# Half-decades from strong to weak regularisation. On standardised CLIP features the optimum sits
+# around 1e-3 – 1e-1; C above 10 only overfits and costs the most iterations.
+C_GRID: tuple[float, ...] = tuple(float(c) for c in np.logspace(-4, 1, 11))
+# lbfgs rarely needs more on standardised features; the weakly regularised end of the grid may stop
+# short of full convergence, which moves its (poor) score by far less than a fold's spread.
+MAX_ITER = 300
+KSHOT_DRAWS = 5
+BLEND_ALPHAS: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+FEATURE_KINDS = ("clip_features", "clip_image")  # preferred first
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+def make_probe(C: float = 1.0, seed: int = 0, max_iter: int = MAX_ITER) -> Pipeline:
+    """Standardised features → multinomial logistic regression (lbfgs)."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+
+
+def _fold_path(features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, grid: Sequence[float],
+               seed: int) -> list[float]:
+    """Held-out accuracy of one fold along the C grid (ascending), each fit warm-started from the last."""
+    scaler = StandardScaler().fit(features[~held_out])  # fitted on the fold's training rows only
+    fit_rows, test_rows = scaler.transform(features[~held_out]), scaler.transform(features[held_out])
+    model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=seed)
+    scores = []
+    for c in grid:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.set_params(C=c).fit(fit_rows, labels[~held_out])
+        scores.append(float(np.mean(model.predict(test_rows) == labels[held_out])))
+    return scores
+
+
+def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: Sequence[float] = C_GRID,
+            seed: int = 0, n_jobs: int | None = None) -> tuple[Pipeline, list[dict], float]:
+    """Choose ``C`` by cross-validated accuracy over predefined folds, then refit on all of them.
+
+    Each fold walks the grid from strong to weak regularisation, warm-starting every fit from the
+    previous solution (the regularisation path of ``LogisticRegressionCV``), in float32 and with
+    the scaler fitted inside the fold. ``LogisticRegressionCV`` itself casts to float64, which
+    doubles the memory traffic that bounds these fits: 14,000 × 1,024 features take about twice
+    as long there.
+
+    Args:
+        features: ndarray of shape (n_train, dim).
+        labels: ndarray of shape (n_train,), class names.
+        folds: ndarray of shape (n_train,), the cross-validation fold of each row (``fold`` column
+            of images.parquet: grouped by seed_id and content, stratified by label).
+        grid: the C values to try.
+        n_jobs: folds fitted in parallel (joblib; None = one at a time).
+
+    Returns:
+        The probe refitted on every row with the best C, the sweep (list of ``C``,
+        ``cv_accuracy_mean``, ``cv_accuracy_std``, ``cv_accuracy_folds``), and the chosen C (the
+        smallest C within the best mean accuracy, ties going to stronger regularisation).
+    """
+    from joblib import Parallel, delayed
+
+    grid = sorted(float(c) for c in grid)
+    features, labels, folds = np.asarray(features, dtype=np.float32), np.asarray(labels), np.asarray(folds)
+    fold_ids = np.unique(folds)
+    if len(fold_ids) < 2:
+        raise ValueError("the C sweep needs at least two cross-validation folds in the training part")
+    paths = Parallel(n_jobs=n_jobs)(delayed(_fold_path)(features, labels, folds == fold, grid, seed)
+                                    for fold in fold_ids)
+    scores = np.asarray(paths)  # (folds, C values)
+    sweep = [{"C": c, "cv_accuracy_mean": float(scores[:, index].mean()),
+              "cv_accuracy_std": float(scores[:, index].std()),
+              "cv_accuracy_folds": scores[:, index].tolist()} for index, c in enumerate(grid)]
+    best_c = grid[int(np.argmax(scores.mean(axis=0)))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe = make_probe(best_c, seed).fit(features, labels)
+    return probe, sweep, best_c
+
+
+def class_proba(model, features: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """ndarray of shape (n_images, n_classes) in ``classes`` order (zero for a class the model
+    never saw, which happens in small k-shot draws)."""
+    proba = model.predict_proba(np.asarray(features, dtype=np.float32))
+    out = np.zeros((len(proba), len(classes)))
+    for column, name in enumerate(model.classes_):
+        out[:, list(classes).index(name)] = proba[:, column]
+    return out
+
+
+# --- k-shot curve ---------------------------------------------------------------------------------
+
+def kshot_sizes(class_counts: Sequence[int]) -> list[int]:
+    """1, 2, 4, … below the largest class, then that largest class size ("all")."""
+    largest = int(max(class_counts))
+    sizes = [1]
+    while sizes[-1] * 2 < largest:
+        sizes.append(sizes[-1] * 2)
+    return sizes + [largest] if largest > sizes[-1] else sizes
+
+
+def kshot_sample(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices of up to ``k`` random rows per class (all rows of a class with fewer)."""
+    chosen = [rng.choice(rows, size=min(k, len(rows)), replace=False)
+              for rows in (np.flatnonzero(labels == name) for name in np.unique(labels))]
+    return np.sort(np.concatenate(chosen))
+
+
+def kshot_curve(train_features: np.ndarray, train_labels: np.ndarray, eval_features: np.ndarray,
+                eval_labels: np.ndarray, C: float, draws: int = KSHOT_DRAWS, seed: int = 0,
+                sizes: Sequence[int] | None = None) -> list[dict]:
+    """Held-out accuracy of probes trained on k labelled images per class.
+
+    Args:
+        train_features, train_labels: the training part, ndarray of shape (n_train, dim) and (n_train,).
+        eval_features, eval_labels: the held-out part.
+        C: the regularisation of every probe (the sweep's choice on the full training part).
+        draws: random draws per k; the last k (every training image) needs only one.
+        sizes: the k values (default :func:`kshot_sizes`).
+
+    Returns:
+        list of ``k``, ``mean``, ``std``, ``draws`` (count), ``accuracies`` (per draw),
+        ``n_train`` (images used), ``all`` (True for the whole training part).
+    """
+    train_labels, eval_labels = np.asarray(train_labels), np.asarray(eval_labels)
+    counts = pd.Series(train_labels).value_counts()
+    sizes = list(sizes) if sizes is not None else kshot_sizes(counts.tolist())
+    rng = np.random.default_rng(seed)
+    curve = []
+    for k in sizes:
+        is_all = k >= counts.max()
+        accuracies, n_used = [], 0
+        for _ in range(1 if is_all else draws):
+            rows = np.arange(len(train_labels)) if is_all else kshot_sample(train_labels, k, rng)
+            n_used = len(rows)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = make_probe(C, seed).fit(train_features[rows], train_labels[rows])
+            accuracies.append(float(np.mean(model.predict(eval_features) == eval_labels)))
+        curve.append({"k": int(k), "mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)),
+                      "draws": len(accuracies), "accuracies": accuracies, "n_train": int(n_used),
+                      "all": bool(is_all)})
+    return curve
+
+
+def effective_shots(ks: Sequence[float], accuracies: Sequence[float], target: float) -> tuple[float | None, str]:
+    """The k at which a k-shot curve first reaches ``target``, interpolated linearly on log2 k.
+
+    Returns:
+        ``(k, how)``: ``how`` is ``interpolated`` (between two measured k), ``at_most`` (already
+        reached at the smallest k, which is then returned) or ``never`` (k is None).
+    """
+    ks, accuracies = np.asarray(ks, dtype=float), np.asarray(accuracies, dtype=float)
+    order = np.argsort(ks)
+    ks, accuracies = ks[order], accuracies[order]
+    reached = np.flatnonzero(accuracies >= target)
+    if len(reached) == 0:
+        return None, "never"
+    first = reached[0]
+    if first == 0:
+        return float(ks[0]), "at_most"
+    low, high = np.log2(ks[first - 1]), np.log2(ks[first])
+    a_low, a_high = accuracies[first - 1], accuracies[first]
+    fraction = (target - a_low) / (a_high - a_low)
+    return float(2 ** (low + fraction * (high - low))), "interpolated"
+
+
+def blend_curve(zeroshot_proba: np.ndarray, probe_proba: np.ndarray, labels: np.ndarray, classes: Sequence[str],
+                alphas: Sequence[float] = BLEND_ALPHAS) -> list[dict]:
+    """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities (alpha 0 = probe only).
+
+    Args:
+        zeroshot_proba, probe_proba: ndarray of shape (n_images, n_classes), ``classes`` order.
+        labels: ndarray of shape (n_images,), true class names.
+    """
+    names = np.asarray(classes)
+    return [{"alpha": float(alpha),
+             "accuracy": float(np.mean(names[np.argmax(alpha * zeroshot_proba + (1 - alpha) * probe_proba, axis=1)]
+                                       == np.asarray(labels)))} for alpha in alphas]
+
+
+# --- reading the bundle ---------------------------------------------------------------------------
+
+def approach_id(model_key: str) -> str:
+    return f"probe:{model_key}"
+
+
+def feature_sources(manifest: dict) -> dict[str, str]:
+    """Model key → the embeddings name the probe reads (``clip_features`` preferred over ``clip_image``)."""
+    chosen: dict[str, tuple[int, str]] = {}
+    for name, entry in manifest.get("embeddings", {}).items():
+        kind = entry.get("kind")
+        if kind not in FEATURE_KINDS:
+            continue
+        key = entry.get("model_key", name)
+        rank = FEATURE_KINDS.index(kind)
+        if key not in chosen or rank < chosen[key][0]:
+            chosen[key] = (rank, name)
+    return {key: name for key, (_, name) in sorted(chosen.items())}
+
+
+def best_zeroshot(manifest: dict, model_key: str) -> dict | None:
+    """The zero-shot approach of ``model_key`` with the highest held-out accuracy, or None."""
+    candidates = [record for record in manifest.get("approaches", []) if record["kind"] == "zeroshot"
+                  and (record.get("model_key") == model_key or record["id"].startswith(f"zeroshot:{model_key}:"))]
+    return max(candidates, key=lambda record: record["metrics"]["accuracy"], default=None)
+
+
+def zeroshot_proba(opened: bundle.Bundle, approach: str, image_ids: Sequence[str]) -> np.ndarray:
+    """A zero-shot approach's probabilities for ``image_ids`` (rows in that order)."""
+    frame = opened.predictions(approach).set_index("image_id")
+    missing = [image_id for image_id in image_ids if image_id not in frame.index]
+    if missing:
+        raise bundle.BundleError(f"{opened.path}: zero-shot approach {approach!r} has no prediction for "
+                                 f"{len(missing)} image(s) such as {missing[:3]}; rerun it with --force.")
+    return frame.loc[list(image_ids), [f"prob_{name}" for name in opened.classes]].to_numpy(dtype=float)
+
+
+# --- the pipeline stage ---------------------------------------------------------------------------
+
+def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: int = 0,
+              grid: Sequence[float] = C_GRID, draws: int = KSHOT_DRAWS, n_jobs: int | None = None
+              ) -> tuple[list[str], np.ndarray, dict, dict]:
+    """Everything the probe of one model key computes, from the bundle alone.
+
+    Returns:
+        ``(image_ids, proba, params, diagnostics)``: probabilities for the eval and kaggle_test
+        images (ndarray of shape (n, n_classes)), the hyper-parameters, the ``probe:`` diagnostics.
+    """
+    images, classes = opened.images(), opened.classes
+    features = np.asarray(opened.embeddings(features_name), dtype=np.float32)
+    if len(features) != len(images):
+        raise bundle.BundleError(f"{opened.path}: embeddings {features_name!r} have {len(features)} rows but "
+                                 f"images.parquet has {len(images)}; rerun the CLIP stage with --force.")
+    is_train = (images["split"] == split.TRAIN).to_numpy()
+    is_eval = (images["split"] == split.EVAL).to_numpy()
+    predicted = images["split"].isin([split.EVAL, split.KAGGLE_TEST]).to_numpy()
+    train_labels = images.loc[is_train, "label"].to_numpy(dtype=str)
+    eval_labels = images.loc[is_eval, "label"].to_numpy(dtype=str)
+
+    started = time.perf_counter()
+    model, sweep, best_c = sweep_c(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(),
+                                   grid, seed, n_jobs)
+    sweep_seconds = time.perf_counter() - started
+    proba = class_proba(model, features[predicted], classes)
+    eval_proba = class_proba(model, features[is_eval], classes)
+
+    started = time.perf_counter()
+    curve = kshot_curve(features[is_train], train_labels, features[is_eval], eval_labels, best_c, draws, seed)
+    kshot_seconds = time.perf_counter() - started
+
+    reference = opened.manifest.get("reference", {})
+    diagnostics: dict = {
+        "model_key": model_key, "features": features_name,
+        "feature_kind": opened.manifest["embeddings"][features_name].get("kind"),
+        "n_train": int(is_train.sum()), "n_eval": int(is_eval.sum()), "dim": int(features.shape[1]),
+        "c_sweep": sweep, "best_C": best_c, "kshot": curve,
+        "majority_rate": reference.get("majority_rate"), "uniform_rate": reference.get("uniform_rate"),
+        "zeroshot_approach": None, "zeroshot_accuracy": None,
+        "effective_shots": None, "effective_shots_bound": None, "blend": [],
+        "seconds": {"c_sweep": round(sweep_seconds, 2), "kshot": round(kshot_seconds, 2)},
+    }
+    zeroshot = best_zeroshot(opened.manifest, model_key)
+    if zeroshot is not None:
+        eval_ids = images.loc[is_eval, "image_id"].tolist()
+        target = float(zeroshot["metrics"]["accuracy"])
+        shots, how = effective_shots([p["k"] for p in curve], [p["mean"] for p in curve], target)
+        diagnostics.update(
+            zeroshot_approach=zeroshot["id"], zeroshot_accuracy=target, effective_shots=shots,
+            effective_shots_bound=how,
+            blend=blend_curve(zeroshot_proba(opened, zeroshot["id"], eval_ids), eval_proba, eval_labels, classes))
+    params = {"features": features_name, "C": best_c, "C_grid": list(map(float, sorted(grid))),
+              "cv": f"{len(sweep[0]['cv_accuracy_folds'])} grouped folds of the training part",
+              "standardized": True, "solver": "lbfgs", "max_iter": MAX_ITER, "trained_on": split.TRAIN,
+              "n_train": int(is_train.sum())}
+    return images.loc[predicted, "image_id"].tolist(), proba, params, diagnostics
+
+
+def run_stage(context: RunContext) -> None:
+    """Pipeline stage: a probe for every CLIP model whose features are in the bundle."""
+    manifest = bundle.read_manifest(context.path)
+    for model_key, features_name in feature_sources(manifest).items():
+        approach = approach_id(model_key)
+        if context.is_complete(approach):
+            log.info("%s already in the bundle; skipped (--force recomputes it)", approach)
+            continue
+        started = time.perf_counter()
+        opened = bundle.Bundle(context.path, bundle.read_manifest(context.path))
+        image_ids, proba, params, diagnostics = fit_probe(opened, model_key, features_name, context.options.seed)
+        entry = manifest["embeddings"][features_name]
+        log.info("%s: C = %g chosen by %s; effective shots %s", approach, params["C"], params["cv"],
+                 diagnostics["effective_shots"])
+        context.save_approach(approach, "probe", image_ids, proba, model=entry.get("model"),
+                              pretrained=entry.get("pretrained"), params=params, diagnostics=diagnostics,
+                              wall_time_s=round(time.perf_counter() - started, 3), model_key=model_key)

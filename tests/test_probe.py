@@ -1,0 +1,140 @@
+"""The linear probe: beats the majority class on separable features, a sane k-shot curve, effective
+shots as in the CLIP paper, the zero-shot blend, and the pipeline stage on a hand-made bundle."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import bundle, pipeline, probe
+
+CLASSES = ["pure", "broken", "discolored", "silkcut"]
+SHARES = [0.41, 0.32, 0.17, 0.10]
+KEY = "Tiny:random"
+
+
+def separable(n: int, dim: int = 32, spread: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Imbalanced classes around distinct means in ``dim`` dimensions, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(CLASSES, size=n, p=SHARES)
+    means = rng.normal(size=(len(CLASSES), dim)) * spread
+    features = means[[CLASSES.index(label) for label in labels]] + rng.normal(size=(n, dim))
+    return features.astype(np.float32), labels
+
+
+def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, zeroshot_quality: float = 0.3):
+    """A bundle with images, CLIP-like embeddings of two kinds and one zero-shot approach."""
+    features, labels = separable(n + n_test, spread=spread)
+    rng = np.random.default_rng(1)
+    splits = np.array(["train"] * int(n * 0.75) + ["eval"] * (n - int(n * 0.75)) + ["kaggle_test"] * n_test)
+    image_ids = [f"img{i:04d}.png" for i in range(n + n_test)]
+    folds = np.where(splits == "train", rng.integers(0, 4, size=len(splits)), -1)
+    images = pd.DataFrame({"image_id": image_ids, "path": image_ids, "seed_id": [f"{i:05d}" for i in range(n + n_test)],
+                           "view": rng.choice(["top", "bottom"], size=n + n_test),
+                           "label": [None if s == "kaggle_test" else label for s, label in zip(splits, labels)],
+                           "split": splits, "fold": folds, "group": np.arange(n + n_test),
+                           "content_hash": [f"h{i}" for i in range(n + n_test)]})
+    train_labels = images.loc[images["split"] == "train", "label"]
+    eval_labels = images.loc[images["split"] == "eval", "label"]
+    from analysis import metrics
+    manifest = {"classes": CLASSES, "dataset": {"root": str(path), "fingerprint": "f"}, "split": {"seed": 0},
+                "reference": metrics.reference_rates(train_labels.to_numpy(), eval_labels.to_numpy(), CLASSES)}
+    bundle.create_bundle(path, manifest, images)
+    # kind clip_image: pure noise, so a probe that read it instead of the features would fail
+    bundle.save_embeddings(path, KEY, rng.normal(size=(n + n_test, 8)).astype(np.float32), kind="clip_image",
+                           model_key=KEY, model="Tiny", pretrained="random")
+    bundle.save_embeddings(path, f"{KEY}:features", features, kind="clip_features", model_key=KEY,
+                           model="Tiny", pretrained="random")
+    context = pipeline.RunContext(pipeline.RunOptions(data=path, out=path, show_progress=False),
+                                  types.SimpleNamespace(classes=CLASSES), images, path)
+    # a weak zero-shot head: the true class with probability ``zeroshot_quality``, else random
+    right = rng.random(n + n_test) < zeroshot_quality
+    guess = np.where(right, [CLASSES.index(label) if isinstance(label, str) else 0 for label in images["label"]],
+                     rng.integers(0, 4, size=n + n_test))
+    proba = np.full((n + n_test, 4), 0.1)
+    proba[np.arange(n + n_test), guess] = 0.7
+    context.save_approach(f"zeroshot:{KEY}:classname", "zeroshot", image_ids, proba, model_key=KEY)
+    context.save_approach(f"zeroshot:{KEY}:worse", "zeroshot", image_ids, np.roll(proba, 1, axis=1), model_key=KEY)
+    return context
+
+
+def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
+    context = hand_made_bundle(tmp_path / "b")
+    probe.run_stage(context)
+    opened = bundle.open_bundle(tmp_path / "b")
+    record = opened.approach(f"probe:{KEY}")
+    majority = opened.manifest["reference"]["majority_rate"]
+    assert record["metrics"]["accuracy"] > majority + 0.3
+    assert record["params"]["features"] == f"{KEY}:features"  # clip_features preferred over clip_image
+    predictions = opened.predictions(f"probe:{KEY}")
+    wanted = set(context.images.loc[context.images["split"].isin(["eval", "kaggle_test"]), "image_id"])
+    assert set(predictions["image_id"]) == wanted
+    found = opened.diagnostics(f"probe:{KEY}")
+    assert [row["C"] for row in found["c_sweep"]] == sorted(probe.C_GRID)
+    best = max(found["c_sweep"], key=lambda row: row["cv_accuracy_mean"])
+    assert found["best_C"] == pytest.approx(best["C"])
+    assert all(len(row["cv_accuracy_folds"]) == 4 for row in found["c_sweep"])
+    # blend reads the best zero-shot approach of the same model key; alpha 0 is the probe alone
+    assert found["zeroshot_approach"] == f"zeroshot:{KEY}:classname"
+    by_alpha = {row["alpha"]: row["accuracy"] for row in found["blend"]}
+    assert by_alpha[0.0] == pytest.approx(record["metrics"]["accuracy"])
+    assert by_alpha[1.0] == pytest.approx(found["zeroshot_accuracy"])
+    assert found["effective_shots_bound"] in ("interpolated", "at_most")
+
+
+def test_stage_skips_a_finished_probe_unless_forced(tmp_path, monkeypatch):
+    context = hand_made_bundle(tmp_path / "b", n=160, n_test=0)
+    probe.run_stage(context)
+    calls = []
+    monkeypatch.setattr(probe, "fit_probe", lambda *args, **kwargs: calls.append(args) or (_ for _ in ()).throw(
+        AssertionError("refitted")))
+    probe.run_stage(context)
+    assert calls == []
+    context.options.force = True
+    with pytest.raises(AssertionError, match="refitted"):
+        probe.run_stage(context)
+
+
+def test_kshot_curve_rises_in_expectation():
+    features, labels = separable(900, spread=0.35, seed=4)
+    train, held_out = slice(0, 600), slice(600, None)
+    curve = probe.kshot_curve(features[train], labels[train], features[held_out], labels[held_out], C=0.1,
+                              draws=6, seed=0)
+    ks = [point["k"] for point in curve]
+    assert ks[:4] == [1, 2, 4, 8] and curve[-1]["all"] and curve[-1]["n_train"] == 600
+    assert all(point["draws"] == 6 for point in curve[:-1]) and curve[-1]["draws"] == 1
+    means = [point["mean"] for point in curve]
+    # monotone up to the noise of a few draws, and clearly better at the end than with 1 shot
+    assert all(later >= earlier - 0.03 for earlier, later in zip(means, means[1:])), means
+    assert means[-1] > means[0] + 0.2
+    assert kshot_sizes_ok()
+
+
+def kshot_sizes_ok() -> bool:
+    return probe.kshot_sizes([5837, 4554, 2504, 1427]) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
+                                                           4096, 5837] and probe.kshot_sizes([4, 3]) == [1, 2, 4]
+
+
+def test_effective_shots_on_a_hand_made_curve():
+    ks, accuracies = [1, 2, 4, 8, 16], [0.30, 0.40, 0.50, 0.60, 0.70]
+    shots, how = probe.effective_shots(ks, accuracies, 0.45)  # halfway between k=2 and k=4 on log2 k
+    assert how == "interpolated" and shots == pytest.approx(2 ** 1.5)
+    assert probe.effective_shots(ks, accuracies, 0.60) == (pytest.approx(8.0), "interpolated")
+    assert probe.effective_shots(ks, accuracies, 0.25) == (1.0, "at_most")
+    assert probe.effective_shots(ks, accuracies, 0.75) == (None, "never")
+    # a dip after the crossing does not move it: the first crossing counts
+    shots, _ = probe.effective_shots([1, 2, 4, 8], [0.2, 0.6, 0.5, 0.7], 0.4)
+    assert shots == pytest.approx(2 ** 0.5)
+
+
+def test_blend_curve_ends_are_the_two_heads():
+    # each head is right on one image, confidently, and wrong on the other, hesitantly
+    labels = np.array(["pure", "broken"])
+    zeroshot = np.array([[0.9, 0.1, 0, 0], [0.55, 0.45, 0, 0]])
+    probe_proba = np.array([[0.45, 0.55, 0, 0], [0.1, 0.9, 0, 0]])
+    curve = {row["alpha"]: row["accuracy"] for row in probe.blend_curve(zeroshot, probe_proba, labels, CLASSES)}
+    assert curve[0.0] == pytest.approx(0.5) and curve[1.0] == pytest.approx(0.5)
+    assert curve[0.5] == pytest.approx(1.0)
