@@ -546,15 +546,13 @@ class ReportBuilder:
             parts.append(Markup("<h3>{}</h3><div class=\"gallery\">{}</div>").format(
                 f"Missed by every approach ({min(len(all_wrong), ALL_WRONG_SHOWN)} of {len(all_wrong)} shown)",
                 Markup("").join(cards)))
-        problems = _diagnostics(self.bundle, "label_problems")
-        rows = problems.get("rows") if isinstance(problems.get("rows"), list) else next(
-            (value for value in problems.values() if isinstance(value, list)), None)
-        if rows:
-            frame = pd.DataFrame(rows).head(LABEL_PROBLEM_ROWS)
+        problems = tables.label_problems_table(_diagnostics(self.bundle, "label_problems"))
+        if len(problems):
+            shown = problems.head(LABEL_PROBLEM_ROWS)
             parts.append(Markup("<h3>{}</h3>{}").format(
-                f"Possible label problems ({min(len(rows), LABEL_PROBLEM_ROWS)} of {len(rows)} rows)",
-                table_html(list(frame.columns), [[_cell(value) for value in row] for row in
-                                                 frame.itertuples(index=False)], numeric_from=len(frame.columns))))
+                f"Possible label problems ({len(shown)} of {len(problems)} rows)",
+                table_html(list(shown.columns), [[_cell(value) for value in row] for row in
+                                                 shown.itertuples(index=False)], numeric_from=len(shown.columns))))
         return Section("agreement", "Agreement between approaches", Markup("").join(parts))
 
     def confounders(self) -> Section:
@@ -609,8 +607,6 @@ def _tick(cell: str) -> Markup:
 
 
 def _cell(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(item) for item in value)
     if isinstance(value, float):
         return _number(value)
     return "—" if value is None else str(value)

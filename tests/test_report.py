@@ -128,6 +128,9 @@ def make_bundle(path: Path, classes: list[str], with_approaches: bool = True, de
         "patterns": [{"correct": {a: bool(row[a]) for a in predicted}, "count": int(row["count"])}
                      for _, row in patterns.iterrows()],
         "all_wrong": held_out["image_id"][~right.any(axis=1).to_numpy()].tolist() + [HOSTILE_IMAGE_ID]})
+    bundle.save_diagnostics(path, "label_problems", {"rows": [
+        {"kind": "conflicting", "image_ids": image_ids[:2], "labels": list(labels[:2])},
+        {"kind": "all_wrong", "image_ids": [HOSTILE_IMAGE_ID], "labels": [classes[1]]}]})
     bundle.save_diagnostics(path, "confounders", {
         "shortcut_accuracy": {"size": 0.3, "view": 0.25, "colour": 0.35, "all": 0.4},
         "per_class": {c: {"n": 20, "width": {"mean": 100.0, "std": 5.0, "quantiles": [90, 95, 100, 105, 110]}}
@@ -223,6 +226,7 @@ def test_hostile_labels_are_escaped(hostile_html):
     # the names are shown as text
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in hostile_html
     assert "silk&amp;cut" in hostile_html
+    assert "Possible label problems (2 of 2 rows)" in hostile_html
     # inside the figure JSON, "</script>" cannot appear: plotly writes < and / as \u003c and \u002f
     for body in parsed.scripts:
         assert "</script" not in body.lower()
@@ -268,8 +272,9 @@ def unescape_markdown(text: str) -> str:
 
 
 @pytest.mark.parametrize("which", ["demo", "hostile"])
-def test_markdown_table_matches_bundle_metrics(which, demo_bundle, hostile_bundle):
-    opened = bundle.open_bundle(demo_bundle) if which == "demo" else hostile_bundle
+def test_markdown_table_matches_bundle_metrics(which, request):
+    opened = (bundle.open_bundle(request.getfixturevalue("demo_bundle")) if which == "demo"
+              else request.getfixturevalue("hostile_bundle"))
     rows = markdown_table(report.render_markdown(opened))
     assert all(len(row) == 4 for row in rows), rows
     by_name = {unescape_markdown(row[0]): row for row in rows}
