@@ -99,9 +99,15 @@ def key_findings(bundle: Bundle) -> list[str]:
         findings.append(f"Simple image statistics (size, view, colour) alone score "
                         f"{stats['metrics']['accuracy']:.3f}, against {zeroshot['metrics']['accuracy']:.3f} "
                         "for the best zero-shot run.")
-    shots = _diagnostics(bundle, probe["id"]).get("effective_shots") if probe else None
+    probe_diagnostics = _diagnostics(bundle, probe["id"]) if probe else {}
+    shots = probe_diagnostics.get("effective_shots")
     if isinstance(shots, (int, float)):
-        findings.append(f"The probe matches zero-shot with about {shots:g} labelled images per class.")
+        at_most = probe_diagnostics.get("effective_shots_bound") == "at_most"
+        findings.append(f"The probe matches zero-shot with {'at most' if at_most else 'about'} "
+                        f"{shots:.0f} labelled images per class." if shots >= 2 or at_most else
+                        f"The probe matches zero-shot with about {shots:.1f} labelled images per class.")
+    elif probe_diagnostics.get("effective_shots_bound") == "never":
+        findings.append("The probe never reaches zero-shot within the labelled images of this bundle.")
     all_wrong = _diagnostics(bundle, "agreement").get("all_wrong")
     n_eval = bundle.approaches[0]["metrics"].get("n") if bundle.approaches else None
     if all_wrong is not None and n_eval:
