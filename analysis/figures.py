@@ -271,8 +271,10 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     text = points[points["kind"] == "text"]
     if len(text):
         label_colours = class_colours(classes)
+        sets = list(dict.fromkeys(text["prompt_set"].dropna())) if "prompt_set" in text else []
+        name = "class prompts" + (f" · {sets[0]}" if len(sets) == 1 else "")
         figure.add_trace(go.Scatter(
-            x=text["x"], y=text["y"], mode="markers+text", name="class prompt (text)", text=text["label"],
+            x=text["x"], y=text["y"], mode="markers+text", name=name, text=text["label"],
             textposition="top center", marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
                                                    color=[label_colours.get(l, "#777777") for l in text["label"]]),
             hovertemplate="text embedding of “%{text}”<extra></extra>"))

@@ -168,6 +168,13 @@ def headline_display(table: pd.DataFrame) -> pd.DataFrame:
 
 # --- per-image table ------------------------------------------------------------------------------
 
+def prompt_sets_of(projection: pd.DataFrame) -> list[str]:
+    """The prompt sets whose class prompts a projection places (empty when it names none)."""
+    if "prompt_set" not in projection.columns or "kind" not in projection.columns:
+        return []
+    return list(dict.fromkeys(projection.loc[projection["kind"] == "text", "prompt_set"].dropna()))
+
+
 def prediction_column(approach_id: str) -> str:
     return f"pred:{approach_id}"
 
@@ -354,13 +361,18 @@ def image_predictions(row: pd.Series, approach_ids_: Iterable[str], labels: dict
 # --- maps -----------------------------------------------------------------------------------------
 
 def map_points(projection: pd.DataFrame, images: pd.DataFrame, scored: pd.DataFrame,
-               approach_id: str | None) -> pd.DataFrame:
+               approach_id: str | None, prompt_set: str | None = None) -> pd.DataFrame:
     """The points of an embedding map with everything a colouring needs.
+
+    Args:
+        prompt_set: keep only this prompt set's class prompts (when the projection names a
+            ``prompt_set`` per text point); None keeps them all.
 
     Returns:
         image points (``kind == "image"``) with ``image_id``, ``x``, ``y``, ``label`` (true class or
         "unlabelled"), ``view``, ``split``, ``prediction`` and ``correctness`` (correct | wrong |
-        not scored) for ``approach_id``; text points (class prompts) follow with ``kind == "text"``.
+        not scored) for ``approach_id``; text points (class prompts) follow with ``kind == "text"``
+        and their ``prompt_set``.
     """
     kinds = projection["kind"] if "kind" in projection.columns else pd.Series("image", index=projection.index)
     points = projection[kinds == "image"][["image_id", "x", "y"]]
@@ -378,8 +390,11 @@ def map_points(projection: pd.DataFrame, images: pd.DataFrame, scored: pd.DataFr
         points["prediction"] = "not scored"
         points["correctness"] = "not scored"
     text = projection[kinds == "text"]
+    if prompt_set is not None and "prompt_set" in text.columns:
+        text = text[text["prompt_set"] == prompt_set]
     if len(text):
         text_points = pd.DataFrame({"image_id": None, "x": text["x"].to_numpy(), "y": text["y"].to_numpy(),
-                                    "label": text["label"].to_numpy(), "kind": "text"})
+                                    "label": text["label"].to_numpy(), "kind": "text",
+                                    "prompt_set": text["prompt_set"].to_numpy() if "prompt_set" in text else None})
         points = pd.concat([points, text_points], ignore_index=True)
     return points

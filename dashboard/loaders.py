@@ -88,10 +88,16 @@ def thumbnails(ref: BundleRef) -> dict[str, bytes]:
 
 
 @st.cache_resource(show_spinner="Reading the map…", max_entries=16)
-def map_points(ref: BundleRef, projection: str, approach_id: str | None) -> pd.DataFrame:
-    """``tables.map_points`` of one projection, answers from ``approach_id``."""
+def projection(ref: BundleRef, name: str) -> pd.DataFrame:
+    """``projections/<name>.parquet``."""
+    return open_bundle(ref).projection(name)
+
+
+@st.cache_resource(show_spinner="Reading the map…", max_entries=16)
+def map_points(ref: BundleRef, name: str, approach_id: str | None, prompt_set: str | None = None) -> pd.DataFrame:
+    """``tables.map_points`` of one projection, answers from ``approach_id``, class prompts of ``prompt_set``."""
     opened = open_bundle(ref)
-    return tables.map_points(opened.projection(projection), opened.images(), scored_images(ref), approach_id)
+    return tables.map_points(projection(ref, name), opened.images(), scored_images(ref), approach_id, prompt_set)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -137,4 +143,4 @@ def report_available() -> bool:
 
 
 __all__ = ["BundleError", "BundleRef", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
-           "map_points", "open_bundle", "report", "report_available", "results_folder", "scored_images", "thumbnails"]
+           "map_points", "open_bundle", "projection", "report", "report_available", "results_folder", "scored_images", "thumbnails"]

@@ -133,6 +133,11 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
         assert "Metrics side by side" in figure_titles(app)
     elif page == "views/embedding_map.py":
         assert len(charts(app)) == (1 if opened.projection_names() else 0)
+        if charts(app):
+            traces = json.loads(charts(app)[0].proto.spec)["data"]
+            prompts = [trace for trace in traces if trace.get("name", "").startswith("class prompts")]
+            if prompts:  # one prompt set's class prompts, not every set's at once
+                assert sorted(prompts[0]["text"]) == sorted(opened.classes)
     elif page == "views/gallery.py":
         scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},
                                       opened.classes)

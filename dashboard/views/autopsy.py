@@ -82,7 +82,9 @@ def joint_map_panel(ref, opened, autopsy: dict, record: dict) -> None:
     if not name or name not in opened.projection_names():
         components.missing(opened.manifest, ref, "projections")
         return
-    points = loaders.map_points(ref, name, record["id"])
+    prompt_set = record.get("prompt_set") if record.get("prompt_set") in tables.prompt_sets_of(
+        loaders.projection(ref, name)) else None
+    points = loaders.map_points(ref, name, record["id"], prompt_set)
     components.figure(figures.projection_figure(points, "label", opened.classes, height=460),
                       explain.read_projection(points))
     st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",

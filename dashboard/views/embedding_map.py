@@ -16,15 +16,34 @@ def approaches_for(projection: str, approaches: list[dict]) -> list[dict]:
     return own + [record for record in approaches if record not in own]
 
 
-def map_controls(projections: list[str], approaches: list[dict]) -> tuple[str, str, str | None]:
+def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[str, str, str | None, str | None]:
+    """Model, colouring, whose predictions, which prompt set's class prompts."""
     left, middle, right = st.columns([3, 2, 3])
     projection = left.selectbox("Model", projections, key="map_projection", persist_state="session")
     colouring = middle.radio("Colour by", list(COLOURINGS), key="map_colour", horizontal=True)
     ordered = approaches_for(projection, approaches)
     approach_id = None
     if ordered:
-        approach_id = components.approach_selector("Predictions of", ordered, "map_approach", container=right)
-    return projection, COLOURINGS[colouring], approach_id
+        own = [record for record in ordered if tables.model_key(record) == projection] or ordered
+        best = max(own, key=lambda record: record["metrics"]["accuracy"])["id"]
+        approach_id = components.approach_selector("Predictions of", ordered, "map_approach", default=best,
+                                                   container=right)
+    prompt_sets = tables.prompt_sets_of(loaders.projection(ref, projection))
+    prompt_set = None
+    if len(prompt_sets) > 1:
+        chosen = opened_approach_prompt_set(approaches, approach_id)
+        prompt_set = left.selectbox("Class prompts of", prompt_sets, key="map_prompt_set",
+                                    index=prompt_sets.index(chosen) if chosen in prompt_sets else 0)
+    return projection, COLOURINGS[colouring], approach_id, prompt_set
+
+
+def opened_approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
+    """The prompt set of the chosen approach, or of the most accurate zero-shot approach."""
+    by_id = {record["id"]: record for record in approaches}
+    if approach_id in by_id and by_id[approach_id].get("prompt_set"):
+        return by_id[approach_id]["prompt_set"]
+    zeroshot = [record for record in approaches if record.get("kind") == "zeroshot"]
+    return max(zeroshot, key=lambda record: record["metrics"]["accuracy"]).get("prompt_set") if zeroshot else None
 
 
 def selected_ids(event) -> list[str]:
@@ -57,8 +76,8 @@ projections = opened.projection_names()
 if not projections:
     components.missing(opened.manifest, ref, "projections")
     st.stop()
-projection, colour_by, approach_id = map_controls(projections, opened.approaches)
-points = loaders.map_points(ref, projection, approach_id)
+projection, colour_by, approach_id, prompt_set = map_controls(ref, projections, opened.approaches)
+points = loaders.map_points(ref, projection, approach_id, prompt_set)
 if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
