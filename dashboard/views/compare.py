@@ -11,7 +11,10 @@ from dashboard import components, loaders
 
 def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
     ids = [record["id"] for record in approaches]
-    default = [record["id"] for record in tables.representative_approaches(approaches)]
+    representative = tables.representative_approaches(approaches)
+    if len(representative) < 2:  # one model so far: compare it with the baselines
+        representative += [record for record in approaches if record["kind"] == "baseline"]
+    default = [record["id"] for record in representative]
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
                             key="compare_approaches", persist_state="session")
     return [record for record in approaches if record["id"] in chosen]
@@ -33,8 +36,10 @@ def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[st
     short = tables.approach_labels(chosen, short=True)
     matrices = {short[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
     if matrices:
-        components.figure(figures.confusion_grid_figure(matrices, classes, columns=min(3, len(matrices))),
-                          "Colour: share of each true class (rows sum to 100%); numbers: images.")
+        place = st.columns(2)[0] if len(matrices) == 1 else st.container()  # one matrix need not fill the page
+        with place:
+            components.figure(figures.confusion_grid_figure(matrices, classes, columns=min(3, len(matrices))),
+                              "Colour: share of each true class (rows sum to 100%); numbers: images.")
 
 
 @components.guarded("agreement diagnostics")
