@@ -552,13 +552,21 @@ class ReportBuilder:
             parts.append(Markup("<h3>{}</h3><div class=\"gallery\">{}</div>").format(
                 f"Missed by every approach ({min(len(all_wrong), ALL_WRONG_SHOWN)} of {len(all_wrong)} shown)",
                 Markup("").join(cards)))
-        problems = tables.label_problems_table(_diagnostics(self.bundle, "label_problems"))
+        stored = _diagnostics(self.bundle, "label_problems")
+        problems = tables.label_problems_table(stored)
         if len(problems):
+            # content hashes mean nothing to a reader; duplicates and conflicts before the (pictured) all-wrong rows
+            problems = problems.drop(columns=[c for c in ("content_hash",) if c in problems.columns])
+            if "problem" in problems.columns:
+                problems = problems.sort_values("problem", key=lambda kind: kind == "all_wrong", kind="stable")
             shown = problems.head(LABEL_PROBLEM_ROWS)
-            parts.append(Markup("<h3>{}</h3>{}").format(
-                f"Possible label problems ({len(shown)} of {len(problems)} rows)",
+            counts = stored.get("counts", {}) if isinstance(stored, dict) else {}
+            summary = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in counts.items()) or (
+                f"{len(problems)} rows")
+            parts.append(Markup("<h3>Possible label problems</h3>{}").format(details(
+                f"{summary} (table of {len(shown)} of {len(problems)} rows)",
                 table_html(list(shown.columns), [[_cell(value) for value in row] for row in
-                                                 shown.itertuples(index=False)], numeric_from=len(shown.columns))))
+                                                 shown.itertuples(index=False)], numeric_from=len(shown.columns)))))
         return Section("agreement", "Agreement between approaches", Markup("").join(parts))
 
     def confounders(self) -> Section:
