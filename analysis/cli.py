@@ -42,9 +42,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prompts", action="append", default=[], type=Path, metavar="FILE",
                        help="extra zero-shot prompt set, JSON (repeatable)")
     group.add_argument("--convnext", action="append", default=[], metavar="NAME",
-                       help="fine-tune a timm ConvNeXt, e.g. convnext_tiny (repeatable)")
+                       help="fine-tune a timm ConvNeXt, e.g. convnext_tiny (ImageNet weights when they can be "
+                            "had, else from scratch), convnext_tiny:scratch, convnext_tiny:imagenet, or "
+                            "convnext_tiny:/path/to/weights.safetensors (repeatable)")
     group.add_argument("--epochs", type=int, default=10, help="ConvNeXt training epochs (default 10)")
     group.add_argument("--image-size", type=int, default=224, help="ConvNeXt input size in px (default 224)")
+    group.add_argument("--tta", action="store_true",
+                       help="ConvNeXt test-time augmentation: average over the 8 flips and quarter turns")
     group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                        help="where models run (default auto: cuda, then mps, then cpu)")
     group.add_argument("--batch-size", type=int, default=64, help="images per model batch (default 64)")
@@ -100,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="file to write (default: report.html or report.md inside BUNDLE)")
     report.add_argument("--format", dest="form", choices=["html", "md"], default="html",
                         help="html (default) or md")
+
+    submit = commands.add_parser("submit", parents=[common], help="write a Kaggle submission CSV for one approach",
+                                 description="The approach's predictions for the competition test images in "
+                                             "sample_submission.csv's exact format (same ids, order and columns). "
+                                             "`run` already writes one per approach under BUNDLE/submissions/.")
+    submit.add_argument("bundle", type=Path, metavar="BUNDLE", help="bundle folder")
+    submit.add_argument("--approach", required=True, metavar="ID",
+                        help="approach id as in the manifest, e.g. probe:ViT-H-14:laion2b_s32b_b79k")
+    submit.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    submit.add_argument("--sample", type=Path, metavar="FILE",
+                        help="sample submission to copy the format from (default: the dataset's own)")
     return parser
 
 
@@ -158,8 +173,17 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_submit(args: argparse.Namespace) -> int:
+    from analysis import bundle, submission
+
+    info = submission.write_submission(bundle.open_bundle(args.bundle), args.approach, args.out, args.sample)
+    print(f"wrote {info['rows']} rows to {info['file']}"
+          + (f" ({info['filled']} ids without a usable test image got the majority class)" if info["filled"] else ""))
+    return 0
+
+
 COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo,
-            "report": command_report}
+            "report": command_report, "submit": command_submit}
 
 
 # Error types of approach modules whose messages are written for users (module, class name).

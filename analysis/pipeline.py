@@ -43,9 +43,10 @@ class RunOptions:
     device: str = "auto"
     batch_size: int = 64
     cache_dir: Path | None = None                       # CLIP embedding cache (default $CORNLENS_CACHE or ~/.cache/cornlens)
-    convnext: list[str] = field(default_factory=list)   # timm names, e.g. convnext_tiny
+    convnext: list[str] = field(default_factory=list)   # timm names, e.g. convnext_tiny, NAME:scratch, NAME:/path/to/weights
     epochs: int = 10
     image_size: int = 224
+    tta: bool = False                                   # ConvNeXt test-time augmentation (8 flips/rotations)
 
 
 @dataclass
@@ -122,10 +123,14 @@ def default_stages() -> list[Stage]:
     stages.append(baselines.run_stage)  # majority, image-stats, confounders; off with --no-baselines
     from analysis import zeroshot
     stages.append(zeroshot.run_stage)  # every --clip model: embeddings, zero-shot per prompt set, autopsy, map
-    # SLOT linear probe
-    # SLOT ConvNeXt fine-tuning
-    # SLOT agreement table and label problems (after every approach)
-    # SLOT Kaggle submissions (after every approach)
+    from analysis import probe
+    stages.append(probe.run_stage)  # every CLIP model with cached features: C sweep, k-shot curve, blend
+    from analysis import finetune
+    stages.append(finetune.run_stage)  # every --convnext model: training, predictions, features, map
+    from analysis import agreement
+    stages.append(agreement.run_stage)  # after every approach: agreement table, label problems
+    from analysis import submission
+    stages.append(submission.run_stage)  # after every approach: submissions/<approach>.csv when there is a test set
     return stages
 
 
