@@ -144,25 +144,22 @@ def headline_table(manifest: dict) -> pd.DataFrame:
 
 
 def headline_display(table: pd.DataFrame) -> pd.DataFrame:
-    """``headline_table`` as text for showing: percentages with one decimal, blanks where a value
-    does not apply, and the published scores as one ``public / private`` column."""
+    """``headline_table`` as text for showing in a narrow table: accuracy with its interval in one
+    column, blanks where a value does not apply, the published scores as ``public / private``."""
     def percent(value: Any) -> str:
         return f"{value:.1%}" if pd.notna(value) else ""
 
-    def number(value: Any, digits: int = 3) -> str:
-        return f"{value:.{digits}f}" if pd.notna(value) else ""
-
+    sources = {SOURCE_BUNDLE: SOURCE_BUNDLE, SOURCE_REFERENCE: "reference", SOURCE_PUBLISHED: "published"}
     return pd.DataFrame({
         "approach": table["approach"],
-        "source": table["source"],
-        "accuracy": [percent(v) for v in table["accuracy"]],
-        "95% interval": [f"{low:.1%} – {high:.1%}" if pd.notna(low) and pd.notna(high) else ""
-                         for low, high in zip(table["ci_low"], table["ci_high"])],
+        "source": table["source"].map(sources),
+        "accuracy (95% interval)": [
+            f"{value:.1%} ({low * 100:.1f}–{high * 100:.1f}%)" if pd.notna(low) and pd.notna(high) else percent(value)
+            for value, low, high in zip(table["accuracy"], table["ci_low"], table["ci_high"])],
         "balanced acc.": [percent(v) for v in table["balanced_accuracy"]],
-        "macro-F1": [number(v) for v in table["macro_f1"]],
+        "macro-F1": [f"{v:.3f}" if pd.notna(v) else "" for v in table["macro_f1"]],
         "wall time (s)": [f"{v:,.0f}" if pd.notna(v) else "" for v in table["wall_time_s"]],
-        "published LB (public / private)": [f"{a:.3f} / {b:.3f}" if pd.notna(a) else ""
-                                            for a, b in zip(table["public_lb"], table["private_lb"])],
+        "published LB": [f"{a:.3f} / {b:.3f}" if pd.notna(a) else "" for a, b in zip(table["public_lb"], table["private_lb"])],
     })
 
 

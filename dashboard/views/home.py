@@ -92,15 +92,17 @@ def headline_panel(opened) -> None:
     st.dataframe(
         tables.headline_display(table), hide_index=True, width="stretch", height=38 + 35 * len(table),
         column_config={
-            "approach": st.column_config.TextColumn(width="medium"),
-            "source": st.column_config.TextColumn(help="this bundle: scored on its held-out images · reference rate: "
-                                                  "what trivial guessing scores · published: the Kaggle leaderboard, "
-                                                  "another test set, shown for reference only"),
-            "accuracy": st.column_config.TextColumn(help="share of the held-out images classified correctly"),
-            "95% interval": st.column_config.TextColumn(help="bootstrap interval of the accuracy"),
-            "balanced acc.": st.column_config.TextColumn(help="mean recall over the classes"),
-            "published LB (public / private)": st.column_config.TextColumn(
-                help="accuracy on the Kaggle leaderboard (public / private part of the competition test set)"),
+            "approach": st.column_config.TextColumn(width=250),
+            "source": st.column_config.TextColumn(width=85, help="this bundle: scored on its held-out images · "
+                                                  "reference: what trivial guessing scores · published: the Kaggle "
+                                                  "leaderboard (another test set), shown for reference only"),
+            "accuracy (95% interval)": st.column_config.TextColumn(
+                width=150, help="share of the held-out images classified correctly, with its bootstrap interval"),
+            "balanced acc.": st.column_config.TextColumn(width=80, help="mean recall over the classes"),
+            "macro-F1": st.column_config.TextColumn(width=65),
+            "wall time (s)": st.column_config.TextColumn(width=80),
+            "published LB": st.column_config.TextColumn(
+                width=100, help="accuracy on the Kaggle leaderboard: public / private part of the competition test set"),
         })
     st.caption("Published rows are the Kaggle “It's Corn” leaderboard (accuracy on the competition's own test set); "
                "they are not computed from this bundle.")
