@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, model_key
+from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, model_key, shots_text
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
 DEFAULT_CONVNEXT = "convnext_tiny"
@@ -287,7 +287,7 @@ def read_kshot(probe: dict) -> str:
     last = frame.sort_values("k").iloc[-1]
     text = f"With {int(last['k'])} labelled images per class the probe reaches {_pct(last['mean'])}."
     if shots is not None and zeroshot is not None:
-        text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots:g} labelled images per class**: "
+        text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots_text(shots)} labelled images per class**: "
                  "that is all zero-shot is worth here.")
     elif zeroshot is not None:
         text += f" It never reaches zero-shot ({_pct(zeroshot)}) in this range."

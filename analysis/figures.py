@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from analysis.tables import as_frame
+from analysis.tables import as_frame, shots_text
 
 # Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
 # "silkcut" is the same pink on every page and in every report.
@@ -383,7 +383,7 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
                          annotation_text=f"zero-shot {zeroshot_accuracy:.0%}", annotation_position="bottom right")
     _reference_lines(figure, majority_rate, uniform_rate)
     if effective_shots is not None:
-        _vertical_marker(figure, effective_shots, f"zero-shot ≈ {effective_shots:g} labelled images per class",
+        _vertical_marker(figure, effective_shots, f"zero-shot ≈ {shots_text(effective_shots)} labelled images per class",
                          KIND_COLOURS["zeroshot"], "dot", log_axis=True)
     figure.update_xaxes(title="labelled training images per class (k, log scale)", type="log")
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)

@@ -92,6 +92,11 @@ def representative_approaches(approaches: list[dict]) -> list[dict]:
     return kept or list(approaches)
 
 
+def shots_text(value: float) -> str:
+    """An effective-shots number as people say it: ``11.2``, ``4``."""
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
 def as_frame(value: Any) -> pd.DataFrame:
     """A diagnostics table as a DataFrame, whether stored as a list of rows or as columns of lists."""
     if value is None:

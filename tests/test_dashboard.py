@@ -224,7 +224,8 @@ def test_autopsy_reads_every_figure(full_bundle):
 def test_probe_and_convnext_pages(full_bundle):
     probe = bundle.open_bundle(full_bundle).diagnostics("probe:ViT-H-14:laion2b_s32b_b79k")
     text = shown_text(open_page(full_bundle, "views/probe.py"))
-    assert f"effective shots: {probe['effective_shots']:g} per class" in text
+    assert f"effective shots: {tables.shots_text(probe['effective_shots'])} per class" in text
+    assert tables.shots_text(11.1579) == "11.2" and tables.shots_text(4.0) == "4"
     assert explain.read_kshot(probe) in text
     text = shown_text(open_page(full_bundle, "views/convnext.py"))
     assert "ImageNet weights, fine-tuned" in text and "Best validation accuracy" in text

@@ -25,7 +25,7 @@ def kshot_panel(probe: dict, reference: dict) -> None:
     if not probe.get("kshot"):
         return
     shots = probe.get("effective_shots")
-    st.metric("effective shots", f"{shots:g} per class" if shots is not None else "never reached",
+    st.metric("effective shots", f"{tables.shots_text(shots)} per class" if shots is not None else "never reached",
               help="labelled images per class at which the probe matches zero-shot: what zero-shot is worth")
     components.figure(figures.kshot_figure(probe["kshot"], probe.get("zeroshot_accuracy"),
                                            probe.get("majority_rate", reference.get("majority_rate")),
