@@ -139,6 +139,17 @@ def approach_selector(label: str, approaches: list[dict], key: str, default: str
     return container.selectbox(label, ids, index=index, format_func=labels.get, key=key)
 
 
+def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key: str) -> dict:
+    """The approach of ``kind`` the page shows: a selectbox when the bundle has several; when it has
+    none, say which command adds one and stop the page."""
+    approaches = opened.approaches_of_kind(kind)
+    if not approaches:
+        missing(opened.manifest, ref, kind)
+        st.stop()
+    chosen = approach_selector(label, approaches, key) if len(approaches) > 1 else approaches[0]["id"]
+    return opened.approach(chosen)
+
+
 # --- images ----------------------------------------------------------------------------------------
 
 def class_badge(name: str, colours: dict[str, str]) -> str:

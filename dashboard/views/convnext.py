@@ -40,14 +40,8 @@ def errors_panel(record: dict, classes: list[str]) -> None:
 
 st.title("ConvNeXt")
 ref, opened = components.require_bundle()
-networks = opened.approaches_of_kind("finetune")
-if not networks:
-    components.missing(opened.manifest, ref, "finetune")
-    st.stop()
-labels = tables.approach_labels(networks)
-chosen = (st.selectbox("Network", [r["id"] for r in networks], format_func=labels.get, key="convnext_choice")
-          if len(networks) > 1 else networks[0]["id"])
-record = opened.approach(chosen)
+record = components.require_approach(opened, ref, "finetune", "Network", "convnext_choice")
+chosen = record["id"]
 st.markdown(explain.describe_approach(record))
 components.metric_row(record)
 finetune = loaders.diagnostics(ref, chosen)

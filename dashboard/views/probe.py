@@ -43,14 +43,8 @@ def errors_panel(record: dict, classes: list[str]) -> None:
 
 st.title("Linear probe")
 ref, opened = components.require_bundle()
-probes = opened.approaches_of_kind("probe")
-if not probes:
-    components.missing(opened.manifest, ref, "probe")
-    st.stop()
-labels = tables.approach_labels(probes)
-chosen = (st.selectbox("Probe", [r["id"] for r in probes], format_func=labels.get, key="probe_choice")
-          if len(probes) > 1 else probes[0]["id"])
-record = opened.approach(chosen)
+record = components.require_approach(opened, ref, "probe", "Probe", "probe_choice")
+chosen = record["id"]
 reference = opened.manifest.get("reference", {})
 st.markdown(explain.describe_approach(record))
 components.metric_row(record)
