@@ -8,7 +8,7 @@ from analysis import bundle, pipeline, synthetic
 
 # What the demo runs beyond the data part: small enough for 2 CPU cores in a few minutes.
 DEMO_OPTIONS: dict = {"eval_fraction": 0.25, "folds": 4, "clip": ["CornLens-Tiny:random"],
-                      "convnext": ["convnext_atto:scratch"], "epochs": 3, "image_size": 48}
+                      "convnext": ["convnext_atto:scratch"], "epochs": 8, "image_size": 48, "batch_size": 32}
 # The test suite's demo bundle: the same stages, made smaller still.
 TEST_OVERRIDES: dict = {"epochs": 2, "image_size": 32}
 

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
 WEIGHT_SOURCES = ("imagenet", "checkpoint", "scratch")
 # Peak learning rates of AdamW: fine-tuning pretrained weights wants small steps, random ones larger.
-LEARNING_RATE = {"imagenet": 2e-4, "checkpoint": 2e-4, "scratch": 1e-3}
+LEARNING_RATE = {"imagenet": 2e-4, "checkpoint": 2e-4, "scratch": 2e-3}
 WEIGHT_DECAY = 0.05
 DROP_PATH = 0.1
 PATIENCE = 3        # epochs without a better validation score before stopping
@@ -435,6 +435,11 @@ def check_options(options) -> None:
     ``NAME:imagenet`` without reachable weights, an absent device."""
     if not options.convnext:
         return
+    if options.epochs < 1:
+        raise ModelError(f"--epochs {options.epochs}: ConvNeXt needs at least one training epoch.")
+    if options.image_size < 32:
+        raise ModelError(f"--image-size {options.image_size}: ConvNeXt halves the image five times; give at "
+                         "least 32 px (224 is its usual size).")
     embed.resolve_device(options.device)
     for text in options.convnext:
         spec = parse_spec(text)

@@ -110,12 +110,16 @@ def test_kshot_curve_rises_in_expectation():
     # monotone up to the noise of a few draws, and clearly better at the end than with 1 shot
     assert all(later >= earlier - 0.03 for earlier, later in zip(means, means[1:])), means
     assert means[-1] > means[0] + 0.2
-    assert kshot_sizes_ok()
 
 
-def kshot_sizes_ok() -> bool:
-    return probe.kshot_sizes([5837, 4554, 2504, 1427]) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
-                                                           4096, 5837] and probe.kshot_sizes([4, 3]) == [1, 2, 4]
+def test_kshot_sizes_double_up_to_the_largest_class():
+    competition = [5837, 4554, 2504, 1427]  # the full training set's class counts
+    assert probe.kshot_sizes(competition) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 5837]
+    assert probe.kshot_sizes([4, 3]) == [1, 2, 4]
+    rng = np.random.default_rng(0)
+    labels = np.array(["a"] * 10 + ["b"] * 3)
+    rows = probe.kshot_sample(labels, 4, rng)
+    assert sorted(labels[rows].tolist()) == ["a"] * 4 + ["b"] * 3  # a small class gives all it has
 
 
 def test_effective_shots_on_a_hand_made_curve():
