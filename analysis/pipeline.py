@@ -118,20 +118,16 @@ def default_stages() -> list[Stage]:
 
     Imported here, not at the top, so that `validate` and the dashboard never import torch.
     """
-    stages: list[Stage] = []
-    from analysis import baselines
-    stages.append(baselines.run_stage)  # majority, image-stats, confounders; off with --no-baselines
-    from analysis import zeroshot
-    stages.append(zeroshot.run_stage)  # every --clip model: embeddings, zero-shot per prompt set, autopsy, map
-    from analysis import probe
-    stages.append(probe.run_stage)  # every CLIP model with cached features: C sweep, k-shot curve, blend
-    from analysis import finetune
-    stages.append(finetune.run_stage)  # every --convnext model: training, predictions, features, map
-    from analysis import agreement
-    stages.append(agreement.run_stage)  # after every approach: agreement table, label problems
-    from analysis import submission
-    stages.append(submission.run_stage)  # after every approach: submissions/<approach>.csv when there is a test set
-    return stages
+    from analysis import agreement, baselines, finetune, probe, submission, zeroshot
+
+    return [
+        baselines.run_stage,   # majority, image-stats, confounders; off with --no-baselines
+        zeroshot.run_stage,    # every --clip model: embeddings, zero-shot per prompt set, autopsy, map
+        probe.run_stage,       # every CLIP model with cached features: C sweep, k-shot curve, blend
+        finetune.run_stage,    # every --convnext model: training, predictions, features, map
+        agreement.run_stage,   # after every approach: agreement table, label problems
+        submission.run_stage,  # after every approach: submissions/<approach>.csv when there is a test set
+    ]
 
 
 def images_table(dataset: data.Dataset, options: RunOptions) -> pd.DataFrame:
