@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {synth,validate,run,demo,report} …` (`--help` on each)."""
+"""Command line: `python -m analysis {synth,validate,run,demo,report,submit} …` (`--help` on each)."""
 
 from __future__ import annotations
 
