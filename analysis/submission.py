@@ -80,7 +80,8 @@ def submission_frame(opened: bundle.Bundle, approach_id: str,
                               f"test images; rerun it with --force.")
     answers = dict(zip(merged["seed_id"].map(_id_key), merged["pred_label"]))
     keys = table[ID_COLUMN].map(_id_key)
-    unknown = [key for key in answers if key not in set(keys)]
+    sample_keys = set(keys)
+    unknown = [key for key in answers if key not in sample_keys]
     if len(unknown) == len(answers):
         raise SubmissionError(f"{path}: none of its {ID_COLUMN} values matches a test image of the bundle (such as "
                               f"{list(answers)[:3]}); is it the sample submission of this dataset?")
