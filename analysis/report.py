@@ -37,7 +37,6 @@ GALLERY_SIZE = 12        # most confident mistakes shown per approach
 ALL_WRONG_SHOWN = 24     # thumbnails of images every approach misses
 LABEL_PROBLEM_ROWS = 50  # rows of the label-problems table
 KIND_ORDER = {"baseline": 0, "zeroshot": 1, "probe": 2, "finetune": 3}
-CONFOUNDER_FEATURES = ("width", "height", "saturation", "brightness")  # per-class profiles drawn as boxes
 
 
 # --- what the bundle says -------------------------------------------------------------------------
@@ -581,15 +580,8 @@ class ReportBuilder:
             parts.append(figure_html(
                 figures.shortcut_figure(shortcut, majority, self.reference.get("uniform_rate"), shortcut_details),
                 explain.read_shortcuts(shortcut, majority, shortcut_details)))
-        per_class, units = found.get("per_class") or {}, found.get("units") or {}
-        levels = found.get("quantile_levels") or (0.05, 0.25, 0.5, 0.75, 0.95)
-        for feature in CONFOUNDER_FEATURES:
-            profile = {name: per_class[name][feature] for name in self.classes
-                       if isinstance(per_class.get(name), dict) and isinstance(per_class[name].get(feature), dict)}
-            unit = units.get(feature, "")
-            if profile:
-                parts.append(figure_html(figures.feature_by_class_figure(
-                    profile, feature, self.classes, unit if len(unit) < 12 else unit.split(",")[-1].strip(), levels)))
+        for profile in tables.confounder_profiles(found, self.classes):
+            parts.append(figure_html(figures.feature_by_class_figure(classes=self.classes, **profile)))
         return Section("confounders", "Shortcuts: what trivial image statistics predict",
                        Markup("").join(parts) or note("The confounder diagnostics hold no figures."))
 

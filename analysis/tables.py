@@ -321,6 +321,29 @@ def agreement_table(agreement: dict, labels: dict[str, str] | None = None) -> pd
     return table.sort_values("images", ascending=False, kind="stable").reset_index(drop=True)
 
 
+CONFOUNDER_FEATURES = ("width", "height", "saturation", "brightness")  # per-class profiles drawn as boxes
+QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)  # what the confounder report stores, when it does not say
+
+
+def confounder_profiles(confounders: dict, classes: Iterable[str]) -> list[dict]:
+    """The per-class profiles of the ``confounders`` diagnostics worth drawing, one per feature of
+    ``CONFOUNDER_FEATURES`` that some class has, as the keyword arguments of
+    ``figures.feature_by_class_figure``: ``per_class`` ({class: ``mean``, ``std``, ``quantiles``},
+    in ``classes`` order), ``feature``, ``unit`` (short: ``0-255`` rather than the sentence stored)
+    and ``quantile_levels``."""
+    per_class, units = confounders.get("per_class") or {}, confounders.get("units") or {}
+    levels = confounders.get("quantile_levels") or QUANTILE_LEVELS
+    profiles = []
+    for feature in CONFOUNDER_FEATURES:
+        profile = {name: per_class[name][feature] for name in classes
+                   if isinstance(per_class.get(name), dict) and isinstance(per_class[name].get(feature), dict)}
+        unit = str(units.get(feature, ""))
+        if profile:
+            profiles.append({"per_class": profile, "feature": feature, "quantile_levels": levels,
+                             "unit": unit if len(unit) < 12 else unit.split(",")[-1].strip()})
+    return profiles
+
+
 def label_problems_table(label_problems: dict | list | None) -> pd.DataFrame:
     """The ``label_problems`` diagnostics as a DataFrame (one row per duplicate group, conflicting
     label or image every approach gets wrong), whether stored as a list of rows or under a key."""

@@ -446,3 +446,15 @@ def test_representative_approaches_keep_the_best_prompt_set():
                {"id": "probe:M:p", "kind": "probe", "metrics": {"accuracy": 0.7}}]
     assert [r["id"] for r in tables.representative_approaches(records)] == ["zeroshot:M:p:b", "probe:M:p"]
     assert tables.model_key(records[1]) == "M:p" and tables.model_key(records[3]) == "M:p"
+
+
+def test_confounder_profiles_in_class_order_with_short_units():
+    stats = {"mean": 1.0, "std": 0.1, "quantiles": [0.8, 0.9, 1.0, 1.1, 1.2]}
+    confounders = {"per_class": {"silkcut": {"width": stats, "saturation": stats}, "pure": {"width": stats},
+                                 "broken": "not a profile"},
+                   "units": {"width": "px", "saturation": "mean HSV saturation of the image, 0-255"}}
+    profiles = tables.confounder_profiles(confounders, CLASSES)
+    assert [(p["feature"], list(p["per_class"]), p["unit"]) for p in profiles] == [
+        ("width", ["pure", "silkcut"], "px"), ("saturation", ["silkcut"], "0-255")]
+    assert profiles[0]["quantile_levels"] == tables.QUANTILE_LEVELS
+    assert len(figures.feature_by_class_figure(classes=CLASSES, **profiles[0]).data) == 2  # one box per class

@@ -104,20 +104,10 @@ def confounders_panel(ref, opened) -> None:
     if shortcut:
         components.figure(figures.shortcut_figure(shortcut, majority, reference.get("uniform_rate"), details),
                           explain.read_shortcuts(shortcut, majority, details))
-    per_class = confounders.get("per_class") or {}
-    units = confounders.get("units") or {}
-    levels = confounders.get("quantile_levels") or (0.05, 0.25, 0.5, 0.75, 0.95)
-    profiles = {feature: {name: stats[feature] for name, stats in per_class.items()
-                          if isinstance(stats, dict) and isinstance(stats.get(feature), dict)}
-                for feature in ("width", "height", "saturation", "brightness")}
-    profiles = {feature: profile for feature, profile in profiles.items() if profile}
     columns = st.columns(2)
-    for index, (feature, profile) in enumerate(profiles.items()):
+    for index, profile in enumerate(tables.confounder_profiles(confounders, opened.classes)):
         with columns[index % 2]:
-            unit = units.get(feature, "")
-            components.figure(figures.feature_by_class_figure(profile, feature, opened.classes,
-                                                              unit if len(unit) < 12 else unit.split(",")[-1].strip(),
-                                                              levels))
+            components.figure(figures.feature_by_class_figure(classes=opened.classes, **profile))
 
 
 st.title("Zero-shot autopsy")
