@@ -213,8 +213,8 @@ def run_stage(context: RunContext) -> None:
     if not context.options.baselines:
         return
     pending = [approach for approach in (MAJORITY, IMAGE_STATS) if not context.is_complete(approach)]
-    report_path = context.path / bundle.DIAGNOSTICS / f"{bundle.file_stem(CONFOUNDERS)}.json"
-    if not pending and report_path.is_file() and (context.path / imagestats.TABLE_FILE).is_file():
+    written = bundle.Bundle(context.path, bundle.read_manifest(context.path))
+    if not pending and written.has_diagnostics(CONFOUNDERS) and (context.path / imagestats.TABLE_FILE).is_file():
         imagestats.register_table(context.path, len(context.images))
         log.info("baselines already in the bundle; skipped (--force recomputes them)")
         return
