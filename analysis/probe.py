@@ -277,7 +277,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
                                    grid, seed, n_jobs)
     sweep_seconds = time.perf_counter() - started
     proba = class_proba(model, features[predicted], classes)
-    eval_proba = class_proba(model, features[is_eval], classes)
+    eval_proba = proba[is_eval[predicted]]  # the eval rows among the predicted ones
 
     started = time.perf_counter()
     curve = kshot_curve(features[is_train], train_labels, features[is_eval], eval_labels, best_c, draws, seed)
