@@ -245,7 +245,6 @@ class TrainResult:
     resumed_from: int | None
     stopped_early: bool
     precision: str = "fp32"
-    checkpoint: Path | None = None
 
 
 def learning_rate(step: int, total_steps: int, peak: float, warmup_steps: int) -> float:
@@ -385,7 +384,7 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     return TrainResult(history, best["epoch"], best["state"], resumed_from,
-                       stopped or (bool(history) and history[-1]["epoch"] < config.epochs), precision, checkpoint_path)
+                       stopped or (bool(history) and history[-1]["epoch"] < config.epochs), precision)
 
 
 @torch.inference_mode()
