@@ -30,6 +30,9 @@ SERIES_COLOURS = ("#332288", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#88225
 REFERENCE_LINE = {"majority": dict(color="#444444", dash="dash"), "uniform": dict(color="#999999", dash="dot")}
 PERCENT_AXIS = dict(tickformat=".0%", rangemode="tozero")
 HEIGHT = 380  # fits two figures side by side at 1280×800
+# One look in the dashboard and in the report: the dashboard shows figures with theme=None, so that
+# Streamlit does not swap this template for its own.
+TEMPLATE = "plotly_white"
 SIMILARITY_SCALE = "Viridis"
 COUNT_SCALE = "Blues"
 
@@ -59,7 +62,7 @@ def wrap(label: str, width: int = 20) -> str:
 def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
     # The title sits at the very top and the legend in one row under it, both above the plot.
     figure.update_layout(title=dict(text=title, y=0.98, yanchor="top", yref="container") if title else None,
-                         height=height, margin=dict(l=10, r=10, t=85 if title else 40, b=10),
+                         template=TEMPLATE, height=height, margin=dict(l=10, r=10, t=85 if title else 40, b=10),
                          legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0,
                                      traceorder="normal"), **extra)
     return figure

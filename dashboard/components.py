@@ -107,8 +107,11 @@ def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 # --- figures ---------------------------------------------------------------------------------------
 
 def figure(fig: go.Figure, reading: str = "", key: str | None = None, **chart_options):
-    """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state."""
-    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, **chart_options)
+    """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state.
+
+    ``theme=None`` keeps the figure's own template (``figures.TEMPLATE``), the look of the report too.
+    """
+    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, theme=None, **chart_options)
     if reading:
         st.caption(reading)
     return event

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -219,6 +220,10 @@ def test_autopsy_reads_every_figure(full_bundle):
     for title in ("Prompt ladder", "Modality gap", "Calibration", "What trivial image statistics already predict"):
         assert any(t.startswith(title) for t in figure_titles(app)), title
     assert "zero-shot ViT-H-14 (laion2b_s32b_b79k) · simple" in text
+    # the figures keep their own template (Streamlit's theme would replace it): the report's look
+    assert {chart.proto.theme for chart in charts(app)} == {""}
+    assert {json.loads(chart.proto.spec)["layout"]["template"]["layout"]["plot_bgcolor"] for chart in charts(app)} \
+        == {pio.templates[figures.TEMPLATE].layout.plot_bgcolor}
 
 
 def test_probe_and_convnext_pages(full_bundle):
