@@ -467,10 +467,6 @@ class ClipModel:
         root = (self.cache_dir or default_cache_dir()) / "clip"
         return EmbeddingCache(root / f"{bundle.file_stem(self.key)}-{_digest(identity)[:12]}", identity)
 
-    @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
     def model(self) -> tuple[torch.nn.Module, Any]:
         """(open_clip model, tokenizer), loaded on first use."""
         if self._loaded is None:
