@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import bundle as bundle_module
+from analysis import report as report_module
 from analysis import tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
 from analysis.cli import DEFAULT_RESULTS
@@ -126,21 +127,10 @@ def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
 
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)
 def report(ref: BundleRef, form: str) -> str:
-    """The shareable report as ``html`` or ``markdown`` (analysis.report, issue 6)."""
-    from analysis import report as report_module
-
+    """The shareable report as ``html`` or ``md`` (:mod:`analysis.report`)."""
     render = report_module.render_html if form == "html" else report_module.render_markdown
     return render(open_bundle(ref))
 
 
-def report_available() -> bool:
-    """True when this CornLens has the report module."""
-    try:
-        from analysis import report as report_module
-    except ImportError:
-        return False
-    return hasattr(report_module, "render_html") and hasattr(report_module, "render_markdown")
-
-
 __all__ = ["BundleError", "BundleRef", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
-           "map_points", "open_bundle", "projection", "report", "report_available", "results_folder", "scored_images", "thumbnails"]
+           "map_points", "open_bundle", "projection", "report", "results_folder", "scored_images", "thumbnails"]

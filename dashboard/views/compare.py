@@ -31,7 +31,7 @@ def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> Non
 
 
 @components.guarded("confusion matrices")
-def confusion_panel(chosen: list[dict], labels: dict[str, str], classes: list[str]) -> None:
+def confusion_panel(chosen: list[dict], classes: list[str]) -> None:
     st.subheader("Confusion matrices on one scale")
     short = tables.approach_labels(chosen, short=True)
     matrices = {short[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
@@ -111,6 +111,6 @@ all_labels = tables.approach_labels(opened.approaches)
 chosen = choose_approaches(opened.approaches, all_labels)
 if chosen:
     scores_panel(chosen, opened.manifest.get("reference", {}), opened.classes)
-    confusion_panel(chosen, all_labels, opened.classes)
+    confusion_panel(chosen, opened.classes)
 agreement_panel(ref, opened, all_labels)
 disagreement_panel(ref, opened, [r for r in opened.approaches if r["kind"] != "baseline"] or opened.approaches, all_labels)

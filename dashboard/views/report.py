@@ -23,13 +23,9 @@ def downloads(ref, html_text: str, markdown_text: str) -> None:
 
 st.title("Report")
 ref, opened = components.require_bundle()
-if not loaders.report_available():
-    st.info("The shareable report is not available yet in this version of CornLens (it comes with "
-            "`analysis/report.py`). Every figure is already on the other pages.", icon=":material/construction:")
-    st.stop()
 try:
     html_text = loaders.report(ref, "html")
-    markdown_text = loaders.report(ref, "markdown")
+    markdown_text = loaders.report(ref, "md")
 except Exception as error:  # a report bug must not take the page down with a traceback
     st.error(f"The report could not be rendered for this bundle: {type(error).__name__}: {error}")
     st.stop()
