@@ -70,7 +70,7 @@ def _fold_path(features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, g
 
 
 def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: Sequence[float] = C_GRID,
-            seed: int = 0, n_jobs: int | None = None) -> tuple[Pipeline, list[dict], float]:
+            seed: int = 0) -> tuple[Pipeline, list[dict], float]:
     """Choose ``C`` by cross-validated accuracy over predefined folds, then refit on all of them.
 
     Each fold walks the grid from strong to weak regularisation, warm-starting every fit from the
@@ -85,23 +85,19 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
         folds: ndarray of shape (n_train,), the cross-validation fold of each row (``fold`` column
             of images.parquet: grouped by seed_id and content, stratified by label).
         grid: the C values to try.
-        n_jobs: folds fitted in parallel (joblib; None = one at a time).
 
     Returns:
         The probe refitted on every row with the best C, the sweep (list of ``C``,
         ``cv_accuracy_mean``, ``cv_accuracy_std``, ``cv_accuracy_folds``), and the chosen C (the
         smallest C within the best mean accuracy, ties going to stronger regularisation).
     """
-    from joblib import Parallel, delayed
-
     grid = sorted(float(c) for c in grid)
     features, labels, folds = np.asarray(features, dtype=np.float32), np.asarray(labels), np.asarray(folds)
     fold_ids = np.unique(folds)
     if len(fold_ids) < 2:
         raise ValueError("the C sweep needs at least two cross-validation folds in the training part")
-    paths = Parallel(n_jobs=n_jobs)(delayed(_fold_path)(features, labels, folds == fold, grid, seed)
-                                    for fold in fold_ids)
-    scores = np.asarray(paths)  # (folds, C values)
+    scores = np.asarray([_fold_path(features, labels, folds == fold, grid, seed)
+                         for fold in fold_ids])  # (folds, C values)
     sweep = [{"C": c, "cv_accuracy_mean": float(scores[:, index].mean()),
               "cv_accuracy_std": float(scores[:, index].std()),
               "cv_accuracy_folds": scores[:, index].tolist()} for index, c in enumerate(grid)]
@@ -253,8 +249,7 @@ def zeroshot_proba(opened: bundle.Bundle, approach: str, image_ids: Sequence[str
 # --- the pipeline stage ---------------------------------------------------------------------------
 
 def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: int = 0,
-              grid: Sequence[float] = C_GRID, draws: int = KSHOT_DRAWS, n_jobs: int | None = None
-              ) -> tuple[list[str], np.ndarray, dict, dict]:
+              grid: Sequence[float] = C_GRID, draws: int = KSHOT_DRAWS) -> tuple[list[str], np.ndarray, dict, dict]:
     """Everything the probe of one model key computes, from the bundle alone.
 
     Returns:
@@ -274,7 +269,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
 
     started = time.perf_counter()
     model, sweep, best_c = sweep_c(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(),
-                                   grid, seed, n_jobs)
+                                   grid, seed)
     sweep_seconds = time.perf_counter() - started
     proba = class_proba(model, features[predicted], classes)
     eval_proba = proba[is_eval[predicted]]  # the eval rows among the predicted ones
