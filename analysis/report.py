@@ -440,6 +440,8 @@ class ReportBuilder:
         majority, uniform = self.reference.get("majority_rate"), self.reference.get("uniform_rate")
         parts = []
         for key in dict.fromkeys(tables.model_key(record) for record in zeroshot):
+            best = max((record for record in zeroshot if tables.model_key(record) == key),
+                       key=lambda record: record["metrics"]["accuracy"])
             autopsy = _diagnostics(self.bundle, f"autopsy:{key}")
             if not autopsy:
                 parts.append(Markup("<h3>{}</h3>{}").format(key, self.missing("autopsy")))
@@ -466,15 +468,18 @@ class ReportBuilder:
             if autopsy.get("reliability"):
                 block.append(figure_html(figures.reliability_figure(autopsy["reliability"]),
                                          explain.read_reliability(autopsy["reliability"])))
-            block.append(self.embedding_map(autopsy.get("projection") or key,
-                                            max(zeroshot, key=lambda r: r["metrics"]["accuracy"])["id"]))
+            block.append(self.embedding_map(autopsy.get("projection") or key, best["id"], best.get("prompt_set")))
             parts.append(Markup("<h3>{}</h3>{}").format(key, Markup("").join(block)))
         return Section("autopsy", "Zero-shot autopsy", Markup("").join(parts))
 
-    def embedding_map(self, projection: str, approach_id: str | None) -> Markup:
+    def embedding_map(self, projection: str, approach_id: str | None, prompt_set: str | None = None) -> Markup:
+        """The map of ``projection`` with ``approach_id``'s answers; of the class prompts, only
+        ``prompt_set``'s when the map places several sets (as the dashboard's autopsy shows it)."""
         if projection not in self.bundle.projection_names():
             return self.missing("projections")
-        points = tables.map_points(self.bundle.projection(projection), self.bundle.images(), self.scored, approach_id)
+        frame = self.bundle.projection(projection)
+        prompt_set = prompt_set if prompt_set in tables.prompt_sets_of(frame) else None
+        points = tables.map_points(frame, self.bundle.images(), self.scored, approach_id, prompt_set)
         return figure_html(figures.projection_figure(points, "label", self.classes,
                                                      title=f"Embedding map ({projection}), coloured by true class"),
                            explain.read_projection(points))

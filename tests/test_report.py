@@ -372,3 +372,15 @@ def test_malformed_diagnostics_cost_one_section_not_the_report(tmp_path, hostile
     text = report.render_html(bundle.open_bundle(folder))
     assert "could not be drawn from the bundle&#39;s data (KeyError" in text
     assert "Most confident mistakes" in text and "section 'Linear probe' could not be drawn" in caplog.text
+
+
+def test_autopsy_map_shows_the_class_prompts_of_the_models_best_prompt_set(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    zeroshot = opened.approaches_of_kind("zeroshot")
+    key = tables.model_key(zeroshot[0])
+    best = max((r for r in zeroshot if tables.model_key(r) == key), key=lambda r: r["metrics"]["accuracy"])
+    placed = tables.prompt_sets_of(opened.projection(key))
+    assert len(placed) > 1 and best["prompt_set"] in placed
+    section = str(report.ReportBuilder(opened).autopsy().body)
+    legend = re.findall(r'"name":"class prompts([^"]*)"', section)
+    assert legend and set(legend) == {f" · {best['prompt_set']}"}  # not every set's stars
