@@ -288,6 +288,13 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
 
 # --- confusion matrices ---------------------------------------------------------------------------
 
+def _row_shares(matrix: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """A confusion matrix's counts and each row's shares of its true class (0 for an empty row)."""
+    counts = np.asarray(matrix, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    return counts, np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
 def _confusion_annotations(counts: np.ndarray, shares: np.ndarray) -> list[list[str]]:
     return [[f"{int(n)}<br>{s:.0%}" for n, s in zip(row_n, row_s)] for row_n, row_s in zip(counts, shares)]
 
@@ -300,9 +307,7 @@ def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[s
     ``clickable`` adds an invisible marker on every cell (``customdata`` = [true, predicted]) so a
     click can select the cell (heatmaps themselves cannot be selected).
     """
-    counts = np.asarray(matrix, dtype=float)
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    counts, shares = _row_shares(matrix)
     names = list(classes)
     figure = go.Figure(go.Heatmap(z=shares, x=names, y=names, zmin=0, zmax=1, colorscale=COUNT_SCALE,
                                   text=_confusion_annotations(counts, shares), texttemplate="%{text}",
@@ -331,9 +336,7 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[wrap(name, 40) for name in names],
                            horizontal_spacing=0.12, vertical_spacing=0.18 if rows > 1 else 0.1)
     for index, name in enumerate(names):
-        counts = np.asarray(matrices[name], dtype=float)
-        totals = counts.sum(axis=1, keepdims=True)
-        shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        counts, shares = _row_shares(matrices[name])
         row, column = index // columns + 1, index % columns + 1
         figure.add_trace(go.Heatmap(z=shares, x=list(classes), y=list(classes), coloraxis="coloraxis",
                                     text=_confusion_annotations(counts, shares), texttemplate="%{text}",
