@@ -356,6 +356,23 @@ def encode_texts(model: torch.nn.Module, tokenizer: Any, texts: Sequence[str], d
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+@contextlib.contextmanager
+def worker_errors(*error_types: type[Exception]) -> Iterator[None]:
+    """Keep the user's message of an error raised in a DataLoader worker.
+
+    torch re-raises it in the main process with "Caught ... in DataLoader worker" and the worker's
+    whole traceback as its message; this raises the same type with the original message alone.
+    """
+    try:
+        yield
+    except error_types as error:
+        lines = str(error).strip().splitlines()
+        if len(lines) < 2 or not lines[0].startswith("Caught "):
+            raise  # raised in this process: the message is already the user's
+        name = f"{type(error).__module__}.{type(error).__qualname__}: "
+        raise type(error)(lines[-1].removeprefix(name)) from None
+
+
 class ImageFiles(torch.utils.data.Dataset):
     """Decodes and preprocesses image files in DataLoader workers, overlapped with the model."""
 
@@ -564,7 +581,7 @@ class ClipModel:
         bar = progress(None, total=len(todo), desc=f"{self.key} images", unit="img",  # type: ignore[arg-type]
                        disable=not show_progress)
         try:
-            with torch.inference_mode(), autocast(self.device, self.precision):
+            with worker_errors(ModelError), torch.inference_mode(), autocast(self.device, self.precision):
                 for number, batch in enumerate(loader):
                     embeddings, features = encode_batch(model, batch.to(self.device, non_blocking=True))
                     parts["embeddings"].append(embeddings.float().cpu().numpy())
@@ -577,9 +594,6 @@ class ClipModel:
                         cache.store("images", chunk, {name: np.concatenate(arrays)
                                                       for name, arrays in parts.items() if arrays})
                         parts = {"embeddings": [], "features": []}
-        except ModelError as error:
-            # Raised in a worker, it arrives wrapped in the worker's traceback text: keep the message.
-            raise ModelError(str(error).strip().splitlines()[-1].removeprefix(f"{__name__}.ModelError: ")) from None
         finally:
             bar.close()
 

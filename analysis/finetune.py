@@ -291,7 +291,7 @@ def _run_epoch(model, loader, device, precision, optimizer=None, scaler=None, sc
     model.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     bar = progress(loader, total=len(loader), desc=desc, unit="batch", disable=not show_progress)
-    with torch.set_grad_enabled(training):
+    with embed.worker_errors(data.DatasetError), torch.set_grad_enabled(training):
         for images, targets in bar:
             images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             if training:
@@ -401,18 +401,19 @@ def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device,
     model.to(device).eval()
     precision = embed.precision_for(device)
     features, proba = [], []
-    for images, _ in progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch",
-                              disable=not show_progress):
-        images = images.to(device, non_blocking=True)
-        views = []
-        for index in range(8 if tta else 1):
-            with embed.autocast(device, precision):
-                pooled = model.forward_head(model.forward_features(dihedral(images, index)), pre_logits=True)
-                logits = model.get_classifier()(pooled)
-            if index == 0:
-                features.append(pooled.float().cpu().numpy())
-            views.append(torch.softmax(logits.float(), dim=1))
-        proba.append(torch.stack(views).mean(dim=0).cpu().numpy())
+    batches = progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch", disable=not show_progress)
+    with embed.worker_errors(data.DatasetError):
+        for images, _ in batches:
+            images = images.to(device, non_blocking=True)
+            views = []
+            for index in range(8 if tta else 1):
+                with embed.autocast(device, precision):
+                    pooled = model.forward_head(model.forward_features(dihedral(images, index)), pre_logits=True)
+                    logits = model.get_classifier()(pooled)
+                if index == 0:
+                    features.append(pooled.float().cpu().numpy())
+                views.append(torch.softmax(logits.float(), dim=1))
+            proba.append(torch.stack(views).mean(dim=0).cpu().numpy())
     return np.concatenate(features).astype(np.float32), np.concatenate(proba).astype(np.float64)
 
 

@@ -135,3 +135,13 @@ def test_demo_bundle_compares_zeroshot_probe_and_convnext_on_the_same_images(dem
     weights = demo_bundle / record["checkpoint_file"]
     assert weights.is_file() and not (demo_bundle / "checkpoints" / f"{TINY}.training.pt").exists()
     assert "head.fc.weight" in torch.load(weights, map_location="cpu", weights_only=True)
+
+
+def test_image_gone_in_a_loader_worker_is_named_without_its_traceback(synthetic_data, tmp_path):
+    classes, _, validation = kernel_sets(synthetic_data, n_images=8)
+    gone = tmp_path / "gone.png"
+    validation.paths[-1] = gone
+    model = finetune.build_model(finetune.ConvNextSpec(TINY, "scratch"), len(classes), "scratch")
+    with pytest.raises(finetune.data.DatasetError) as caught:
+        finetune.predict(model, validation, torch.device("cpu"), batch_size=1, workers=1, show_progress=False)
+    assert str(caught.value).startswith(str(gone)) and "Traceback" not in str(caught.value)
