@@ -103,8 +103,7 @@ def key_findings(bundle: Bundle) -> list[str]:
     if isinstance(shots, (int, float)):
         at_most = probe_diagnostics.get("effective_shots_bound") == "at_most"
         findings.append(f"The probe matches zero-shot with {'at most' if at_most else 'about'} "
-                        f"{shots:.0f} labelled images per class." if shots >= 2 or at_most else
-                        f"The probe matches zero-shot with about {shots:.1f} labelled images per class.")
+                        f"{tables.shots_text(shots)} labelled images per class.")
     elif probe_diagnostics.get("effective_shots_bound") == "never":
         findings.append("The probe never reaches zero-shot within the labelled images of this bundle.")
     all_wrong = _diagnostics(bundle, "agreement").get("all_wrong")
@@ -560,7 +559,7 @@ class ReportBuilder:
         problems = tables.label_problems_table(stored)
         if len(problems):
             # content hashes mean nothing to a reader; duplicates and conflicts before the (pictured) all-wrong rows
-            problems = problems.drop(columns=[c for c in ("content_hash",) if c in problems.columns])
+            problems = problems.drop(columns="content_hash", errors="ignore")
             if "problem" in problems.columns:
                 problems = problems.sort_values("problem", key=lambda kind: kind == "all_wrong", kind="stable")
             shown = problems.head(LABEL_PROBLEM_ROWS)

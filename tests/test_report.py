@@ -384,3 +384,11 @@ def test_autopsy_map_shows_the_class_prompts_of_the_models_best_prompt_set(demo_
     section = str(report.ReportBuilder(opened).autopsy().body)
     legend = re.findall(r'"name":"class prompts([^"]*)"', section)
     assert legend and set(legend) == {f" · {best['prompt_set']}"}  # not every set's stars
+
+
+def test_key_findings_say_effective_shots_as_the_dashboard_does(tmp_path):
+    path = tmp_path / "shots"
+    opened = make_bundle(path, ["pure", "broken"])
+    probe_id = opened.approaches_of_kind("probe")[0]["id"]
+    bundle.save_diagnostics(path, probe_id, {**opened.diagnostics(probe_id), "effective_shots": 11.1579})
+    assert "with about 11.2 labelled images per class" in " ".join(report.key_findings(bundle.open_bundle(path)))
