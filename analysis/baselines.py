@@ -75,16 +75,6 @@ def fit_image_stats_model(frame: pd.DataFrame, labels: np.ndarray,
     return model.fit(frame, labels)
 
 
-def class_proba(model: HistGradientBoostingClassifier, frame: pd.DataFrame, classes: Sequence[str]) -> np.ndarray:
-    """Probabilities in ``classes`` order, ndarray of shape (n_rows, n_classes); a class the model
-    never saw in training gets 0."""
-    proba = np.zeros((len(frame), len(classes)))
-    predicted = model.predict_proba(frame)
-    for column, name in enumerate(model.classes_):
-        proba[:, list(classes).index(name)] = predicted[:, column]
-    return proba
-
-
 def majority_proba(train_labels: np.ndarray, classes: Sequence[str], n_rows: int) -> np.ndarray:
     """The training class shares for every row, ndarray of shape (n_rows, n_classes).
 
@@ -144,7 +134,7 @@ def shortcut_scores(table: pd.DataFrame, classes: Sequence[str], seed: int = 0,
     for group, features in FEATURE_GROUPS.items():
         model = (fitted or {}).get(group) or fit_image_stats_model(
             feature_frame(train, features, views), train["label"].to_numpy(), seed)
-        proba = class_proba(model, feature_frame(held_out, features, views), classes)
+        proba = metrics.class_proba(model, feature_frame(held_out, features, views), classes)
         evaluated = metrics.evaluate(held_out["label"].to_numpy(), proba, list(classes), seed=seed)
         scores[group] = {"features": list(features),
                          **{key: evaluated[key] for key in ("accuracy", "accuracy_ci", "balanced_accuracy",
@@ -241,7 +231,7 @@ def run_stage(context: RunContext) -> None:
     features = FEATURE_GROUPS["all"]
     model = fit_image_stats_model(feature_frame(train, features, views), train_labels, seed)
     if IMAGE_STATS in pending:
-        proba = class_proba(model, feature_frame(predicted, features, views), classes)
+        proba = metrics.class_proba(model, feature_frame(predicted, features, views), classes)
         context.save_approach(IMAGE_STATS, "baseline", predicted["image_id"], proba,
                               model="HistGradientBoostingClassifier on image statistics",
                               params={"features": list(features), "hyperparameters": HYPERPARAMETERS,

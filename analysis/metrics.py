@@ -75,6 +75,16 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, classes: list[str], seed: in
     }
 
 
+def class_proba(model, features, classes: list[str]) -> np.ndarray:
+    """A fitted scikit-learn classifier's probabilities in ``classes`` order, ndarray of shape
+    (n_rows, n_classes); a class the model never saw in training (a small k-shot draw, say) gets 0."""
+    predicted = model.predict_proba(features)
+    proba = np.zeros((len(predicted), len(classes)))
+    for column, name in enumerate(model.classes_):
+        proba[:, list(classes).index(name)] = predicted[:, column]
+    return proba
+
+
 def reference_rates(train_labels: np.ndarray, eval_labels: np.ndarray, classes: list[str]) -> dict:
     """The two rates every figure is read against: always answering the majority training class,
     and guessing uniformly at random."""

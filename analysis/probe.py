@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis import bundle, split
+from analysis import bundle, metrics, split
 
 if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
     from analysis.pipeline import RunContext
@@ -106,16 +106,6 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe = make_probe(best_c, seed).fit(features, labels)
     return probe, sweep, best_c
-
-
-def class_proba(model, features: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """ndarray of shape (n_images, n_classes) in ``classes`` order (zero for a class the model
-    never saw, which happens in small k-shot draws)."""
-    proba = model.predict_proba(np.asarray(features, dtype=np.float32))
-    out = np.zeros((len(proba), len(classes)))
-    for column, name in enumerate(model.classes_):
-        out[:, list(classes).index(name)] = proba[:, column]
-    return out
 
 
 # --- k-shot curve ---------------------------------------------------------------------------------
@@ -271,7 +261,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
     model, sweep, best_c = sweep_c(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(),
                                    grid, seed)
     sweep_seconds = time.perf_counter() - started
-    proba = class_proba(model, features[predicted], classes)
+    proba = metrics.class_proba(model, np.asarray(features[predicted], dtype=np.float32), classes)
     eval_proba = proba[is_eval[predicted]]  # the eval rows among the predicted ones
 
     started = time.perf_counter()

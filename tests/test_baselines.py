@@ -115,7 +115,7 @@ def test_class_never_seen_in_training_gets_zero():
                           "label": ["pure", "pure", "broken", "broken"] * 10})
     frame = baselines.feature_frame(table, ["width", "view"], ["top", "bottom"])
     model = baselines.fit_image_stats_model(frame, table["label"].to_numpy())
-    proba = baselines.class_proba(model, frame.head(4), ["broken", "silkcut", "pure"])
+    proba = metrics.class_proba(model, frame.head(4), ["broken", "silkcut", "pure"])
     assert np.allclose(proba[:, 1], 0) and np.allclose(proba.sum(axis=1), 1)
     assert proba[0, 2] > 0.5 and proba[2, 0] > 0.5
 
