@@ -6,9 +6,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.bundle import BundleError
 from analysis.data import DatasetError
+
+if TYPE_CHECKING:  # torch-free at import: `validate` must stay light
+    from analysis import pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = PROJECT_ROOT / "results"
@@ -135,7 +139,7 @@ def command_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_options(args: argparse.Namespace, **overrides) -> "RunOptions":  # noqa: F821
+def run_options(args: argparse.Namespace, **overrides) -> "pipeline.RunOptions":  # noqa: F821
     from analysis.pipeline import RunOptions
 
     fields = {name: getattr(args, name) for name in RunOptions.__dataclass_fields__ if hasattr(args, name)}
