@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # torch-free at import: `validate` must stay light
     from analysis import pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RESULTS = PROJECT_ROOT / "results"
+# results/ of the clone when CornLens runs from one; an installed package writes beside the current folder
+DEFAULT_RESULTS = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()) / "results"
 DEMO_BUNDLE = DEFAULT_RESULTS / "demo"
 DEMO_DATA = DEFAULT_RESULTS / "demo-data"
 

@@ -7,6 +7,7 @@ every diagnostics shape of docs/bundle.md; the demo bundle checks the report on 
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -382,8 +383,10 @@ def test_autopsy_map_shows_the_class_prompts_of_the_models_best_prompt_set(demo_
     placed = tables.prompt_sets_of(opened.projection(key))
     assert len(placed) > 1 and best["prompt_set"] in placed
     section = str(report.ReportBuilder(opened).autopsy().body)
-    legend = re.findall(r'"name":"class prompts([^"]*)"', section)
-    assert legend and set(legend) == {f" · {best['prompt_set']}"}  # not every set's stars
+    # trace names as JSON strings, decoded: an encoder may write "·" as is or as "\u00b7"
+    names = {json.loads(f'"{name}"') for name in re.findall(r'"name":"((?:[^"\\]|\\.)*)"', section)}
+    legend = {name for name in names if name.startswith("class prompts")}
+    assert legend == {f"class prompts · {best['prompt_set']}"}  # not every set's stars
 
 
 def test_key_findings_say_effective_shots_as_the_dashboard_does(tmp_path):
