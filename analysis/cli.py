@@ -192,7 +192,7 @@ COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command
 
 
 # Error types of approach modules whose messages are written for users (module, class name).
-STAGE_ERRORS = (("analysis.embed", "ModelError"), ("analysis.zeroshot", "PromptError"))
+STAGE_ERRORS = (("analysis.devices", "ModelError"), ("analysis.zeroshot", "PromptError"))
 
 
 def stage_errors() -> tuple[type[Exception], ...]:

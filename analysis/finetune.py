@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from analysis import bundle, data, embed, projection, split
+from analysis import bundle, data, devices, hub, image_batches, projection, split
 from analysis.progress import progress
 
 if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
@@ -53,7 +53,7 @@ VALIDATION_FOLD = 0  # the fold of `train` that early stopping watches
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-class ModelError(embed.ModelError):
+class ModelError(devices.ModelError):
     """A ConvNeXt cannot be built as asked; the message says why and what to do."""
 
 
@@ -111,7 +111,7 @@ def imagenet_weights_problem(name: str) -> str | None:
             return None
     if constants.HF_HUB_OFFLINE:
         return "the Hugging Face hub is switched off (HF_HUB_OFFLINE=1) and the weights are not cached"
-    problems = embed.download_problems([hf_hub_url(hub_id, filename) for filename in HUB_FILES])
+    problems = hub.download_problems([hf_hub_url(hub_id, filename) for filename in HUB_FILES])
     return None if None in problems else problems[0]
 
 
@@ -291,13 +291,13 @@ def _run_epoch(model, loader, device, precision, optimizer=None, scaler=None, sc
     model.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     bar = progress(loader, total=len(loader), desc=desc, unit="batch", disable=not show_progress)
-    with embed.worker_errors(data.DatasetError), torch.set_grad_enabled(training):
+    with image_batches.worker_errors(data.DatasetError), torch.set_grad_enabled(training):
         for images, targets in bar:
             images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             if training:
                 for group in optimizer.param_groups:
                     group["lr"] = schedule(step)
-            with embed.autocast(device, precision):
+            with devices.autocast(device, precision):
                 logits = model(images)
                 loss = F.cross_entropy(logits.float(), targets)
             if training:
@@ -332,7 +332,7 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
         ``lr``, ``seconds``), the best epoch and its weights (state dict on CPU).
     """
     model.to(device)
-    precision = embed.precision_for(device)
+    precision = devices.precision_for(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "amp_float16")
     steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
@@ -399,15 +399,15 @@ def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device,
         when ``tta``.
     """
     model.to(device).eval()
-    precision = embed.precision_for(device)
+    precision = devices.precision_for(device)
     features, proba = [], []
     batches = progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch", disable=not show_progress)
-    with embed.worker_errors(data.DatasetError):
+    with image_batches.worker_errors(data.DatasetError):
         for images, _ in batches:
             images = images.to(device, non_blocking=True)
             views = []
             for index in range(8 if tta else 1):
-                with embed.autocast(device, precision):
+                with devices.autocast(device, precision):
                     pooled = model.forward_head(model.forward_features(dihedral(images, index)), pre_logits=True)
                     logits = model.get_classifier()(pooled)
                 if index == 0:
@@ -440,7 +440,7 @@ def check_options(options) -> None:
     if options.image_size < 32:
         raise ModelError(f"--image-size {options.image_size}: ConvNeXt halves the image five times; give at "
                          "least 32 px (224 is its usual size).")
-    embed.resolve_device(options.device)
+    devices.resolve_device(options.device)
     for text in options.convnext:
         spec = parse_spec(text)
         if spec.weights == "imagenet":
@@ -461,7 +461,7 @@ def finetune(context: RunContext, spec: ConvNextSpec) -> dict:
     """Train, predict, and store approach, embeddings, map and diagnostics of one ConvNeXt."""
     options, images, classes = context.options, context.images, context.classes
     started = time.perf_counter()
-    device = embed.resolve_device(options.device)
+    device = devices.resolve_device(options.device)
     workers = options.workers if device.type == "cuda" else 0  # on CPU the model needs every core
     source, detail = resolve_weights(spec)
     model = build_model(spec, len(classes), source, options.seed)

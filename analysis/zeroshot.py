@@ -30,7 +30,7 @@ import pandas as pd
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
 from scipy.special import softmax
 
-from analysis import bundle, embed, metrics, projection, split
+from analysis import bundle, clip_weights, devices, embed, metrics, projection, split
 
 log = logging.getLogger(__name__)
 
@@ -316,14 +316,14 @@ def check_options(options) -> None:
     weights that are neither here nor downloadable.
 
     Raises:
-        PromptError, embed.ModelError: with a message for the user.
+        PromptError, devices.ModelError: with a message for the user.
     """
     if not options.clip:
         return
     prompt_sets(options.prompts)
-    embed.resolve_device(options.device)
+    devices.resolve_device(options.device)
     for text in options.clip:
-        embed.locate_weights(embed.parse_spec(text))
+        clip_weights.locate_weights(clip_weights.parse_spec(text))
 
 
 def run_stage(ctx) -> None:
@@ -355,7 +355,7 @@ def run_model(ctx, clip: embed.ClipModel, sets: Sequence[PromptSet], ids: dict[s
                                       show_progress=options.show_progress)
     unit = embed.normalize(extracted.embeddings)
     about = {"model_key": clip.key, "model": spec.model, "pretrained": spec.pretrained,
-             "preprocess": embed.preprocess_config(spec), "precision": clip.precision}
+             "preprocess": clip_weights.preprocess_config(spec), "precision": clip.precision}
     bundle.save_embeddings(ctx.path, clip.key, unit, kind="clip_image", normalized=True, **about)
     if extracted.features is not None:
         bundle.save_embeddings(ctx.path, f"{clip.key}:features", extracted.features, kind="clip_features",

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from analysis import embed, synthetic  # noqa: E402
+from analysis import clip_weights, embed, synthetic  # noqa: E402
 from analysis.data import load_rgb  # noqa: E402
 
 MODEL = "ViT-B-32-quickgelu:random"
@@ -74,9 +74,9 @@ def main() -> None:
         folder = Path(temporary)
         (folder / "images").mkdir()
         paths = write_images(folder / "images", args.images)
-        clip = embed.ClipModel(embed.parse_spec(MODEL), torch.device("cpu"), cache_dir=folder / "cache")
+        clip = embed.ClipModel(clip_weights.parse_spec(MODEL), torch.device("cpu"), cache_dir=folder / "cache")
         model, _ = clip.model()
-        transform = embed.image_transform(clip.spec)
+        transform = clip_weights.image_transform(clip.spec)
         tensors = [torch.stack([transform(load_rgb(path)) for path in paths[start:start + args.batch_size]])
                    for start in range(0, len(paths), args.batch_size)]
         with torch.inference_mode():

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import bundle, cli, embed, pipeline, projection, zeroshot
+from analysis import bundle, cli, clip_weights, devices, embed, pipeline, projection, zeroshot
 from analysis.data import load_rgb
 from tests.conftest import PROJECT_ROOT
 
-TINY = embed.TINY_MODEL
+TINY = clip_weights.TINY_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -80,38 +80,38 @@ def run_options(data: Path, out: Path, cache: Path, clip: str, **extra) -> pipel
 # --- naming and loading ---------------------------------------------------------------------------
 
 def test_spec_parsing_and_model_keys(tiny_checkpoint):
-    assert embed.parse_spec("ViT-B-32-quickgelu:laion400m_e32").key == "ViT-B-32-quickgelu:laion400m_e32"
-    spec = embed.parse_spec(f"{TINY}:{tiny_checkpoint}")
+    assert clip_weights.parse_spec("ViT-B-32-quickgelu:laion400m_e32").key == "ViT-B-32-quickgelu:laion400m_e32"
+    spec = clip_weights.parse_spec(f"{TINY}:{tiny_checkpoint}")
     assert spec.checkpoint == tiny_checkpoint and spec.key == f"{TINY}:tiny-ckpt"
-    assert embed.parse_spec(f"{TINY}:random").checkpoint is None
-    with pytest.raises(embed.ModelError, match="did you mean ViT-B-32"):
-        embed.parse_spec("ViT-B-23:openai")
-    with pytest.raises(embed.ModelError, match="neither a pretrained tag of ViT-B-32 .*openai"):
-        embed.parse_spec("ViT-B-32:/no/such/file.pt")
-    with pytest.raises(embed.ModelError, match="expected MODEL:PRETRAINED"):
-        embed.parse_spec("ViT-B-32")
-    with pytest.raises(embed.ModelError, match="download the repository's open_clip_pytorch_model.bin"):
-        embed.parse_spec("hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K")
+    assert clip_weights.parse_spec(f"{TINY}:random").checkpoint is None
+    with pytest.raises(devices.ModelError, match="did you mean ViT-B-32"):
+        clip_weights.parse_spec("ViT-B-23:openai")
+    with pytest.raises(devices.ModelError, match="neither a pretrained tag of ViT-B-32 .*openai"):
+        clip_weights.parse_spec("ViT-B-32:/no/such/file.pt")
+    with pytest.raises(devices.ModelError, match="expected MODEL:PRETRAINED"):
+        clip_weights.parse_spec("ViT-B-32")
+    with pytest.raises(devices.ModelError, match="download the repository's open_clip_pytorch_model.bin"):
+        clip_weights.parse_spec("hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K")
 
 
 def test_devices():
-    assert embed.resolve_device("cpu").type == "cpu"
-    assert embed.resolve_device("auto").type in ("cpu", "cuda", "mps")
-    assert embed.precision_for(torch.device("cpu")) == "fp32"
+    assert devices.resolve_device("cpu").type == "cpu"
+    assert devices.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert devices.precision_for(torch.device("cpu")) == "fp32"
     if not torch.cuda.is_available():
-        with pytest.raises(embed.ModelError, match="no CUDA device"):
-            embed.resolve_device("cuda")
+        with pytest.raises(devices.ModelError, match="no CUDA device"):
+            devices.resolve_device("cuda")
 
 
 def test_preprocessing_follows_architecture_and_tag():
     _, _, reference = open_clip.create_model_and_transforms(TINY)
-    assert repr(embed.image_transform(embed.parse_spec(f"{TINY}:random"))) == repr(reference)
-    siglip = embed.preprocess_config(embed.parse_spec("ViT-B-16-SigLIP:webli"))
+    assert repr(clip_weights.image_transform(clip_weights.parse_spec(f"{TINY}:random"))) == repr(reference)
+    siglip = clip_weights.preprocess_config(clip_weights.parse_spec("ViT-B-16-SigLIP:webli"))
     assert siglip["mean"] == [0.5, 0.5, 0.5] and siglip["resize_mode"] == "squash" and siglip["size"] == [224, 224]
 
 
 def test_split_forward_equals_encode_image():
-    model, _ = embed.load_model(embed.parse_spec(f"{TINY}:random"), torch.device("cpu"))
+    model, _ = clip_weights.load_model(clip_weights.parse_spec(f"{TINY}:random"), torch.device("cpu"))
     images = torch.randn(3, 3, 64, 64)
     with torch.no_grad():
         embeddings, features = embed.encode_batch(model, images)
@@ -121,10 +121,10 @@ def test_split_forward_equals_encode_image():
 
 
 def test_random_weights_are_seeded():
-    spec = embed.parse_spec(f"{TINY}:random")
-    first, _ = embed.load_model(spec, torch.device("cpu"), seed=1)
-    again, _ = embed.load_model(spec, torch.device("cpu"), seed=1)
-    other, _ = embed.load_model(spec, torch.device("cpu"), seed=2)
+    spec = clip_weights.parse_spec(f"{TINY}:random")
+    first, _ = clip_weights.load_model(spec, torch.device("cpu"), seed=1)
+    again, _ = clip_weights.load_model(spec, torch.device("cpu"), seed=1)
+    other, _ = clip_weights.load_model(spec, torch.device("cpu"), seed=2)
     assert torch.equal(first.visual.proj, again.visual.proj)
     assert not torch.equal(first.visual.proj, other.visual.proj)
 
@@ -300,8 +300,8 @@ def test_cli_hub_unreachable_message_without_traceback(synthetic_data, tmp_path)
 def test_downloaded_weights_are_used_without_network(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
-    spec = embed.parse_spec("ViT-B-32:openai")
-    repo_id, names = embed._hub_files(spec)
+    spec = clip_weights.parse_spec("ViT-B-32:openai")
+    repo_id, names = clip_weights._hub_files(spec)
     folder = tmp_path / f"models--{repo_id.replace('/', '--')}"
     (folder / "refs").mkdir(parents=True)
     (folder / "refs" / "main").write_text("abc123")
@@ -310,14 +310,14 @@ def test_downloaded_weights_are_used_without_network(tmp_path, monkeypatch):
     weights.write_bytes(b"weights")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    assert embed.locate_weights(spec) == str(weights)
+    assert clip_weights.locate_weights(spec) == str(weights)
 
 
 def test_image_gone_since_validation_is_named(synthetic_data, tmp_path):
     paths = sorted((synthetic_data / "train").glob("*.png"))[:4]
     gone = tmp_path / "gone.png"
     clip = embed.ClipModel.from_text(f"{TINY}:random", "cpu", cache_dir=tmp_path)
-    with pytest.raises(embed.ModelError) as caught:
+    with pytest.raises(devices.ModelError) as caught:
         clip.image_embeddings([*paths, gone], ["a", "b", "c", "d", "e"], batch_size=2, workers=2,
                               show_progress=False)
     assert str(gone) in str(caught.value) and "Traceback" not in str(caught.value)
