@@ -16,15 +16,12 @@ Runs after every approach. Two diagnostics:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis import bundle, split
-
-if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
-    from analysis.pipeline import RunContext
+from analysis import bundle, records, split
+from analysis.context import NoOptions, RunContext, Stage
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +35,7 @@ def compared_approaches(approaches: list[dict]) -> tuple[list[str], list[dict]]:
     Returns:
         ``(ids, left_out)``: ids in manifest order; ``left_out`` is a list of ``id``, ``why``.
     """
-    best_zeroshot: dict[str, dict] = {}
-    for record in approaches:
-        if record["kind"] == "zeroshot":
-            key = record.get("model_key") or record.get("model") or record["id"]
-            if key not in best_zeroshot or record["metrics"]["accuracy"] > best_zeroshot[key]["metrics"]["accuracy"]:
-                best_zeroshot[key] = record
-    chosen = {record["id"] for record in best_zeroshot.values()}
+    chosen = {record["id"] for record in records.best_per_model(approaches, records.ZEROSHOT).values()}
     chosen |= {record["id"] for record in approaches if record["kind"] in ("probe", "finetune")}
     if not chosen:  # nothing but baselines: compare those
         chosen = {record["id"] for record in approaches}
@@ -141,21 +132,23 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
     return rows + all_wrong
 
 
-def run_stage(context: RunContext) -> None:
+def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> None:
     """Pipeline stage: the ``agreement`` and ``label_problems`` diagnostics (recomputed every run,
     since any approach may have changed)."""
-    opened = bundle.open_bundle(context.path)
+    opened = context.bundle()
     approach_ids, left_out = compared_approaches(opened.approaches)
     table = correctness_table(opened, approach_ids)
     found = agreement(table, approach_ids) | {"left_out": left_out}
     if approach_ids:
-        bundle.save_diagnostics(context.path, AGREEMENT, found)
+        context.save_diagnostics(AGREEMENT, found)
     duplicates = opened.diagnostics("data").get("duplicates", []) if opened.has_diagnostics("data") else []
     rows = label_problem_rows(duplicates, opened.images(), table, approach_ids)
     counts = {name: sum(row["problem"] == name for row in rows)
               for name in ("conflicting_labels", "train_test_leak", "duplicate", "all_wrong")}
-    bundle.save_diagnostics(context.path, LABEL_PROBLEMS, {"rows": rows, "counts": counts,
-                                                           "approaches": approach_ids})
+    context.save_diagnostics(LABEL_PROBLEMS, {"rows": rows, "counts": counts, "approaches": approach_ids})
     log.info("agreement of %d approaches on %d held-out images: %d right under all, %d wrong under all",
              len(approach_ids), len(table), sum(p["count"] for p in found["patterns"] if all(p["correct"].values())),
              len(found["all_wrong"]))
+
+
+STAGE = Stage("agreement", "after every approach: agreement table, label problems", NoOptions, run_stage)

@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 
-from analysis import bundle, imagestats, metrics, split
-
-if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
-    from analysis.pipeline import RunContext
+from analysis import imagestats, metrics, records, split
+from analysis.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
 
-MAJORITY = "baseline:majority"
-IMAGE_STATS = "baseline:image-stats"
+MAJORITY_NAME, IMAGE_STATS_NAME = "majority", "image-stats"  # the baselines' model keys
+MAJORITY = records.approach_id(records.BASELINE, MAJORITY_NAME)
+IMAGE_STATS = records.approach_id(records.BASELINE, IMAGE_STATS_NAME)
 CONFOUNDERS = "confounders"
 VIEW = "view"
 # Which shortcut carries the signal: the image-stats model restricted to one group of features.
@@ -44,7 +44,6 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 # Shallow trees: a dozen features and (for user data) a few hundred images. On the real sample's
 # training part, 5-fold CV gave 0.545 against 0.532 for scikit-learn's defaults.
 HYPERPARAMETERS = {"max_iter": 100, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 20}
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 HISTOGRAM_BINS = 20
 # Report name → image-stats column; brightness is the mean HSV value of the image.
 DISTRIBUTIONS = {"width": "width", "height": "height", "aspect": "aspect",
@@ -94,7 +93,7 @@ def _summary(values: pd.Series) -> dict:
     values = values.astype(float)
     return {"mean": float(values.mean()) if len(values) else None,
             "std": float(values.std(ddof=0)) if len(values) else None,
-            "quantiles": [float(q) for q in values.quantile(QUANTILES)] if len(values) else []}
+            "quantiles": [float(q) for q in values.quantile(records.QUANTILE_LEVELS)] if len(values) else []}
 
 
 def _group_profile(rows: pd.DataFrame, views: Sequence[str]) -> dict:
@@ -166,7 +165,7 @@ def confounder_report(table: pd.DataFrame, classes: Sequence[str], model: HistGr
                   "saturation": "mean HSV saturation of the image, 0-255",
                   "brightness": "mean HSV value (max of R, G, B) of the image, 0-255"},
         "images": "train and eval (labelled) images; kaggle_test separately",
-        "quantile_levels": list(QUANTILES),
+        "quantile_levels": list(records.QUANTILE_LEVELS),
         "per_class": {label: _group_profile(labelled[labelled["label"] == label], views) for label in classes},
         "kaggle_test": _group_profile(unlabelled, views) if len(unlabelled) else None,
         "by_view": {str(view): {"n": len(rows), "saturation": float(rows["saturation_mean"].mean()),
@@ -198,17 +197,28 @@ def statistics_table(context: RunContext) -> pd.DataFrame:
     return pd.concat([table, stats[list(imagestats.STAT_COLUMNS)]], axis=1)
 
 
-def run_stage(context: RunContext) -> None:
-    """Pipeline stage: both baselines and the confounder report (skipped when already in the bundle)."""
-    if not context.options.baselines:
-        return
+@dataclass(frozen=True)
+class BaselineOptions:
+    baselines: bool
+    seed: int
+    workers: int
+    show_progress: bool
+
+
+def units(context: RunContext, options: BaselineOptions) -> list[None]:
+    return [None] if options.baselines else []  # --no-baselines
+
+
+def is_done(context: RunContext, options: BaselineOptions, unit: None) -> bool:
+    """Both baselines, the confounder report and the statistics table are in the bundle."""
+    return (all(context.is_complete(approach) for approach in (MAJORITY, IMAGE_STATS))
+            and context.bundle().has_diagnostics(CONFOUNDERS) and context.file_path(imagestats.TABLE_FILE).is_file())
+
+
+def run_stage(context: RunContext, options: BaselineOptions, unit: None = None) -> None:
+    """Pipeline stage: both baselines and the confounder report."""
     pending = [approach for approach in (MAJORITY, IMAGE_STATS) if not context.is_complete(approach)]
-    written = bundle.Bundle(context.path, bundle.read_manifest(context.path))
-    if not pending and written.has_diagnostics(CONFOUNDERS) and (context.path / imagestats.TABLE_FILE).is_file():
-        imagestats.register_table(context.path, len(context.images))
-        log.info("baselines already in the bundle; skipped (--force recomputes them)")
-        return
-    seed, classes = context.options.seed, context.classes
+    seed, classes = options.seed, context.classes
     started = time.perf_counter()
     table = statistics_table(context)
     stats_seconds = time.perf_counter() - started
@@ -219,7 +229,7 @@ def run_stage(context: RunContext) -> None:
     if MAJORITY in pending:
         started = time.perf_counter()
         proba = majority_proba(train_labels, classes, len(predicted))
-        context.save_approach(MAJORITY, "baseline", predicted["image_id"], proba,
+        context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=MAJORITY_NAME,
                               model="majority class",
                               params={"trained_on": split.TRAIN, "n_train": len(train),
                                       "class_shares": {name: float(np.mean(train_labels == name))
@@ -232,7 +242,7 @@ def run_stage(context: RunContext) -> None:
     model = fit_image_stats_model(feature_frame(train, features, views), train_labels, seed)
     if IMAGE_STATS in pending:
         proba = metrics.class_proba(model, feature_frame(predicted, features, views), classes)
-        context.save_approach(IMAGE_STATS, "baseline", predicted["image_id"], proba,
+        context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=IMAGE_STATS_NAME,
                               model="HistGradientBoostingClassifier on image statistics",
                               params={"features": list(features), "hyperparameters": HYPERPARAMETERS,
                                       "trained_on": split.TRAIN, "n_train": len(train),
@@ -241,7 +251,11 @@ def run_stage(context: RunContext) -> None:
                                       "image_stats_table": imagestats.TABLE_FILE},
                               wall_time_s=time.perf_counter() - started)
     report = confounder_report(table, classes, model, seed)
-    bundle.save_diagnostics(context.path, CONFOUNDERS, report)
+    context.save_diagnostics(CONFOUNDERS, report)
     log.info("confounders: shortcut accuracy %s (majority %.3f)",
              ", ".join(f"{group} {value:.3f}" for group, value in report["shortcut_accuracy"].items()),
              report["majority_rate"])
+
+
+STAGE = Stage("baselines", "majority and image-statistics baselines, confounder report (off: --no-baselines)",
+              BaselineOptions, run_stage, units=units, done=is_done, describe=lambda unit: "baselines")

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import __version__
+from analysis import __version__, records
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -40,11 +40,28 @@ THUMBNAILS = "thumbnails.parquet"
 PREDICTIONS, EMBEDDINGS, PROJECTIONS, DIAGNOSTICS = "predictions", "embeddings", "projections", "diagnostics"
 IMAGE_COLUMNS = ("image_id", "path", "seed_id", "view", "label", "split", "fold")
 PREDICTION_COLUMNS = ("image_id", "pred_label")
-APPROACH_KINDS = ("baseline", "zeroshot", "probe", "finetune")
 
 
 class BundleError(Exception):
     """A bundle is missing, unreadable, incomplete or too new; the message says which file and why."""
+
+
+class CheckedDiagnostics(dict):
+    """A diagnostics dict as read from the bundle. Keys whose shape failed the check of
+    :mod:`analysis.records` raise :class:`BundleError` (naming the file and key) when they are read,
+    so a panel that uses one says so and the panels that do not still show."""
+
+    def __init__(self, data: dict, problems: dict[str, str]):
+        super().__init__(data)
+        self.problems = problems
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.problems:
+            raise BundleError(self.problems[key])
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
 
 
 # --- atomic writes --------------------------------------------------------------------------------
@@ -173,13 +190,21 @@ class Bundle:
         return (self.path / DIAGNOSTICS / f"{file_stem(name)}.json").exists()
 
     def diagnostics(self, name: str) -> dict:
+        """The diagnostics called ``name``, checked against their type in :mod:`analysis.records`."""
         path = self.path / DIAGNOSTICS / f"{file_stem(name)}.json"
         try:
-            return json.loads(path.read_text())
+            found = json.loads(path.read_text())
         except FileNotFoundError as error:
             raise BundleError(f"{path}: no diagnostics named {name!r} in this bundle.") from error
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise BundleError(f"{path}: cannot be read as JSON ({error}).") from error
+        expected = records.diagnostics_type(name, self.approaches)
+        if expected is None:
+            return found
+        problems = records.check_shape(found, expected, str(path))
+        if "" in problems:
+            raise BundleError(problems[""])
+        return CheckedDiagnostics(found, problems) if problems else found
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -235,12 +260,11 @@ def open_bundle(path: str | Path) -> Bundle:
     path = Path(path).expanduser()
     manifest = read_manifest(path)
     _check_parquet(path / IMAGES, IMAGE_COLUMNS)
-    for record in manifest["approaches"]:
-        for key in ("id", "kind", "predictions_file"):
-            if key not in record:
-                raise BundleError(f"{path / MANIFEST}: an approach lacks {key!r}: {record}")
-        if "accuracy" not in record.get("metrics", {}):
-            raise BundleError(f"{path / MANIFEST}: approach {record['id']!r} has no metrics.accuracy.")
+    for index, record in enumerate(manifest["approaches"]):
+        where = f"{path / MANIFEST}: approach {record.get('id', index) if isinstance(record, dict) else index!r}"
+        problems = records.approach_problems(record, where)
+        if problems:
+            raise BundleError("; ".join(problems))
         _check_parquet(path / record["predictions_file"], PREDICTION_COLUMNS)
     for section in ("embeddings", "projections"):
         for name, entry in manifest.get(section, {}).items():
@@ -278,7 +302,7 @@ def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
         old = read_manifest(path)
         if (old["dataset"].get("fingerprint") == manifest["dataset"].get("fingerprint")
                 and old.get("split") == manifest.get("split")):
-            kept = {key: old[key] for key in ("approaches", "embeddings", "projections") if key in old}
+            kept = {key: old[key] for key in ("approaches", "embeddings", "projections", "features") if key in old}
     except BundleError:
         pass
     path.mkdir(parents=True, exist_ok=True)
@@ -321,14 +345,12 @@ def save_approach(path: str | Path, record: dict, predictions: pd.DataFrame,
     """Store one approach: its predictions, optional diagnostics, and its manifest entry
     (replacing an entry with the same ``id``)."""
     path = Path(path)
-    for key in ("id", "kind", "metrics"):
-        if key not in record:
-            raise ValueError(f"approach record needs {key!r}")
-    if record["kind"] not in APPROACH_KINDS:
-        raise ValueError(f"approach kind must be one of {APPROACH_KINDS}, got {record['kind']!r}")
-    stem = file_stem(record["id"])
+    stem = file_stem(str(record.get("id")))
     record = {"model": None, "pretrained": None, "prompt_set": None, **record,
               "predictions_file": f"{PREDICTIONS}/{stem}.parquet", "finished": now()}
+    problems = records.approach_problems(record, "approach record")
+    if problems:  # a writer's bug, not the user's: fail loudly
+        raise ValueError("; ".join(problems))
     write_parquet(path / record["predictions_file"], predictions)
     if diagnostics is not None:
         save_diagnostics(path, record["id"], diagnostics)

@@ -6,19 +6,11 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from analysis.bundle import BundleError
 from analysis.data import DatasetError
-
-if TYPE_CHECKING:  # torch-free at import: `validate` must stay light
-    from analysis import pipeline
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# results/ of the clone when CornLens runs from one; an installed package writes beside the current folder
-DEFAULT_RESULTS = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()) / "results"
-DEMO_BUNDLE = DEFAULT_RESULTS / "demo"
-DEMO_DATA = DEFAULT_RESULTS / "demo-data"
+from analysis.options import OptionsError, RunOptions
+from analysis.paths import DEMO_BUNDLE
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -140,9 +132,7 @@ def command_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_options(args: argparse.Namespace, **overrides) -> "pipeline.RunOptions":  # noqa: F821
-    from analysis.pipeline import RunOptions
-
+def run_options(args: argparse.Namespace, **overrides) -> RunOptions:
     fields = {name: getattr(args, name) for name in RunOptions.__dataclass_fields__ if hasattr(args, name)}
     fields["show_progress"] = not args.quiet
     return RunOptions(**(fields | overrides))
@@ -207,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError, *stage_errors()) as error:
+    except (DatasetError, BundleError, OptionsError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

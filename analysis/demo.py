@@ -5,17 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import bundle, pipeline, synthetic
+from analysis.paths import demo_data_folder
 
 # What the demo runs beyond the data part: small enough for 2 CPU cores in a few minutes.
 DEMO_OPTIONS: dict = {"eval_fraction": 0.25, "folds": 4, "clip": ["CornLens-Tiny:random"],
                       "convnext": ["convnext_atto:scratch"], "epochs": 8, "image_size": 48, "batch_size": 32}
 # The test suite's demo bundle: the same stages, made smaller still.
 TEST_OVERRIDES: dict = {"epochs": 2, "image_size": 32}
-
-
-def demo_data_folder(out: Path) -> Path:
-    """Where the demo's synthetic images live: next to the bundle (``results/demo-data``)."""
-    return out.with_name(out.name + "-data")
 
 
 def build_demo(out: str | Path, n_train: int = 600, n_test: int = 150, seed: int = 0,

@@ -28,117 +28,26 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from analysis import bundle, data, devices, hub, image_batches, projection, split
+from analysis import bundle, data, devices, image_batches, projection, records, split
+from analysis.context import RunContext, Stage
+from analysis.convnext_weights import WEIGHT_SOURCES, ConvNextSpec, ModelError, parse_spec, resolve_weights  # noqa: F401
 from analysis.progress import progress
-
-if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
-    from analysis.pipeline import RunContext
 
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
-WEIGHT_SOURCES = ("imagenet", "checkpoint", "scratch")
 # Peak learning rates of AdamW: fine-tuning pretrained weights wants small steps, random ones larger.
 LEARNING_RATE = {"imagenet": 2e-4, "checkpoint": 2e-4, "scratch": 2e-3}
 WEIGHT_DECAY = 0.05
 DROP_PATH = 0.1
 PATIENCE = 3        # epochs without a better validation score before stopping
 VALIDATION_FOLD = 0  # the fold of `train` that early stopping watches
-HUB_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-class ModelError(devices.ModelError):
-    """A ConvNeXt cannot be built as asked; the message says why and what to do."""
-
-
-# --- which model, which weights -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ConvNextSpec:
-    """``--convnext`` parsed: timm name and where the starting weights come from."""
-
-    name: str
-    weights: str = "auto"  # auto | imagenet | scratch | checkpoint
-    checkpoint: Path | None = None
-
-
-def parse_spec(text: str) -> ConvNextSpec:
-    """``NAME``, ``NAME:imagenet``, ``NAME:scratch`` or ``NAME:/path/to/checkpoint``.
-
-    Raises:
-        ModelError: unknown timm name, or a checkpoint file that does not exist.
-    """
-    import timm
-
-    name, _, weights = text.strip().partition(":")
-    if not timm.is_model(name):
-        close = timm.list_models(f"{name.split('.')[0].split('_')[0]}*")[:12]
-        raise ModelError(f"--convnext {text!r}: timm has no model {name!r}"
-                         + (f"; similar names: {', '.join(close)}." if close else "."))
-    if weights in ("", "auto", "imagenet", "scratch"):
-        return ConvNextSpec(name, weights or "auto")
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise ModelError(f"--convnext {text!r}: checkpoint file {path} does not exist (after the colon give "
-                         "imagenet, scratch, or the path of a weights file).")
-    return ConvNextSpec(name, "checkpoint", path.resolve())
-
-
-def _hub_id(name: str) -> str | None:
-    from timm.models import get_pretrained_cfg
-
-    cfg = get_pretrained_cfg(name)
-    return getattr(cfg, "hf_hub_id", None) if cfg is not None else None
-
-
-def imagenet_weights_problem(name: str) -> str | None:
-    """Why ImageNet weights for ``name`` cannot be had now, or None when they are cached or
-    downloadable. A quick check: a cached file, ``HF_HUB_OFFLINE``, then one HEAD request."""
-    from huggingface_hub import constants, hf_hub_url, try_to_load_from_cache
-
-    hub_id = _hub_id(name)
-    if not hub_id:
-        return f"timm lists no pretrained weights for {name}"
-    for filename in HUB_FILES:
-        found = try_to_load_from_cache(hub_id, filename)
-        if isinstance(found, str) and Path(found).is_file():
-            return None
-    if constants.HF_HUB_OFFLINE:
-        return "the Hugging Face hub is switched off (HF_HUB_OFFLINE=1) and the weights are not cached"
-    problems = hub.download_problems([hf_hub_url(hub_id, filename) for filename in HUB_FILES])
-    return None if None in problems else problems[0]
-
-
-def resolve_weights(spec: ConvNextSpec) -> tuple[str, str | None]:
-    """``(source, detail)``: source in :data:`WEIGHT_SOURCES`; detail is the checkpoint path, the
-    ImageNet tag, or why the model starts from scratch.
-
-    Raises:
-        ModelError: ``NAME:imagenet`` and the weights cannot be had.
-    """
-    if spec.weights == "checkpoint":
-        return "checkpoint", str(spec.checkpoint)
-    if spec.weights == "scratch":
-        return "scratch", "asked for (NAME:scratch)"
-    problem = imagenet_weights_problem(spec.name)
-    if problem is None:
-        from timm.models import get_pretrained_cfg
-        return "imagenet", getattr(get_pretrained_cfg(spec.name), "tag", None) or "default"
-    hub_id = _hub_id(spec.name) or spec.name
-    advice = (f"download model.safetensors from https://huggingface.co/{hub_id} on a machine with internet and "
-              f"pass --convnext {spec.name}:/path/to/model.safetensors")
-    if spec.weights == "imagenet":
-        raise ModelError(f"cannot load ImageNet weights for {spec.name}: {problem}. To train anyway, {advice}, "
-                         f"or train from scratch with --convnext {spec.name}:scratch.")
-    log.warning("%s: no ImageNet weights (%s); training from scratch, which is much weaker. To use them, %s.",
-                spec.name, problem, advice)
-    return "scratch", problem
 
 
 def build_model(spec: ConvNextSpec, n_classes: int, source: str, seed: int = 0) -> torch.nn.Module:
@@ -419,10 +328,6 @@ def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device,
 
 # --- the pipeline stage ---------------------------------------------------------------------------
 
-def approach_id(name: str) -> str:
-    return f"finetune:{name}"
-
-
 def checkpoint_paths(bundle_path: Path, name: str) -> tuple[Path, Path]:
     """(training checkpoint for resuming, final weights) of one model under the bundle."""
     stem = bundle.file_stem(name)
@@ -430,7 +335,21 @@ def checkpoint_paths(bundle_path: Path, name: str) -> tuple[Path, Path]:
     return folder / f"{stem}.training.pt", folder / f"{stem}.pt"
 
 
-def check_options(options) -> None:
+@dataclass(frozen=True)
+class FineTuneOptions:
+    convnext: list[str]
+    epochs: int
+    image_size: int
+    batch_size: int
+    device: str
+    seed: int
+    workers: int
+    tta: bool
+    force: bool
+    show_progress: bool
+
+
+def check_options(options: FineTuneOptions) -> None:
     """Fail in seconds, before the data is read: unknown timm names, missing checkpoint files,
     ``NAME:imagenet`` without reachable weights, an absent device."""
     if not options.convnext:
@@ -447,19 +366,17 @@ def check_options(options) -> None:
             resolve_weights(spec)
 
 
-def run_stage(context: RunContext) -> None:
-    """Pipeline stage: fine-tune every ``--convnext`` model not yet in the bundle."""
-    for text in context.options.convnext:
-        spec = parse_spec(text)
-        if context.is_complete(approach_id(spec.name)):
-            log.info("%s already in the bundle; skipped (--force recomputes it)", approach_id(spec.name))
-            continue
-        finetune(context, spec)
+def units(context: RunContext, options: FineTuneOptions) -> list[ConvNextSpec]:
+    return [parse_spec(text) for text in options.convnext]
 
 
-def finetune(context: RunContext, spec: ConvNextSpec) -> dict:
+def is_done(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) -> bool:
+    return context.is_complete(records.approach_id(records.FINETUNE, spec.name))
+
+
+def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) -> dict:
     """Train, predict, and store approach, embeddings, map and diagnostics of one ConvNeXt."""
-    options, images, classes = context.options, context.images, context.classes
+    images, classes = context.images, context.classes
     started = time.perf_counter()
     device = devices.resolve_device(options.device)
     workers = options.workers if device.type == "cuda" else 0  # on CPU the model needs every core
@@ -485,7 +402,7 @@ def finetune(context: RunContext, spec: ConvNextSpec) -> dict:
     result = train(model, dataset(fit_rows, augment=True), dataset(val_rows), config, training_path, device,
                    workers, options.show_progress)
     model.load_state_dict(result.best_state)
-    with bundle.atomic_path(weights_path) as temporary:
+    with context.atomic_file(weights_path.relative_to(context.path)) as temporary:
         torch.save(result.best_state, temporary)
 
     features, proba = predict(model, dataset(images, labelled=False), device, options.batch_size, workers,
@@ -493,11 +410,11 @@ def finetune(context: RunContext, spec: ConvNextSpec) -> dict:
     predicted = images["split"].isin([split.EVAL, split.KAGGLE_TEST]).to_numpy()
     about = {"model_key": spec.name, "model": spec.name, "pretrained": detail if source != "scratch" else "scratch",
              "weights": source, "image_size": options.image_size}
-    bundle.save_embeddings(context.path, spec.name, features, kind="convnext", normalized=False, **about)
+    context.save_embeddings(spec.name, features, kind="convnext", normalized=False, **about)
     coordinates = projection.project(features, seed=options.seed)
     frame = projection.projection_frame(coordinates, images["image_id"].tolist(), images["label"].tolist())
-    bundle.save_projection(context.path, spec.name, frame, model_key=spec.name, source="convnext", method="umap",
-                           seed=options.seed)
+    context.save_projection(spec.name, frame, model_key=spec.name, source="convnext",
+                            method=projection.method(len(features)), seed=options.seed)
     diagnostics = {
         "model": spec.name, "epochs": result.history, "best_epoch": result.best_epoch, "weights": source,
         "weights_detail": detail, "tta": bool(options.tta), "stopped_early": result.stopped_early,
@@ -514,12 +431,13 @@ def finetune(context: RunContext, spec: ConvNextSpec) -> dict:
               f"validation accuracy (fold {VALIDATION_FOLD} of train)", "tta": bool(options.tta),
               "precision": result.precision, "trained_on": split.TRAIN, "normalization": normalise}
     record = context.save_approach(
-        approach_id(spec.name), "finetune", images.loc[predicted, "image_id"].tolist(), proba[predicted],
+        records.FINETUNE, images.loc[predicted, "image_id"].tolist(), proba[predicted], model_key=spec.name,
         model=spec.name, pretrained=about["pretrained"], params=params, diagnostics=diagnostics,
-        wall_time_s=round(time.perf_counter() - started, 3), device=str(device), model_key=spec.name,
-        weights=source, checkpoint_file=diagnostics["checkpoint_file"])
+        wall_time_s=round(time.perf_counter() - started, 3), device=str(device), weights=source, checkpoint_file=diagnostics["checkpoint_file"])
     training_path.unlink(missing_ok=True)  # finished: the optimizer state is no longer needed
     return record
 
 
-run_stage.check_options = check_options  # type: ignore[attr-defined]  # see pipeline.run
+
+STAGE = Stage("finetune", "every --convnext model: training, predictions, features, map", FineTuneOptions,
+              finetune, units=units, done=is_done, check=check_options, describe=lambda spec: spec.name)

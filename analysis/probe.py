@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis import bundle, metrics, split
-
-if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
-    from analysis.pipeline import RunContext
+from analysis import bundle, metrics, records, split
+from analysis.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +200,6 @@ def blend_curve(zeroshot_proba: np.ndarray, probe_proba: np.ndarray, labels: np.
 
 # --- reading the bundle ---------------------------------------------------------------------------
 
-def approach_id(model_key: str) -> str:
-    return f"probe:{model_key}"
-
-
 def feature_sources(manifest: dict) -> dict[str, str]:
     """Model key → the embeddings name the probe reads (``clip_features`` preferred over ``clip_image``)."""
     chosen: dict[str, tuple[int, str]] = {}
@@ -217,13 +212,6 @@ def feature_sources(manifest: dict) -> dict[str, str]:
         if key not in chosen or rank < chosen[key][0]:
             chosen[key] = (rank, name)
     return {key: name for key, (_, name) in sorted(chosen.items())}
-
-
-def best_zeroshot(manifest: dict, model_key: str) -> dict | None:
-    """The zero-shot approach of ``model_key`` with the highest held-out accuracy, or None."""
-    candidates = [record for record in manifest.get("approaches", []) if record["kind"] == "zeroshot"
-                  and (record.get("model_key") == model_key or record["id"].startswith(f"zeroshot:{model_key}:"))]
-    return max(candidates, key=lambda record: record["metrics"]["accuracy"], default=None)
 
 
 def zeroshot_proba(opened: bundle.Bundle, approach: str, image_ids: Sequence[str]) -> np.ndarray:
@@ -279,7 +267,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         "effective_shots": None, "effective_shots_bound": None, "blend": [],
         "seconds": {"c_sweep": round(sweep_seconds, 2), "kshot": round(kshot_seconds, 2)},
     }
-    zeroshot = best_zeroshot(opened.manifest, model_key)
+    zeroshot = records.best_per_model(opened.approaches, records.ZEROSHOT).get(model_key)
     if zeroshot is not None:
         eval_ids = images.loc[is_eval, "image_id"].tolist()
         target = float(zeroshot["metrics"]["accuracy"])
@@ -295,21 +283,34 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
     return images.loc[predicted, "image_id"].tolist(), proba, params, diagnostics
 
 
-def run_stage(context: RunContext) -> None:
-    """Pipeline stage: a probe for every CLIP model whose features are in the bundle."""
-    manifest = bundle.read_manifest(context.path)
-    for model_key, features_name in feature_sources(manifest).items():
-        approach = approach_id(model_key)
-        if context.is_complete(approach):
-            log.info("%s already in the bundle; skipped (--force recomputes it)", approach)
-            continue
-        started = time.perf_counter()
-        opened = bundle.Bundle(context.path, bundle.read_manifest(context.path))
-        image_ids, proba, params, diagnostics = fit_probe(opened, model_key, features_name, context.options.seed)
-        entry = manifest["embeddings"][features_name]
-        log.info("%s: C = %g chosen by %s; effective shots %s (%s)", approach, params["C"], params["cv"],
-                 f"{diagnostics['effective_shots']:.3g}" if diagnostics["effective_shots"] else "none",
-                 diagnostics["effective_shots_bound"])
-        context.save_approach(approach, "probe", image_ids, proba, model=entry.get("model"),
-                              pretrained=entry.get("pretrained"), params=params, diagnostics=diagnostics,
-                              wall_time_s=round(time.perf_counter() - started, 3), model_key=model_key)
+@dataclass(frozen=True)
+class ProbeOptions:
+    seed: int
+
+
+def units(context: RunContext, options: ProbeOptions) -> list[str]:
+    """The model keys with CLIP features in the bundle (written by the zero-shot stage)."""
+    return list(feature_sources(context.bundle().manifest))
+
+
+def is_done(context: RunContext, options: ProbeOptions, model_key: str) -> bool:
+    return context.is_complete(records.approach_id(records.PROBE, model_key))
+
+
+def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> None:
+    """A probe on the features of one CLIP model key."""
+    started = time.perf_counter()
+    opened = context.bundle()
+    features_name = feature_sources(opened.manifest)[model_key]
+    image_ids, proba, params, diagnostics = fit_probe(opened, model_key, features_name, options.seed)
+    entry = opened.manifest["embeddings"][features_name]
+    log.info("probe:%s: C = %g chosen by %s; effective shots %s (%s)", model_key, params["C"], params["cv"],
+             f"{diagnostics['effective_shots']:.3g}" if diagnostics["effective_shots"] else "none",
+             diagnostics["effective_shots_bound"])
+    context.save_approach(records.PROBE, image_ids, proba, model_key=model_key, model=entry.get("model"),
+                          pretrained=entry.get("pretrained"), params=params, diagnostics=diagnostics,
+                          wall_time_s=round(time.perf_counter() - started, 3))
+
+
+STAGE = Stage("probe", "every CLIP model with features in the bundle: C sweep, k-shot curve, blend",
+              ProbeOptions, run_stage, units=units, done=is_done)

@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.offline
 from markupsafe import Markup
 
-from analysis import explain, figures, tables
+from analysis import explain, figures, records, tables
 from analysis.bundle import Bundle, BundleError, atomic_path, now, open_bundle
 
 log = logging.getLogger(__name__)
@@ -438,9 +438,7 @@ class ReportBuilder:
             return Section("autopsy", "Zero-shot autopsy", self.missing("zeroshot"))
         majority, uniform = self.reference.get("majority_rate"), self.reference.get("uniform_rate")
         parts = []
-        for key in dict.fromkeys(tables.model_key(record) for record in zeroshot):
-            best = max((record for record in zeroshot if tables.model_key(record) == key),
-                       key=lambda record: record["metrics"]["accuracy"])
+        for key, best in records.best_per_model(zeroshot, records.ZEROSHOT).items():
             autopsy = _diagnostics(self.bundle, f"autopsy:{key}")
             if not autopsy:
                 parts.append(Markup("<h3>{}</h3>{}").format(key, self.missing("autopsy")))
@@ -480,7 +478,8 @@ class ReportBuilder:
         prompt_set = prompt_set if prompt_set in tables.prompt_sets_of(frame) else None
         points = tables.map_points(frame, self.bundle.images(), self.scored, approach_id, prompt_set)
         return figure_html(figures.projection_figure(points, "label", self.classes,
-                                                     title=f"Embedding map ({projection}), coloured by true class"),
+                                                     title=f"Embedding map ({projection}), coloured by true class",
+                                                     method=tables.projection_method(self.bundle.manifest, projection)),
                            explain.read_projection(points))
 
     def probe(self) -> Section:

@@ -12,6 +12,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
+from analysis.options import held_out_folds, used_eval_fraction  # noqa: F401  (split.used_eval_fraction)
+
 TRAIN, EVAL, KAGGLE_TEST = "train", "eval", "kaggle_test"
 
 
@@ -50,12 +52,12 @@ def assign_split(images: pd.DataFrame, eval_fraction: float = 0.2, n_folds: int 
 
     Args:
         images: one row per image with ``seed_id``, ``content_hash``, ``label``, ``source``.
-        eval_fraction: share of labelled images held out for evaluation (about 1/round(1/f)).
+        eval_fraction: share of labelled images held out for evaluation; the share used is
+            :func:`used_eval_fraction` (1/round(1/f)).
         n_folds: cross-validation folds inside ``train`` (``fold`` is -1 outside ``train``).
         seed: the same seed gives the same split.
     """
-    if not 0 < eval_fraction < 1:
-        raise ValueError(f"eval_fraction must be between 0 and 1, got {eval_fraction}")
+    folds = held_out_folds(eval_fraction)
     result = images.copy()
     result["split"] = KAGGLE_TEST
     result["fold"] = -1
@@ -64,7 +66,7 @@ def assign_split(images: pd.DataFrame, eval_fraction: float = 0.2, n_folds: int 
     frame = result.iloc[labelled]
     groups = group_ids(frame)
     labels = frame["label"].to_numpy()
-    eval_folds = _grouped_folds(labels, groups, round(1 / eval_fraction), seed)
+    eval_folds = _grouped_folds(labels, groups, folds, seed)
     is_eval = eval_folds == 0
     train_rows = labelled[~is_eval]
     result.loc[result.index[labelled], "group"] = groups

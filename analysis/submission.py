@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis import bundle, data, split
-
-if TYPE_CHECKING:  # the pipeline imports this module inside default_stages()
-    from analysis.pipeline import RunContext
+from analysis.context import NoOptions, RunContext, Stage
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +106,9 @@ def write_submission(opened: bundle.Bundle, approach_id: str, out: str | Path,
     return info | {"file": str(out)}
 
 
-def run_stage(context: RunContext) -> None:
+def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> None:
     """Pipeline stage: ``submissions/<approach>.csv`` for every approach, when the data has a test set."""
-    opened = bundle.open_bundle(context.path)
+    opened = context.bundle()
     if not (opened.images()["split"] == split.KAGGLE_TEST).any() or not opened.approaches:
         return
     try:
@@ -123,10 +120,14 @@ def run_stage(context: RunContext) -> None:
     for record in opened.approaches:
         relative = f"{SUBMISSIONS}/{bundle.file_stem(record['id'])}.csv"
         try:
-            info = write_submission(opened, record["id"], context.path / relative)
+            info = write_submission(opened, record["id"], context.file_path(relative))
         except SubmissionError as error:
             log.warning("%s: no submission: %s", record["id"], error)
             continue
         written[record["id"]] = {"file": relative, "rows": info["rows"], "filled": info["filled"]}
-    bundle.update_manifest(context.path, lambda manifest: manifest.__setitem__("submissions", written))
-    log.info("%d submission file(s) under %s", len(written), context.path / SUBMISSIONS)
+    context.set_manifest_entry("submissions", written)
+    log.info("%d submission file(s) under %s", len(written), context.file_path(SUBMISSIONS))
+
+
+STAGE = Stage("submission", "after every approach: submissions/<approach>.csv when there is a test set",
+              NoOptions, run_stage)

@@ -12,6 +12,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from analysis import records
+from analysis.records import model_key  # noqa: F401  (the views read a record's model key through tables)
+
 # The figures published for the Kaggle "It's Corn" competition (accuracy on the competition's own
 # test set, public and private leaderboard). Reference only: not computed from any bundle.
 PUBLISHED_LEADERBOARD = (
@@ -28,29 +31,13 @@ GALLERY_SPLIT = "eval"  # the gallery, maps and comparisons score the held-out i
 
 # --- names ----------------------------------------------------------------------------------------
 
-def model_key(record: dict) -> str | None:
-    """The model key of an approach (``ViT-B-32:openai``, ``convnext_tiny``), read from its id.
-
-    ``zeroshot:{model key}:{prompt set}``, ``probe:{model key}``, ``finetune:{timm name}``;
-    None for baselines.
-    """
-    kind, approach_id = record.get("kind"), record["id"]
-    if kind == "zeroshot":
-        key = approach_id.removeprefix("zeroshot:")
-        prompt_set = record.get("prompt_set")
-        return key.removesuffix(f":{prompt_set}") if prompt_set and key.endswith(f":{prompt_set}") else key.rsplit(":", 1)[0]
-    if kind in ("probe", "finetune"):
-        return approach_id.split(":", 1)[1] if ":" in approach_id else record.get("model")
-    return None
-
-
 def approach_label(record: dict, short: bool = False) -> str:
     """A readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``;
     ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards."""
     kind = record.get("kind", "")
     model, pretrained = record.get("model"), record.get("pretrained")
     if kind == "baseline":
-        return f"baseline: {record['id'].split(':', 1)[-1]}"
+        return f"baseline: {record.get('model_key') or record.get('model') or record['id']}"
     if not model:
         return record["id"]
     weights = f" ({pretrained})" if pretrained and "/" not in str(pretrained) else (
@@ -81,14 +68,9 @@ def approach_labels(approaches: Iterable[dict], short: bool = False) -> dict[str
 def representative_approaches(approaches: list[dict]) -> list[dict]:
     """The approaches worth a line on every image card: no baselines, and only the most accurate
     prompt set of each zero-shot model (a bundle can hold one zero-shot approach per prompt set)."""
-    best_zeroshot: dict[str | None, dict] = {}
-    for record in approaches:
-        if record.get("kind") == "zeroshot":
-            key = model_key(record)
-            if key not in best_zeroshot or record["metrics"]["accuracy"] > best_zeroshot[key]["metrics"]["accuracy"]:
-                best_zeroshot[key] = record
+    best_zeroshot = records.best_per_model(approaches, records.ZEROSHOT).values()
     kept = [record for record in approaches
-            if record.get("kind") not in ("baseline", "zeroshot") or record in best_zeroshot.values()]
+            if record.get("kind") not in ("baseline", "zeroshot") or any(record is best for best in best_zeroshot)]
     return kept or list(approaches)
 
 
@@ -322,7 +304,6 @@ def agreement_table(agreement: dict, labels: dict[str, str] | None = None) -> pd
 
 
 CONFOUNDER_FEATURES = ("width", "height", "saturation", "brightness")  # per-class profiles drawn as boxes
-QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)  # what the confounder report stores, when it does not say
 
 
 def confounder_profiles(confounders: dict, classes: Iterable[str]) -> list[dict]:
@@ -332,7 +313,7 @@ def confounder_profiles(confounders: dict, classes: Iterable[str]) -> list[dict]
     in ``classes`` order), ``feature``, ``unit`` (short: ``0-255`` rather than the sentence stored)
     and ``quantile_levels``."""
     per_class, units = confounders.get("per_class") or {}, confounders.get("units") or {}
-    levels = confounders.get("quantile_levels") or QUANTILE_LEVELS
+    levels = confounders.get("quantile_levels") or records.QUANTILE_LEVELS
     profiles = []
     for feature in CONFOUNDER_FEATURES:
         profile = {name: per_class[name][feature] for name in classes
@@ -384,6 +365,11 @@ def image_predictions(row: pd.Series, approach_ids_: Iterable[str], labels: dict
 
 
 # --- maps -----------------------------------------------------------------------------------------
+
+def projection_method(manifest: dict, name: str) -> str:
+    """How the map ``name`` was made: ``umap``, or ``pca`` for a bundle of fewer than 10 images."""
+    return str(manifest.get("projections", {}).get(name, {}).get("method") or "umap")
+
 
 def map_points(projection: pd.DataFrame, images: pd.DataFrame, scored: pd.DataFrame,
                approach_id: str | None, prompt_set: str | None = None) -> pd.DataFrame:

@@ -30,7 +30,8 @@ import pandas as pd
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
 from scipy.special import softmax
 
-from analysis import bundle, clip_weights, devices, embed, metrics, projection, split
+from analysis import clip_weights, devices, embed, metrics, projection, records, split
+from analysis.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
 
@@ -299,19 +300,24 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
 
 # --- the pipeline stage ---------------------------------------------------------------------------
 
-def approach_id(clip_key: str, prompt_set: str) -> str:
-    return f"zeroshot:{clip_key}:{prompt_set}"
+@dataclass(frozen=True)
+class ZeroShotOptions:
+    clip: list[str]
+    prompts: list[Path]
+    device: str
+    seed: int
+    cache_dir: Path | None
+    batch_size: int
+    workers: int
+    show_progress: bool
 
 
-def _stage_done(ctx, clip_key: str, ids: Sequence[str]) -> bool:
-    if ctx.options.force or not all(ctx.is_complete(approach) for approach in ids):
-        return False
-    written = bundle.Bundle(ctx.path, bundle.read_manifest(ctx.path))
-    return (clip_key in written.embedding_names() and clip_key in written.projection_names()
-            and written.has_diagnostics(f"autopsy:{clip_key}"))
+def approach_ids(clip_key: str, sets: Sequence[PromptSet]) -> dict[str, str]:
+    """Prompt set name → the id of its zero-shot approach on ``clip_key``."""
+    return {prompt_set.name: records.approach_id(records.ZEROSHOT, clip_key, prompt_set.name) for prompt_set in sets}
 
 
-def check_options(options) -> None:
+def check_options(options: ZeroShotOptions) -> None:
     """Fail in seconds, before the data is read: unusable prompt files, unknown models or devices,
     weights that are neither here nor downloadable.
 
@@ -326,39 +332,43 @@ def check_options(options) -> None:
         clip_weights.locate_weights(clip_weights.parse_spec(text))
 
 
-def run_stage(ctx) -> None:
-    """For every ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map.
+def units(context: RunContext, options: ZeroShotOptions) -> list[str]:
+    """The ``--clip`` models, once every prompt set is found to name the bundle's classes."""
+    for prompt_set in prompt_sets(options.prompts):
+        check_classes(prompt_set, context.classes)
+    return list(options.clip)
 
-    Args:
-        ctx: the :class:`analysis.pipeline.RunContext` of the run.
-    """
-    options = ctx.options
-    if not options.clip:
-        return
+
+def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
+    """Every prompt set's approach, the embeddings, the map and the autopsy of the model are in the bundle."""
+    key = clip_weights.parse_spec(text).key
+    if not all(context.is_complete(approach) for approach in approach_ids(key, prompt_sets(options.prompts)).values()):
+        return False
+    written = context.bundle()
+    return (key in written.embedding_names() and key in written.projection_names()
+            and written.has_diagnostics(f"autopsy:{key}"))
+
+
+def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
+    """One ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map."""
     sets = prompt_sets(options.prompts)
-    for prompt_set in sets:
-        check_classes(prompt_set, ctx.classes)
-    for text in options.clip:
-        clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir)
-        ids = {prompt_set.name: approach_id(clip.key, prompt_set.name) for prompt_set in sets}
-        if _stage_done(ctx, clip.key, list(ids.values())):
-            log.info("%s: zero-shot, autopsy and map already in the bundle (use --force to redo)", clip.key)
-            continue
-        run_model(ctx, clip, sets, ids)
+    clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir)
+    run_model(context, options, clip, sets, approach_ids(clip.key, sets))
 
 
-def run_model(ctx, clip: embed.ClipModel, sets: Sequence[PromptSet], ids: dict[str, str]) -> None:
+def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, sets: Sequence[PromptSet],
+              ids: dict[str, str]) -> None:
     """Embeddings, zero-shot approaches, autopsy and projection of one CLIP model into the bundle."""
-    options, spec = ctx.options, clip.spec
+    spec = clip.spec
     extracted = clip.image_embeddings(ctx.image_paths(), ctx.images["content_hash"].tolist(),
                                       batch_size=options.batch_size, workers=options.workers,
                                       show_progress=options.show_progress)
     unit = embed.normalize(extracted.embeddings)
     about = {"model_key": clip.key, "model": spec.model, "pretrained": spec.pretrained,
              "preprocess": clip_weights.preprocess_config(spec), "precision": clip.precision}
-    bundle.save_embeddings(ctx.path, clip.key, unit, kind="clip_image", normalized=True, **about)
+    ctx.save_embeddings(clip.key, unit, kind="clip_image", normalized=True, **about)
     if extracted.features is not None:
-        bundle.save_embeddings(ctx.path, f"{clip.key}:features", extracted.features, kind="clip_features",
+        ctx.save_embeddings(f"{clip.key}:features", extracted.features, kind="clip_features",
                                normalized=False, **about)
     embedded_sets = []
     for prompt_set in sets:
@@ -368,11 +378,11 @@ def run_model(ctx, clip: embed.ClipModel, sets: Sequence[PromptSet], ids: dict[s
         if ctx.is_complete(ids[prompt_set.name]):
             continue
         proba = embedded.classifier().predict_proba(unit)
-        ctx.save_approach(ids[prompt_set.name], "zeroshot", ctx.images["image_id"].tolist(), proba,
+        ctx.save_approach(records.ZEROSHOT, ctx.images["image_id"].tolist(), proba, model_key=clip.key,
                           model=spec.model, pretrained=spec.pretrained, prompt_set=prompt_set.name,
                           params=prompt_set.params(ctx.classes), device=str(clip.device),
                           wall_time_s=round(time.perf_counter() - started + extracted.seconds, 3),
-                          model_key=clip.key, embedding_seconds=round(extracted.seconds, 3),
+                          embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
     coordinates = projection.project(unit, texts, seed=options.seed)
@@ -380,13 +390,15 @@ def run_model(ctx, clip: embed.ClipModel, sets: Sequence[PromptSet], ids: dict[s
         coordinates, ctx.images["image_id"].tolist(), ctx.images["label"].tolist(),
         extra_labels=[label for _ in embedded_sets for label in ctx.classes],
         prompt_set=[embedded.prompt_set.name for embedded in embedded_sets for _ in ctx.classes])
-    bundle.save_projection(ctx.path, clip.key, frame, model_key=clip.key, source="clip_image", method="umap",
-                           seed=options.seed)
+    ctx.save_projection(clip.key, frame, model_key=clip.key, source="clip_image",
+                        method=projection.method(len(unit)), seed=options.seed)
     diagnostics = autopsy(clip.key, spec.model, spec.pretrained, ctx.images, unit, embedded_sets, ctx.classes,
                           ids, clip.key)
-    bundle.save_diagnostics(ctx.path, f"autopsy:{clip.key}", diagnostics)
+    ctx.save_diagnostics(f"autopsy:{clip.key}", diagnostics)
     best = next(entry for entry in diagnostics["prompt_sets"] if entry["name"] == diagnostics["best_prompt_set"])
     log.info("%s: best prompt set %r, accuracy %.3f on held-out images", clip.key, best["name"], best["accuracy"])
 
 
-run_stage.check_options = check_options  # type: ignore[attr-defined]  # see pipeline.run
+
+STAGE = Stage("zeroshot", "every --clip model: embeddings, zero-shot per prompt set, autopsy, map",
+              ZeroShotOptions, run_stage, units=units, done=is_done, check=check_options)

@@ -23,18 +23,17 @@ def hand_made(path):
     bundle.create_bundle(path, {"classes": CLASSES, "dataset": {"root": str(path), "fingerprint": "f"}}, images)
     context = pipeline.RunContext(pipeline.RunOptions(data=path, out=path, show_progress=False),
                                   types.SimpleNamespace(classes=CLASSES), images, path)
-    answers = {  # per eval image; the kaggle_test image gets "pure"
-        "baseline:majority": "ppppp",
-        "zeroshot:M:a": "pbbpb",      # best zero-shot of M (3/5): compared
-        "zeroshot:M:b": "bbbbb",      # a worse prompt set: left out
-        "probe:M": "ppbpb",           # 4/5... wrong on e3 and e4
-        "finetune:convnext_atto": "pbbbb",
-    }
-    kinds = {"baseline": "baseline", "zeroshot": "zeroshot", "probe": "probe", "finetune": "finetune"}
-    for approach, letters in answers.items():
+    answers = [  # (kind, model key, prompt set, answer per eval image); the kaggle_test image gets "pure"
+        ("baseline", "majority", None, "ppppp"),
+        ("zeroshot", "M", "a", "pbbpb"),      # best zero-shot of M (3/5): compared
+        ("zeroshot", "M", "b", "bbbbb"),      # a worse prompt set: left out
+        ("probe", "M", None, "ppbpb"),        # 4/5... wrong on e3 and e4
+        ("finetune", "convnext_atto", None, "pbbbb"),
+    ]
+    for kind, key, prompt_set, letters in answers:
         predicted = [CLASSES[0] if letter == "p" else CLASSES[1] for letter in letters] + ["pure"]
         proba = np.array([[0.8, 0.2] if label == "pure" else [0.3, 0.7] for label in predicted])
-        context.save_approach(approach, kinds[approach.split(":")[0]], ids[:6], proba, model_key="M")
+        context.save_approach(kind, ids[:6], proba, model_key=key, prompt_set=prompt_set)
     bundle.save_diagnostics(path, "data", {"problems": [], "duplicates": [
         {"content_hash": "h4", "image_ids": ["e4", "t0"], "labels": ["pure"], "conflicting": False, "leak": True},
         {"content_hash": "hx", "image_ids": ["e0", "e1"], "labels": ["pure", "broken"], "conflicting": True,
@@ -44,7 +43,7 @@ def hand_made(path):
 
 def test_patterns_and_all_wrong_on_known_predictions(tmp_path):
     context = hand_made(tmp_path / "b")
-    agreement.run_stage(context)
+    pipeline.run_stage(agreement.STAGE, context)
     opened = bundle.open_bundle(tmp_path / "b")
     found = opened.diagnostics("agreement")
     assert found["approaches"] == ["zeroshot:M:a", "probe:M", "finetune:convnext_atto"]

@@ -14,7 +14,7 @@ from analysis import baselines, bundle, cli, demo, metrics, pipeline, split, syn
 
 def run_baselines(data, out, **options) -> bundle.Bundle:
     run_options = pipeline.RunOptions(data=data, out=out, show_progress=False, **options)
-    return pipeline.run(run_options, stages=[baselines.run_stage])
+    return pipeline.run(run_options, stages=[baselines.STAGE])
 
 
 def test_size_shortcut_beats_majority(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle
+from analysis import bundle, records
 
 CLASSES = ["pure", "broken"]
 
@@ -21,7 +21,8 @@ def small_bundle(path):
     thumbs = pd.DataFrame({"image_id": ["a"], "jpeg": [b"\xff\xd8jpeg"]})
     created = bundle.create_bundle(path, manifest, images, thumbs)
     proba = np.array([[0.9, 0.1], [0.3, 0.7]])
-    bundle.save_approach(path, {"id": "zs:ViT/B", "kind": "zeroshot", "metrics": {"accuracy": 0.5}},
+    bundle.save_approach(path, {"id": "zs:ViT/B", "kind": "zeroshot", "model_key": "ViT/B", "prompt_set": "p",
+                                "metrics": {"accuracy": 0.5}},
                          bundle.predictions_frame(["b", "c"], proba, CLASSES), {"per_prompt": [0.5]})
     bundle.save_embeddings(path, "ViT-B-32:openai", np.eye(3, 4, dtype=np.float32), model="ViT-B-32")
     bundle.save_projection(path, "ViT-B-32:openai", pd.DataFrame({"image_id": ["a"], "x": [0.0], "y": [1.0]}))
@@ -46,7 +47,8 @@ def test_round_trip(tmp_path):
 
 def test_replacing_an_approach_keeps_one_entry(tmp_path):
     small_bundle(tmp_path / "b")
-    bundle.save_approach(tmp_path / "b", {"id": "zs:ViT/B", "kind": "zeroshot", "metrics": {"accuracy": 0.9}},
+    bundle.save_approach(tmp_path / "b", {"id": "zs:ViT/B", "kind": "zeroshot", "model_key": "ViT/B",
+                                          "metrics": {"accuracy": 0.9}},
                          bundle.predictions_frame(["b"], np.array([[1.0, 0.0]]), CLASSES))
     opened = bundle.open_bundle(tmp_path / "b")
     assert [a["metrics"]["accuracy"] for a in opened.approaches] == [0.9]
@@ -87,3 +89,40 @@ def test_no_pickle_in_embeddings(tmp_path):
             allow_pickle=True)
     with pytest.raises(bundle.BundleError, match="cannot be read"):
         bundle.open_bundle(tmp_path / "b").embeddings("ViT-B-32:openai")
+
+
+def test_approach_records_are_typed_and_checked_when_read(tmp_path):
+    small_bundle(tmp_path / "b")
+    with pytest.raises(ValueError, match="needs its 'model_key'"):  # a writer's bug fails at once
+        bundle.save_approach(tmp_path / "b", {"id": "probe:x", "kind": "probe", "metrics": {"accuracy": 0.9}},
+                             bundle.predictions_frame(["b"], np.array([[1.0, 0.0]]), CLASSES))
+    manifest_path = tmp_path / "b" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["approaches"][0]["metrics"]["accuracy"] = "half"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(bundle.BundleError, match=r"approach 'zs:ViT/B'.*'metrics'.accuracy: expected a number"):
+        bundle.open_bundle(tmp_path / "b")
+    del manifest["approaches"][0]["model_key"]
+    manifest["approaches"][0]["metrics"]["accuracy"] = 0.5
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(bundle.BundleError, match="zeroshot approach needs its 'model_key'"):
+        bundle.open_bundle(tmp_path / "b")
+
+
+def test_diagnostics_are_checked_key_by_key_when_read(tmp_path):
+    small_bundle(tmp_path / "b")
+    bundle.save_approach(tmp_path / "b", {"id": "probe:ViT/B", "kind": "probe", "model_key": "ViT/B",
+                                          "metrics": {"accuracy": 0.9}},
+                         bundle.predictions_frame(["b", "c"], np.eye(2), CLASSES),
+                         {"kshot": {"shots": [1, 2]}, "c_sweep": [{"C": 1.0, "cv_accuracy_mean": 0.5}], "blend": 3})
+    found = bundle.open_bundle(tmp_path / "b").diagnostics("probe:ViT/B")
+    assert found["c_sweep"] == [{"C": 1.0, "cv_accuracy_mean": 0.5}]  # a good key reads as it is
+    with pytest.raises(bundle.BundleError, match=r"probe_ViT_B.json: 'kshot'.*lacks 'k', 'mean'"):
+        found.get("kshot")
+    with pytest.raises(bundle.BundleError, match="'blend': expected a list, found a number"):
+        found["blend"]
+    assert records.diagnostics_type("autopsy:ViT/B", bundle.open_bundle(tmp_path / "b").approaches) \
+        is records.AutopsyDiagnostics
+    bundle.save_diagnostics(tmp_path / "b", "agreement", ["not", "an", "object"])
+    with pytest.raises(bundle.BundleError, match="agreement.json: expected a JSON object"):
+        bundle.open_bundle(tmp_path / "b").diagnostics("agreement")

@@ -184,7 +184,7 @@ def test_interrupted_run_resumes_to_identical_predictions(synthetic_data, tmp_pa
     monkeypatch.setattr(embed, "CHUNK_IMAGES", 32)  # 200 images, 16 a batch: 7 chunks of 2 batches (the last 1)
     spec = f"{TINY}:random"
     pipeline.run(run_options(synthetic_data, tmp_path / "whole", tmp_path / "cache-whole", spec),
-                 stages=[zeroshot.run_stage])
+                 stages=[zeroshot.STAGE])
     total = calls["encode"]
     assert total == 13
 
@@ -199,12 +199,12 @@ def test_interrupted_run_resumes_to_identical_predictions(synthetic_data, tmp_pa
     monkeypatch.setattr(embed, "encode_batch", dies_after_five)
     options = run_options(synthetic_data, tmp_path / "resumed", tmp_path / "cache-resumed", spec)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.run(options, stages=[zeroshot.run_stage])
+        pipeline.run(options, stages=[zeroshot.STAGE])
     assert len(list((tmp_path / "cache-resumed").rglob("images-*.npz"))) == 2
 
     monkeypatch.setattr(embed, "encode_batch", counting)
     calls["encode"] = 0
-    pipeline.run(options, stages=[zeroshot.run_stage])
+    pipeline.run(options, stages=[zeroshot.STAGE])
     assert calls["encode"] == total - 4  # only the unfinished chunks were computed
     whole, resumed = bundle.open_bundle(tmp_path / "whole"), bundle.open_bundle(tmp_path / "resumed")
     key = f"{TINY}:random"

@@ -95,11 +95,13 @@ def test_weights_come_from_a_checkpoint_file_or_scratch(tmp_path, monkeypatch):
         finetune.parse_spec("convnext_tinny")
     with pytest.raises(finetune.ModelError, match="does not exist"):
         finetune.parse_spec(f"{TINY}:{tmp_path / 'missing.pt'}")
-    from analysis.pipeline import RunOptions  # checked before the data is read
+    from analysis.options import RunOptions  # checked before the data is read
     with pytest.raises(finetune.ModelError, match="at least 32 px"):
-        finetune.check_options(RunOptions(data=tmp_path, out=tmp_path, convnext=[TINY], image_size=16))
+        finetune.STAGE.check(finetune.STAGE.typed_options(
+            RunOptions(data=tmp_path, out=tmp_path, convnext=[TINY], image_size=16)))
     with pytest.raises(finetune.ModelError, match="NAME:scratch|convnext_atto:scratch"):
-        finetune.check_options(RunOptions(data=tmp_path, out=tmp_path, convnext=[f"{TINY}:imagenet"]))
+        finetune.STAGE.check(finetune.STAGE.typed_options(
+            RunOptions(data=tmp_path, out=tmp_path, convnext=[f"{TINY}:imagenet"])))
 
 
 def test_schedule_and_augmentations():

@@ -56,14 +56,14 @@ def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, 
                      rng.integers(0, 4, size=n + n_test))
     proba = np.full((n + n_test, 4), 0.1)
     proba[np.arange(n + n_test), guess] = 0.7
-    context.save_approach(f"zeroshot:{KEY}:classname", "zeroshot", image_ids, proba, model_key=KEY)
-    context.save_approach(f"zeroshot:{KEY}:worse", "zeroshot", image_ids, np.roll(proba, 1, axis=1), model_key=KEY)
+    context.save_approach("zeroshot", image_ids, proba, model_key=KEY, prompt_set="classname")
+    context.save_approach("zeroshot", image_ids, np.roll(proba, 1, axis=1), model_key=KEY, prompt_set="worse")
     return context
 
 
 def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     context = hand_made_bundle(tmp_path / "b")
-    probe.run_stage(context)
+    pipeline.run_stage(probe.STAGE, context)
     opened = bundle.open_bundle(tmp_path / "b")
     record = opened.approach(f"probe:{KEY}")
     majority = opened.manifest["reference"]["majority_rate"]
@@ -87,15 +87,15 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
 
 def test_stage_skips_a_finished_probe_unless_forced(tmp_path, monkeypatch):
     context = hand_made_bundle(tmp_path / "b", n=160, n_test=0)
-    probe.run_stage(context)
+    pipeline.run_stage(probe.STAGE, context)
     calls = []
     monkeypatch.setattr(probe, "fit_probe", lambda *args, **kwargs: calls.append(args) or (_ for _ in ()).throw(
         AssertionError("refitted")))
-    probe.run_stage(context)
+    pipeline.run_stage(probe.STAGE, context)
     assert calls == []
     context.options.force = True
     with pytest.raises(AssertionError, match="refitted"):
-        probe.run_stage(context)
+        pipeline.run_stage(probe.STAGE, context)
 
 
 def test_kshot_curve_rises_in_expectation():

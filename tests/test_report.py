@@ -88,6 +88,7 @@ def make_bundle(path: Path, classes: list[str], with_approaches: bool = True, de
         scores = metrics.evaluate(eval_labels, proba, classes)
         scores["accuracy_by_view"] = {"top": scores["accuracy"], "bottom": scores["accuracy"]}
         record = {"id": approach_id, "kind": kind, "model": None if kind == "baseline" else "Tiny",
+                  "model_key": approach_id.split(":", 1)[1] if kind in ("baseline", "finetune") else model_key,
                   "pretrained": None if kind == "baseline" else "random", "prompt_set": prompt_set,
                   "metrics": scores, "wall_time_s": 1.5, "device": "cpu"}
         diagnostics = None
