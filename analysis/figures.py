@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from analysis.records import QUANTILE_LEVELS
 from analysis.tables import as_frame, shots_text
 
 # Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
@@ -246,12 +247,13 @@ def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
 
 
 def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
-                      height: int = 520) -> go.Figure:
+                      height: int = 520, method: str = "umap") -> go.Figure:
     """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = image id.
 
     Args:
         points: ``tables.map_points`` (image points, then text points of the class prompts).
         colour_by: ``label``, ``prediction``, ``correctness`` or ``view``.
+        method: how the map was made (``tables.projection_method``), named on the axes.
     """
     colours = colour_map(colour_by, classes)
     images = points[points["kind"] == "image"]
@@ -281,8 +283,8 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
             textposition="top center", marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
                                                    color=[label_colours.get(l, "#777777") for l in text["label"]]),
             hovertemplate="text embedding of “%{text}”<extra></extra>"))
-    figure.update_xaxes(title="UMAP 1 (no unit)", showticklabels=False, zeroline=False)
-    figure.update_yaxes(title="UMAP 2 (no unit)", showticklabels=False, zeroline=False)
+    figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
+    figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
     return _layout(figure, title, height=height, dragmode="select")
 
 
@@ -509,7 +511,7 @@ def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | 
 
 
 def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: Sequence[str], unit: str = "",
-                            quantile_levels: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> go.Figure:
+                            quantile_levels: Sequence[float] = QUANTILE_LEVELS) -> go.Figure:
     """One image statistic per class, from the ``confounders`` diagnostics.
 
     Args:

@@ -19,6 +19,12 @@ MIN_IMAGES_FOR_UMAP = 10
 COLUMNS = ("image_id", "kind", "label", "x", "y")
 
 
+def method(n_images: int) -> str:
+    """The method :func:`project` uses for ``n_images`` images: ``umap``, or ``pca`` below
+    :data:`MIN_IMAGES_FOR_UMAP`. Stored with every map so that it is drawn under its true name."""
+    return "pca" if n_images < MIN_IMAGES_FOR_UMAP else "umap"
+
+
 def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None, seed: int = 0,
             n_neighbors: int = 15, metric: str = "cosine") -> np.ndarray:
     """A seeded 2-D map of the images, with optional extra points placed in it.
@@ -37,7 +43,7 @@ def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None
     images = np.asarray(image_embeddings, dtype=np.float32)
     extra = np.zeros((0, images.shape[1]), np.float32) if extra_points is None else \
         np.asarray(extra_points, dtype=np.float32).reshape(-1, images.shape[1])
-    if len(images) < MIN_IMAGES_FOR_UMAP:
+    if method(len(images)) == "pca":
         from sklearn.decomposition import PCA
 
         if len(images) < 2:

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
 CARDS_PER_ROW = 4
 FULL_SIZE_PX = 448  # the kernels are 84–228 px photos: shown enlarged, not at their tiny native size
-RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>✔</span>"
-WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>✘</span>"
+RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>{tables.RIGHT}</span>"
+WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>{tables.WRONG}</span>"
 
 
 # --- the bundle ----------------------------------------------------------------------------------
@@ -89,15 +89,17 @@ def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:
 
 def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Run a page panel; if the bundle's data for it has an unexpected shape (a diagnostics file
-    from another CornLens version, say), say so in place of the panel and keep the rest of the page."""
+    from another CornLens version, say: the read-time checks of ``analysis.records`` raise
+    ``BundleError``), say so in place of the panel and keep the rest of the page. Any other error is
+    a bug in CornLens and is not hidden."""
     def decorate(panel: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(panel)
         def run(*args, **kwargs) -> None:
             try:
                 panel(*args, **kwargs)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-                log.exception("panel %s failed", panel.__name__)
-                st.warning(f"The {part} in this bundle has an unexpected shape ({type(error).__name__}: {error}), "
+            except BundleError as error:
+                log.warning("panel %s: %s", panel.__name__, error)
+                st.warning(f"The {part} in this bundle has an unexpected shape ({error}), "
                            "so it is not shown; the rest of the page is. Rebuilding the bundle with this CornLens "
                            "version fixes it.", icon=":material/warning:")
         return run

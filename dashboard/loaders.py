@@ -16,11 +16,12 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
+from analysis import background
 from analysis import bundle as bundle_module
 from analysis import report as report_module
 from analysis import tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
-from analysis.cli import DEFAULT_RESULTS
+from analysis.paths import DEFAULT_RESULTS
 
 RESULTS_VARIABLE = "CORNLENS_RESULTS"  # folder of bundles to list (default: the project's results/)
 BUNDLE_VARIABLE = "CORNLENS_BUNDLE"    # bundle to open first (a `?bundle=PATH` query parameter wins)
@@ -125,6 +126,13 @@ def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
     return thumbnails(ref).get(image_id, b""), False
 
 
+@st.cache_resource(show_spinner=False)
+def background_runs() -> dict[str, background.BackgroundRun]:
+    """Child processes started from the dashboard (bundle path → run), shared by every session so
+    that a reload shows the running build instead of starting a second one."""
+    return {}
+
+
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)
 def report(ref: BundleRef, form: str) -> str:
     """The shareable report as ``html`` or ``md`` (:mod:`analysis.report`)."""
@@ -132,5 +140,5 @@ def report(ref: BundleRef, form: str) -> str:
     return render(open_bundle(ref))
 
 
-__all__ = ["BundleError", "BundleRef", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
+__all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
            "map_points", "open_bundle", "projection", "report", "results_folder", "scored_images", "thumbnails"]

@@ -15,7 +15,8 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, explain, figures, tables
+from analysis import bundle, explain, figures, records, tables
+from dashboard import loaders
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOME = PROJECT_ROOT / "dashboard" / "Home.py"
@@ -248,6 +249,17 @@ def test_a_malformed_diagnostics_file_costs_one_panel_only(full_bundle, tmp_path
     assert "Regularisation sweep" in figure_titles(app) and "Confusion matrix" in figure_titles(app)
 
 
+def test_a_code_bug_in_a_panel_is_not_blamed_on_the_bundle():
+    from dashboard import components
+
+    @components.guarded("thing")
+    def buggy_panel() -> None:
+        return {}["a typo"]
+
+    with pytest.raises(KeyError, match="a typo"):  # fails its test instead of telling the user to rebuild
+        buggy_panel()
+
+
 def test_compare_disagreements_and_agreement(full_bundle):
     first, second = "finetune:convnext_tiny", "zeroshot:ViT-B-32-quickgelu:laion400m_e32:simple"
     app = open_page(full_bundle, "views/compare.py", compare_first=first, compare_second=second)
@@ -328,25 +340,44 @@ def test_broken_bundle_gives_a_message_not_a_traceback(demo_bundle, tmp_path):
     assert "newer than this CornLens" in open_page(newer).error[0].value
 
 
-def test_no_bundle_offers_to_build_the_demo(demo_bundle, empty_results, monkeypatch):
-    from analysis import demo
+def test_no_bundle_builds_the_demo_in_a_child_process(demo_bundle, empty_results, monkeypatch):
+    from analysis import background
 
-    built = []
+    commands = []
 
-    def fake_build(out, **options):  # the real build takes minutes; the wiring is what is tested here
-        built.append(Path(out))
-        shutil.copytree(demo_bundle, out)
-        return bundle.open_bundle(out)
+    def fake_command(out):  # the real build takes minutes; a child that copies the test's bundle stands in
+        commands.append(Path(out))
+        return [sys.executable, "-c", "import shutil, sys, time; print('INFO copying', flush=True); "
+                f"time.sleep(1); shutil.copytree({str(demo_bundle)!r}, sys.argv[1]); print('INFO done')", str(out)]
 
-    monkeypatch.setattr(demo, "build_demo", fake_build)
+    monkeypatch.setattr(background, "demo_command", fake_command)
     app = open_page(None)
     assert "No results bundle was found" in shown_text(app)
     app.button(key="home_build_demo").click().run()
     assert not app.exception
-    assert built == [empty_results / "demo"]
-    assert app.dataframe and "synthetic images" in shown_text(app)  # the new bundle is open
-    app.switch_page("views/gallery.py").run()
-    assert app.title[0].value == "Misclassified gallery" and not app.info
+    assert commands == [empty_results / "demo"]
+    assert "Building the demo bundle" in shown_text(app) and "the other pages stay usable" in shown_text(app)
+    app.switch_page("views/gallery.py").run()  # usable meanwhile: another page opens at once
+    assert app.title[0].value == "Misclassified gallery" and not app.exception
+    job = next(iter(loaders.background_runs().values()))
+    assert job.process.wait(timeout=60) == 0 and "INFO done" in job.progress_lines()
+    app.switch_page("views/home.py").run()  # the progress sees the finished child; the new bundle is open
+    assert app.dataframe and "synthetic images" in shown_text(app)
+    assert loaders.background_runs() == {} and "Building" not in shown_text(app)
+
+
+def test_a_failed_demo_build_shows_its_output(empty_results, monkeypatch):
+    from analysis import background
+
+    monkeypatch.setattr(background, "demo_command", lambda out: [
+        sys.executable, "-c", "import sys; print('error: no space left on device', file=sys.stderr); sys.exit(1)"])
+    app = open_page(None)
+    app.button(key="home_build_demo").click().run()
+    next(iter(loaders.background_runs().values())).process.wait(timeout=60)
+    app.run()
+    assert "could not be built" in app.error[0].value and "no space left on device" in app.error[0].value
+    assert app.button(key="home_build_demo")  # and it can be tried again
+    loaders.background_runs().clear()
 
 
 def test_bundle_picker_lists_results_newest_first(demo_bundle, full_bundle, empty_results):
@@ -445,12 +476,14 @@ def test_label_problems_table_reads_rows_in_either_form():
 
 
 def test_representative_approaches_keep_the_best_prompt_set():
-    records = [{"id": "baseline:majority", "kind": "baseline", "metrics": {"accuracy": 0.4}},
-               {"id": "zeroshot:M:p:a", "kind": "zeroshot", "prompt_set": "a", "metrics": {"accuracy": 0.2}},
-               {"id": "zeroshot:M:p:b", "kind": "zeroshot", "prompt_set": "b", "metrics": {"accuracy": 0.3}},
-               {"id": "probe:M:p", "kind": "probe", "metrics": {"accuracy": 0.7}}]
-    assert [r["id"] for r in tables.representative_approaches(records)] == ["zeroshot:M:p:b", "probe:M:p"]
-    assert tables.model_key(records[1]) == "M:p" and tables.model_key(records[3]) == "M:p"
+    approaches = [
+        {"id": "baseline:majority", "kind": "baseline", "model_key": "majority", "metrics": {"accuracy": 0.4}},
+        {"id": "zeroshot:M:p:a", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "a", "metrics": {"accuracy": 0.2}},
+        {"id": "zeroshot:M:p:b", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "b", "metrics": {"accuracy": 0.3}},
+        {"id": "zeroshot:N:q:a", "kind": "zeroshot", "model_key": "N:q", "prompt_set": "a", "metrics": {"accuracy": 0.1}},
+        {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}}]
+    assert [r["id"] for r in tables.representative_approaches(approaches)] == [
+        "zeroshot:M:p:b", "zeroshot:N:q:a", "probe:M:p"]  # the best prompt set of each model, by model_key
 
 
 def test_confounder_profiles_in_class_order_with_short_units():
@@ -461,5 +494,5 @@ def test_confounder_profiles_in_class_order_with_short_units():
     profiles = tables.confounder_profiles(confounders, CLASSES)
     assert [(p["feature"], list(p["per_class"]), p["unit"]) for p in profiles] == [
         ("width", ["pure", "silkcut"], "px"), ("saturation", ["silkcut"], "0-255")]
-    assert profiles[0]["quantile_levels"] == tables.QUANTILE_LEVELS
+    assert profiles[0]["quantile_levels"] == records.QUANTILE_LEVELS
     assert len(figures.feature_by_class_figure(classes=CLASSES, **profiles[0]).data) == 2  # one box per class

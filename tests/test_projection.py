@@ -45,3 +45,17 @@ def test_frame_layout():
     assert frame["prompt_set"].isna().tolist() == [True, True, True, False, False]
     with pytest.raises(ValueError, match="6 coordinates for 3 images and 2 extra points"):
         projection.projection_frame(np.zeros((6, 2)), ["a", "b", "c"], [None] * 3, extra_labels=["x", "y"])
+
+
+def test_a_map_of_few_images_is_recorded_and_drawn_as_pca():
+    from analysis import figures, tables
+
+    assert projection.method(9) == "pca" and projection.method(10) == "umap"
+    points = projection.projection_frame(projection.project(two_clusters()[:9]), [f"i{i}" for i in range(9)],
+                                         ["a"] * 9)
+    manifest = {"projections": {"small": {"file": "projections/small.parquet", "method": projection.method(9)}}}
+    method = tables.projection_method(manifest, "small")
+    figure = figures.projection_figure(points.assign(view="top", split="eval", prediction="a", correctness="correct"),
+                                       "label", ["a"], method=method)
+    assert method == "pca" and figure.layout.xaxis.title.text.startswith("PCA 1")
+    assert tables.projection_method({"projections": {"old": {"file": "x"}}}, "old") == "umap"  # older bundles

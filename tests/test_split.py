@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis import split
 
@@ -77,3 +80,28 @@ def test_planted_duplicates_stay_together_end_to_end(synthetic_data, tmp_path):
     context = pipeline.prepare(options)
     duplicates = context.path / "diagnostics" / "data.json"
     assert '"conflicting": true' in duplicates.read_text()
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.2, 0.8])
+def test_an_unusable_eval_fraction_fails_before_any_image_is_read(fraction, tmp_path, monkeypatch, capsys):
+    from analysis import cli, data, options
+
+    monkeypatch.setattr(data, "load_dataset", lambda *args, **kwargs: pytest.fail("images were read"))
+    with pytest.raises(options.OptionsError, match=f"--eval-fraction {fraction}"):
+        options.RunOptions(data=tmp_path, out=tmp_path / "b", eval_fraction=fraction)
+    assert cli.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"),
+                     "--eval-fraction", str(fraction)]) == 1
+    assert "error: --eval-fraction" in capsys.readouterr().err and not (tmp_path / "b").exists()
+
+
+def test_the_manifest_records_the_eval_fraction_actually_used(synthetic_data, tmp_path, caplog):
+    from analysis import pipeline
+
+    context = pipeline.prepare(pipeline.RunOptions(data=synthetic_data, out=tmp_path / "b", eval_fraction=0.4,
+                                                   show_progress=False))
+    recorded = json.loads((context.path / "manifest.json").read_text())["split"]
+    assert recorded["eval_fraction"] == 0.5 and recorded["eval_fraction_requested"] == 0.4  # one of 2 folds
+    held_out = recorded["counts"]["eval"] / (recorded["counts"]["eval"] + recorded["counts"]["train"])
+    assert abs(held_out - 0.5) < 0.05
+    assert "so a share of 0.5 is held out" in caplog.text
+    assert split.used_eval_fraction(0.2) == 0.2 and split.used_eval_fraction(0.3) == pytest.approx(1 / 3)

@@ -85,7 +85,8 @@ def joint_map_panel(ref, opened, autopsy: dict, record: dict) -> None:
     prompt_set = record.get("prompt_set") if record.get("prompt_set") in tables.prompt_sets_of(
         loaders.projection(ref, name)) else None
     points = loaders.map_points(ref, name, record["id"], prompt_set)
-    components.figure(figures.projection_figure(points, "label", opened.classes, height=460),
+    components.figure(figures.projection_figure(points, "label", opened.classes, height=460,
+                                                method=tables.projection_method(opened.manifest, name)),
                       explain.read_projection(points))
     st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                  icon=":material/scatter_plot:")

@@ -81,7 +81,8 @@ points = loaders.map_points(ref, projection, approach_id, prompt_set)
 if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
-event = components.figure(figures.projection_figure(points, colour_by, opened.classes),
+event = components.figure(figures.projection_figure(points, colour_by, opened.classes,
+                                                    method=tables.projection_method(opened.manifest, projection)),
                           explain.read_projection(points), key=f"map_chart_{projection}",
                           on_select="rerun", selection_mode=("box", "lasso"))
 st.caption("Predictions exist for the held-out images only; training and unlabelled images show as “not scored”. "

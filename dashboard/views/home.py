@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import time
+from pathlib import Path
 
 import streamlit as st
 
-from analysis import explain, figures, tables
+from analysis import background, explain, figures, tables
 from analysis.bundle import BundleError
 from dashboard import components, loaders
 
@@ -22,48 +21,47 @@ PAGE_GUIDE = (
 )
 
 
-class StatusHandler(logging.Handler):
-    """Writes the pipeline's log lines into a Streamlit status box while the demo is built."""
-
-    def __init__(self, status) -> None:
-        super().__init__(level=logging.INFO)
-        self.status, self.started = status, time.perf_counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = self.format(record)
-        self.status.write(f"`{time.perf_counter() - self.started:5.0f} s` {message}")
-        self.status.update(label=f"Building the demo bundle… {message[:80]}")
+def demo_target() -> Path:
+    return loaders.results_folder() / "demo"
 
 
 def build_demo_panel() -> None:
-    """No bundle anywhere: offer to build the demo bundle, showing its progress."""
-    target = loaders.results_folder() / "demo"
+    """No bundle anywhere: offer to build the demo bundle in a child process."""
     st.info(f"No results bundle was found in `{loaders.results_folder()}`.\n\n"
             "Build the **demo bundle** (synthetic kernels, random-weight models; a few minutes, no data or network "
             "needed), type the path of a bundle in the sidebar, or build one from your data with "
             "`python -m analysis run --data DIR --out BUNDLE --clip MODEL:PRETRAINED`.", icon=":material/info:")
-    if st.button("Build the demo bundle", type="primary", icon=":material/play_arrow:", key="home_build_demo"):
-        from analysis import demo
-
-        logger = logging.getLogger("analysis")
-        with st.status("Building the demo bundle…", expanded=True) as status:
-            handler = StatusHandler(status)
-            handler.setFormatter(logging.Formatter("%(message)s"))
-            previous = logger.level
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-            try:
-                demo.build_demo(target, show_progress=False)
-            except Exception as error:  # shown to the user, never as a traceback
-                status.update(label="The demo bundle could not be built", state="error")
-                st.error(f"{type(error).__name__}: {error}")
-                return
-            finally:
-                logger.removeHandler(handler)
-                logger.setLevel(previous)
-            status.update(label=f"Demo bundle ready at {target}", state="complete", expanded=False)
-        st.session_state["bundle_choice"] = str(target.resolve())
+    job = loaders.background_runs().get(str(demo_target()))
+    if (job is None or not job.running) and st.button("Build the demo bundle", type="primary",
+                                                      icon=":material/play_arrow:", key="home_build_demo"):
+        loaders.background_runs()[str(demo_target())] = background.start_demo(demo_target())
         st.rerun()
+
+
+def demo_build_status() -> None:
+    """A running demo build's progress, or a failed one's output, above whatever bundle is open."""
+    job = loaders.background_runs().get(str(demo_target()))
+    if job is None:
+        return
+    if job.running or job.succeeded:
+        demo_progress(str(demo_target()))
+    else:
+        st.error("The demo bundle could not be built:\n\n```\n" + "\n".join(job.progress_lines(12)) + "\n```",
+                 icon=":material/error:")
+
+
+@st.fragment(run_every=2)
+def demo_progress(target: str) -> None:
+    """The demo build's latest output, refreshed every 2 s; the rest of the app stays usable."""
+    job = loaders.background_runs().get(target)
+    if job is not None and job.running:
+        with st.status(f"Building the demo bundle… {job.seconds:.0f} s", expanded=True):
+            st.code("\n".join(job.progress_lines()) or "starting…", language=None)
+        st.caption(f"`{' '.join(job.command[1:])}` runs in the background (output in `{job.log_path}`); "
+                   "the other pages stay usable meanwhile, and show the bundle as its parts are written.")
+        return
+    loaders.background_runs().pop(target, None)  # finished: the picker lists the new bundle, newest first
+    st.rerun()
 
 
 def bundle_facts(opened) -> None:
@@ -133,6 +131,7 @@ try:
 except BundleError as error:
     st.error(f"This bundle cannot be opened.\n\n{error}", icon=":material/error:")
     st.stop()
+demo_build_status()
 if opened is None:
     build_demo_panel()
     st.stop()
