@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.paths import PROJECT_ROOT
+from analysis.paths import IN_CLONE, PROJECT_ROOT
 
 
 @dataclass
@@ -62,10 +62,11 @@ def demo_command(out: Path) -> list[str]:
 
 
 def start(command: list[str], log_path: Path) -> BackgroundRun:
-    """Start ``command`` in the project folder, its output (stdout and stderr) into ``log_path``."""
+    """Start ``command`` (in the clone's folder when run from one), its output (stdout and stderr) into
+    ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:  # the child keeps its own handle
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT if IN_CLONE else None, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)
     return BackgroundRun(command, log_path, process)
 
