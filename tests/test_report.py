@@ -372,7 +372,8 @@ def test_malformed_diagnostics_cost_one_section_not_the_report(tmp_path, hostile
     probe_id = next(r["id"] for r in hostile_bundle.approaches if r["kind"] == "probe")
     bundle.save_diagnostics(folder, probe_id, {"kshot": {"k": [1, 2]}})  # no "mean": unusable
     text = report.render_html(bundle.open_bundle(folder))
-    assert "could not be drawn from the bundle&#39;s data (KeyError" in text
+    # found when the diagnostics are read (analysis.records), named with the file and key
+    assert "could not be drawn from the bundle&#39;s data (BundleError" in text and "&#39;kshot&#39;" in text
     assert "Most confident mistakes" in text and "section 'Linear probe' could not be drawn" in caplog.text
 
 
