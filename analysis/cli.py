@@ -48,6 +48,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="ConvNeXt test-time augmentation: average over the 8 flips and quarter turns")
     group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                        help="where models run (default auto: cuda, then mps, then cpu)")
+    group.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                       help="number format of CLIP extraction and ConvNeXt inference (default auto: bfloat16 "
+                            "weights on a CPU with native bfloat16, mixed precision on CUDA, else fp32)")
     group.add_argument("--batch-size", type=int, default=64, help="images per model batch (default 64)")
     group.add_argument("--cache-dir", type=Path, metavar="DIR",
                        help="where CLIP embeddings are cached between runs (default $CORNLENS_CACHE, "

@@ -27,6 +27,11 @@ from analysis.hub import download_problems
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 TINY_MODEL = "CornLens-Tiny"
 RANDOM_WEIGHTS = "random"
+# open_clip's own precision modes for weights cast to 16 bits. "bf16" casts the linear, convolution
+# and attention weights and keeps LayerNorm, embeddings and the logit scale in fp32; "pure_bf16"
+# casts everything, ~10% faster here at the same embedding parity, but rounds the learned
+# temperature by up to 1.5% (zero-shot probabilities and calibration): benchmarks/bench_precision.py.
+OPEN_CLIP_PRECISION = {"bf16": "bf16", "fp16": "fp16"}
 
 
 def register_model_configs() -> None:
@@ -207,8 +212,10 @@ def _logging_disabled(level: int) -> Iterator[None]:
         logging.disable(previous)
 
 
-def load_model(spec: ClipSpec, device: torch.device, seed: int = 0) -> tuple[torch.nn.Module, Any]:
-    """The open_clip model (eval mode, on ``device``) and its tokenizer.
+def load_model(spec: ClipSpec, device: torch.device, seed: int = 0,
+               precision: str = "fp32") -> tuple[torch.nn.Module, Any]:
+    """The open_clip model (eval mode, on ``device``, at a precision resolved by
+    :func:`analysis.devices.resolve_precision`) and its tokenizer.
 
     Random weights are seeded, so ``MODEL:random`` is the same model in every run.
 
@@ -227,6 +234,7 @@ def load_model(spec: ClipSpec, device: torch.device, seed: int = 0) -> tuple[tor
         with torch.random.fork_rng(devices=[]), _logging_disabled(quiet):
             torch.manual_seed(seed)
             model = open_clip.create_model(spec.model, pretrained=pretrained, device=device,
+                                           precision=OPEN_CLIP_PRECISION.get(precision, "fp32"),
                                            force_quick_gelu=quick_gelu, pretrained_text=False)
         with _logging_disabled(logging.INFO):
             tokenizer = open_clip.get_tokenizer(spec.model)

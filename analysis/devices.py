@@ -1,16 +1,27 @@
 """Devices and numeric precision: where a model runs and in which float format.
 
-``--device auto`` picks cuda, then mps, then cpu. :func:`precision_for` is the precision the
-models run at on a device; :func:`autocast` applies it around a forward pass.
+``--device auto`` picks cuda, then mps, then cpu. ``--precision`` (:data:`PRECISIONS`) is resolved
+per device by :func:`resolve_precision` into what the model really runs at: ``fp32``; ``bf16`` or
+``fp16`` (the weights cast, for inference); ``amp_bfloat16`` or ``amp_float16`` (fp32 weights under
+:func:`autocast`, CUDA). ``auto`` means bfloat16 weights on a CPU that computes in bfloat16 natively
+(AVX512-BF16 or AMX), autocast on CUDA and fp32 elsewhere. Training uses :func:`precision_for`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
+from pathlib import Path
 
 import torch
 
+log = logging.getLogger(__name__)
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CPUINFO = Path("/proc/cpuinfo")
+NATIVE_FLAGS = {"bf16": ("avx512_bf16", "amx_bf16"), "fp16": ("avx512_fp16", "amx_fp16")}
 
 
 class ModelError(Exception):
@@ -42,3 +53,62 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     if precision.startswith("amp_"):
         return torch.autocast(device.type, dtype=getattr(torch, precision.removeprefix("amp_")))
     return contextlib.nullcontext()
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags (``/proc/cpuinfo``), or None where that file cannot be read (not Linux)."""
+    try:
+        text = CPUINFO.read_text()
+    except OSError:
+        return None
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.partition(":")[2].split()}
+
+
+def cpu_computes_natively(precision: str) -> bool:
+    """True when this CPU has instructions for ``bf16`` or ``fp16`` arithmetic (AVX512/AMX): the kernel's
+    flags on Linux, torch's own capability checks elsewhere."""
+    flags = cpu_flags()
+    if flags is not None:
+        return any(flag in flags for flag in NATIVE_FLAGS[precision])
+    checks = {"bf16": ("_is_avx512_bf16_supported", "_is_amx_tile_supported"), "fp16": ("_is_amx_fp16_supported",)}
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks[precision])
+
+
+@functools.cache
+def warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time only (one warning per process, not one per model)."""
+    log.warning(message)
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """What a model runs at on ``device`` for ``--precision requested`` (see the module docstring).
+
+    A low precision the device cannot compute in natively falls back to ``fp32`` with one warning.
+
+    Raises:
+        ModelError: ``requested`` is not one of :data:`PRECISIONS`.
+    """
+    if requested not in PRECISIONS:
+        raise ModelError(f"--precision {requested!r}: choose one of {', '.join(PRECISIONS)}.")
+    if requested == "fp32":
+        return "fp32"
+    if device.type == "cuda":
+        if requested == "auto":
+            return precision_for(device)
+        if requested == "bf16" and not torch.cuda.is_bf16_supported():
+            warn_once("--precision bf16: this GPU has no bfloat16; running in fp32 instead.")
+            return "fp32"
+        return requested
+    if device.type != "cpu":
+        return "fp32" if requested == "auto" else requested
+    if cpu_computes_natively("bf16" if requested == "auto" else requested):
+        return "bf16" if requested == "auto" else requested
+    if requested != "auto":
+        warn_once(f"--precision {requested}: this CPU has no native {requested} instructions "
+                  f"({' or '.join(NATIVE_FLAGS[requested])}); running in fp32 instead.")
+    return "fp32"
+
+
+def weights_dtype(precision: str) -> torch.dtype:
+    """The dtype of the weights, and so of the inputs, at a resolved precision (float32 under autocast)."""
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from analysis import bundle
 from analysis.clip_weights import ClipSpec, image_transform, load_model, parse_spec, preprocess_config, \
     weights_identity
-from analysis.devices import ModelError, autocast, precision_for, resolve_device
+from analysis.devices import ModelError, autocast, resolve_device, resolve_precision, weights_dtype
 from analysis.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir, digest
 from analysis.image_batches import ImageFiles, worker_errors
 from analysis.progress import progress
@@ -87,11 +87,13 @@ class ClipModel:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     cache_dir: Path | None = None
+    requested_precision: str = "fp32"  # --precision: auto, fp32, bf16 or fp16 (see analysis.devices)
     _loaded: tuple[torch.nn.Module, Any] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_text(cls, text: str, device: str = "auto", seed: int = 0, cache_dir: Path | None = None) -> "ClipModel":
-        return cls(parse_spec(text), resolve_device(device), seed, cache_dir)
+    def from_text(cls, text: str, device: str = "auto", seed: int = 0, cache_dir: Path | None = None,
+                  precision: str = "fp32") -> "ClipModel":
+        return cls(parse_spec(text), resolve_device(device), seed, cache_dir, precision)
 
     @property
     def key(self) -> str:
@@ -99,7 +101,8 @@ class ClipModel:
 
     @property
     def precision(self) -> str:
-        return precision_for(self.device)
+        """What the image tower runs at here: ``fp32``, ``bf16``, ``fp16``, ``amp_bfloat16`` or ``amp_float16``."""
+        return resolve_precision(self.requested_precision, self.device)
 
     def identity(self) -> dict:
         """Everything the cached numbers depend on."""
@@ -116,8 +119,9 @@ class ClipModel:
         """(open_clip model, tokenizer), loaded on first use."""
         if self._loaded is None:
             started = time.perf_counter()
-            self._loaded = load_model(self.spec, self.device, self.seed)
-            log.info("%s: model loaded on %s in %.1f s", self.key, self.device, time.perf_counter() - started)
+            self._loaded = load_model(self.spec, self.device, self.seed, self.precision)
+            log.info("%s: model loaded on %s (%s) in %.1f s", self.key, self.device, self.precision,
+                     time.perf_counter() - started)
         return self._loaded
 
     def text_embeddings(self, texts: Sequence[str]) -> tuple[np.ndarray, float]:
@@ -208,10 +212,11 @@ class ClipModel:
         parts: dict[str, list[np.ndarray]] = {"embeddings": [], "features": []}
         bar = progress(None, total=len(todo), desc=f"{self.key} images", unit="img",  # type: ignore[arg-type]
                        disable=not show_progress)
+        dtype = weights_dtype(self.precision)
         try:
             with worker_errors(ModelError), torch.inference_mode(), autocast(self.device, self.precision):
                 for number, batch in enumerate(loader):
-                    embeddings, features = encode_batch(model, batch.to(self.device, non_blocking=True))
+                    embeddings, features = encode_batch(model, batch.to(self.device, dtype, non_blocking=True))
                     parts["embeddings"].append(embeddings.float().cpu().numpy())
                     if features is not None:
                         parts["features"].append(features.float().cpu().numpy())

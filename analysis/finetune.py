@@ -299,21 +299,25 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
 @torch.inference_mode()
 def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device, batch_size: int = 64,
             workers: int = 0, tta: bool = False, show_progress: bool = True,
-            desc: str = "predicting") -> tuple[np.ndarray, np.ndarray]:
+            desc: str = "predicting", precision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features and class probabilities of every image of ``dataset``, in order.
+
+    ``precision`` is resolved (:func:`analysis.devices.resolve_precision`; default: the training
+    precision of ``device``); ``bf16`` and ``fp16`` cast the model's weights in place.
 
     Returns:
         features: ndarray of shape (n_images, num_features), float32 (the un-augmented image);
         proba: ndarray of shape (n_images, n_classes), averaged over the eight flips and rotations
         when ``tta``.
     """
-    model.to(device).eval()
-    precision = devices.precision_for(device)
+    precision = precision or devices.precision_for(device)
+    dtype = devices.weights_dtype(precision)
+    model.to(device, dtype).eval()
     features, proba = [], []
     batches = progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch", disable=not show_progress)
     with image_batches.worker_errors(data.DatasetError):
         for images, _ in batches:
-            images = images.to(device, non_blocking=True)
+            images = images.to(device, dtype, non_blocking=True)
             views = []
             for index in range(8 if tta else 1):
                 with devices.autocast(device, precision):
@@ -342,6 +346,7 @@ class FineTuneOptions:
     image_size: int
     batch_size: int
     device: str
+    precision: str
     seed: int
     workers: int
     tta: bool
@@ -359,7 +364,7 @@ def check_options(options: FineTuneOptions) -> None:
     if options.image_size < 32:
         raise ModelError(f"--image-size {options.image_size}: ConvNeXt halves the image five times; give at "
                          "least 32 px (224 is its usual size).")
-    devices.resolve_device(options.device)
+    devices.resolve_precision(options.precision, devices.resolve_device(options.device))
     for text in options.convnext:
         spec = parse_spec(text)
         if spec.weights == "imagenet":
@@ -405,11 +410,12 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
     with context.atomic_file(weights_path.relative_to(context.path)) as temporary:
         torch.save(result.best_state, temporary)
 
+    inference_precision = devices.resolve_precision(options.precision, device)
     features, proba = predict(model, dataset(images, labelled=False), device, options.batch_size, workers,
-                              options.tta, options.show_progress, f"{spec.name} features")
+                              options.tta, options.show_progress, f"{spec.name} features", inference_precision)
     predicted = images["split"].isin([split.EVAL, split.KAGGLE_TEST]).to_numpy()
     about = {"model_key": spec.name, "model": spec.name, "pretrained": detail if source != "scratch" else "scratch",
-             "weights": source, "image_size": options.image_size}
+             "weights": source, "image_size": options.image_size, "precision": inference_precision}
     context.save_embeddings(spec.name, features, kind="convnext", normalized=False, **about)
     coordinates = projection.project(features, seed=options.seed)
     frame = projection.projection_frame(coordinates, images["image_id"].tolist(), images["label"].tolist())
@@ -420,7 +426,8 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
         "weights_detail": detail, "tta": bool(options.tta), "stopped_early": result.stopped_early,
         "patience": config.patience, "resumed_from_epoch": result.resumed_from, "validation_fold": VALIDATION_FOLD,
         "n_train": int(len(fit_rows)), "n_val": int(len(val_rows)), "image_size": options.image_size,
-        "device": str(device), "precision": result.precision, "projection": spec.name,
+        "device": str(device), "precision": result.precision, "inference_precision": inference_precision,
+        "projection": spec.name,
         "embedding": spec.name, "checkpoint_file": str(weights_path.relative_to(context.path)),
     }
     params = {"epochs": options.epochs, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
@@ -429,11 +436,13 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
               "schedule": "linear warm-up, cosine decay (per step)", "drop_path_rate": DROP_PATH,
               "augmentation": "flips and 90° rotations", "early_stopping": f"patience {config.patience} on "
               f"validation accuracy (fold {VALIDATION_FOLD} of train)", "tta": bool(options.tta),
-              "precision": result.precision, "trained_on": split.TRAIN, "normalization": normalise}
+              "precision": result.precision, "inference_precision": inference_precision,
+              "trained_on": split.TRAIN, "normalization": normalise}
     record = context.save_approach(
         records.FINETUNE, images.loc[predicted, "image_id"].tolist(), proba[predicted], model_key=spec.name,
         model=spec.name, pretrained=about["pretrained"], params=params, diagnostics=diagnostics,
-        wall_time_s=round(time.perf_counter() - started, 3), device=str(device), weights=source, checkpoint_file=diagnostics["checkpoint_file"])
+        wall_time_s=round(time.perf_counter() - started, 3), device=str(device), weights=source, checkpoint_file=diagnostics["checkpoint_file"],
+        precision=inference_precision)
     training_path.unlink(missing_ok=True)  # finished: the optimizer state is no longer needed
     return record
 

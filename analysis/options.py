@@ -57,6 +57,7 @@ class RunOptions:
     clip: list[str] = field(default_factory=list)       # "MODEL:PRETRAINED" or "MODEL:/path/to/checkpoint"
     prompts: list[Path] = field(default_factory=list)   # user prompt-set JSON files
     device: str = "auto"
+    precision: str = "auto"                             # auto, fp32, bf16, fp16: CLIP extraction, ConvNeXt inference
     batch_size: int = 64
     cache_dir: Path | None = None                       # CLIP embedding cache (default $CORNLENS_CACHE or ~/.cache/cornlens)
     convnext: list[str] = field(default_factory=list)   # timm names, e.g. convnext_tiny, NAME:scratch, NAME:/path/to/weights

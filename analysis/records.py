@@ -93,6 +93,7 @@ class ApproachRecord(TypedDict, total=False):
     predictions_file: Required[str]
     wall_time_s: float | None
     device: str | None
+    precision: str | None               # the image model's number format (--precision), zeroshot/probe/finetune
 
 
 class PromptSetScore(TypedDict, total=False):

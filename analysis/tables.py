@@ -40,8 +40,10 @@ def approach_label(record: dict, short: bool = False) -> str:
         return f"baseline: {record.get('model_key') or record.get('model') or record['id']}"
     if not model:
         return record["id"]
-    weights = f" ({pretrained})" if pretrained and "/" not in str(pretrained) else (
-        f" ({str(pretrained).rsplit('/', 1)[-1]})" if pretrained else "")
+    shown = [str(pretrained).rsplit("/", 1)[-1]] if pretrained else []
+    if record.get("precision") not in (None, "fp32"):
+        shown.append(record["precision"])  # bf16 etc.: the numbers came from a lower precision
+    weights = f" ({', '.join(shown)})" if shown else ""
     if short:
         return f"{KIND_NAMES.get(kind, kind)} {model}"
     label = f"{KIND_NAMES.get(kind, kind)} {model}{weights}"

@@ -305,6 +305,7 @@ class ZeroShotOptions:
     clip: list[str]
     prompts: list[Path]
     device: str
+    precision: str
     seed: int
     cache_dir: Path | None
     batch_size: int
@@ -327,7 +328,7 @@ def check_options(options: ZeroShotOptions) -> None:
     if not options.clip:
         return
     prompt_sets(options.prompts)
-    devices.resolve_device(options.device)
+    devices.resolve_precision(options.precision, devices.resolve_device(options.device))
     for text in options.clip:
         clip_weights.locate_weights(clip_weights.parse_spec(text))
 
@@ -352,7 +353,7 @@ def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
 def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
     """One ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map."""
     sets = prompt_sets(options.prompts)
-    clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir)
+    clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir, options.precision)
     run_model(context, options, clip, sets, approach_ids(clip.key, sets))
 
 
@@ -380,7 +381,7 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
         proba = embedded.classifier().predict_proba(unit)
         ctx.save_approach(records.ZEROSHOT, ctx.images["image_id"].tolist(), proba, model_key=clip.key,
                           model=spec.model, pretrained=spec.pretrained, prompt_set=prompt_set.name,
-                          params=prompt_set.params(ctx.classes), device=str(clip.device),
+                          params=prompt_set.params(ctx.classes), device=str(clip.device), precision=clip.precision,
                           wall_time_s=round(time.perf_counter() - started + extracted.seconds, 3),
                           embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)

@@ -233,6 +233,25 @@ def test_cache_key_follows_weights_and_duplicates_are_computed_once(tiny_checkpo
     assert np.array_equal(result.embeddings[0], result.embeddings[2])
 
 
+def test_chunks_made_on_other_machines_merge(synthetic_data, tmp_path, calls):
+    """Sharding as README describes it: each machine embeds a part into its own cache; the chunk
+    files copied into one folder serve the whole list without a model call, same numbers."""
+    import shutil
+
+    paths = sorted((synthetic_data / "train").glob("*.png"))[:10]
+    shards = [embed.ClipModel.from_text(f"{TINY}:random", "cpu", cache_dir=tmp_path / name) for name in "ab"]
+    parts = [shards[0].image_embeddings(paths[:6], batch_size=4, show_progress=False),
+             shards[1].image_embeddings(paths[6:], batch_size=4, show_progress=False)]
+    merged = embed.ClipModel.from_text(f"{TINY}:random", "cpu", cache_dir=tmp_path / "merged")
+    assert {shard.cache.folder.name for shard in shards} == {merged.cache.folder.name}
+    for shard in shards:
+        shutil.copytree(shard.cache.folder, merged.cache.folder, dirs_exist_ok=True)
+    calls.update(encode=0, load=0)
+    whole = merged.image_embeddings(paths, batch_size=4, show_progress=False)
+    assert (whole.n_computed, calls["load"]) == (0, 0)
+    assert np.array_equal(whole.embeddings, np.concatenate([part.embeddings for part in parts]))
+
+
 def test_damaged_chunk_is_recomputed(synthetic_data, tmp_path, calls):
     paths = sorted((synthetic_data / "train").glob("*.png"))[:6]
     clip = embed.ClipModel.from_text(f"{TINY}:random", "cpu", cache_dir=tmp_path)
