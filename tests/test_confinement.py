@@ -25,7 +25,8 @@ def crafted_bundle(folder, image_paths=("a.png", "b.png", "c.png"), root=None):
                            "split": ["train", "eval", "eval"], "fold": [0, -1, -1], "content_hash": ["", "", ""]})
     manifest = {"classes": CLASSES, "dataset": {"root": str(root or data), "fingerprint": "f"}, "split": {"seed": 0}}
     bundle.create_bundle(folder, manifest, images)
-    bundle.save_approach(folder, {"id": "zs:x", "kind": "zeroshot", "metrics": {"accuracy": 0.5}},
+    bundle.save_approach(folder, {"id": "zs:x", "kind": "zeroshot", "model_key": "x", "prompt_set": "p",
+                                  "metrics": {"accuracy": 0.5}},
                          bundle.predictions_frame(["b", "c"], np.array([[0.9, 0.1], [0.3, 0.7]]), CLASSES))
     bundle.save_embeddings(folder, "m", np.eye(3, 4, dtype=np.float32))
     return folder
