@@ -20,18 +20,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import __version__, records
+from analysis import __version__, confinement, records
+from analysis.atomic import WriteError, atomic_path, transaction  # noqa: F401 (atomic_path, WriteError: re-exported)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -65,21 +64,6 @@ class CheckedDiagnostics(dict):
 
 
 # --- atomic writes --------------------------------------------------------------------------------
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600; bundles are meant to be shared
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
 
 def write_json(path: Path, data: Any) -> None:
     with atomic_path(path) as temporary:
@@ -149,19 +133,24 @@ class Bundle:
     def approaches_of_kind(self, kind: str) -> list[dict]:
         return [record for record in self.approaches if record["kind"] == kind]
 
+    def file(self, relative: object, what: str) -> Path:
+        """The bundle's file ``relative``; BundleError when it leaves the bundle (:func:`inside_bundle`)."""
+        return inside_bundle(self.path, relative, what)
+
     # tables
     def images(self) -> pd.DataFrame:
         if self._images is None:
-            self._images = _read_parquet(self.path / IMAGES)
+            self._images = _read_parquet(self.file(IMAGES, IMAGES))
         return self._images
 
     def thumbnails(self) -> pd.DataFrame:
         """``image_id`` and ``jpeg`` bytes; empty when the bundle has none."""
-        path = self.path / THUMBNAILS
+        path = self.file(THUMBNAILS, THUMBNAILS)
         return _read_parquet(path) if path.exists() else pd.DataFrame(columns=["image_id", "jpeg"])
 
     def predictions(self, approach_id: str) -> pd.DataFrame:
-        return _read_parquet(self.path / self.approach(approach_id)["predictions_file"])
+        record = self.approach(approach_id)
+        return _read_parquet(self.file(record["predictions_file"], f"predictions_file of {approach_id!r}"))
 
     def embedding_names(self) -> list[str]:
         return sorted(self.manifest.get("embeddings", {}))
@@ -171,7 +160,7 @@ class Bundle:
         entry = self.manifest.get("embeddings", {}).get(name)
         if entry is None:
             raise BundleError(f"{self.path}: no embeddings named {name!r}.")
-        path = self.path / entry["file"]
+        path = self.file(entry["file"], f"embeddings {name!r}")
         try:
             return np.load(path, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as error:
@@ -184,14 +173,14 @@ class Bundle:
         entry = self.manifest.get("projections", {}).get(name)
         if entry is None:
             raise BundleError(f"{self.path}: no projection named {name!r}.")
-        return _read_parquet(self.path / entry["file"])
+        return _read_parquet(self.file(entry["file"], f"projections {name!r}"))
 
     def has_diagnostics(self, name: str) -> bool:
         return (self.path / DIAGNOSTICS / f"{file_stem(name)}.json").exists()
 
     def diagnostics(self, name: str) -> dict:
         """The diagnostics called ``name``, checked against their type in :mod:`analysis.records`."""
-        path = self.path / DIAGNOSTICS / f"{file_stem(name)}.json"
+        path = self.file(f"{DIAGNOSTICS}/{file_stem(name)}.json", f"diagnostics {name!r}")
         try:
             found = json.loads(path.read_text())
         except FileNotFoundError as error:
@@ -205,6 +194,51 @@ class Bundle:
         if "" in problems:
             raise BundleError(problems[""])
         return CheckedDiagnostics(found, problems) if problems else found
+
+
+def inside_bundle(path: Path, relative: object, what: str) -> Path:
+    """``path / relative`` resolved, when it stays inside the bundle folder (symbolic links followed).
+
+    A bundle is data received from someone: a file name in it that is absolute, climbs out with
+    ``..`` or is a link to elsewhere is refused with a BundleError naming the manifest entry.
+    """
+    full = confinement.resolve_inside(path, relative)
+    if full is None:
+        raise BundleError(f"{Path(path) / MANIFEST}: {what} names {relative!r}, which is not a file inside the "
+                          "bundle folder (absolute, '..' or a link to elsewhere); this bundle is refused.")
+    return full
+
+
+def check_image_paths(path: Path, manifest: dict) -> None:
+    """Refuse a bundle whose ``dataset.root`` or an ``images.parquet`` ``path`` could lead outside the
+    dataset folder: every path must be relative without ``..`` (links are checked where a file is read,
+    :func:`analysis.confinement.dataset_image`)."""
+    root = manifest["dataset"].get("root") if isinstance(manifest["dataset"], dict) else None
+    if root is not None and confinement.dataset_root(path, root) is None:
+        raise BundleError(f"{path / MANIFEST}: dataset.root {root!r} is neither an absolute folder nor a folder "
+                          "inside the bundle; this bundle is refused.")
+    try:
+        table = pq.read_table(path / IMAGES, columns=["image_id", "path"]).to_pandas()
+    except (OSError, pa.ArrowException) as error:
+        raise BundleError(f"{path / IMAGES}: cannot be read as Parquet ({error}); rebuild the bundle.") from error
+    bad = confinement.unsafe_rows(table["path"])
+    if bad:
+        first = bad[0]
+        raise BundleError(f"{path / IMAGES}: row {first + 1} (image_id {table['image_id'].iloc[first]!r}) has path "
+                          f"{table['path'].iloc[first]!r}, which is absolute or climbs out of the dataset folder "
+                          f"with '..' ({len(bad)} such row(s)); this bundle is refused.")
+
+
+def check_no_links_out(path: Path) -> None:
+    """Refuse a bundle holding a symbolic link that leads outside it (a diagnostics file, say): the
+    files read by name, not through the manifest, are checked here once."""
+    root = path.resolve()
+    entries = [path / THUMBNAILS, *(entry for folder in (DIAGNOSTICS, "features") if (path / folder).is_dir()
+                                    for entry in (path / folder).iterdir())]
+    for entry in entries:
+        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+            raise BundleError(f"{entry}: a link to {os.readlink(entry)}, outside the bundle folder; this bundle "
+                              "is refused (a bundle may only hold its own files).")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -259,16 +293,20 @@ def open_bundle(path: str | Path) -> Bundle:
     """Open and validate a bundle: manifest, images table and every file the manifest names."""
     path = Path(path).expanduser()
     manifest = read_manifest(path)
-    _check_parquet(path / IMAGES, IMAGE_COLUMNS)
+    _check_parquet(inside_bundle(path, IMAGES, IMAGES), IMAGE_COLUMNS)
+    check_image_paths(path, manifest)
+    check_no_links_out(path)
     for index, record in enumerate(manifest["approaches"]):
         where = f"{path / MANIFEST}: approach {record.get('id', index) if isinstance(record, dict) else index!r}"
         problems = records.approach_problems(record, where)
         if problems:
             raise BundleError("; ".join(problems))
-        _check_parquet(path / record["predictions_file"], PREDICTION_COLUMNS)
+        _check_parquet(inside_bundle(path, record["predictions_file"], f"predictions_file of {record['id']!r}"),
+                       PREDICTION_COLUMNS)
     for section in ("embeddings", "projections"):
         for name, entry in manifest.get(section, {}).items():
-            if not (path / entry["file"]).is_file():
+            if not inside_bundle(path, entry.get("file") if isinstance(entry, dict) else None,
+                                 f"{section} {name!r}").is_file():
                 raise BundleError(f"{path / entry['file']}: {section} {name!r} listed in the manifest "
                                   "but the file is missing.")
     return Bundle(path, manifest)
@@ -305,15 +343,15 @@ def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
             kept = {key: old[key] for key in ("approaches", "embeddings", "projections", "features") if key in old}
     except BundleError:
         pass
-    path.mkdir(parents=True, exist_ok=True)
-    write_parquet(path / IMAGES, images)
-    if thumbnails is not None:
-        write_parquet(path / THUMBNAILS, thumbnails)
     full = {"schema_version": SCHEMA_VERSION, "tool": "cornlens", "tool_version": __version__,
             "created": now(), "demo": False, "approaches": [], "embeddings": {}, "projections": {}}
     full.update(manifest)
     full.update(kept)
-    write_json(path / MANIFEST, full)
+    with transaction():  # all three files or none
+        write_parquet(path / IMAGES, images)
+        if thumbnails is not None:
+            write_parquet(path / THUMBNAILS, thumbnails)
+        write_json(path / MANIFEST, full)
     return open_bundle(path)
 
 
@@ -351,15 +389,16 @@ def save_approach(path: str | Path, record: dict, predictions: pd.DataFrame,
     problems = records.approach_problems(record, "approach record")
     if problems:  # a writer's bug, not the user's: fail loudly
         raise ValueError("; ".join(problems))
-    write_parquet(path / record["predictions_file"], predictions)
-    if diagnostics is not None:
-        save_diagnostics(path, record["id"], diagnostics)
 
     def upsert(manifest: dict) -> None:
         others = [entry for entry in manifest["approaches"] if entry["id"] != record["id"]]
         manifest["approaches"] = others + [record]
 
-    update_manifest(path, upsert)
+    with transaction():  # predictions, diagnostics and manifest entry together, or none of them
+        write_parquet(path / record["predictions_file"], predictions)
+        if diagnostics is not None:
+            save_diagnostics(path, record["id"], diagnostics)
+        update_manifest(path, upsert)
     return record
 
 
@@ -370,12 +409,14 @@ def save_diagnostics(path: str | Path, name: str, diagnostics: dict) -> None:
 def save_embeddings(path: str | Path, name: str, array: np.ndarray, **meta: Any) -> None:
     """Store an (n_images, dim) array under ``embeddings/`` and list it in the manifest."""
     entry = {"file": f"{EMBEDDINGS}/{file_stem(name)}.npy", "shape": list(np.shape(array)), **meta}
-    write_npy(Path(path) / entry["file"], array)
-    update_manifest(path, lambda manifest: manifest.setdefault("embeddings", {}).__setitem__(name, entry))
+    with transaction():
+        write_npy(Path(path) / entry["file"], array)
+        update_manifest(path, lambda manifest: manifest.setdefault("embeddings", {}).__setitem__(name, entry))
 
 
 def save_projection(path: str | Path, name: str, frame: pd.DataFrame, **meta: Any) -> None:
     """Store a 2-D map (a table with at least ``x`` and ``y``) under ``projections/``."""
     entry = {"file": f"{PROJECTIONS}/{file_stem(name)}.parquet", **meta}
-    write_parquet(Path(path) / entry["file"], frame)
-    update_manifest(path, lambda manifest: manifest.setdefault("projections", {}).__setitem__(name, entry))
+    with transaction():
+        write_parquet(Path(path) / entry["file"], frame)
+        update_manifest(path, lambda manifest: manifest.setdefault("projections", {}).__setitem__(name, entry))

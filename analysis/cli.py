@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from analysis.atomic import WriteError
 from analysis.bundle import BundleError
 from analysis.data import DatasetError
 from analysis.options import OptionsError, RunOptions
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError, OptionsError, *stage_errors()) as error:
+    except (DatasetError, BundleError, OptionsError, WriteError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections import Counter
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Iterable
+from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from analysis.confinement import IMAGE_SUFFIXES, safe_relative_path  # noqa: F401 (re-exported)
+from analysis.problems import Problem, ProblemList, counts_of, summary_lines
 from analysis.progress import progress
 
 log = logging.getLogger(__name__)
@@ -29,27 +32,17 @@ SAMPLE_SUBMISSION_CSV = "sample_submission.csv"
 TRAIN_COLUMNS = ("seed_id", "view", "image", "label")
 TEST_COLUMNS = ("seed_id", "view", "image")
 SUBMISSION_COLUMNS = ("seed_id", "label")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 UNKNOWN_VIEW = "unknown"
 # The light background of the corn photos: transparent pixels are composited onto it.
 BACKGROUND_RGB = (255, 255, 255)
+MAX_IMAGE_BYTES = 512 * 2**20  # image files larger than this are skipped unread
+CHECK_BATCH = 1024  # rows checked per batch of the thread pool
+# open_image checks the claimed size itself and reports it per file; PIL's warning would only repeat it.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class DatasetError(Exception):
     """The dataset cannot be used at all; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the dataset. ``where`` names the file, row or column."""
-
-    kind: str
-    where: str
-    message: str
-    fatal: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 @dataclass
@@ -78,7 +71,8 @@ class Dataset:
         return self.images[self.images["source"] == "test"]
 
     def problem_counts(self) -> dict[str, int]:
-        return dict(Counter(problem.kind for problem in self.problems))
+        """Problems per kind, all of them (``problems`` keeps the first few of each kind)."""
+        return counts_of(self.problems)
 
     def fingerprint(self) -> str:
         """A short hash of the image list (paths, labels, contents): equal data, equal fingerprint."""
@@ -114,9 +108,36 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+class ImageTooLarge(OSError):
+    """An image whose header claims more pixels than PIL's ``MAX_IMAGE_PIXELS``: never decoded."""
+
+
+@contextmanager
+def open_image(source: str | Path | io.BytesIO) -> Iterator[Image.Image]:
+    """``PIL.Image.open`` with the size its header claims checked before anything is decoded.
+
+    A decompression bomb (a small file that decodes to, say, 30,000 × 30,000 pixels) or a header that
+    claims an absurd size raises :class:`ImageTooLarge` instead of filling the memory. The limit is
+    PIL's ``Image.MAX_IMAGE_PIXELS`` (about 89 million pixels; set it to None to lift it).
+    """
+    try:
+        image = Image.open(source)
+    except Image.DecompressionBombError as error:  # PIL's own refusal, above twice the limit
+        raise ImageTooLarge(f"{error} Not decoded.") from error
+    with image:
+        width, height = image.size
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and width * height > limit:
+            raise ImageTooLarge(f"the image claims {width} × {height} pixels ({width * height / 1e6:,.0f} million), "
+                                f"more than the limit of {limit / 1e6:,.0f} million (PIL.Image.MAX_IMAGE_PIXELS): a "
+                                "decompression bomb or a damaged header. Not decoded.")
+        yield image
+
+
 def load_rgb(path: str | Path) -> Image.Image:
-    """Open an image file fully decoded as 8-bit RGB (the one loader every module uses)."""
-    with Image.open(path) as image:
+    """Open an image file fully decoded as 8-bit RGB (the one loader every module uses).
+    Raises OSError (:class:`ImageTooLarge` for a decompression bomb) when it cannot."""
+    with open_image(path) as image:
         image.load()
         return to_rgb(image)
 
@@ -135,14 +156,20 @@ def inspect_image(path: Path, thumbnail_size: int | None = None) -> ImageInfo | 
     where = str(path)
     if not path.is_file():
         return Problem("missing_file", where, "image file is missing")
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return Problem("too_large", where, f"file is {size / 2**20:,.0f} MiB, more than "
+                       f"{MAX_IMAGE_BYTES / 2**20:,.0f} MiB; not read")
     data = path.read_bytes()
     if not data:
         return Problem("zero_byte", where, "image file is empty (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(io.BytesIO(data)) as image:
             image.load()
             mode = image.mode
             rgb = to_rgb(image)
+    except ImageTooLarge as error:
+        return Problem("too_large", where, str(error))
     except UnidentifiedImageError:
         return Problem("not_an_image", where, "file is not an image PIL can read")
     except (OSError, SyntaxError, ValueError) as error:
@@ -153,17 +180,6 @@ def inspect_image(path: Path, thumbnail_size: int | None = None) -> ImageInfo | 
 
 
 # --- rows -----------------------------------------------------------------------------------------
-
-def safe_relative_path(value: object) -> str | None:
-    """The normalised relative path, or None when it is empty, absolute or climbs out with `..`."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("\\", "/")
-    posix = PurePosixPath(text)
-    if posix.is_absolute() or ".." in posix.parts or (len(text) > 1 and text[1] == ":"):
-        return None
-    return posix.as_posix()
-
 
 def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     """Read a CSV with every column as text (keeps zero-padded ids); check required columns."""
@@ -183,7 +199,7 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
 
 def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, list[Problem], str | None]:
     """Rows of ``train.csv`` (+ ``test.csv`` when present), with per-row problems."""
-    problems: list[Problem] = []
+    problems = ProblemList()
     frames = []
     for csv_name, required, source in ((TRAIN_CSV, TRAIN_COLUMNS, "train"), (TEST_CSV, TEST_COLUMNS, "test")):
         csv_path = root / csv_name
@@ -198,14 +214,15 @@ def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, li
         frames.append(frame[["seed_id", "view", "image", "label", "source", "row"]])
     rows = pd.concat(frames, ignore_index=True)
     keep = np.ones(len(rows), dtype=bool)
+    normalised = []
     for index, row in enumerate(rows.itertuples(index=False)):
         relative = safe_relative_path(row.image)
+        normalised.append(relative)
         if relative is None:
             problems.append(Problem("bad_path", row.row, f"column 'image' value {row.image!r} is empty, "
                                     "absolute or outside the dataset folder"))
             keep[index] = False
             continue
-        rows.at[index, "image"] = relative
         if row.source == "train":
             if not row.label:
                 problems.append(Problem("empty_label", row.row, f"column 'label' is empty for {relative}"))
@@ -214,7 +231,7 @@ def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, li
                 problems.append(Problem("unknown_label", row.row, f"label {row.label!r} of {relative} is not one "
                                         f"of the expected classes {', '.join(classes)}"))
                 keep[index] = False
-    rows = rows[keep]
+    rows = rows.assign(image=normalised)[keep]
     duplicated = rows.duplicated("image", keep="first")
     for row in rows[duplicated].itertuples(index=False):
         problems.append(Problem("duplicate_row", row.row, f"image {row.image} is listed more than once; "
@@ -234,7 +251,7 @@ def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, li
 
 def imagefolder_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, list[Problem]]:
     """Rows of an ImageFolder layout: one sub-folder per class; the file stem is the seed_id."""
-    problems: list[Problem] = []
+    problems = ProblemList()
     records = []
     for folder in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")):
         if classes is not None and folder.name not in classes:
@@ -272,6 +289,17 @@ def order_classes(labels: pd.Series) -> list[str]:
     return sorted(counts.index, key=lambda name: (-counts[name], name))
 
 
+def check_row(root: Path, relative: str, thumbnail_size: int | None) -> ImageInfo | Problem:
+    """:func:`inspect_image` of ``root / relative``, after checking that it stays inside ``root``
+    (a symbolic link may point elsewhere). A missing file costs one ``stat``."""
+    full = root / relative
+    if not full.is_file():
+        return Problem("missing_file", str(full), "image file is missing")
+    if not full.resolve().is_relative_to(root):
+        return Problem("bad_path", str(full), f"image path {relative} leaves the dataset folder")
+    return inspect_image(full, thumbnail_size)
+
+
 def load_dataset(
     root: str | Path,
     classes: list[str] | None = None,
@@ -300,37 +328,33 @@ def load_dataset(
     else:
         rows, problems = imagefolder_rows(root, classes)
         sample = None
-    todo = []
-    for index, (relative, where) in enumerate(zip(rows["path"], rows["row"])):
-        full = (root / relative).resolve()
-        if full.is_relative_to(root):  # also catches symbolic links that point outside
-            todo.append((index, full))
-        else:
-            problems.append(Problem("bad_path", where, f"image path {relative} leaves the dataset folder"))
     keep: list[int] = []
     thumbnails: dict[str, bytes] = {}
     facts: dict[str, list] = {"width": [], "height": [], "mode": [], "content_hash": []}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = pool.map(lambda item: inspect_image(item[1], thumbnail_size), todo)
-        for (index, _), info in progress(zip(todo, results), total=len(todo), desc="checking images",
-                                         unit="img", disable=not show_progress):
-            relative = rows["path"].iloc[index]
-            if isinstance(info, Problem):
-                problems.append(Problem(info.kind, f"{rows['row'].iloc[index]} ({relative})", info.message))
-                continue
-            keep.append(index)
-            for name in facts:
-                facts[name].append(getattr(info, name))
-            if info.thumbnail is not None:
-                thumbnails[relative] = info.thumbnail
+    relatives, wheres = rows["path"].tolist(), rows["row"].tolist()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+            progress(None, total=len(rows), desc="checking images", unit="img", disable=not show_progress) as bar:
+        for start in range(0, len(rows), CHECK_BATCH):  # a batch at a time: memory does not grow with the rows
+            batch = range(start, min(start + CHECK_BATCH, len(rows)))
+            results = pool.map(lambda index: check_row(root, relatives[index], thumbnail_size), batch)
+            for index, info in zip(batch, results):
+                bar.update(1)
+                if isinstance(info, Problem):
+                    problems.append(Problem(info.kind, f"{wheres[index]} ({relatives[index]})", info.message))
+                    continue
+                keep.append(index)
+                for name in facts:
+                    facts[name].append(getattr(info, name))
+                if info.thumbnail is not None:
+                    thumbnails[relatives[index]] = info.thumbnail
     images = rows.iloc[keep].drop(columns=["row"]).reset_index(drop=True)
     images.insert(0, "image_id", images["path"])
     for name, values in facts.items():
         images[name] = pd.Series(values, dtype="int64" if name in ("width", "height") else "object")
     labelled = images[images["source"] == "train"]
     if labelled.empty:
-        raise DatasetError(f"{root}: no usable labelled image ({len(problems)} problem(s) found; "
-                           "run `python -m analysis validate` to list them).")
+        raise DatasetError("\n".join([f"{root}: no usable labelled image; {problems.total()} problem(s) found:",
+                                      *summary_lines(problems, max_listed=5)]))
     found = order_classes(labelled["label"])
     if classes is not None:
         for name in classes:
@@ -378,14 +402,9 @@ def describe(dataset: Dataset, max_listed: int = 10) -> str:
     lines.append("\n" + table.assign(share=shares).to_string() + "\n")
     counts = dataset.problem_counts()
     skipped = sum(count for kind, count in counts.items() if kind not in ("empty_class", "bad_sample_submission"))
-    lines.append(f"Problems: {len(dataset.problems)} found, {skipped} row(s) skipped" if dataset.problems
+    lines.append(f"Problems: {sum(counts.values())} found, {skipped} row(s) skipped" if counts
                  else "Problems: none found")
-    for kind, count in sorted(counts.items()):
-        lines.append(f"  {kind}: {count}")
-        for problem in [p for p in dataset.problems if p.kind == kind][:max_listed]:
-            lines.append(f"    - {problem}")
-        if count > max_listed:
-            lines.append(f"    … and {count - max_listed} more")
+    lines += summary_lines(dataset.problems, max_listed)
     groups = duplicate_groups(dataset.images)
     lines.append(f"Byte-identical images: {len(groups)} group(s), {int(groups['conflicting'].sum())} with "
                  f"conflicting labels, {int(groups['leak'].sum())} shared between train and test (leaks)")

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from analysis import bundle, data, metrics, split
+from analysis import bundle, data, lock, metrics, split
 from analysis.context import RunContext, RunOptions, Stage
 
 __all__ = ["RunContext", "RunOptions", "images_table", "prepare", "run", "run_stage"]
@@ -39,8 +39,8 @@ def prepare(options: RunOptions) -> RunContext:
                     split.held_out_folds(options.eval_fraction), used)
     dataset = data.load_dataset(options.data, options.classes, options.thumbnail_size, options.workers,
                                 options.show_progress)
-    for problem in dataset.problems:
-        log.warning("skipped: %s", problem)
+    if dataset.problems:
+        log.warning("problems in the data (rows skipped):\n%s", "\n".join(data.summary_lines(dataset.problems)))
     images = images_table(dataset, options)
     thumbnails = pd.DataFrame({"image_id": list(dataset.thumbnails), "jpeg": list(dataset.thumbnails.values())})
     labelled = dataset.labelled
@@ -102,8 +102,9 @@ def run(options: RunOptions, stages: Sequence[Stage] | None = None) -> bundle.Bu
     stages = STAGES if stages is None else stages
     for stage in stages:  # fail in seconds, before the data is read
         stage.check(stage.typed_options(options))
-    context = prepare(options)
-    for stage in stages:
-        run_stage(stage, context)
+    with lock.bundle_lock(options.out):  # one writer per bundle: a second run refuses at once
+        context = prepare(options)
+        for stage in stages:
+            run_stage(stage, context)
     log.info("bundle ready at %s (%.1f s)", context.path, time.perf_counter() - started)
     return bundle.open_bundle(context.path)

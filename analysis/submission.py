@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import bundle, data, split
+from analysis import bundle, confinement, data, split
 from analysis.context import NoOptions, RunContext, Stage
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,12 @@ def sample_path(opened: bundle.Bundle, sample: str | Path | None = None) -> Path
         if not dataset.get("sample_submission"):
             raise SubmissionError(f"{opened.path}: the dataset of this bundle has no usable "
                                   f"{data.SAMPLE_SUBMISSION_CSV}; pass one with --sample FILE.")
-        path = Path(dataset["root"]) / dataset["sample_submission"]
+        root = confinement.dataset_root(opened.path, dataset.get("root"))
+        path = confinement.resolve_inside(root, dataset["sample_submission"]) if root is not None else None
+        if path is None:
+            raise SubmissionError(f"{opened.path / bundle.MANIFEST}: dataset.sample_submission "
+                                  f"{dataset['sample_submission']!r} is not a file inside the dataset folder "
+                                  f"{dataset.get('root')!r}; it is not opened. Pass one with --sample FILE.")
     if not path.is_file():
         raise SubmissionError(f"{path}: sample submission not found (the dataset may have moved); pass its new "
                               "place with --sample FILE.")

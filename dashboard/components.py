@@ -28,11 +28,22 @@ WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-we
 
 # --- the bundle ----------------------------------------------------------------------------------
 
+def exposure_notice() -> None:
+    """Warn when the server listens on every network interface without anyone having asked for it:
+    started outside the project folder, streamlit does not read its ``.streamlit/config.toml``."""
+    if not st.get_option("server.address"):
+        st.warning("**This dashboard can be reached from other machines.** It was started outside the CornLens "
+                   "folder, so its `.streamlit/config.toml` (`server.address = \"localhost\"`) was not read. "
+                   "Restart it with `--server.address localhost` unless you mean to share it (README: "
+                   "“Sharing the dashboard”).", icon=":material/public:")
+
+
 def bundle_picker() -> str | None:
     """Sidebar: choose a bundle under the results folder (newest first) or type a path.
 
     The first choice comes from ``?bundle=PATH``, then ``$CORNLENS_BUNDLE``, then the newest bundle.
     """
+    exposure_notice()
     found = [str(path.resolve()) for path in loaders.find_bundles(loaders.results_folder())]
     asked = st.query_params.get("bundle") or os.environ.get(loaders.BUNDLE_VARIABLE)
     asked = str(Path(asked).expanduser().resolve()) if asked else None
@@ -207,7 +218,11 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
 @st.dialog("Image", width="large")
 def full_image_dialog(ref: BundleRef, image_id: str, answers_html: str) -> None:
     """The image at full size (or its thumbnail, when the original file is not reachable) and its answers."""
-    image, is_full = loaders.full_image(ref, image_id)
+    try:
+        image, is_full = loaders.full_image(ref, image_id)
+    except BundleError as error:
+        st.error(str(error), icon=":material/block:")
+        return
     picture, facts = st.columns([3, 2])
     with facts:
         st.markdown(f"**{html.escape(image_id)}**<br>{answers_html}", unsafe_allow_html=True)
@@ -218,8 +233,8 @@ def full_image_dialog(ref: BundleRef, image_id: str, answers_html: str) -> None:
             st.image(str(image), width=FULL_SIZE_PX, caption=str(image))
         else:
             st.image(image, width=FULL_SIZE_PX, caption="thumbnail, enlarged")
-            st.caption("The original file is not reachable from here (dataset.root in the manifest); "
-                       "showing the bundle's thumbnail.")
+            st.caption("The original file is not reachable from here (dataset.root in the manifest) or is no "
+                       "longer the image the bundle analysed; showing the bundle's thumbnail.")
 
 
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],

@@ -18,13 +18,14 @@ import streamlit as st
 
 from analysis import background
 from analysis import bundle as bundle_module
+from analysis import confinement
 from analysis import report as report_module
 from analysis import tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
 from analysis.paths import DEFAULT_RESULTS
 
-RESULTS_VARIABLE = "CORNLENS_RESULTS"  # folder of bundles to list (default: the project's results/)
-BUNDLE_VARIABLE = "CORNLENS_BUNDLE"    # bundle to open first (a `?bundle=PATH` query parameter wins)
+RESULTS_VARIABLE = confinement.RESULTS_VARIABLE  # folder of bundles to list (default: the project's results/)
+BUNDLE_VARIABLE = confinement.BUNDLE_VARIABLE    # bundle to open first (a `?bundle=PATH` query parameter wins)
 
 
 class BundleRef(NamedTuple):
@@ -46,9 +47,19 @@ def find_bundles(folder: Path) -> list[Path]:
     return sorted(found, key=lambda child: (child / MANIFEST).stat().st_mtime, reverse=True)
 
 
+def confined(path: str | Path) -> Path:
+    """``path`` resolved, when the dashboard may open it (:func:`analysis.confinement.allowed_roots`);
+    otherwise a BundleError naming the variables that allow more."""
+    try:
+        return confinement.confine(path, confinement.allowed_roots(results_folder()))
+    except confinement.OutsideRootsError as error:
+        raise BundleError(str(error)) from error
+
+
 def bundle_ref(path: str | Path) -> BundleRef:
-    """The reference of the bundle at ``path``; raises BundleError when there is no bundle there."""
-    folder = Path(path).expanduser().resolve()
+    """The reference of the bundle at ``path``; raises BundleError when there is no bundle there
+    or the dashboard may not open it (:func:`confined`)."""
+    folder = confined(path)
     manifest = folder / MANIFEST
     if not manifest.is_file():
         bundle_module.read_manifest(folder)  # raises the foundation's message for this case
@@ -59,6 +70,10 @@ def bundle_ref(path: str | Path) -> BundleRef:
 
 def describe_bundle(path: str | Path) -> str:
     """A line under the bundle picker: creation date, number of approaches, demo flag."""
+    try:
+        path = confined(path)
+    except BundleError:
+        return "outside the folders this dashboard may open"
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text())
         created = str(manifest.get("created", ""))[:16].replace("T", " ")
@@ -110,18 +125,25 @@ def diagnostics(ref: BundleRef, name: str) -> dict | None:
 
 
 def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
-    """The image at full size when its file is reachable under ``dataset.root``, else its thumbnail.
+    """The image at full size when its file is reachable under ``dataset.root`` and is the one the
+    bundle analysed (same content hash), else its thumbnail. A path that leads outside the dataset
+    folder raises BundleError naming the row (:func:`analysis.confinement.dataset_image`).
 
     Returns:
         (the image file or thumbnail bytes, True when it is the full-size file)
     """
     opened = open_bundle(ref)
     rows = opened.images()
-    match = rows.loc[rows["image_id"] == image_id, "path"]
-    root = opened.manifest.get("dataset", {}).get("root")
-    if root and len(match):
-        candidate = Path(root) / str(match.iloc[0])
-        if candidate.is_file():
+    positions = (rows["image_id"] == image_id).to_numpy().nonzero()[0]
+    root = confinement.dataset_root(opened.path, opened.manifest.get("dataset", {}).get("root"))
+    if root is not None and len(positions):
+        row = rows.iloc[positions[0]]
+        where = f"{Path(opened.path) / bundle_module.IMAGES} row {positions[0] + 1} (image_id {image_id!r})"
+        try:
+            candidate = confinement.dataset_image(root, row["path"], row.get("content_hash"), where)
+        except confinement.UnsafePathError as error:
+            raise BundleError(str(error)) from error
+        if candidate is not None:
             return candidate, True
     return thumbnails(ref).get(image_id, b""), False
 

@@ -21,6 +21,15 @@ def embedding_cache(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allowed_roots(tmp_path_factory) -> Path:
+    """The dashboard may open the test bundles, anywhere under pytest's temporary folder, through
+    ``?bundle=`` or a typed path (CORNLENS_ROOTS); tests of the refusal unset it."""
+    root = tmp_path_factory.getbasetemp()
+    os.environ["CORNLENS_ROOTS"] = str(root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def real_sample() -> Path:
     """The 600 real competition images, read in place from ../shared (never copied)."""

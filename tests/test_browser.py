@@ -5,10 +5,12 @@ and the gallery land in test-artifacts/ for a person to look at."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -38,8 +40,9 @@ def server(demo_bundle, tmp_path_factory):
     """The dashboard on a free localhost port, opening the demo bundle (CORNLENS_BUNDLE)."""
     port = free_port()
     results = tmp_path_factory.mktemp("results")
-    environment = os.environ | {"CORNLENS_BUNDLE": str(demo_bundle), "CORNLENS_RESULTS": str(results),
-                                "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
+        "CORNLENS_BUNDLE": str(demo_bundle), "CORNLENS_RESULTS": str(results), "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1"}
     log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "Home.py"),
@@ -172,3 +175,15 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     assert int(selected.inner_text().split()[0]) > 0
     assert page.locator("[data-testid='stImage'] img").count() > 0  # the cards of the selected images
     screenshot(page, "embedding-map-selection")
+
+
+def test_a_query_bundle_outside_the_allowed_roots_is_refused(server, page, demo_bundle, tmp_path):
+    elsewhere = tmp_path / "elsewhere"  # a real bundle, but not under CORNLENS_RESULTS, _BUNDLE or _ROOTS
+    shutil.copytree(demo_bundle, elsewhere)
+    page.goto(f"{server}/?bundle={urllib.parse.quote(str(elsewhere))}", wait_until="networkidle")
+    refusal = page.get_by_text("outside the folders this dashboard may open", exact=False).first
+    refusal.wait_for(timeout=60_000)
+    settle(page)
+    assert "CORNLENS_ROOTS" in refusal.inner_text()
+    assert page.locator("[data-testid='stDataFrame']").count() == 0  # nothing of that bundle is shown
+    screenshot(page, "bundle-refused")

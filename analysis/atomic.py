@@ -1,0 +1,87 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Each file is written to a temporary file beside it and renamed over it. Inside :func:`transaction`
+the renames wait until every file of the step is written, so a write that fails midway (a full
+disk, a read-only folder) leaves every file of the step as it was: a bundle is the old one or the
+new one. Failures raise :class:`WriteError`, whose message names the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Iterator
+
+_pending: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("pending_renames", default=None)
+
+
+class WriteError(OSError):
+    """A file could not be written; the message names the folder and says what to check."""
+
+
+def write_error(folder: Path, error: OSError) -> WriteError:
+    """The :class:`WriteError` for ``error`` met while writing into ``folder``."""
+    why = error.strerror or str(error)
+    return WriteError(f"{folder}: cannot write here ({why}). Nothing of this step was changed; check that the "
+                      "folder is writable and the disk has free space, then run the same command again.")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename
+    (at the end of the enclosing :func:`transaction`, when there is one)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+    except WriteError:
+        raise
+    except OSError as error:
+        raise write_error(path.parent, error) from error
+    pending = _pending.get()
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; bundles are meant to be shared
+        if pending is not None:
+            pending.append((Path(temporary), path))
+            temporary = None
+        else:
+            os.replace(temporary, path)
+    except WriteError:
+        raise
+    except OSError as error:
+        raise write_error(path.parent, error) from error
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Defer the renames of every :func:`atomic_path` inside the block to its end, in write order.
+
+    When anything in the block fails, the temporary files are removed and no target is touched.
+    Renames within one file system need no space, so a full disk fails before the first rename.
+    Nested transactions join the outermost one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _pending.set(pending)
+    try:
+        yield
+        for temporary, target in pending:
+            try:
+                os.replace(temporary, target)
+            except OSError as error:
+                raise write_error(target.parent, error) from error
+    finally:
+        _pending.reset(token)
+        for temporary, _ in pending:
+            if temporary.exists():
+                temporary.unlink()

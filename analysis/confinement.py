@@ -1,0 +1,127 @@
+"""Paths that come from outside: folders a browser asks for, and paths written inside a bundle.
+
+A results bundle is data received from someone, never a reason to read elsewhere: every path taken
+from it must stay inside the bundle (its own files) or inside its dataset folder (the images), after
+symbolic links are resolved. Folders typed in the dashboard or passed as ``?bundle=`` are opened only
+under the roots the person who started the dashboard allowed (:func:`allowed_roots`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+RESULTS_VARIABLE = "CORNLENS_RESULTS"  # folder of bundles the dashboard lists
+BUNDLE_VARIABLE = "CORNLENS_BUNDLE"    # the bundle the dashboard opens first
+ROOTS_VARIABLE = "CORNLENS_ROOTS"      # more folders whose bundles the dashboard may open (os.pathsep-separated)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class OutsideRootsError(ValueError):
+    """A folder asked for from the browser lies outside every allowed root."""
+
+
+def safe_relative_path(value: object) -> str | None:
+    """The normalised relative path, or None when it is empty, absolute or climbs out with ``..``.
+
+    A purely textual check (no file system access); :func:`resolve_inside` adds symbolic links.
+    """
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        return None
+    text = value.strip().replace("\\", "/")
+    posix = PurePosixPath(text)
+    if posix.is_absolute() or ".." in posix.parts or (len(text) > 1 and text[1] == ":"):
+        return None
+    return posix.as_posix()
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """True when ``path`` is ``root`` or lies below it, both resolved (symbolic links followed)."""
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+def resolve_inside(base: Path, value: object) -> Path | None:
+    """``base / value`` resolved, or None when ``value`` is not a safe relative path or the result
+    (symbolic links followed) leaves ``base``."""
+    relative = safe_relative_path(value)
+    if relative is None:
+        return None
+    full = (Path(base) / relative).resolve()
+    return full if full.is_relative_to(Path(base).resolve()) else None
+
+
+def unsafe_rows(values: Iterable[object]) -> list[int]:
+    """Positions of the values that are not safe relative paths (textual check, see :func:`safe_relative_path`)."""
+    return [index for index, value in enumerate(values) if safe_relative_path(value) is None]
+
+
+# --- folders asked for from the browser ----------------------------------------------------------
+
+def allowed_roots(results: Path, environment: dict[str, str] | None = None) -> list[Path]:
+    """The folders whose bundles the dashboard may open, resolved: the results folder, the bundle
+    named at start (``$CORNLENS_BUNDLE``) and every folder of ``$CORNLENS_ROOTS``."""
+    environment = os.environ if environment is None else environment
+    roots = [Path(results)]
+    if environment.get(BUNDLE_VARIABLE):
+        roots.append(Path(environment[BUNDLE_VARIABLE]))
+    roots += [Path(part) for part in environment.get(ROOTS_VARIABLE, "").split(os.pathsep) if part.strip()]
+    return [root.expanduser().resolve() for root in roots]
+
+
+def confine(path: str | Path, roots: list[Path]) -> Path:
+    """``path`` resolved when it lies under one of ``roots``; otherwise :class:`OutsideRootsError`
+    with one message naming the variables that allow more. Checked before anything is read there."""
+    resolved = Path(path).expanduser().resolve()
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    raise OutsideRootsError(
+        f"{path} is outside the folders this dashboard may open. It opens bundles under the results folder "
+        f"(${RESULTS_VARIABLE}), the bundle it was started with (${BUNDLE_VARIABLE}) and the folders listed in "
+        f"${ROOTS_VARIABLE}. To open this one, start the dashboard with {ROOTS_VARIABLE}={resolved.parent} "
+        "(several folders separated by '" + os.pathsep + "'), or move the bundle into the results folder.")
+
+
+# --- files a bundle points to ---------------------------------------------------------------------
+
+class UnsafePathError(ValueError):
+    """A path taken from a bundle leads outside the bundle or its dataset folder."""
+
+
+def dataset_root(bundle: Path, root: object) -> Path | None:
+    """The dataset folder a bundle names in ``dataset.root``: an absolute path as `run` writes it, or a
+    folder inside the bundle (a bundle shipped with its images); None for anything else."""
+    if not isinstance(root, str) or not root.strip() or "\x00" in root:
+        return None
+    if Path(root).is_absolute():
+        return Path(root).resolve()
+    return resolve_inside(bundle, root)
+
+
+def file_sha1(path: Path, block: int = 1 << 20) -> str:
+    """The sha1 of a file's bytes, read in blocks (``images.parquet`` ``content_hash``)."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_image(root: Path, relative: object, content_hash: str | None, where: str) -> Path | None:
+    """The image file of one ``images.parquet`` row, when it is safe to show.
+
+    Returns None when the file is not there, is not an image file name, or its bytes differ from the
+    ``content_hash`` the bundle recorded (it is not the image that was analysed). Raises
+    :class:`UnsafePathError` naming ``where`` (the file and row) when the path leaves ``root``,
+    symbolic links included.
+    """
+    full = resolve_inside(root, relative)
+    if full is None:
+        raise UnsafePathError(f"{where}: path {relative!r} leads outside the dataset folder {root} "
+                              "(absolute, '..' or a link to elsewhere); the file is not opened.")
+    if full.suffix.lower() not in IMAGE_SUFFIXES or not full.is_file():
+        return None
+    if content_hash and file_sha1(full) != content_hash:
+        return None
+    return full

@@ -1,0 +1,162 @@
+"""Paths from outside: folders a browser asks for are confined to the allowed roots, and a bundle is
+untrusted data (every path it names stays inside the bundle or its dataset folder)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import bundle, confinement, submission
+
+CLASSES = ["pure", "broken"]
+
+
+def crafted_bundle(folder, image_paths=("a.png", "b.png", "c.png"), root=None):
+    """A small valid bundle whose images.parquet ``path`` column is ``image_paths``."""
+    data = folder.parent / f"{folder.name}-data"
+    data.mkdir(parents=True, exist_ok=True)
+    images = pd.DataFrame({"image_id": ["a", "b", "c"], "path": list(image_paths), "seed_id": ["1", "2", "3"],
+                           "view": ["top"] * 3, "label": ["pure", "broken", "pure"],
+                           "split": ["train", "eval", "eval"], "fold": [0, -1, -1], "content_hash": ["", "", ""]})
+    manifest = {"classes": CLASSES, "dataset": {"root": str(root or data), "fingerprint": "f"}, "split": {"seed": 0}}
+    bundle.create_bundle(folder, manifest, images)
+    bundle.save_approach(folder, {"id": "zs:x", "kind": "zeroshot", "model_key": "x", "prompt_set": "p",
+                                  "metrics": {"accuracy": 0.5}},
+                         bundle.predictions_frame(["b", "c"], np.array([[0.9, 0.1], [0.3, 0.7]]), CLASSES))
+    bundle.save_embeddings(folder, "m", np.eye(3, 4, dtype=np.float32))
+    return folder
+
+
+def write_raw(folder, images=None, **manifest_changes):
+    """Rewrite a bundle's files by hand, as someone crafting a hostile bundle would (no checks)."""
+    if images is not None:
+        images.to_parquet(folder / bundle.IMAGES, index=False)
+    manifest = json.loads((folder / bundle.MANIFEST).read_text())
+    for change in manifest_changes.values():
+        change(manifest)
+    (folder / bundle.MANIFEST).write_text(json.dumps(manifest))
+
+
+# --- folders asked for from the browser ------------------------------------------------------------
+
+def test_only_folders_under_the_allowed_roots_are_opened(tmp_path):
+    results, extra, elsewhere = tmp_path / "results", tmp_path / "extra", tmp_path / "elsewhere"
+    for folder in (results / "one", extra / "two", elsewhere / "three"):
+        folder.mkdir(parents=True)
+    roots = confinement.allowed_roots(results, {"CORNLENS_ROOTS": f"{extra}{os.pathsep}  ",
+                                          "CORNLENS_BUNDLE": str(elsewhere / "three")})
+    assert confinement.confine(results / "one", roots) == (results / "one").resolve()
+    assert confinement.confine(extra / "two", roots) == (extra / "two").resolve()
+    assert confinement.confine(elsewhere / "three", roots) == (elsewhere / "three").resolve()
+    with pytest.raises(confinement.OutsideRootsError, match=r"\$CORNLENS_ROOTS"):
+        confinement.confine(elsewhere, roots)
+    with pytest.raises(confinement.OutsideRootsError, match="CORNLENS_ROOTS="):
+        confinement.confine(results / ".." / "elsewhere" / "three" / "..", confinement.allowed_roots(results, {}))
+
+
+def test_a_link_inside_the_results_folder_to_elsewhere_is_refused(tmp_path):
+    results, secret = tmp_path / "results", tmp_path / "secret"
+    results.mkdir()
+    secret.mkdir()
+    (results / "innocent").symlink_to(secret, target_is_directory=True)
+    with pytest.raises(confinement.OutsideRootsError, match="outside the folders this dashboard may open"):
+        confinement.confine(results / "innocent", confinement.allowed_roots(results, {}))
+
+
+def test_relative_paths_are_checked_as_text_and_after_links(tmp_path):
+    for bad in ("", "  ", "/etc/passwd", "../x.png", "a/../../x.png", "C:\\x.png", "a\\..\\..\\x", None, 3, "a\x00b"):
+        assert confinement.safe_relative_path(bad) is None, bad
+    assert confinement.safe_relative_path(" train\\a.png ") == "train/a.png"
+    base = tmp_path / "base"
+    base.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"x")
+    (base / "link.png").symlink_to(tmp_path / "outside.png")
+    assert confinement.resolve_inside(base, "link.png") is None
+    assert confinement.resolve_inside(base, "sub/ok.png") == (base / "sub" / "ok.png").resolve()
+    assert confinement.unsafe_rows(["a.png", "../b.png", "/c.png", "d.png"]) == [1, 2]
+
+
+# --- a bundle is untrusted data --------------------------------------------------------------------
+
+@pytest.mark.parametrize("hostile", ["../../etc/passwd", "/etc/passwd", "sub/../../x.png"])
+def test_a_bundle_with_image_paths_outside_its_dataset_is_refused(tmp_path, hostile):
+    folder = crafted_bundle(tmp_path / "b")
+    images = pd.read_parquet(folder / bundle.IMAGES)
+    images.loc[1, "path"] = hostile
+    write_raw(folder, images)
+    with pytest.raises(bundle.BundleError) as refused:
+        bundle.open_bundle(folder)
+    message = str(refused.value)
+    assert "images.parquet: row 2 (image_id 'b')" in message and repr(hostile) in message and "refused" in message
+
+
+@pytest.mark.parametrize("section,hostile", [("predictions", "../../outside.parquet"),
+                                             ("predictions", "/tmp/outside.parquet"),
+                                             ("embeddings", "../outside.npy"),
+                                             ("embeddings", "/etc/passwd")])
+def test_a_bundle_naming_files_outside_itself_is_refused(tmp_path, section, hostile):
+    folder = crafted_bundle(tmp_path / "b")
+    if section == "predictions":
+        write_raw(folder, change=lambda m: m["approaches"][0].__setitem__("predictions_file", hostile))
+        expected = "predictions_file of 'zs:x'"
+    else:
+        write_raw(folder, change=lambda m: m["embeddings"]["m"].__setitem__("file", hostile))
+        expected = "embeddings 'm'"
+    with pytest.raises(bundle.BundleError, match="not a file inside the bundle folder") as refused:
+        bundle.open_bundle(folder)
+    assert "manifest.json" in str(refused.value) and expected in str(refused.value)
+
+
+def test_a_bundle_file_that_is_a_link_to_elsewhere_is_refused(tmp_path):
+    folder = crafted_bundle(tmp_path / "b")
+    outside = tmp_path / "outside.parquet"
+    (folder / "predictions" / "zs_x.parquet").rename(outside)
+    (folder / "predictions" / "zs_x.parquet").symlink_to(outside)
+    with pytest.raises(bundle.BundleError, match="predictions_file of 'zs:x'.*a link to elsewhere"):
+        bundle.open_bundle(folder)
+    (folder / "predictions" / "zs_x.parquet").unlink()
+    outside.rename(folder / "predictions" / "zs_x.parquet")
+    bundle.open_bundle(folder)
+    (folder / "diagnostics").mkdir(exist_ok=True)
+    (folder / "diagnostics" / "data.json").symlink_to(tmp_path / "anything.json")
+    with pytest.raises(bundle.BundleError, match="data.json: a link to .*anything.json, outside the bundle folder"):
+        bundle.open_bundle(folder)
+    opened = bundle.Bundle(folder, json.loads((folder / bundle.MANIFEST).read_text()))
+    with pytest.raises(bundle.BundleError, match="diagnostics 'data'"):
+        opened.diagnostics("data")  # and where it is read, too
+
+
+def test_a_dataset_root_must_be_absolute_or_inside_the_bundle(tmp_path):
+    folder = crafted_bundle(tmp_path / "b")
+    write_raw(folder, change=lambda m: m["dataset"].__setitem__("root", "../../"))
+    with pytest.raises(bundle.BundleError, match="dataset.root '../../'"):
+        bundle.open_bundle(folder)
+    write_raw(folder, change=lambda m: m["dataset"].__setitem__("root", "images"))
+    assert confinement.dataset_root(folder, "images") == (folder / "images").resolve()
+    bundle.open_bundle(folder)
+
+
+def test_an_image_is_shown_only_inside_its_dataset_and_with_its_recorded_bytes(tmp_path):
+    root, secret = tmp_path / "data", tmp_path / "secret.png"
+    root.mkdir()
+    (root / "a.png").write_bytes(b"image a")
+    secret.write_bytes(b"secret")
+    (root / "b.png").symlink_to(secret)
+    recorded = hashlib.sha1(b"image a").hexdigest()
+    assert confinement.dataset_image(root, "a.png", recorded, "row 1") == (root / "a.png").resolve()
+    assert confinement.dataset_image(root, "a.png", hashlib.sha1(b"other").hexdigest(), "row 1") is None
+    assert confinement.dataset_image(root, "missing.png", None, "row 1") is None
+    with pytest.raises(confinement.UnsafePathError, match=r"images.parquet row 2 \(image_id 'b'\): path 'b.png'"):
+        confinement.dataset_image(root, "b.png", None, "images.parquet row 2 (image_id 'b')")
+
+
+def test_the_sample_submission_named_by_a_bundle_stays_in_its_dataset(tmp_path):
+    folder = crafted_bundle(tmp_path / "b")
+    write_raw(folder, change=lambda m: m["dataset"].__setitem__("sample_submission", "../../etc/passwd"))
+    with pytest.raises(submission.SubmissionError, match="not a file inside the dataset folder"):
+        submission.sample_path(bundle.open_bundle(folder))

@@ -1,0 +1,150 @@
+"""Safe to share: the server listens on this machine only, and the pages open only the folders the
+person who started the dashboard allowed; a bundle's paths never lead the full-size view elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOME = PROJECT_ROOT / "dashboard" / "Home.py"
+
+
+@pytest.fixture(autouse=True)
+def only_the_results_folder(tmp_path, monkeypatch) -> Path:
+    """The dashboard may open bundles under an empty results folder only."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
+    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+    monkeypatch.delenv("CORNLENS_ROOTS", raising=False)
+    return folder
+
+
+def run_app(bundle_path: Path | None = None) -> AppTest:
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    if bundle_path is not None:
+        app.query_params["bundle"] = str(bundle_path)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_the_server_listens_on_localhost_by_default():
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost"
+
+
+def test_a_typed_folder_outside_the_allowed_roots_is_refused_on_the_page(demo_bundle, only_the_results_folder):
+    app = run_app()
+    app.text_input(key="bundle_typed").input(str(demo_bundle)).run()
+    assert not app.exception
+    errors = [element.value for element in app.error]
+    assert len(errors) == 1 and "outside the folders this dashboard may open" in errors[0]
+    assert "CORNLENS_ROOTS" in errors[0] and not app.dataframe  # nothing of the bundle is shown
+
+
+def test_a_query_bundle_outside_the_allowed_roots_is_refused_then_allowed_by_the_variable(demo_bundle, monkeypatch):
+    app = run_app(demo_bundle)
+    assert "CORNLENS_ROOTS" in app.error[0].value and not app.dataframe
+    monkeypatch.setenv("CORNLENS_ROOTS", str(demo_bundle.parent))
+    app = run_app(demo_bundle)
+    assert not app.error and app.dataframe  # the same bundle, now allowed, opens
+
+
+def test_a_bundle_in_the_results_folder_opens(demo_bundle, only_the_results_folder):
+    shutil.copytree(demo_bundle, only_the_results_folder / "demo")
+    app = run_app()
+    assert not app.error and app.dataframe
+
+
+def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("CORNLENS_ROOTS", str(tmp_path))
+    copy, root = tmp_path / "bundle", tmp_path / "data"
+    shutil.copytree(demo_bundle, copy)
+    app = run_app(copy)
+    app.switch_page("views/gallery.py").run()
+    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
+    image_id = button.key.removeprefix("gallery_open_")
+    relative = pd.read_parquet(copy / "images.parquet").set_index("image_id").loc[image_id, "path"]
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not for the browser")
+    (root / relative).parent.mkdir(parents=True)
+    (root / relative).symlink_to(secret)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["dataset"]["root"] = str(root)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    app = run_app(copy)
+    app.switch_page("views/gallery.py").run()
+    app.button(key=button.key).click().run()
+    assert not app.exception
+    refusal = " ".join(element.value for element in app.error)
+    assert "images.parquet row" in refusal and f"image_id {image_id!r}" in refusal and "outside the dataset" in refusal
+    assert str(secret) not in [image.proto.imgs[0].caption for image in app.image]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as in /proc/net/tcp*) with a socket listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the listening sockets from /proc (Linux)")
+def test_the_real_server_listens_on_loopback_only(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "streamlit.log", "w+")
+    process = subprocess.Popen(  # no --server.address: the project's .streamlit/config.toml decides
+        [sys.executable, "-m", "streamlit", "run", str(HOME), "--server.port", str(port),
+         "--server.fileWatcherType", "none"],
+        cwd=PROJECT_ROOT, env=os.environ | {"CORNLENS_RESULTS": str(tmp_path)}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while not listening_addresses(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"the dashboard server did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+        loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1
+        assert listening_addresses(port) <= loopback, listening_addresses(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_server_listening_everywhere_by_accident_says_so(monkeypatch):
+    import streamlit
+
+    assert "can be reached from other machines" not in " ".join(w.value for w in run_app().warning)
+    real = streamlit.get_option
+    monkeypatch.setattr(streamlit, "get_option", lambda name: None if name == "server.address" else real(name))
+    warnings = " ".join(w.value for w in run_app().warning)
+    assert "can be reached from other machines" in warnings and "--server.address localhost" in warnings
