@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis import bundle, records, split
 from analysis.context import NoOptions, RunContext, Stage
+from analysis.comparison import agreement  # noqa: F401  (the stage's patterns; shared with the dashboard)
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +62,6 @@ def correctness_table(opened: bundle.Bundle, approach_ids: list[str]) -> pd.Data
         table[f"p_true:{approach}"] = probability
         table[f"pred:{approach}"] = rows["pred_label"].to_numpy()
     return table
-
-
-def agreement(table: pd.DataFrame, approach_ids: list[str]) -> dict:
-    """The ``agreement`` diagnostics from :func:`correctness_table`.
-
-    Returns:
-        dict with ``approaches``, ``n_images``, ``patterns`` (list of ``correct`` ({id: bool}),
-        ``count``, ``image_ids``; most frequent first) and ``all_wrong`` (image ids).
-    """
-    patterns = []
-    if approach_ids:
-        for key, group in table.groupby(approach_ids, sort=False):
-            key = key if isinstance(key, tuple) else (key,)
-            patterns.append({"correct": {approach: bool(value) for approach, value in zip(approach_ids, key)},
-                             "count": int(len(group)), "image_ids": group["image_id"].tolist()})
-    patterns.sort(key=lambda pattern: (-pattern["count"], [not v for v in pattern["correct"].values()]))
-    wrong = ~table[approach_ids].any(axis=1) if approach_ids else pd.Series(False, index=table.index)
-    return {"approaches": list(approach_ids), "n_images": int(len(table)), "patterns": patterns,
-            "all_wrong": table.loc[wrong, "image_id"].tolist()}
 
 
 def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.DataFrame,

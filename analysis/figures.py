@@ -24,7 +24,9 @@ from analysis.tables import as_frame, shots_text
 KNOWN_CLASS_COLOURS = {"pure": "#E69F00", "broken": "#0072B2", "discolored": "#009E73", "silkcut": "#CC79A7"}
 SPARE_COLOURS = ("#56B4E9", "#D55E00", "#F0E442", "#000000") + tuple(qualitative.Dark24)
 UNLABELLED_COLOUR = "#BBBBBB"
-CORRECTNESS_COLOURS = {"correct": "#8C8C8C", "wrong": "#D55E00", "not scored": "#DDDDDD"}
+# Okabe–Ito blue / vermillion: told apart with every common colour-vision deficiency and in grey
+# scale (dark blue, light orange); points not scored are pale and small, behind the others.
+CORRECTNESS_COLOURS = {"correct": "#0072B2", "wrong": "#D55E00", "not scored": "#D9D9D9"}
 VIEW_COLOURS = {"top": "#332288", "bottom": "#88CCEE", "unknown": "#BBBBBB"}
 KIND_COLOURS = {"baseline": "#9E9E9E", "zeroshot": "#AA4499", "probe": "#117733", "finetune": "#332288"}
 SERIES_COLOURS = ("#332288", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#882255")
@@ -270,7 +272,8 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         mask = values == name
         traces.append(go.Scattergl(
             x=x[mask], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
-            marker=dict(color=colours.get(name, "#777777"), size=5, opacity=0.75), customdata=ids[mask],
+            marker=dict(color=colours.get(name, "#777777"), size=4 if name in grey else 5,
+                        opacity=0.5 if name in grey else 0.8), customdata=ids[mask],
             text=labels[mask], hovertemplate="%{customdata}<br>true: %{text}<extra>" + name + "</extra>"))
     figure = go.Figure(traces)
     text = points[points["kind"] == "text"]

@@ -68,17 +68,28 @@ def approach_labels(approaches: Iterable[dict], short: bool = False) -> dict[str
 
 
 def representative_approaches(approaches: list[dict]) -> list[dict]:
-    """The approaches worth a line on every image card: no baselines, and only the most accurate
-    prompt set of each zero-shot model (a bundle can hold one zero-shot approach per prompt set)."""
+    """The approaches worth a line on every image card: baselines like any other, and only the most
+    accurate prompt set of each zero-shot model (a bundle can hold one zero-shot approach per prompt set)."""
     best_zeroshot = records.best_per_model(approaches, records.ZEROSHOT).values()
-    kept = [record for record in approaches
-            if record.get("kind") not in ("baseline", "zeroshot") or any(record is best for best in best_zeroshot)]
-    return kept or list(approaches)
+    return [record for record in approaches
+            if record.get("kind") != "zeroshot" or any(record is best for best in best_zeroshot)]
 
 
 def shots_text(value: float) -> str:
     """An effective-shots number as people say it: ``11.2``, ``4``."""
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A wall time with its unit, rounded as people say it: ``0.4 s``, ``12 s``, ``3.5 min``, ``1.2 h``;
+    empty when unknown."""
+    if seconds is None or pd.isna(seconds):
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def as_frame(value: Any) -> pd.DataFrame:
@@ -147,7 +158,7 @@ def headline_display(table: pd.DataFrame) -> pd.DataFrame:
             for value, low, high in zip(table["accuracy"], table["ci_low"], table["ci_high"])],
         "balanced acc.": [percent(v) for v in table["balanced_accuracy"]],
         "macro-F1": [f"{v:.3f}" if pd.notna(v) else "" for v in table["macro_f1"]],
-        "wall time (s)": [f"{v:,.0f}" if pd.notna(v) else "" for v in table["wall_time_s"]],
+        "wall time": [duration_text(v) for v in table["wall_time_s"]],
         "published LB": [f"{a:.3f} / {b:.3f}" if pd.notna(a) else "" for a, b in zip(table["public_lb"], table["private_lb"])],
     })
 

@@ -23,6 +23,7 @@ PAGES = [
     st.Page("views/compare.py", title="Compare approaches", icon=":material/compare_arrows:"),
     st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page("views/gallery.py", title="Misclassified gallery", icon=":material/photo_library:"),
+    st.Page("views/label_problems.py", title="Label problems", icon=":material/image_search:"),
     st.Page("views/report.py", title="Report", icon=":material/description:"),
 ]
 

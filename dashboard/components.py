@@ -14,14 +14,18 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import explain, figures, tables
-from analysis.bundle import Bundle, BundleError
-from dashboard import loaders
+from analysis.bundle import MANIFEST, Bundle, BundleError
+from dashboard import full_view, loaders
 from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
 BUNDLE_KEY = "bundle_path"  # the chosen bundle, shared by every page
+EXTRA_BUNDLES_KEY = "bundle_opened_by_path"  # bundles opened by URL or typed path, kept as choices
+TYPED_ERROR_KEY = "bundle_typed_error"
+# Widget arguments that keep a widget's value across pages and write it to the URL query under its
+# key, so that a link reopens the same view (Streamlit's own binding; no copy of the state by hand).
+KEPT = dict(bind="query-params", persist_state="session")
 CARDS_PER_ROW = 4
-FULL_SIZE_PX = 448  # the kernels are 84–228 px photos: shown enlarged, not at their tiny native size
 RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>{tables.RIGHT}</span>"
 WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>{tables.WRONG}</span>"
 
@@ -39,7 +43,8 @@ def exposure_notice() -> None:
 
 
 def bundle_picker() -> str | None:
-    """Sidebar: choose a bundle under the results folder (newest first) or type a path.
+    """Sidebar: choose a bundle under the results folder (newest first) or type a path; the choice
+    is written to the URL (``?bundle=PATH``) so a link reopens the same bundle.
 
     The first choice comes from ``?bundle=PATH``, then ``$CORNLENS_BUNDLE``, then the newest bundle.
     """
@@ -47,20 +52,49 @@ def bundle_picker() -> str | None:
     found = [str(path.resolve()) for path in loaders.find_bundles(loaders.results_folder())]
     asked = st.query_params.get("bundle") or os.environ.get(loaders.BUNDLE_VARIABLE)
     asked = str(Path(asked).expanduser().resolve()) if asked else None
-    options = ([asked] if asked and asked not in found else []) + found
+    extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
+    if asked and asked not in found and asked not in extra:
+        extra.append(asked)
+    options = found + [path for path in extra if path not in found]
+    if asked in options and st.session_state.get("bundle_choice") not in options:
+        st.session_state["bundle_choice"] = asked
     with st.sidebar:
         st.markdown("**Results bundle**")
-        choice = None
+        path = None
         if options:
-            choice = st.selectbox("Bundle", options, index=options.index(asked) if asked in options else 0,
-                                  format_func=lambda path: Path(path).name, key="bundle_choice",
-                                  help=f"Bundles found in {loaders.results_folder()}, newest first.")
-            st.caption(loaders.describe_bundle(choice))
-        typed = st.text_input("…or a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
-                              help="Any bundle folder written by `python -m analysis run`.").strip()
-    path = typed or choice
+            path = st.selectbox("Bundle", options, format_func=lambda option: Path(option).name, key="bundle_choice",
+                                help=f"Bundles found in {loaders.results_folder()}, newest first, then the ones "
+                                     "opened by path.")
+            st.caption(f"Showing `{path}` · {loaders.describe_bundle(path)}")
+        st.text_input("…or open a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
+                      on_change=open_typed_bundle, help="Any bundle folder written by `python -m analysis run`.")
+        if st.session_state.get(TYPED_ERROR_KEY):
+            st.error(st.session_state[TYPED_ERROR_KEY], icon=":material/error:")
     st.session_state[BUNDLE_KEY] = path
+    if path and st.query_params.get("bundle") != path:
+        st.query_params["bundle"] = path
     return path
+
+
+def open_typed_bundle() -> None:
+    """Callback of the typed path: a bundle folder joins the choices and becomes the one shown."""
+    typed = st.session_state.get("bundle_typed", "").strip()
+    st.session_state[TYPED_ERROR_KEY] = None
+    if not typed:
+        return
+    try:
+        path = str(loaders.confined(typed))
+    except BundleError as error:
+        st.session_state[TYPED_ERROR_KEY] = f"{error} Still showing the bundle above."
+        return
+    if not (Path(path) / MANIFEST).is_file():
+        st.session_state[TYPED_ERROR_KEY] = f"No bundle at `{path}` (no {MANIFEST} there); still showing the one above."
+        return
+    extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
+    if path not in extra:
+        extra.append(path)
+    st.session_state["bundle_choice"] = path
+    st.session_state["bundle_typed"] = ""
 
 
 def current_ref() -> BundleRef | None:
@@ -142,17 +176,18 @@ def metric_row(record: dict) -> None:
     columns[1].metric("balanced accuracy", f"{scores.get('balanced_accuracy', float('nan')):.1%}",
                       help="mean recall over the classes: answering one class always gives 1/number of classes")
     columns[2].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
-    columns[3].metric("wall time", f"{record['wall_time_s']:,.0f} s" if record.get("wall_time_s") is not None else "—",
+    columns[3].metric("wall time", tables.duration_text(record.get("wall_time_s")) or "—",
                       help=f"on {record.get('device') or 'unknown device'}")
 
 
 def approach_selector(label: str, approaches: list[dict], key: str, default: str | None = None,
-                      container=st) -> str:
-    """A selectbox of approach ids shown by their readable labels."""
+                      container=st, **options) -> str:
+    """A selectbox of approach ids shown by their readable labels, kept across pages and in the URL
+    (``?KEY=label``; see ``KEPT``)."""
     labels = tables.approach_labels(approaches)
     ids = [record["id"] for record in approaches]
     index = ids.index(default) if default in ids else 0
-    return container.selectbox(label, ids, index=index, format_func=labels.get, key=key)
+    return container.selectbox(label, ids, index=index, format_func=labels.get, key=key, **KEPT, **options)
 
 
 def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key: str) -> dict:
@@ -192,14 +227,12 @@ def image_card(ref: BundleRef, row: pd.Series, approach_ids: Iterable[str], labe
             st.image(thumbnail, width=96)
         else:
             st.caption("no thumbnail")
-        st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}<br>"
+        split = f" · {row['split']}" if row.get("split", tables.GALLERY_SPLIT) != tables.GALLERY_SPLIT else ""
+        st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}{split}<br>"
                     f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
         st.markdown(answer_lines(answers, colours), unsafe_allow_html=True)
-        if st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:"):
-            size = f"{row['width']}×{row['height']} px · " if "width" in row and "height" in row else ""
-            full_image_dialog(ref, str(row["image_id"]), f"{size}{html.escape(str(row.get('view', '')))} view<br>"
-                                                         f"true {class_badge(row['label'], colours)}<br>"
-                                                         + answer_lines(answers, colours))
+        st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:",
+                  on_click=full_view.open_image, args=(key, str(row["image_id"])))
 
 
 def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
@@ -215,38 +248,18 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
                 image_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key)
 
 
-@st.dialog("Image", width="large")
-def full_image_dialog(ref: BundleRef, image_id: str, answers_html: str) -> None:
-    """The image at full size (or its thumbnail, when the original file is not reachable) and its answers."""
-    try:
-        image, is_full = loaders.full_image(ref, image_id)
-    except BundleError as error:
-        st.error(str(error), icon=":material/block:")
-        return
-    picture, facts = st.columns([3, 2])
-    with facts:
-        st.markdown(f"**{html.escape(image_id)}**<br>{answers_html}", unsafe_allow_html=True)
-    with picture:
-        if not image:
-            st.warning("Neither the image file nor a thumbnail is available.")
-        elif is_full:
-            st.image(str(image), width=FULL_SIZE_PX, caption=str(image))
-        else:
-            st.image(image, width=FULL_SIZE_PX, caption="thumbnail, enlarged")
-            st.caption("The original file is not reachable from here (dataset.root in the manifest) or is no "
-                       "longer the image the bundle analysed; showing the bundle's thumbnail.")
-
-
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str, per_page: int = 24) -> None:
     """``image_grid`` of one page of ``rows`` with a page selector above it."""
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
+    full_view.remember_order(key, rows["image_id"].tolist())
     if st.session_state.get(page_key, 1) > pages:
         st.session_state[page_key] = 1
     left, right = st.columns([3, 2])
     with left:
-        page = st.pagination(pages, key=page_key, max_visible_pages=7) if pages > 1 else 1
+        page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
     image_grid(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    full_view.show(ref, key)

@@ -97,6 +97,13 @@ def scored_images(ref: BundleRef) -> pd.DataFrame:
     return tables.scored_images(opened.images(), predictions, opened.classes)
 
 
+@st.cache_resource(show_spinner="Reading predictions…", max_entries=4)
+def predictions_by_image(ref: BundleRef) -> dict[str, pd.DataFrame]:
+    """approach id → its predictions table indexed by ``image_id`` (every split it predicted)."""
+    opened = open_bundle(ref)
+    return {record["id"]: opened.predictions(record["id"]).set_index("image_id") for record in opened.approaches}
+
+
 @st.cache_resource(show_spinner="Reading thumbnails…", max_entries=4)
 def thumbnails(ref: BundleRef) -> dict[str, bytes]:
     """image id → small JPEG bytes (empty when the bundle has no thumbnails)."""
@@ -162,5 +169,6 @@ def report(ref: BundleRef, form: str) -> str:
     return render(open_bundle(ref))
 
 
-__all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles", "full_image",
-           "map_points", "open_bundle", "projection", "report", "results_folder", "scored_images", "thumbnails"]
+__all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
+           "full_image", "map_points", "open_bundle", "predictions_by_image", "projection", "report", "results_folder",
+           "scored_images", "thumbnails"]

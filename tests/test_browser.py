@@ -116,9 +116,9 @@ def test_home_and_gallery_in_chromium(server, page):
     page.goto(server, wait_until="networkidle")
     page.get_by_role("heading", name="CornLens").wait_for(timeout=60_000)
     page.get_by_text("synthetic images and random model weights").first.wait_for(timeout=30_000)
-    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stTable']").first.wait_for(timeout=30_000)
     settle(page)
-    assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stDataFrame']").count()
+    assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stTable']").count()
     assert screenshot(page, "home").stat().st_size > 20_000
 
     page.get_by_role("link", name="Misclassified gallery").first.click()
@@ -185,5 +185,44 @@ def test_a_query_bundle_outside_the_allowed_roots_is_refused(server, page, demo_
     refusal.wait_for(timeout=60_000)
     settle(page)
     assert "CORNLENS_ROOTS" in refusal.inner_text()
-    assert page.locator("[data-testid='stDataFrame']").count() == 0  # nothing of that bundle is shown
+    assert page.locator("[data-testid='stDataFrame'], [data-testid='stTable']").count() == 0  # nothing of it shown
     screenshot(page, "bundle-refused")
+
+
+def choose_in_multiselect(page, index: int, option: str) -> None:
+    """Pick ``option`` in the ``index``-th multiselect of the page, as a hand would."""
+    page.locator("[data-testid='stMultiSelect']").nth(index).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def test_gallery_filter_survives_another_page(server, page):
+    page.goto(f"{server}/gallery", wait_until="networkidle")
+    page.get_by_role("heading", name="Misclassified gallery").wait_for(timeout=60_000)
+    settle(page)
+    choose_in_multiselect(page, 0, "silkcut")
+    page.get_by_text("matching the filters", exact=False).first.wait_for(timeout=60_000)
+    settle(page)
+    assert "gallery_true=silkcut" in page.url
+    page.get_by_role("link", name="Compare approaches").first.click()
+    page.get_by_role("heading", name="Compare approaches").wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_role("link", name="Misclassified gallery").first.click()
+    page.get_by_role("heading", name="Misclassified gallery").wait_for(timeout=60_000)
+    settle(page)
+    assert "silkcut" in page.locator("[data-testid='stMultiSelect']").nth(0).inner_text()
+    assert page.get_by_text("matching the filters", exact=False).count()
+    assert "gallery_true=silkcut" in page.url
+    screenshot(page, "gallery-filter-kept")
+
+
+def test_a_shared_url_opens_the_same_filtered_view(server, page):
+    page.goto(f"{server}/gallery?gallery_true=broken&gallery_true=silkcut&gallery_only_wrong=false",
+              wait_until="networkidle")
+    page.get_by_role("heading", name="Misclassified gallery").wait_for(timeout=60_000)
+    page.get_by_text("held-out images matching the filters", exact=False).first.wait_for(timeout=60_000)
+    settle(page)
+    chosen = page.locator("[data-testid='stMultiSelect']").nth(0).inner_text()
+    assert "broken" in chosen and "silkcut" in chosen
+    assert not page.get_by_role("switch", name="Only misclassified").is_checked()
+    assert "bundle=" in page.url  # the link names the bundle it shows

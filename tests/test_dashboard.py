@@ -15,7 +15,7 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, explain, figures, records, tables
+from analysis import bundle, comparison, explain, figures, records, tables
 from dashboard import loaders
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ from large_bundle import write_large_bundle  # noqa: E402
 PAGES = {
     "views/home.py": "CornLens", "views/autopsy.py": "Zero-shot autopsy", "views/probe.py": "Linear probe",
     "views/convnext.py": "ConvNeXt", "views/compare.py": "Compare approaches", "views/embedding_map.py": "Embedding map",
-    "views/gallery.py": "Misclassified gallery", "views/report.py": "Report",
+    "views/gallery.py": "Misclassified gallery", "views/label_problems.py": "Label problems", "views/report.py": "Report",
 }
 
 
@@ -118,7 +118,7 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
     assert "unexpected shape" not in text
     kinds = {record["kind"] for record in opened.approaches}
     if page == "views/home.py":
-        table = app.dataframe[0].value
+        table = app.table[0].value
         assert (table["source"] == tables.SOURCE_BUNDLE).sum() == len(opened.approaches)
         assert (table["source"] == "published").sum() == 4
     elif page == "views/autopsy.py":
@@ -166,6 +166,7 @@ def test_every_page_with_parts_missing(partial_bundle, page):
         "views/compare.py": ["no agreement table yet", command],
         "views/embedding_map.py": ["no embedding map yet", command],
         "views/gallery.py": ["misclassified images"],
+        "views/label_problems.py": ["no agreement table yet", command],
         "views/report.py": [],
     }[page]
     for phrase in expected:
@@ -190,7 +191,7 @@ def test_missing_part_names_the_run_command_for_real_data(full_bundle):
 
 def test_home_headline_table(full_bundle):
     app = open_page(full_bundle)
-    shown = app.dataframe[0].value
+    shown = app.table[0].value.reset_index()
     opened = bundle.open_bundle(full_bundle)
     ours = shown[shown["source"] == tables.SOURCE_BUNDLE]
     best_first = sorted(opened.approaches, key=lambda r: -r["metrics"]["accuracy"])
@@ -268,14 +269,14 @@ def test_compare_disagreements_and_agreement(full_bundle):
                                   opened.classes)
     rows = tables.disagreements(scored, first, second)
     assert f"They disagree on {len(rows)} images" in shown_text(app)
-    agreement = opened.diagnostics("agreement")
+    chosen = [record["id"] for record in tables.representative_approaches(opened.approaches)]
+    agreement = comparison.agreement_of(scored, chosen)  # the agreement of the approaches chosen on the page
     assert len(app.dataframe[0].value) == len(agreement["patterns"])
-    assert app.dataframe[0].value["images"].sum() == sum(p["count"] for p in agreement["patterns"])
+    assert app.dataframe[0].value["images"].sum() == len(scored)
     assert len(app.image) == min(len(rows), 16) + min(len(agreement["all_wrong"]), 12)  # + the all-wrong expander
-    assert f"The {len(agreement['all_wrong'])} images every approach gets wrong" in [e.label for e in app.expander]
+    assert f"The {len(agreement['all_wrong'])} images every chosen approach gets wrong" in [e.label for e in app.expander]
     problems = opened.diagnostics("label_problems")["rows"]
-    assert f"**Possible label problems** ({len(problems)})" in shown_text(app)
-    assert len(app.dataframe[1].value) == len(problems)
+    assert f"**{len(problems)} possible label problems**" in shown_text(app)
 
 
 def test_gallery_filters_and_paging(full_bundle):
@@ -362,7 +363,7 @@ def test_no_bundle_builds_the_demo_in_a_child_process(demo_bundle, empty_results
     job = next(iter(loaders.background_runs().values()))
     assert job.process.wait(timeout=60) == 0 and "INFO done" in job.progress_lines()
     app.switch_page("views/home.py").run()  # the progress sees the finished child; the new bundle is open
-    assert app.dataframe and "synthetic images" in shown_text(app)
+    assert app.table and "synthetic images" in shown_text(app)
     assert loaders.background_runs() == {} and "Building" not in shown_text(app)
 
 
@@ -483,7 +484,7 @@ def test_representative_approaches_keep_the_best_prompt_set():
         {"id": "zeroshot:N:q:a", "kind": "zeroshot", "model_key": "N:q", "prompt_set": "a", "metrics": {"accuracy": 0.1}},
         {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}}]
     assert [r["id"] for r in tables.representative_approaches(approaches)] == [
-        "zeroshot:M:p:b", "zeroshot:N:q:a", "probe:M:p"]  # the best prompt set of each model, by model_key
+        "baseline:majority", "zeroshot:M:p:b", "zeroshot:N:q:a", "probe:M:p"]  # the best prompt set of each model
 
 
 def test_confounder_profiles_in_class_order_with_short_units():

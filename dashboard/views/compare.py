@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, figures, tables
+from analysis import comparison, explain, figures, tables
 from dashboard import components, loaders
 
 
 def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
     ids = [record["id"] for record in approaches]
-    representative = tables.representative_approaches(approaches)
-    if len(representative) < 2:  # one model so far: compare it with the baselines
-        representative += [record for record in approaches if record["kind"] == "baseline"]
-    default = [record["id"] for record in representative]
+    default = [record["id"] for record in tables.representative_approaches(approaches)]
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
-                            key="compare_approaches", persist_state="session")
+                            key="compare_approaches", **components.KEPT)
     return [record for record in approaches if record["id"] in chosen]
 
 
@@ -42,35 +39,34 @@ def confusion_panel(chosen: list[dict], classes: list[str]) -> None:
                               "Colour: share of each true class (rows sum to 100%); numbers: images.")
 
 
-@components.guarded("agreement diagnostics")
-def agreement_panel(ref, opened, labels: dict[str, str]) -> None:
+@components.guarded("agreement")
+def agreement_panel(ref, opened, chosen: list[dict]) -> None:
     st.subheader("Agreement")
-    agreement = loaders.diagnostics(ref, "agreement")
-    if not agreement:
-        components.missing(opened.manifest, ref, "agreement")
+    if len(chosen) < 2:
+        st.info("Choose two or more approaches above to see where they agree.")
         return
-    known = [opened.approach(approach_id) for approach_id in agreement.get("approaches", [])
-             if any(record["id"] == approach_id for record in opened.approaches)]
-    table = tables.agreement_table(agreement, labels | tables.approach_labels(known, short=True))
-    st.markdown(explain.read_agreement(agreement))
+    ids = [record["id"] for record in chosen]
+    scored = loaders.scored_images(ref)
+    found = comparison.agreement_of(scored, ids)
+    short = tables.approach_labels(chosen, short=True)
+    table = tables.agreement_table(found, short)
+    st.markdown(explain.read_agreement(found))
     st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(len(table), 12),
                  column_config={"images": st.column_config.NumberColumn("images", help="held-out images with this pattern"),
                                 "share": st.column_config.NumberColumn("share", format="percent")})
-    st.caption(f"{tables.RIGHT} right, {tables.WRONG} wrong; one row per pattern of right and wrong answers, "
-               "most frequent first.")
-    all_wrong = list(agreement.get("all_wrong", []))
+    st.caption(f"{tables.RIGHT} right, {tables.WRONG} wrong under the {len(ids)} approaches chosen above; one row per "
+               "pattern of right and wrong answers, most frequent first.")
+    all_wrong = found["all_wrong"]
     if all_wrong:
-        with st.expander(f"The {len(all_wrong)} images every approach gets wrong"):
-            scored = loaders.scored_images(ref)
-            shown = tables.representative_approaches(opened.approaches)
-            components.paged_grid(scored[scored["image_id"].isin(all_wrong)], ref, [r["id"] for r in shown],
-                                  tables.approach_labels(shown, short=True), opened.classes, key="compare_all_wrong",
-                                  per_page=12)
-    problems = tables.label_problems_table(loaders.diagnostics(ref, "label_problems"))
-    if len(problems):
-        st.markdown(f"**Possible label problems** ({len(problems)}): duplicate images, conflicting labels and "
-                    "images no approach gets right.")
-        st.dataframe(problems, hide_index=True, width="stretch", height=38 + 35 * min(len(problems), 10))
+        with st.expander(f"The {len(all_wrong)} images every chosen approach gets wrong"):
+            components.paged_grid(scored[scored["image_id"].isin(all_wrong)], ref, ids, short, opened.classes,
+                                  key="compare_all_wrong", per_page=12)
+    problems = loaders.diagnostics(ref, "label_problems")
+    if problems and problems.get("rows"):
+        st.markdown(f"**{len(problems['rows'])} possible label problems** in this bundle: identical images, "
+                    "conflicting labels and images no approach gets right.")
+        st.page_link("views/label_problems.py", label="See them side by side on the Label problems page",
+                     icon=":material/image_search:")
 
 
 def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, str]) -> None:
@@ -79,19 +75,20 @@ def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, st
         st.info("Two approaches are needed; this bundle has one.")
         return
     ranked = sorted(approaches, key=lambda record: -record["metrics"]["accuracy"])
-    zeroshot = [record for record in ranked if record["kind"] == "zeroshot"]
+    second_default = next((record for record in ranked[1:] if record["kind"] == "zeroshot"), ranked[1])
     left, middle, right = st.columns([2, 2, 2])
     first = components.approach_selector("First approach", ranked, "compare_first",
                                          default=ranked[0]["id"], container=left)
     second = components.approach_selector("Second approach", ranked, "compare_second",
-                                          default=(zeroshot[0] if zeroshot else ranked[1])["id"], container=middle)
+                                          default=second_default["id"], container=middle)
     if first == second:
         st.info("Pick two different approaches.")
         return
     scored = loaders.scored_images(ref)
     rows = tables.disagreements(scored, first, second)
     show = right.radio("Show images where", ["either is right", "only the first is right", "only the second is right",
-                                              "neither is right"], key="compare_right", horizontal=False)
+                                              "neither is right"], key="compare_right", horizontal=False,
+                      **components.KEPT)
     wanted = {"only the first is right": first, "only the second is right": second, "neither is right": "neither"}.get(show)
     st.markdown(explain.read_disagreement(rows, first, second, labels))
     shown = rows if wanted is None else rows[rows["right"] == wanted]
@@ -112,5 +109,5 @@ chosen = choose_approaches(opened.approaches, all_labels)
 if chosen:
     scores_panel(chosen, opened.manifest.get("reference", {}), opened.classes)
     confusion_panel(chosen, opened.classes)
-agreement_panel(ref, opened, all_labels)
-disagreement_panel(ref, opened, [r for r in opened.approaches if r["kind"] != "baseline"] or opened.approaches, all_labels)
+agreement_panel(ref, opened, chosen)
+disagreement_panel(ref, opened, opened.approaches, all_labels)

@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
-from analysis import explain, figures, tables
+from analysis import explain, figures, map_views, tables
 from dashboard import components, loaders
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
+SELECTION_KEY = "map_selection"  # the last box or lasso: {projection, ids, box}
+BOX_PARAM = "map_box"  # a box selection in the URL: x0,x1,y0,y1 in map units
 
 
-def approaches_for(projection: str, approaches: list[dict]) -> list[dict]:
-    """Approaches built on this projection's model first, then the others."""
-    own = [record for record in approaches if tables.model_key(record) == projection]
-    return own + [record for record in approaches if record not in own]
+def follow_projection(approaches: list[dict]) -> None:
+    """Callback of the model choice: the predictions shown become that model's best approach, so a
+    ConvNeXt map is not coloured by a CLIP probe's answers (and the other way round)."""
+    st.session_state["map_approach"] = map_views.best_approach_for(st.session_state["map_projection"], approaches)
+
+
+def follow_approach(approaches: list[dict], prompt_sets: list[str]) -> None:
+    """Callback of "Predictions of": a zero-shot approach brings its own prompt set's class prompts."""
+    prompt_set = approach_prompt_set(approaches, st.session_state["map_approach"])
+    if prompt_set in prompt_sets:
+        st.session_state["map_prompt_set"] = prompt_set
 
 
 def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[str, str, str | None, str | None]:
     """Model, colouring, whose predictions, which prompt set's class prompts."""
     left, middle, right = st.columns([3, 2, 3])
-    projection = left.selectbox("Model", projections, key="map_projection", persist_state="session")
-    colouring = middle.radio("Colour by", list(COLOURINGS), key="map_colour", horizontal=True)
-    ordered = approaches_for(projection, approaches)
-    approach_id = None
-    if ordered:
-        own = [record for record in ordered if tables.model_key(record) == projection] or ordered
-        best = max(own, key=lambda record: record["metrics"]["accuracy"])["id"]
-        approach_id = components.approach_selector("Predictions of", ordered, "map_approach", default=best,
-                                                   container=right)
+    projection = left.selectbox("Model", projections, key="map_projection", on_change=follow_projection,
+                                args=(approaches,), **components.KEPT)
+    colouring = middle.radio("Colour by", list(COLOURINGS), key="map_colour", horizontal=True, **components.KEPT)
     prompt_sets = tables.prompt_sets_of(loaders.projection(ref, projection))
+    approach_id = None
+    if approaches:
+        approach_id = components.approach_selector("Predictions of", map_views.approaches_for(projection, approaches),
+                                                   "map_approach", default=map_views.best_approach_for(projection, approaches),
+                                                   container=right, on_change=follow_approach, args=(approaches, prompt_sets))
     prompt_set = None
     if len(prompt_sets) > 1:
-        chosen = opened_approach_prompt_set(approaches, approach_id)
+        chosen = approach_prompt_set(approaches, approach_id)
         prompt_set = left.selectbox("Class prompts of", prompt_sets, key="map_prompt_set",
-                                    index=prompt_sets.index(chosen) if chosen in prompt_sets else 0)
+                                    index=prompt_sets.index(chosen) if chosen in prompt_sets else 0, **components.KEPT)
     return projection, COLOURINGS[colouring], approach_id, prompt_set
 
 
-def opened_approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
+def approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
     """The prompt set of the chosen approach, or of the most accurate zero-shot approach."""
     by_id = {record["id"]: record for record in approaches}
     if approach_id in by_id and by_id[approach_id].get("prompt_set"):
@@ -46,28 +56,50 @@ def opened_approach_prompt_set(approaches: list[dict], approach_id: str | None) 
     return max(zeroshot, key=lambda record: record["metrics"]["accuracy"]).get("prompt_set") if zeroshot else None
 
 
-def selected_ids(event) -> list[str]:
-    """Image ids of the points chosen with the box or lasso (text points carry no id)."""
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    ids = [point.get("customdata") for point in points]
-    return [image_id if isinstance(image_id, str) else image_id[0] for image_id in ids
-            if image_id and isinstance(image_id, (str, list))]
+def remember_selection(chart_key: str, projection: str) -> None:
+    """Callback of the map: keep what was selected (across pages) and, for a box, write it to the URL."""
+    event = st.session_state.get(chart_key) or {}
+    selection = event.get("selection", {}) if isinstance(event, dict) else {}
+    st.session_state[SELECTION_KEY] = {"projection": projection, "ids": map_views.selected_ids(selection.get("points", [])),
+                                       "box": map_views.box_text(selection.get("box", []))}
+
+
+def current_selection(points, projection: str) -> list[str]:
+    """The selected image ids: the last selection on this map, else a box given in the URL."""
+    stored = st.session_state.get(SELECTION_KEY)
+    if stored and stored["projection"] == projection:
+        box = stored["box"]
+        ids = stored["ids"]
+    else:
+        box = st.query_params.get(BOX_PARAM, "")
+        ids = map_views.ids_in_box(points, box)
+    if box and st.query_params.get(BOX_PARAM) != box:
+        st.query_params[BOX_PARAM] = box
+    elif not box and BOX_PARAM in st.query_params:
+        del st.query_params[BOX_PARAM]
+    return ids
 
 
 def selection_panel(ref, opened, ids: list[str]) -> None:
     st.subheader("Selected images")
     if not ids:
-        st.caption("Draw a box or a lasso around points on the map to see those images here.")
+        st.caption("Draw a box or a lasso around points on the map, or click one point, to see those images here.")
         return
-    scored = loaders.scored_images(ref)
-    rows = scored[scored["image_id"].isin(ids)]
-    unscored = len(set(ids)) - len(rows)
-    st.markdown(f"{len(set(ids))} images selected"
-                + (f"; {unscored} of them are training or unlabelled images (no held-out predictions)." if unscored else "."))
-    if len(rows):
-        shown = tables.representative_approaches(opened.approaches)
-        components.paged_grid(rows, ref, [record["id"] for record in shown], tables.approach_labels(shown, short=True),
-                              opened.classes, key="map", per_page=16)
+    images = opened.images()
+    include_training = st.toggle("Show training and unlabelled images too", key="map_training", **components.KEPT,
+                                 help="Approaches are scored on the held-out images only; training and unlabelled "
+                                      "images show their label and split, without answers.")
+    breakdown = map_views.selection_breakdown(images, ids, opened.classes)
+    st.markdown(f"{len(set(ids))} images selected, by class and split:")
+    st.dataframe(breakdown, hide_index=True, width="content")
+    rows = map_views.selected_rows(images, loaders.scored_images(ref), ids, include_training)
+    if rows.empty:
+        st.info("None of the selected images is held out; switch on “Show training and unlabelled images too” "
+                "to see them.")
+        return
+    shown = tables.representative_approaches(opened.approaches)
+    components.paged_grid(rows, ref, [record["id"] for record in shown], tables.approach_labels(shown, short=True),
+                          opened.classes, key="map", per_page=16)
 
 
 st.title("Embedding map")
@@ -81,10 +113,13 @@ points = loaders.map_points(ref, projection, approach_id, prompt_set)
 if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
-event = components.figure(figures.projection_figure(points, colour_by, opened.classes,
-                                                    method=tables.projection_method(opened.manifest, projection)),
-                          explain.read_projection(points), key=f"map_chart_{projection}",
-                          on_select="rerun", selection_mode=("box", "lasso"))
-st.caption("Predictions exist for the held-out images only; training and unlabelled images show as “not scored”. "
-           "Stars are the class prompts (text embeddings) when the model has them.")
-selection_panel(ref, opened, selected_ids(event))
+chart_key = f"map_chart_{projection}"
+components.figure(figures.projection_figure(points, colour_by, opened.classes,
+                                            method=tables.projection_method(opened.manifest, projection)),
+                  explain.read_projection(points) if colour_by == "label" else "", key=chart_key,
+                  on_select=functools.partial(remember_selection, chart_key, projection),
+                  selection_mode=("points", "box", "lasso"))
+labels = tables.approach_labels(opened.approaches)
+st.caption(map_views.colouring_caption(colour_by, labels.get(approach_id)) + " Stars are the class prompts (text "
+           "embeddings) when the model has them.")
+selection_panel(ref, opened, current_selection(points, projection))

@@ -36,15 +36,19 @@ def filters(opened, scored, approaches: list[dict]) -> dict:
     approach_id = components.approach_selector("Approach", approaches, "gallery_approach",
                                                default=max(approaches, key=lambda r: r["metrics"]["accuracy"])["id"])
     left, right = st.columns(2)
-    true_classes = left.multiselect("True class", opened.classes, key="gallery_true", placeholder="any")
-    predicted = right.multiselect("Predicted class", opened.classes, key="gallery_predicted", placeholder="any")
+    true_classes = left.multiselect("True class", opened.classes, key="gallery_true", placeholder="any",
+                                   **components.KEPT)
+    predicted = right.multiselect("Predicted class", opened.classes, key="gallery_predicted", placeholder="any",
+                                **components.KEPT)
     left, right = st.columns(2)
     confidence = left.slider("Confidence of the answer", 0.0, 1.0, (0.0, 1.0), step=0.05, key="gallery_confidence",
-                             format="percent", help="the probability the approach gave its answer (top-1)")
+                             format="percent", help="the probability the approach gave its answer (top-1)",
+                             **components.KEPT)
     views = sorted(scored["view"].dropna().unique())
-    chosen_views = right.multiselect("View", views, key="gallery_views", placeholder="any") if len(views) > 1 else []
+    chosen_views = right.multiselect("View", views, key="gallery_views", placeholder="any",
+                                  **components.KEPT) if len(views) > 1 else []
     left, right = st.columns(2)
-    only_wrong = left.toggle("Only misclassified", value=True, key="gallery_only_wrong")
+    only_wrong = left.toggle("Only misclassified", value=True, key="gallery_only_wrong", **components.KEPT)
     right.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:", key="gallery_clear")
     return dict(approach_id=approach_id, true_classes=true_classes, predicted_classes=predicted,
                 confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong)
@@ -69,7 +73,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> 
         st.info("No images match these filters.")
         return
     st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists the answer of "
-               "every approach (the best prompt set of each zero-shot model; no baselines) and the probability it "
+               "every approach (baselines too; the best prompt set of each zero-shot model) and the probability it "
                f"gave that answer; {tables.RIGHT} right, {tables.WRONG} wrong.")
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
     if chosen["approach_id"] not in shown:
@@ -80,7 +84,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> 
 
 st.title("Misclassified gallery")
 ref, opened = components.require_bundle()
-approaches = [record for record in opened.approaches if record["kind"] != "baseline"] or opened.approaches
+approaches = opened.approaches
 if not approaches:
     components.missing(opened.manifest, ref, "approaches")
     st.stop()

@@ -17,6 +17,7 @@ PAGE_GUIDE = (
     ("views/compare.py", "Compare approaches", "side by side, and the images where two approaches disagree"),
     ("views/embedding_map.py", "Embedding map", "the images in 2-D; select points to see them"),
     ("views/gallery.py", "Misclassified gallery", "every wrong answer, filterable, with its image"),
+    ("views/label_problems.py", "Label problems", "identical images with conflicting labels, side by side"),
     ("views/report.py", "Report", "a shareable HTML / Markdown report"),
 )
 
@@ -87,23 +88,12 @@ def headline_panel(opened) -> None:
     st.markdown(explain.read_headline(table, reference))
     if (table["source"] == tables.SOURCE_BUNDLE).any():
         components.figure(figures.headline_figure(table, reference.get("majority_rate"), reference.get("uniform_rate")))
-    st.dataframe(
-        tables.headline_display(table), hide_index=True, width="stretch", height=38 + 35 * len(table),
-        column_config={
-            "approach": st.column_config.TextColumn(width=250),
-            "source": st.column_config.TextColumn(width=85, help="this bundle: scored on its held-out images · "
-                                                  "reference: what trivial guessing scores · published: the Kaggle "
-                                                  "leaderboard (another test set), shown for reference only"),
-            "accuracy (95% interval)": st.column_config.TextColumn(
-                width=150, help="share of the held-out images classified correctly, with its bootstrap interval"),
-            "balanced acc.": st.column_config.TextColumn(width=80, help="mean recall over the classes"),
-            "macro-F1": st.column_config.TextColumn(width=65),
-            "wall time (s)": st.column_config.TextColumn(width=80),
-            "published LB": st.column_config.TextColumn(
-                width=100, help="accuracy on the Kaggle leaderboard: public / private part of the competition test set"),
-        })
-    st.caption("Published rows are the Kaggle “It's Corn” leaderboard (accuracy on the competition's own test set); "
-               "they are not computed from this bundle.")
+    # A static table: long approach names wrap instead of being cut, and every header shows whole.
+    st.table(tables.headline_display(table).set_index("approach"))
+    st.caption("Accuracy: share of the held-out images classified correctly, with its 95% bootstrap interval; balanced "
+               "accuracy: mean recall over the classes; wall time: fitting and scoring, on the device the approach ran "
+               "on. Published rows are the Kaggle “It's Corn” leaderboard (accuracy on the competition's own test set, "
+               "public / private part); they are not computed from this bundle.")
 
 
 def missing_parts(opened, ref) -> None:

@@ -1,0 +1,106 @@
+"""Label problems: identical images with conflicting labels, leaks, copies and the images every
+approach contradicts, shown as pictures side by side with their labels and splits; exportable."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import figures, label_review, tables
+from dashboard import components, full_view, loaders
+
+GROUPS_PER_PAGE = 24
+PER_ROW = 4
+THUMB_PX = 120
+
+
+def problem_filter(counts: dict[str, int]) -> list[str]:
+    """Which kinds of problem to show (all by default)."""
+    return st.pills("Show", list(counts), selection_mode="multi", default=list(counts), key="problems_kinds",
+                    format_func=lambda name: f"{label_review.PROBLEM_NAMES.get(name, name)} ({counts[name]})",
+                    **components.KEPT)
+
+
+def group_key(group: dict) -> str:
+    """The list a group's full-size view steps through: the group's own images."""
+    return f"problems_{group['number']}"
+
+
+def export_button(ref, groups: list[dict]) -> None:
+    table = label_review.problems_csv_table(groups)
+    st.download_button("Download as CSV (one row per image)", table.to_csv(index=False),
+                       file_name=f"label-problems-{Path(ref.path).name}.csv", mime="text/csv",
+                       icon=":material/download:", key="problems_csv")
+
+
+def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+    """One image of a problem: thumbnail, label badge, split, id and its full-size button."""
+    if thumbs.get(member.image_id):
+        st.image(thumbs[member.image_id], width=THUMB_PX)
+    else:
+        st.caption("no thumbnail")
+    st.markdown(f"{components.class_badge(member.label, colours)} · {html.escape(str(member.split))}"
+                f"<br><span style='font-size:0.8em'>{html.escape(str(member.image_id))}</span>",
+                unsafe_allow_html=True)
+    st.button("Full size", key=f"problems_open_{group['number']}_{member.image_id}", icon=":material/open_in_full:",
+              on_click=full_view.open_image, args=(group_key(group), member.image_id))
+
+
+def group_card(ref, group: dict, colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+    """One problem: its pictures side by side, each with its label and split, and what is wrong."""
+    with st.container(border=True):
+        st.markdown(f"**{group['number']}. {html.escape(group['name'])}** — {html.escape(group['detail'])}")
+        members = list(group["images"].itertuples())
+        for start in range(0, len(members), PER_ROW):
+            for column, member in zip(st.columns(PER_ROW), members[start:start + PER_ROW]):
+                with column:
+                    member_tile(ref, group, member, colours, thumbs)
+
+
+def single_cards(ref, groups: list[dict], colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+    """Problems of one image each (every approach contradicts its label), several to a row."""
+    for start in range(0, len(groups), PER_ROW):
+        for column, group in zip(st.columns(PER_ROW), groups[start:start + PER_ROW]):
+            with column, st.container(border=True):
+                st.markdown(f"**{group['number']}.** {html.escape(group['detail'])}")
+                member_tile(ref, group, next(group["images"].itertuples()), colours, thumbs)
+
+
+def groups_panel(ref, opened, groups: list[dict]) -> None:
+    pages = tables.page_count(len(groups), GROUPS_PER_PAGE)
+    page = st.pagination(pages, key="problems_page", **components.KEPT) if pages > 1 else 1
+    colours = figures.class_colours(opened.classes)
+    thumbs = loaders.thumbnails(ref)
+    shown = groups[(page - 1) * GROUPS_PER_PAGE: page * GROUPS_PER_PAGE]
+    pairs, singles = [g for g in shown if len(g["images"]) > 1], [g for g in shown if len(g["images"]) == 1]
+    for group in pairs:
+        group_card(ref, group, colours, thumbs)
+    if singles:
+        st.markdown(f"**{label_review.PROBLEM_NAMES['all_wrong'].capitalize()}**" if all(
+            g["problem"] == "all_wrong" for g in singles) else "**Single images**")
+        single_cards(ref, singles, colours, thumbs)
+    for group in shown:
+        full_view.remember_order(group_key(group), group["images"]["image_id"].tolist())
+        full_view.show(ref, group_key(group))
+
+
+st.title("Label problems")
+ref, opened = components.require_bundle()
+diagnostics = loaders.diagnostics(ref, "label_problems")
+if diagnostics is None:
+    components.missing(opened.manifest, ref, "agreement")
+    st.stop()
+groups = label_review.problem_groups(diagnostics, opened.images())
+if not groups:
+    st.success("No label problems found: no identical images, and every held-out image is right under some approach.")
+    st.stop()
+st.markdown(f"**{len(groups)} possible label problems**: identical files (with conflicting or equal labels, or on both "
+            "sides of the split) and held-out images that every compared approach gets wrong. Judge each from its "
+            "pictures; the CSV lists every image with its path, label and split for a relabelling pass.")
+counts = label_review.problem_counts(groups)
+kinds = problem_filter(counts)
+shown = [group for group in groups if group["problem"] in kinds]
+export_button(ref, shown)
+groups_panel(ref, opened, shown)
