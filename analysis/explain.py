@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, model_key, shots_text
+from analysis import run_facts
+from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
 DEFAULT_CONVNEXT = "convnext_tiny"
@@ -224,6 +225,9 @@ def read_reliability(reliability: dict) -> str:
         return ""
     c, a, n = max(bins, key=lambda item: item[2])
     direction = "overconfident" if c > a + 0.05 else "underconfident" if a > c + 0.05 else "about right"
+    if len(bins) == 1:
+        return (f"Every answer ({n}) is given with about {_pct(c)} confidence and {_pct(a)} of them are right: one "
+                f"bin, so this plot cannot show how confidence tracks accuracy (ECE {ece:.3f}).")
     return (f"Expected calibration error {ece:.3f}. Most answers ({n}) are given with about {_pct(c)} confidence and are "
             f"right {_pct(a)} of the time: the model is {direction} there.")
 
@@ -313,6 +317,9 @@ def read_training(finetune: dict) -> str:
     best_epoch = finetune.get("best_epoch") or int(frame.loc[frame["val_accuracy"].idxmax(), "epoch"])
     row = frame[frame["epoch"] == best_epoch].iloc[0] if (frame["epoch"] == best_epoch).any() else frame.iloc[-1]
     text = f"Best validation accuracy {_pct(row['val_accuracy'])} at epoch {best_epoch} of {int(frame['epoch'].max())}."
+    if run_facts.still_improving(finetune.get("epochs"), best_epoch):
+        text += (" Training stopped while still improving: the best epoch is the last one, so more epochs would "
+                 "likely help.")
     if "train_accuracy" in frame:
         gap = frame["train_accuracy"].iloc[-1] - frame["val_accuracy"].iloc[-1]
         if gap > 0.1:
@@ -367,5 +374,5 @@ def describe_approach(record: dict) -> str:
     """One line of facts about an approach: model, weights, time, device."""
     parts = [approach_label(record)]
     if record.get("wall_time_s") is not None:
-        parts.append(f"{record['wall_time_s']:.0f} s on {record.get('device') or 'an unknown device'}")
+        parts.append(f"{duration_text(record['wall_time_s'])} on {record.get('device') or 'an unknown device'}")
     return " · ".join(parts)

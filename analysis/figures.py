@@ -51,9 +51,17 @@ def class_colours(classes: Sequence[str]) -> dict[str, str]:
 
 
 def wrap(label: str, width: int = 20) -> str:
-    """A long axis label broken onto lines of about ``width`` characters (plotly's ``<br>``)."""
-    lines, line = [], ""
+    """A long axis label broken onto lines of about ``width`` characters (plotly's ``<br>``); a
+    word longer than a line (``convnext_large_mlp.clip_laion2b…``) is cut after ``_``, ``.`` or ``-``."""
+    words = []
     for word in str(label).split(" "):
+        while len(word) > width:
+            cut = max(word.rfind(mark, 0, width) for mark in "_.-") + 1 or width
+            words.append(word[:cut])
+            word = word[cut:]
+        words.append(word)
+    lines, line = [], ""
+    for word in words:
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = word
@@ -108,7 +116,7 @@ def headline_figure(table: pd.DataFrame, majority_rate: float | None, uniform_ra
     """
     rows = table[table["source"] == "this bundle"].iloc[::-1]
     figure = go.Figure(go.Bar(
-        x=rows["accuracy"], y=rows["approach"], orientation="h",
+        x=rows["accuracy"], y=[wrap(name, 45) for name in rows["approach"]], orientation="h",
         marker_color=[KIND_COLOURS.get(kind, "#777777") for kind in rows["kind"]],
         error_x=dict(type="data", symmetric=False, array=(rows["ci_high"] - rows["accuracy"]).fillna(0),
                      arrayminus=(rows["accuracy"] - rows["ci_low"]).fillna(0), color="#333333"),
@@ -116,7 +124,8 @@ def headline_figure(table: pd.DataFrame, majority_rate: float | None, uniform_ra
         hovertemplate="%{y}<br>accuracy %{x:.1%}<extra></extra>", showlegend=False))
     _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
     figure.update_xaxes(title="accuracy on the held-out images (95% bootstrap interval)", range=[0, 1], **PERCENT_AXIS)
-    return _layout(figure, height=max(220, 70 + 42 * len(rows)))
+    lines = sum(wrap(name, 45).count("<br>") + 1 for name in rows["approach"])
+    return _layout(figure, height=max(220, 70 + 30 * len(rows) + 14 * lines))
 
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
@@ -202,18 +211,29 @@ def similarity_figure(text_similarity: Sequence[Sequence[float]], image_similari
 
 
 def margin_figure(margins: dict) -> go.Figure:
-    """How sure the model is when right and when wrong: histograms of the top-1 − top-2 margin."""
+    """How sure the model is when right and when wrong: histograms of the top-1 − top-2 margin, on an
+    axis scaled to the margins there are (a model whose margins all stay below 0.14 is not drawn
+    squeezed into the left edge of 0–1), and a title that says so when every margin is the same."""
+    values = [v for name in ("correct", "wrong") for v in margins.get(name) or []]
+    top = max(values) if values else 1.0
+    end = 1.0 if top > 0.5 else max(top * 1.1, 1e-3)
+    bins = dict(start=0.0, end=end, size=end / 40)
     figure = go.Figure()
-    bins = dict(start=0.0, end=1.0, size=0.025)
     for name in ("correct", "wrong"):
-        values = margins.get(name) or []
-        figure.add_trace(go.Histogram(x=values, name=f"{name} ({len(values)} images)", xbins=bins,
+        values_of = margins.get(name) or []
+        figure.add_trace(go.Histogram(x=values_of, name=f"{name} ({len(values_of)} images)", xbins=bins,
                                       histnorm="percent", marker_color=CORRECTNESS_COLOURS[name], opacity=0.75,
                                       hovertemplate="margin %{x}<br>%{y:.1f}% of the " + name + " answers<extra></extra>"))
     figure.update_layout(barmode="overlay")
-    figure.update_xaxes(title="margin (top-1 minus top-2 probability)", range=[0, 1])
+    scale = "" if end == 1.0 else f", axis zoomed to 0–{end:.2g}"
+    figure.update_xaxes(title=f"margin (top-1 minus top-2 probability{scale})", range=[0, end])
     figure.update_yaxes(title="share of answers (%)")
-    return _layout(figure, "Margins: right vs wrong answers")
+    title = "Margins: right vs wrong answers"
+    if values and max(values) - min(values) < 1e-6:
+        title += f" — every margin is {values[0]:.3g}"
+    elif end < 1.0:
+        title += f" — all below {top:.2g}"
+    return _layout(figure, title)
 
 
 def reliability_figure(reliability: dict) -> go.Figure:
@@ -232,6 +252,10 @@ def reliability_figure(reliability: dict) -> go.Figure:
                                     customdata=n, hovertemplate="confidence %{x:.0%}: right %{y:.0%} "
                                                                 "(%{customdata} images)<extra></extra>"))
     ece = reliability.get("ece")
+    if len(filled) == 1:  # one dot says nothing about calibration: say so on the chart
+        figure.add_annotation(x=0.5, y=0.02, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
+                              text=f"every answer ({filled[0][2]}) has about {filled[0][0]:.0%} confidence:<br>"
+                                   "one bin, so the curve cannot show calibration", bgcolor="rgba(255,255,255,0.8)")
     figure.update_xaxes(title="confidence (top-1 probability)", range=[0, 1], tickformat=".0%")
     figure.update_yaxes(title="accuracy in the bin", range=[0, 1], tickformat=".0%")
     return _layout(figure, f"Calibration (ECE {ece:.3f})" if ece is not None else "Calibration")
@@ -338,7 +362,7 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
     names = list(matrices)
     columns = 2 if len(names) == 4 else min(columns, max(1, len(names)))  # 2 × 2 rather than 3 + 1
     rows = max(1, -(-len(names) // columns))
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[wrap(name, 40) for name in names],
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[wrap(name, 36) for name in names],
                            horizontal_spacing=0.12, vertical_spacing=0.18 if rows > 1 else 0.1)
     for index, name in enumerate(names):
         counts, shares = _row_shares(matrices[name])
@@ -348,7 +372,7 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
                                     hovertemplate=f"{name}<br>true %{{y}}, predicted %{{x}}: %{{z:.0%}}<extra></extra>"),
                          row=row, col=column)
         figure.update_yaxes(autorange="reversed", row=row, col=column, title="true class" if column == 1 else None)
-        figure.update_xaxes(row=row, col=column, title="predicted class", tickangle=0)
+        figure.update_xaxes(row=row, col=column, title="predicted class")  # plotly slants names that would run together
     figure.update_layout(coloraxis=dict(colorscale=COUNT_SCALE, cmin=0, cmax=1,
                                         colorbar=dict(title=dict(text="share of<br>true class"), tickformat=".0%")))
     figure.update_annotations(font_size=12)
@@ -449,42 +473,53 @@ def training_curves_figure(epochs: Iterable[dict] | dict, best_epoch: int | None
 
 # --- comparisons ----------------------------------------------------------------------------------
 
+def _bar_height(n_approaches: int, n_series: int) -> int:
+    """The height of a horizontal grouped bar chart: room for every bar, whatever the number of approaches."""
+    return max(260, 130 + n_approaches * (14 * n_series + 18))
+
+
 def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None = None,
                               uniform_rate: float | None = None) -> go.Figure:
-    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach side by side.
+    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach side by side:
+    horizontal bars, one group per approach (names wrapped, so long ones never run together).
 
     Args:
         metrics: ``tables.metrics_table``.
     """
     figure = go.Figure()
+    approaches = list(dict.fromkeys(metrics["approach"]))
     for index, (metric, group) in enumerate(metrics.groupby("metric", sort=False)):
         error = None
         if group["ci_high"].notna().any():
             error = dict(type="data", symmetric=False, array=(group["ci_high"] - group["value"]).fillna(0),
                          arrayminus=(group["value"] - group["ci_low"]).fillna(0), color="#333333")
-        figure.add_trace(go.Bar(x=[wrap(a) for a in group["approach"]], y=group["value"], name=metric, error_y=error,
-                                marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
-                                hovertemplate="%{x}<br>" + metric + " %{y:.1%}<extra></extra>"))
-    _reference_lines(figure, majority_rate, uniform_rate)
+        figure.add_trace(go.Bar(y=[wrap(a, 28) for a in group["approach"]], x=group["value"], name=metric,
+                                orientation="h", error_x=error, marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
+                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside",
+                                insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"))
+    _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=0)
-    return _layout(figure, "Metrics side by side", height=420)
+    figure.update_xaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
+                        categoryarray=[wrap(a, 28) for a in approaches])
+    return _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 3))
 
 
 def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> go.Figure:
-    """Recall of every class under every approach (bars in class colours, grouped by approach)."""
+    """Recall of every class under every approach (horizontal bars in class colours, grouped by approach)."""
     colours = class_colours(classes)
     figure = go.Figure()
+    approaches = list(dict.fromkeys(per_class["approach"]))
     for name in classes:
         rows = per_class[per_class["class"] == name]
-        figure.add_trace(go.Bar(x=[wrap(a) for a in rows["approach"]], y=rows["recall"], name=name, marker_color=colours[name],
-                                customdata=rows["support"],
-                                hovertemplate=f"{name}: recall %{{y:.1%}} of %{{customdata}} images<extra>%{{x}}</extra>"))
+        figure.add_trace(go.Bar(y=[wrap(a, 28) for a in rows["approach"]], x=rows["recall"], name=name, orientation="h",
+                                marker_color=colours[name], customdata=rows["support"],
+                                hovertemplate=f"{name}: recall %{{x:.1%}} of %{{customdata}} images<extra>%{{y}}</extra>"))
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=0)
-    return _layout(figure, "Per-class recall", height=420)
+    figure.update_xaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
+                        categoryarray=[wrap(a, 28) for a in approaches])
+    return _layout(figure, "Per-class recall", height=_bar_height(len(approaches), len(classes)))
 
 
 def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | None = None,
@@ -545,16 +580,25 @@ def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: S
     return _layout(figure, f"{feature.capitalize()} by class", height=320)
 
 
-def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str]) -> go.Figure:
-    """Accuracy of each approach on each photo view (top / bottom)."""
+def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
+                            majority_by_view: dict[str, float] | None = None) -> go.Figure:
+    """Accuracy of each approach on each photo view (top / bottom), values on the bars, and beside
+    them what always answering the majority class scores on that view (grey bars)."""
     figure = go.Figure()
     views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
-    for view in views:
-        figure.add_trace(go.Bar(x=[wrap(labels.get(r["id"], r["id"])) for r in approaches],
-                                y=[r.get("metrics", {}).get("accuracy_by_view", {}).get(view) for r in approaches],
-                                name=view, marker_color=VIEW_COLOURS.get(view, "#777777"),
-                                hovertemplate=f"{view}: %{{y:.1%}}<extra>%{{x}}</extra>"))
+    for index, record in enumerate(approaches):
+        values = [record.get("metrics", {}).get("accuracy_by_view", {}).get(view) for view in views]
+        figure.add_trace(go.Bar(x=views, y=values, name=wrap(labels.get(record["id"], record["id"]), 45),
+                                marker_color=KIND_COLOURS.get(record.get("kind"), SERIES_COLOURS[index % len(SERIES_COLOURS)]),
+                                text=[f"{v:.1%}" if v is not None else "" for v in values], textposition="outside",
+                                hovertemplate="%{x} view: %{y:.1%}<extra>%{fullData.name}</extra>"))
+    majority = {view: (majority_by_view or {})[view] for view in views if view in (majority_by_view or {})}
+    if majority:
+        figure.add_trace(go.Bar(x=list(majority), y=list(majority.values()), name="always the majority class",
+                                marker_color=KIND_COLOURS["baseline"], text=[f"{v:.1%}" for v in majority.values()],
+                                textposition="outside", hovertemplate="%{x} view: %{y:.1%}<extra>always the majority "
+                                                                      "class</extra>"))
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title=None, tickangle=0)
+    figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1.1], tickformat=".0%")
+    figure.update_xaxes(title="view of the photo")
     return _layout(figure, "Accuracy by view", height=360)

@@ -4,6 +4,7 @@ URL; label problems as pictures side by side; the full-size view; the map's depe
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -230,3 +231,18 @@ def test_full_size_view_details():
     table = image_details.probabilities(predictions, "a", ["pure", "broken"], {"one": "One"}, "broken")
     assert table.to_dict(orient="records") == [{"approach": "One", "answer": "pure", "right": "✘", "pure": 0.7,
                                                 "broken": 0.3}]
+
+
+# --- 5. the ConvNeXt page says what it was trained with and whether it was still improving --------
+
+def test_convnext_page_hyperparameters_and_still_improving(competition_bundle, opened):
+    app = open_app(competition_bundle, "views/convnext.py")
+    record = opened.approaches_of_kind("finetune")[0]
+    settings = app.table[0].value
+    assert len(settings) == len([v for v in record["params"].values() if not isinstance(v, (dict, list))])
+    diagnostics = opened.diagnostics(record["id"])
+    if diagnostics["best_epoch"] == max(row["epoch"] for row in diagnostics["epochs"]):
+        assert any("still improving" in info.value for info in app.info)
+    by_view = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")
+               if "Accuracy by view" in json.dumps(json.loads(chart.proto.spec)["layout"].get("title", ""))]
+    assert [trace["name"] for trace in by_view[0]["data"]][-1] == "always the majority class"

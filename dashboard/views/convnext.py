@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, figures, tables
+from analysis import explain, figures, run_facts, tables
 from dashboard import components, loaders
 
 WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
@@ -19,13 +19,16 @@ def training_panel(finetune: dict) -> None:
                 + (" · test-time augmentation on" if finetune.get("tta") else ""))
     if weights == "scratch":
         st.warning("Trained from scratch: expect far lower accuracy than with ImageNet weights.")
+    if run_facts.still_improving(finetune.get("epochs"), finetune.get("best_epoch")):
+        st.info("Training stopped while still improving: the best validation accuracy came at the last epoch. More "
+                "epochs (`--epochs`) would likely help.", icon=":material/trending_up:")
     if finetune.get("epochs"):
         components.figure(figures.training_curves_figure(finetune["epochs"], finetune.get("best_epoch")),
                           explain.read_training(finetune))
 
 
 @components.guarded("confusion matrix")
-def errors_panel(record: dict, classes: list[str]) -> None:
+def errors_panel(opened, record: dict, classes: list[str]) -> None:
     st.subheader("Mistakes")
     left, right = st.columns(2)
     matrix = record["metrics"].get("confusion_matrix")
@@ -34,7 +37,8 @@ def errors_panel(record: dict, classes: list[str]) -> None:
             components.figure(figures.confusion_matrix_figure(matrix, classes, title="Confusion matrix"),
                               explain.read_confusion(matrix, classes))
     with right:
-        components.figure(figures.accuracy_by_view_figure([record], tables.approach_labels([record])))
+        majority = run_facts.majority_rate_by_view(opened.images(), opened.manifest.get("reference", {}).get("majority_class"))
+        components.figure(figures.accuracy_by_view_figure([record], tables.approach_labels([record]), majority))
     st.page_link("views/gallery.py", label="See the misclassified images in the gallery", icon=":material/photo_library:")
 
 
@@ -44,10 +48,12 @@ record = components.require_approach(opened, ref, "finetune", "Network", "convne
 chosen = record["id"]
 st.markdown(explain.describe_approach(record))
 components.metric_row(record)
+with st.expander("Hyper-parameters", expanded=True):
+    st.table(run_facts.hyperparameter_table(record.get("params")).set_index("setting"))
 finetune = loaders.diagnostics(ref, chosen)
 if finetune:
     training_panel(finetune)
 else:
     st.info(f"This network has no training diagnostics in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--convnext {tables.model_key(record)}', '--force')}\n```")
-errors_panel(record, opened.classes)
+errors_panel(opened, record, opened.classes)
