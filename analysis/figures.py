@@ -601,4 +601,5 @@ def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
     figure.update_layout(barmode="group")
     figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1.1], tickformat=".0%")
     figure.update_xaxes(title="view of the photo")
-    return _layout(figure, "Accuracy by view", height=360)
+    figure = _layout(figure, "Accuracy by view", height=400)
+    return figure.update_layout(legend=dict(y=-0.22, yanchor="top"), margin_b=70)  # long names: under the plot

@@ -95,7 +95,7 @@ def picture_panel(ref: BundleRef, image_id: str) -> None:
 
 def probabilities_panel(ref: BundleRef, opened, image_id: str, label: str | None) -> None:
     """Every approach's probability of every class for this image."""
-    labels = tables.approach_labels(opened.approaches)
+    labels = tables.approach_labels(opened.approaches, short=True)  # whole in the table; the ids tell them apart
     table = image_details.probabilities(loaders.predictions_by_image(ref), image_id, opened.classes, labels, label)
     st.markdown("**Every approach's probabilities**")
     if table.empty:
