@@ -13,97 +13,15 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from analysis.figure_style import (  # noqa: F401 (the look; re-exported, callers say figures.class_colours)
+    CORRECTNESS_COLOURS, COUNT_SCALE, HEIGHT, KIND_COLOURS, PERCENT_AXIS, SERIES_COLOURS, SIMILARITY_SCALE, TEMPLATE,
+    VIEW_COLOURS, _layout, _reference_lines, _vertical_marker, class_colours, wrap)
+from analysis.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
+    accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.records import QUANTILE_LEVELS
 from analysis.tables import as_frame, shots_text
-
-# Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
-# "silkcut" is the same pink on every page and in every report.
-KNOWN_CLASS_COLOURS = {"pure": "#E69F00", "broken": "#0072B2", "discolored": "#009E73", "silkcut": "#CC79A7"}
-SPARE_COLOURS = ("#56B4E9", "#D55E00", "#F0E442", "#000000") + tuple(qualitative.Dark24)
-UNLABELLED_COLOUR = "#BBBBBB"
-# Okabe–Ito blue / vermillion: told apart with every common colour-vision deficiency and in grey
-# scale (dark blue, light orange); points not scored are pale and small, behind the others.
-CORRECTNESS_COLOURS = {"correct": "#0072B2", "wrong": "#D55E00", "not scored": "#D9D9D9"}
-VIEW_COLOURS = {"top": "#332288", "bottom": "#88CCEE", "unknown": "#BBBBBB"}
-KIND_COLOURS = {"baseline": "#9E9E9E", "zeroshot": "#AA4499", "probe": "#117733", "finetune": "#332288"}
-SERIES_COLOURS = ("#332288", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#882255")
-REFERENCE_LINE = {"majority": dict(color="#444444", dash="dash"), "uniform": dict(color="#999999", dash="dot")}
-PERCENT_AXIS = dict(tickformat=".0%", rangemode="tozero")
-HEIGHT = 380  # fits two figures side by side at 1280×800
-# One look in the dashboard and in the report: the dashboard shows figures with theme=None, so that
-# Streamlit does not swap this template for its own.
-TEMPLATE = "plotly_white"
-SIMILARITY_SCALE = "Viridis"
-COUNT_SCALE = "Blues"
-
-
-def class_colours(classes: Sequence[str]) -> dict[str, str]:
-    """class name → colour: fixed for the corn classes, then a colour-blind-safe cycle."""
-    spare = iter(SPARE_COLOURS)
-    colours = {}
-    for name in classes:
-        colours[name] = KNOWN_CLASS_COLOURS.get(name) or next(spare)
-    colours["unlabelled"] = UNLABELLED_COLOUR
-    return colours
-
-
-def wrap(label: str, width: int = 20) -> str:
-    """A long axis label broken onto lines of about ``width`` characters (plotly's ``<br>``); a
-    word longer than a line (``convnext_large_mlp.clip_laion2b…``) is cut after ``_``, ``.`` or ``-``."""
-    words = []
-    for word in str(label).split(" "):
-        while len(word) > width:
-            cut = max(word.rfind(mark, 0, width) for mark in "_.-") + 1 or width
-            words.append(word[:cut])
-            word = word[cut:]
-        words.append(word)
-    lines, line = [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "<br>".join(lines + [line])
-
-
-def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
-    # The title sits at the very top and the legend in one row under it, both above the plot.
-    figure.update_layout(title=dict(text=title, y=0.98, yanchor="top", yref="container") if title else None,
-                         template=TEMPLATE, height=height, margin=dict(l=10, r=10, t=85 if title else 40, b=10),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0,
-                                     traceorder="normal"), **extra)
-    return figure
-
-
-def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rate: float | None,
-                     horizontal: bool = True, **where) -> None:
-    """Dashed lines for the majority-class rate and the uniform guess, labelled on the line."""
-    for name, rate, text in (("majority", majority_rate, "majority class"), ("uniform", uniform_rate, "uniform guess")):
-        if rate is None:
-            continue
-        label = f"{text} {rate:.0%}"
-        if horizontal:
-            figure.add_hline(y=rate, line=REFERENCE_LINE[name], annotation_text=label,
-                             annotation_position="top left" if name == "majority" else "bottom left",
-                             annotation_font_color=REFERENCE_LINE[name]["color"],
-                             annotation_bgcolor="rgba(255,255,255,0.75)", **where)
-        else:  # labels above the plot, clear of the bars
-            figure.add_vline(x=rate, line=REFERENCE_LINE[name], **where)
-            figure.add_annotation(x=rate, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=label,
-                                  xanchor="left" if name == "majority" else "right",
-                                  font=dict(color=REFERENCE_LINE[name]["color"], size=11))
-
-
-def _vertical_marker(figure: go.Figure, x: float, text: str, colour: str, dash: str, log_axis: bool = False) -> None:
-    """A labelled vertical line. On a log axis the label's x is given in log10 units, as plotly
-    wants (``add_vline``'s own label lands in the wrong place there)."""
-    figure.add_vline(x=x, line=dict(color=colour, dash=dash))
-    figure.add_annotation(x=float(np.log10(x)) if log_axis else x, y=1.0, yref="paper", yanchor="bottom",
-                          xanchor="left", showarrow=False, text=text, font=dict(color=colour, size=11))
 
 
 # --- headline -------------------------------------------------------------------------------------
@@ -473,55 +391,6 @@ def training_curves_figure(epochs: Iterable[dict] | dict, best_epoch: int | None
 
 # --- comparisons ----------------------------------------------------------------------------------
 
-def _bar_height(n_approaches: int, n_series: int) -> int:
-    """The height of a horizontal grouped bar chart: room for every bar, whatever the number of approaches."""
-    return max(260, 130 + n_approaches * (14 * n_series + 18))
-
-
-def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None = None,
-                              uniform_rate: float | None = None) -> go.Figure:
-    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach side by side:
-    horizontal bars, one group per approach (names wrapped, so long ones never run together).
-
-    Args:
-        metrics: ``tables.metrics_table``.
-    """
-    figure = go.Figure()
-    approaches = list(dict.fromkeys(metrics["approach"]))
-    for index, (metric, group) in enumerate(metrics.groupby("metric", sort=False)):
-        error = None
-        if group["ci_high"].notna().any():
-            error = dict(type="data", symmetric=False, array=(group["ci_high"] - group["value"]).fillna(0),
-                         arrayminus=(group["value"] - group["ci_low"]).fillna(0), color="#333333")
-        figure.add_trace(go.Bar(y=[wrap(a, 28) for a in group["approach"]], x=group["value"], name=metric,
-                                orientation="h", error_x=error, marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
-                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside",
-                                insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"))
-    _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
-    figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
-                        categoryarray=[wrap(a, 28) for a in approaches])
-    return _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 3))
-
-
-def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> go.Figure:
-    """Recall of every class under every approach (horizontal bars in class colours, grouped by approach)."""
-    colours = class_colours(classes)
-    figure = go.Figure()
-    approaches = list(dict.fromkeys(per_class["approach"]))
-    for name in classes:
-        rows = per_class[per_class["class"] == name]
-        figure.add_trace(go.Bar(y=[wrap(a, 28) for a in rows["approach"]], x=rows["recall"], name=name, orientation="h",
-                                marker_color=colours[name], customdata=rows["support"],
-                                hovertemplate=f"{name}: recall %{{x:.1%}} of %{{customdata}} images<extra>%{{y}}</extra>"))
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
-    figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
-                        categoryarray=[wrap(a, 28) for a in approaches])
-    return _layout(figure, "Per-class recall", height=_bar_height(len(approaches), len(classes)))
-
-
 def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | None = None,
                     uniform_rate: float | None = None, details: dict[str, dict] | None = None) -> go.Figure:
     """Accuracy of classifiers that see only trivial image statistics (size, view, colour).
@@ -578,28 +447,3 @@ def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: S
     figure.update_xaxes(title=spread, title_font_size=11)
     figure.update_yaxes(title=f"{feature} ({unit})" if unit else feature)
     return _layout(figure, f"{feature.capitalize()} by class", height=320)
-
-
-def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
-                            majority_by_view: dict[str, float] | None = None) -> go.Figure:
-    """Accuracy of each approach on each photo view (top / bottom), values on the bars, and beside
-    them what always answering the majority class scores on that view (grey bars)."""
-    figure = go.Figure()
-    views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
-    for index, record in enumerate(approaches):
-        values = [record.get("metrics", {}).get("accuracy_by_view", {}).get(view) for view in views]
-        figure.add_trace(go.Bar(x=views, y=values, name=wrap(labels.get(record["id"], record["id"]), 45),
-                                marker_color=KIND_COLOURS.get(record.get("kind"), SERIES_COLOURS[index % len(SERIES_COLOURS)]),
-                                text=[f"{v:.1%}" if v is not None else "" for v in values], textposition="outside",
-                                hovertemplate="%{x} view: %{y:.1%}<extra>%{fullData.name}</extra>"))
-    majority = {view: (majority_by_view or {})[view] for view in views if view in (majority_by_view or {})}
-    if majority:
-        figure.add_trace(go.Bar(x=list(majority), y=list(majority.values()), name="always the majority class",
-                                marker_color=KIND_COLOURS["baseline"], text=[f"{v:.1%}" for v in majority.values()],
-                                textposition="outside", hovertemplate="%{x} view: %{y:.1%}<extra>always the majority "
-                                                                      "class</extra>"))
-    figure.update_layout(barmode="group")
-    figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1.1], tickformat=".0%")
-    figure.update_xaxes(title="view of the photo")
-    figure = _layout(figure, "Accuracy by view", height=400)
-    return figure.update_layout(legend=dict(y=-0.22, yanchor="top"), margin_b=70)  # long names: under the plot

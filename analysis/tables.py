@@ -81,10 +81,12 @@ def shots_text(value: float) -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    """A wall time with its unit, rounded as people say it: ``0.4 s``, ``12 s``, ``3.5 min``, ``1.2 h``;
+    """A wall time with its unit, rounded as people say it: ``< 0.1 s``, ``0.4 s``, ``12 s``, ``3.5 min``, ``1.2 h``;
     empty when unknown."""
     if seconds is None or pd.isna(seconds):
         return ""
+    if seconds < 0.05:
+        return "< 0.1 s"
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 120:

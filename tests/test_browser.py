@@ -173,7 +173,8 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     selected.wait_for(timeout=60_000)
     settle(page)
     assert int(selected.inner_text().split()[0]) > 0
-    assert page.locator("[data-testid='stImage'] img").count() > 0  # the cards of the selected images
+    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=60_000)  # the cards of the selected images
+    settle(page)
     screenshot(page, "embedding-map-selection")
 
 

@@ -35,8 +35,8 @@ def test_comparison_bars_keep_long_names_apart():
 
 
 def test_wall_times_carry_units():
-    assert [tables.duration_text(v) for v in (0.42, 12, 95, 2400, 9000, None)] == \
-        ["0.4 s", "12 s", "95 s", "40.0 min", "2.5 h", ""]
+    assert [tables.duration_text(v) for v in (0.0, 0.42, 12, 95, 2400, 9000, None)] == \
+        ["< 0.1 s", "0.4 s", "12 s", "95 s", "40.0 min", "2.5 h", ""]
     shown = tables.headline_display(tables.headline_table({"approaches": [
         {"id": "probe:M", "kind": "probe", "model": "M", "metrics": {"accuracy": 0.7}, "wall_time_s": 2400}]}))
     assert shown["wall time"].iloc[0] == "40.0 min"

@@ -242,7 +242,7 @@ def test_convnext_page_hyperparameters_and_still_improving(competition_bundle, o
     assert len(settings) == len([v for v in record["params"].values() if not isinstance(v, (dict, list))])
     diagnostics = opened.diagnostics(record["id"])
     if diagnostics["best_epoch"] == max(row["epoch"] for row in diagnostics["epochs"]):
-        assert any("still improving" in info.value for info in app.info)
+        assert any("still improving" in notice.value for notice in [*app.info, *app.warning])
     by_view = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")
                if "Accuracy by view" in json.dumps(json.loads(chart.proto.spec)["layout"].get("title", ""))]
     assert [trace["name"] for trace in by_view[0]["data"]][-1] == "always the majority class"
