@@ -176,7 +176,7 @@ def scored_record(approach: FakeApproach, images: pd.DataFrame, proba: np.ndarra
     held_out = images[eval_rows].assign(correct=predicted[eval_rows] == images.loc[eval_rows, "label"].to_numpy())
     scores["accuracy_by_view"] = {str(view): float(group["correct"].mean()) for view, group in held_out.groupby("view")}
     return {"id": approach.id, "kind": approach.kind, "model": approach.model, "pretrained": approach.pretrained,
-            "prompt_set": approach.prompt_set, "params": approach.params, "metrics": scores,
+            "model_key": approach.model_key, "prompt_set": approach.prompt_set, "params": approach.params, "metrics": scores,
             "wall_time_s": approach.wall_time_s, "device": "cuda" if approach.kind != "baseline" else "cpu"}
 
 
