@@ -24,11 +24,18 @@ def _pct(value: float) -> str:
     return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
 
 
-def _versus(value: float, reference: float) -> str:
-    """'below', 'no better than' (within half a point) or 'above' ``reference``."""
+def versus(value: float, reference: float) -> str:
+    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``: the one
+    wording of every comparison the dashboard and the report print."""
     if abs(value - reference) < 0.005:
-        return "no better than"
+        return "level with"
     return "below" if value < reference else "above"
+
+
+def difference(value: float, reference: float) -> str:
+    """``12.0 points above``, ``3.3 points below`` or ``level with`` (in accuracy points)."""
+    relation = versus(value, reference)
+    return relation if relation == "level with" else f"{abs(value - reference) * 100:.1f} points {relation}"
 
 
 def _points(value: float) -> str:
@@ -113,7 +120,7 @@ def read_headline(table: pd.DataFrame, reference: dict) -> str:
     zeroshot = ours[ours["kind"] == "zeroshot"]
     if len(zeroshot) and majority is not None:
         top = zeroshot.iloc[zeroshot["accuracy"].argmax()]
-        verb = _versus(top["accuracy"], majority)
+        verb = versus(top["accuracy"], majority)
         parts.append(f"The best zero-shot model reaches {_pct(top['accuracy'])}, {verb} the {_pct(majority)} of "
                      f"always answering *{reference.get('majority_class')}*.")
     return " ".join(parts)
@@ -128,7 +135,7 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     best, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
     text = f"The best prompt set, *{best['name']}*, reaches {_pct(best['accuracy'])}"
     if majority_rate is not None:
-        text += f" — {_versus(best['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
+        text += f" — {versus(best['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
     text += "." if len(sets) == 1 else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
@@ -308,6 +315,18 @@ def read_blend(blend) -> str:
         return (f"Mixing in zero-shot does not help: the probe alone ({_pct(probe_only)}) is as good as any blend.")
     return (f"The best blend gives zero-shot a weight of {best['alpha']:.2f} and reaches {_pct(best['accuracy'])}, "
             f"{_points(best['accuracy'] - probe_only)} above the probe alone.")
+
+
+WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
+           "scratch": "random initialisation (no pretrained weights were available)"}
+SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with ImageNet weights."
+
+
+def read_weights(finetune: dict) -> str:
+    """Where a fine-tuned network started from, and whether predictions use test-time augmentation."""
+    weights = finetune.get("weights")
+    return (f"Started from **{WEIGHTS.get(weights, weights or 'unknown weights')}**"
+            + (" · test-time augmentation on" if finetune.get("tta") else "") + ".")
 
 
 def read_training(finetune: dict) -> str:

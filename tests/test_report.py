@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis import bundle, cli, metrics, report, tables
+from analysis import bundle, cli, figures, metrics, panels, report, tables
 from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,6 +173,18 @@ class TagCollector(HTMLParser):
     def handle_data(self, data):
         if self._in_script:
             self.scripts[-1] += data
+
+
+def figure_specs(html: str) -> list[dict]:
+    """The data and layout of every plotly figure in an HTML fragment, parsed (not compared as
+    text: plotly may write "·" as itself or as \\u00b7)."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', html):
+        data, end = decoder.raw_decode(html, match.end())
+        layout, _ = decoder.raw_decode(html, html.index("{", end))
+        found.append({"data": data, "layout": layout})
+    return found
 
 
 def parse(text: str) -> TagCollector:
@@ -366,15 +378,35 @@ def test_report_renders_in_headless_chromium(hostile_bundle, tmp_path):
     assert errors == []
 
 
-def test_malformed_diagnostics_cost_one_section_not_the_report(tmp_path, hostile_bundle, caplog):
+def test_malformed_diagnostics_cost_one_panel_not_the_report(tmp_path, hostile_bundle, caplog):
     folder = tmp_path / "b"
     shutil.copytree(hostile_bundle.path, folder)
     probe_id = next(r["id"] for r in hostile_bundle.approaches if r["kind"] == "probe")
-    bundle.save_diagnostics(folder, probe_id, {"kshot": {"k": [1, 2]}})  # no "mean": unusable
+    diagnostics = hostile_bundle.diagnostics(probe_id)
+    bundle.save_diagnostics(folder, probe_id, {**diagnostics, "kshot": {"k": [1, 2]}})  # no "mean": unusable
     text = report.render_html(bundle.open_bundle(folder))
-    # found when the diagnostics are read (analysis.records), named with the file and key
-    assert "could not be drawn from the bundle&#39;s data (BundleError" in text and "&#39;kshot&#39;" in text
-    assert "Most confident mistakes" in text and "section 'Linear probe' could not be drawn" in caplog.text
+    probe = text.split('<section id="probe">', 1)[1].split("</section>", 1)[0]
+    # found when the diagnostics are read (analysis.records), named with the key; one panel lost, not the section
+    assert "The k-shot curve could not be drawn from the bundle&#39;s data" in probe and "&#39;kshot&#39;" in probe
+    assert 'data-panel="c_sweep"' in probe and 'data-panel="blend"' in probe  # the rest of the section is drawn
+    assert "Most confident mistakes" in text and "panel kshot" in caplog.text
+
+
+def test_a_code_bug_is_not_blamed_on_the_bundle(hostile_bundle, monkeypatch):
+    """Only bundle errors become notes; a bug in a figure builder fails loudly (here: a test)."""
+    def broken(*_, **__):
+        raise KeyError("a bug in CornLens")
+
+    monkeypatch.setattr(figures, "kshot_figure", broken)
+    with pytest.raises(KeyError, match="a bug in CornLens"):
+        report.render_html(hostile_bundle)
+
+
+def test_agreement_ticks_are_coloured_as_right_and_wrong(hostile_bundle):
+    section = str(report.ReportBuilder(hostile_bundle).agreement().body)
+    marks = re.findall(r'<span class="(right|wrong)">(.)</span>', section)
+    assert {mark for _, mark in marks} == {tables.RIGHT, tables.WRONG}
+    assert all((css == "right") == (mark == tables.RIGHT) for css, mark in marks)
 
 
 def test_autopsy_map_shows_the_class_prompts_of_the_models_best_prompt_set(demo_bundle):
@@ -385,9 +417,8 @@ def test_autopsy_map_shows_the_class_prompts_of_the_models_best_prompt_set(demo_
     placed = tables.prompt_sets_of(opened.projection(key))
     assert len(placed) > 1 and best["prompt_set"] in placed
     section = str(report.ReportBuilder(opened).autopsy().body)
-    # trace names as JSON strings, decoded: an encoder may write "·" as is or as "\u00b7"
-    names = {json.loads(f'"{name}"') for name in re.findall(r'"name":"((?:[^"\\]|\\.)*)"', section)}
-    legend = {name for name in names if name.startswith("class prompts")}
+    legend = {trace.get("name") for figure in figure_specs(section) for trace in figure["data"]
+              if str(trace.get("name", "")).startswith("class prompts")}
     assert legend == {f"class prompts · {best['prompt_set']}"}  # not every set's stars
 
 

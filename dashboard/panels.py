@@ -1,0 +1,100 @@
+"""The dashboard's adapter for :mod:`analysis.panels`: draws a page's panels with Streamlit.
+
+The report draws the same lists (:mod:`analysis.report.sections`); nothing here decides what a
+page shows or says, only how: a heading when it changes, two half-width panels side by side, the
+figure with its reading as a caption, a warning or a "missing part" notice in place of a panel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from analysis import panels
+from analysis.bundle import Bundle
+from analysis.panels import Panel, PanelDataError, PanelSpec
+from dashboard import components, loaders
+from dashboard.loaders import BundleRef
+
+log = logging.getLogger(__name__)
+
+
+class LoaderSource:
+    """An :class:`analysis.panels.Source` over the dashboard's cached loaders."""
+
+    def __init__(self, ref: BundleRef, opened: Bundle):
+        self.ref, self.opened = ref, opened
+        self.manifest, self.classes = opened.manifest, opened.classes
+
+    def diagnostics(self, name: str) -> dict:
+        return loaders.diagnostics(self.ref, name) or {}
+
+    def projection_names(self) -> list[str]:
+        return self.opened.projection_names()
+
+    def projection(self, name: str) -> pd.DataFrame:
+        return loaders.projection(self.ref, name)
+
+    def map_points(self, name: str, approach_id: str | None, prompt_set: str | None) -> pd.DataFrame:
+        return loaders.map_points(self.ref, name, approach_id, prompt_set)
+
+
+def _built(specs: Sequence[PanelSpec], data: panels.PageData) -> list[Panel]:
+    """Each panel, or in its place a warning panel when the bundle's data for it has another shape."""
+    built = []
+    for spec in specs:
+        try:
+            panel = panels.build(spec, data)
+        except PanelDataError as error:
+            log.warning("panel %s: %s", spec.key, error)
+            panel = Panel(spec.key, spec.title, spec.heading, half=spec.half, warning=(
+                f"The {spec.title} in this bundle has an unexpected shape ({error}), so it is not shown; the rest of "
+                "the page is. Rebuilding the bundle with this CornLens version fixes it."))
+        if panel is not None:
+            built.append(panel)
+    return built
+
+
+def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
+    if panel.missing:
+        components.missing(manifest, ref, panel.missing)
+        return
+    if panel.warning:
+        st.warning(panel.warning, icon=":material/warning:")
+    if panel.figure is not None:
+        components.figure(panel.figure, panel.reading)
+    elif panel.reading:
+        st.markdown(panel.reading)
+
+
+def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict) -> None:
+    """Draw a page's panels in order: a subheader when the heading changes, half panels in pairs."""
+    heading, pending = None, []
+
+    def flush() -> None:
+        if len(pending) == 1:  # a lone half panel keeps its width: it need not fill the page
+            with st.columns(2)[0]:
+                _draw(pending[0], ref, manifest)
+        elif pending:
+            for column, panel in zip(st.columns(2), pending):
+                with column:
+                    _draw(panel, ref, manifest)
+        pending.clear()
+
+    for panel in _built(specs, data):
+        if panel.heading != heading:
+            flush()
+            heading = panel.heading
+            if heading:
+                st.subheader(heading)
+        if panel.half:
+            pending.append(panel)
+            if len(pending) == 2:
+                flush()
+        else:
+            flush()
+            _draw(panel, ref, manifest)
+    flush()

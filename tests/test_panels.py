@@ -1,0 +1,90 @@
+"""Panels declared once (analysis.panels): the dashboard and the report draw the same figures with
+the same readings, in the same order; data of another shape costs one panel, named."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import bundle, explain, panels, report
+from analysis.report.html import inline_markdown
+from tests.conftest import PROJECT_ROOT
+
+HOME = PROJECT_ROOT / "dashboard" / "Home.py"
+
+
+def dashboard_page(bundle_path, page: str) -> AppTest:
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    app.query_params["bundle"] = str(bundle_path)
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def readings(built: list[panels.Panel], with_figure: bool) -> list[str]:
+    return [panel.reading for panel in built if panel.reading and (panel.figure is not None) == with_figure]
+
+
+def in_order(wanted: list[str], shown: list[str]) -> bool:
+    """``wanted`` appears in ``shown`` as a subsequence (same order, other texts in between)."""
+    remaining = iter(shown)
+    return all(any(text == item for item in remaining) for text in wanted)
+
+
+def test_dashboard_and_report_show_the_same_readings(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    source, builder = panels.BundleSource(opened), report.ReportBuilder(opened)
+    (model, _), = panels.best_zeroshot(opened.approaches).items()  # the demo has one CLIP model
+    pages = {
+        "views/autopsy.py": ([(panels.AUTOPSY_PANELS, panels.autopsy_data(source, model)),
+                              (panels.SHORTCUT_PANELS, panels.shortcut_data(source))],
+                             builder.autopsy().body + builder.confounders().body),
+        "views/probe.py": ([(panels.PROBE_PANELS, panels.probe_data(source, opened.approaches_of_kind("probe")[0]))],
+                           builder.probe().body),
+        "views/convnext.py": ([(panels.CONVNEXT_PANELS,
+                                panels.convnext_data(source, opened.approaches_of_kind("finetune")[0]))],
+                              builder.finetune().body),
+    }
+    for page, (page_panels, report_html) in pages.items():
+        built = [panel for specs, data in page_panels for panel in panels.build_all(specs, data)]
+        captions, texts = readings(built, with_figure=True), readings(built, with_figure=False)
+        assert len(captions) >= 2 or page == "views/convnext.py", (page, captions)
+        app = dashboard_page(demo_bundle, page)
+        assert in_order(captions, [element.value for element in app.caption]), page
+        assert in_order(texts, [element.value for element in app.markdown]), page
+        shown = [str(inline_markdown(text)) for text in captions + texts]
+        assert all(text in str(report_html) for text in shown), page
+        figure_readings = [str(inline_markdown(text)) for text in captions]
+        positions = [str(report_html).index(f"<figcaption>{text}</figcaption>") for text in figure_readings]
+        assert positions == sorted(positions), page
+
+
+def test_every_page_builds_from_the_demo_bundle(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    source = panels.BundleSource(opened)
+    model = next(iter(panels.best_zeroshot(opened.approaches)))
+    autopsy = panels.build_all(panels.AUTOPSY_PANELS, panels.autopsy_data(source, model))
+    assert [panel.key for panel in autopsy][:2] == ["prompt_ladder", "distribution"]
+    assert all(panel.figure is not None for panel in autopsy)
+    convnext = panels.build_all(panels.CONVNEXT_PANELS,
+                                panels.convnext_data(source, opened.approaches_of_kind("finetune")[0]))
+    weights = next(panel for panel in convnext if panel.key == "weights")
+    assert "random initialisation" in weights.reading and weights.warning == explain.SCRATCH_WARNING
+
+
+def test_a_table_of_another_shape_names_the_file_and_the_field():
+    data = panels.ProbeData(["a", "b"], {}, {"kshot": {"shots": [1, 2], "score": [0.3, 0.4]}}, "probe:M:p",
+                            {"id": "probe:M:p", "kind": "probe", "metrics": {"accuracy": 0.5}})
+    with pytest.raises(panels.PanelDataError, match=r"'probe:M:p': 'kshot' lacks 'k', 'mean'"):
+        panels.build(panels.PROBE_PANELS[0], data)
+    assert panels.build(panels.PROBE_PANELS[1], data) is None  # no C sweep here: left out, not an error
+
+
+def test_one_wording_for_a_comparison():
+    assert explain.versus(0.412, 0.41) == "level with"
+    assert explain.versus(0.30, 0.41) == "below" and explain.versus(0.50, 0.41) == "above"
+    assert explain.difference(0.53, 0.41) == "12.0 points above"
+    assert "level with the 41%" in explain.read_prompt_ladder(
+        {"prompt_sets": [{"name": "simple", "accuracy": 0.412}]}, 0.41)
