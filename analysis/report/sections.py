@@ -18,8 +18,8 @@ from markupsafe import Markup
 from analysis import explain, figures, panels, tables
 from analysis.bundle import Bundle, BundleError
 from analysis.report.findings import KIND_ORDER, best_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
-from analysis.report.html import (cell, class_badge, details, figure_html, image_data_uri, inline_markdown, note, number,
-                                  panels_html, percent, table_html, tick)
+from analysis.report.html import (cell, class_badge, details, image_data_uri, inline_markdown, note, number, panels_html,
+                                  percent, table_html, tick)
 from analysis.report.markdown import interval_text
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ class ReportBuilder:
         """Every section. One whose bundle files cannot be read (:class:`BundleError`) says so in
         place of the section and the report goes on; the reason is logged with its traceback."""
         builders = [(self.dataset, "dataset", "Dataset"), (self.headline, "headline", "Headline"),
-                    (self.comparison, "compare", "Per class and per view"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
+                    (self.comparison, "compare", "Compare approaches"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
                     (self.probe, "probe", "Linear probe"), (self.finetune, "finetune", "Fine-tuned ConvNeXt"),
-                    (self.confusion, "confusion", "Confusion matrices"), (self.agreement, "agreement", "Agreement"),
+                    (self.agreement, "agreement", "Agreement"),
                     (self.confounders, "confounders", "Shortcuts"), (self.gallery, "gallery", "Most confident mistakes")]
         sections = []
         for build, anchor, title in builders:
@@ -129,13 +129,7 @@ class ReportBuilder:
         table = tables.headline_table(self.manifest)
         ours = table[table["source"] != tables.SOURCE_PUBLISHED]
         published = table[table["source"] == tables.SOURCE_PUBLISHED]
-        parts = []
-        if self.approaches:
-            parts.append(figure_html(
-                figures.headline_figure(table, self.reference.get("majority_rate"), self.reference.get("uniform_rate")),
-                explain.read_headline(table, self.reference)))
-        else:
-            parts.append(self.missing("approaches"))
+        parts = [panels_html(panels.HOME_PANELS, panels.home_data(self.source), self.missing)]
         parts.append(table_html(
             ["approach", "accuracy", "95% interval", "balanced accuracy", "macro-F1", "ECE", "wall time"],
             [[row.approach, number(row.accuracy), interval_text(row.ci_low, row.ci_high), number(row.balanced_accuracy),
@@ -156,13 +150,12 @@ class ReportBuilder:
         return Section("headline", "Headline: every approach against the baselines", Markup("").join(parts))
 
     def comparison(self) -> Section:
+        """Every approach side by side, as on the dashboard's compare page (``panels.COMPARE_PANELS``)."""
+        title = "Compare approaches: per metric, class and view"
         if not self.approaches:
-            return Section("compare", "Per class and per view", self.missing("approaches"))
-        per_class = tables.per_class_table(self.approaches, self.classes)
-        parts = [figure_html(figures.per_class_recall_figure(per_class, self.classes))]
-        if any(record["metrics"].get("accuracy_by_view") for record in self.approaches):
-            parts.append(figure_html(figures.accuracy_by_view_figure(self.approaches, self.labels)))
-        return Section("compare", "Per class and per view", Markup("").join(parts))
+            return Section("compare", title, self.missing("approaches"))
+        data = panels.compare_data(self.source, self.approaches)
+        return Section("compare", title, panels_html(panels.COMPARE_PANELS, data, self.missing))
 
     def autopsy(self) -> Section:
         """Per CLIP model, the panels of the dashboard's autopsy page (``panels.AUTOPSY_PANELS``)."""
@@ -203,20 +196,6 @@ class ReportBuilder:
             parts.append(Markup("<h3>{}</h3>{}{}").format(
                 self.labels[record["id"]], lead, panels_html(panels.CONVNEXT_PANELS, data, self.missing)))
         return Section("finetune", "Fine-tuned ConvNeXt", Markup("").join(parts))
-
-    def confusion(self) -> Section:
-        if not self.approaches:
-            return Section("confusion", "Confusion matrices", self.missing("approaches"))
-        matrices = {self.labels[record["id"]]: record["metrics"]["confusion_matrix"] for record in self.approaches
-                    if record["metrics"].get("confusion_matrix")}
-        readings = Markup("").join(
-            Markup("<li><strong>{}</strong>: {}</li>").format(
-                self.labels[record["id"]], inline_markdown(explain.read_confusion(record["metrics"]["confusion_matrix"],
-                                                                                   self.classes)))
-            for record in self.approaches if record["metrics"].get("confusion_matrix"))
-        body = Markup("{}<ul class=\"readings\">{}</ul>").format(
-            figure_html(figures.confusion_grid_figure(matrices, self.classes)), readings)
-        return Section("confusion", "Confusion matrices (rows: true class, one colour scale)", body)
 
     def agreement(self) -> Section:
         found = diagnostics(self.bundle, "agreement")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import comparison, explain, figures, tables
+from analysis import comparison, explain, panels, tables
 from dashboard import components, loaders
+from dashboard import panels as page_panels
 
 
 def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
@@ -15,28 +16,6 @@ def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[di
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
                             key="compare_approaches", **components.KEPT)
     return [record for record in approaches if record["id"] in chosen]
-
-
-@components.guarded("approach metrics")
-def scores_panel(chosen: list[dict], reference: dict, classes: list[str]) -> None:
-    left, right = st.columns(2)
-    with left:
-        components.figure(figures.metrics_comparison_figure(tables.metrics_table(chosen), reference.get("majority_rate"),
-                                                            reference.get("uniform_rate")))
-    with right:
-        components.figure(figures.per_class_recall_figure(tables.per_class_table(chosen, classes), classes))
-
-
-@components.guarded("confusion matrices")
-def confusion_panel(chosen: list[dict], classes: list[str]) -> None:
-    st.subheader("Confusion matrices on one scale")
-    short = tables.approach_labels(chosen, short=True)
-    matrices = {short[r["id"]]: r["metrics"]["confusion_matrix"] for r in chosen if r["metrics"].get("confusion_matrix")}
-    if matrices:
-        place = st.columns(2)[0] if len(matrices) == 1 else st.container()  # one matrix need not fill the page
-        with place:
-            components.figure(figures.confusion_grid_figure(matrices, classes, columns=min(3, len(matrices))),
-                              "Colour: share of each true class (rows sum to 100%); numbers: images.")
 
 
 @components.guarded("agreement")
@@ -106,8 +85,8 @@ if not opened.approaches:
     st.stop()
 all_labels = tables.approach_labels(opened.approaches)
 chosen = choose_approaches(opened.approaches, all_labels)
-if chosen:
-    scores_panel(chosen, opened.manifest.get("reference", {}), opened.classes)
-    confusion_panel(chosen, opened.classes)
+if chosen:  # the figures and readings of analysis.panels.COMPARE_PANELS, as in the report
+    page_panels.show(panels.COMPARE_PANELS, panels.compare_data(page_panels.LoaderSource(ref, opened), chosen), ref,
+                     opened.manifest)
 agreement_panel(ref, opened, chosen)
 disagreement_panel(ref, opened, opened.approaches, all_labels)

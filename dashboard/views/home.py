@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import background, explain, figures, tables
+from analysis import background, panels, tables
 from analysis.bundle import BundleError
 from dashboard import components, loaders
+from dashboard import panels as page_panels
 
 PAGE_GUIDE = (
     ("views/autopsy.py", "Zero-shot autopsy", "why zero-shot CLIP fails: prompts, modality gap, calibration"),
@@ -80,14 +81,12 @@ def bundle_facts(opened) -> None:
                 f"grouped by {', '.join(split.get('grouped_by', [])) or '—'}, seed {split.get('seed', '?')})")
 
 
-def headline_panel(opened) -> None:
+def headline_panel(opened, ref) -> None:
     """The headline table: approaches, reference rates, published leaderboard."""
-    table = tables.headline_table(opened.manifest)
-    reference = opened.manifest.get("reference", {})
+    data = panels.home_data(page_panels.LoaderSource(ref, opened))
+    table = data.table
     st.subheader("Headline")
-    st.markdown(explain.read_headline(table, reference))
-    if (table["source"] == tables.SOURCE_BUNDLE).any():
-        components.figure(figures.headline_figure(table, reference.get("majority_rate"), reference.get("uniform_rate")))
+    page_panels.show(panels.HOME_PANELS, data, ref, opened.manifest)
     # A static table: long approach names wrap instead of being cut, and every header shows whole.
     st.table(tables.headline_display(table).set_index("approach"))
     st.caption("Accuracy: share of the held-out images classified correctly, with its 95% bootstrap interval; balanced "
@@ -97,8 +96,7 @@ def headline_panel(opened) -> None:
 
 
 def missing_parts(opened, ref) -> None:
-    if not opened.approaches:
-        components.missing(opened.manifest, ref, "approaches")
+    if not opened.approaches:  # the headline panel says so
         return
     kinds = {record["kind"] for record in opened.approaches}
     absent = [kind for kind in ("zeroshot", "probe", "finetune") if kind not in kinds]
@@ -127,6 +125,6 @@ if opened is None:
     st.stop()
 components.demo_banner(opened.manifest)
 bundle_facts(opened)
-headline_panel(opened)
+headline_panel(opened, ref)
 missing_parts(opened, ref)
 page_guide()

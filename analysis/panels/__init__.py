@@ -1,0 +1,44 @@
+"""Panels: each page's figures and the sentences that read them, declared once.
+
+A *panel* is one figure (or none, for a panel of words only), the heading it sits under and the
+reading that states what it shows. Every dashboard page that has a matching section in the report
+declares its panels here, in order, as a tuple of :class:`PanelSpec`. Two thin adapters draw them:
+``dashboard/panels.py`` on a Streamlit page and :mod:`analysis.report.sections` in the HTML report,
+so the dashboard and the report always show the same figures with the same words, in the same order.
+
+Both adapters get a page's data through the same ``*_data`` function, from a
+:class:`Source` (the dashboard passes its cached loaders, the report an opened bundle).
+
+To add a panel:
+
+1. write its figure in :mod:`analysis.figures` and its reading in :mod:`analysis.explain`
+   (plain data in, a figure or Markdown text out);
+2. add a :class:`PanelSpec` to the page's tuple (``AUTOPSY_PANELS`` …) where it should appear;
+3. if it needs data the page's data class lacks, add a field to that class and fill it in the
+   page's ``*_data`` function. Nothing else changes: both adapters pick it up.
+
+A panel whose data the bundle lacks is left out, or, when its spec names a ``missing`` part,
+replaced by the sentence and command that add that part. Data of an unexpected shape (written by
+another CornLens version) raises :class:`PanelDataError` naming the diagnostics and the field;
+the adapters show that in place of the one panel and draw the rest.
+
+The package: :mod:`~analysis.panels.spec` (what a panel is, how it is built, where data comes
+from), then one module of page lists each: :mod:`~analysis.panels.overview` (Home, Compare),
+:mod:`~analysis.panels.autopsy` (zero-shot autopsy, shortcuts), :mod:`~analysis.panels.training`
+(linear probe, ConvNeXt). Everything is importable from ``analysis.panels``.
+"""
+
+from __future__ import annotations
+
+from analysis.panels.autopsy import (AUTOPSY_PANELS, SHORTCUT_PANELS, AutopsyData, ShortcutData, autopsy_data,
+                                     best_zeroshot, shortcut_data)
+from analysis.panels.overview import COMPARE_PANELS, HOME_PANELS, CompareData, HomeData, compare_data, home_data
+from analysis.panels.spec import (BundleSource, PageData, Panel, PanelDataError, PanelSpec, Source, build, build_all,
+                                  check_shape, reference_rates)
+from analysis.panels.training import CONVNEXT_PANELS, PROBE_PANELS, ConvnextData, ProbeData, convnext_data, probe_data
+
+__all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "PROBE_PANELS", "SHORTCUT_PANELS",
+           "AutopsyData", "BundleSource", "CompareData", "ConvnextData", "HomeData", "PageData", "Panel",
+           "PanelDataError", "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "best_zeroshot",
+           "build", "build_all", "check_shape", "compare_data", "convnext_data", "home_data", "probe_data",
+           "reference_rates", "shortcut_data"]

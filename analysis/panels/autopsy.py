@@ -1,0 +1,122 @@
+"""Panels of the zero-shot autopsy page: one CLIP model's diagnostics, then the image-statistics shortcuts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import explain, figures, tables
+from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
+
+
+@dataclass(frozen=True)
+class AutopsyData(PageData):
+    """One CLIP model's autopsy: its diagnostics, its best zero-shot run and its map."""
+
+    model_key: str
+    record: dict                 # the model's most accurate zero-shot approach
+    points: pd.DataFrame | None  # the joint map of images and class prompts; None without one
+
+
+def best_zeroshot(approaches: list[dict]) -> dict[str, dict]:
+    """model key → its most accurate zero-shot approach (one per prompt set is stored)."""
+    best: dict[str, dict] = {}
+    for record in approaches:
+        key = tables.model_key(record) if record["kind"] == "zeroshot" else None
+        if key is not None and (key not in best or record["metrics"]["accuracy"] > best[key]["metrics"]["accuracy"]):
+            best[key] = record
+    return best
+
+
+def autopsy_data(source: Source, model_key: str) -> AutopsyData:
+    """The autopsy page's data for one CLIP model of the bundle."""
+    record = best_zeroshot(source.manifest.get("approaches", []))[model_key]
+    name = f"autopsy:{model_key}"
+    autopsy = source.diagnostics(name)
+    projection = autopsy.get("projection") or model_key
+    points = None
+    if projection in source.projection_names():
+        placed = tables.prompt_sets_of(source.projection(projection))
+        points = source.map_points(projection, record["id"],
+                                   record.get("prompt_set") if record.get("prompt_set") in placed else None)
+    return AutopsyData(source.classes, reference_rates(source), autopsy, name, model_key, record, points)
+
+
+AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
+    PanelSpec("prompt_ladder", "prompt ladder", "Prompts",
+              lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
+                                                     d.reference.get("uniform_rate")),
+              lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate")),
+              lambda d: bool(d.diagnostics.get("prompt_sets")),
+              needs={"prompt_sets": ("name", "accuracy"), "templates": ("accuracy", "template")}),
+    PanelSpec("distribution", "answer distribution", "Prompts",
+              lambda d: figures.distribution_figure(d.diagnostics.get("true_distribution", {}),
+                                                    d.diagnostics["predicted_distribution"], d.classes),
+              lambda d: explain.read_distribution(d.diagnostics.get("true_distribution", {}),
+                                                  d.diagnostics["predicted_distribution"],
+                                                  d.diagnostics.get("best_prompt_set") or d.record.get("prompt_set")),
+              lambda d: bool(d.diagnostics.get("predicted_distribution"))),
+    PanelSpec("modality_gap", "modality gap", "Where images and texts sit",
+              lambda d: figures.modality_gap_figure(d.diagnostics["modality_gap"], d.classes),
+              lambda d: explain.read_modality_gap(d.diagnostics["modality_gap"]),
+              lambda d: bool(d.diagnostics.get("modality_gap")), half=True),
+    PanelSpec("margins", "margins", "Where images and texts sit",
+              lambda d: figures.margin_figure(d.diagnostics["margins"]),
+              lambda d: explain.read_margins(d.diagnostics["margins"]),
+              lambda d: bool(d.diagnostics.get("margins")), half=True),
+    PanelSpec("similarity", "similarity matrices", "Where images and texts sit",
+              lambda d: figures.similarity_figure(d.diagnostics["text_similarity"],
+                                                  d.diagnostics["image_centroid_similarity"], d.classes),
+              lambda d: explain.read_similarity(d.diagnostics["text_similarity"],
+                                                d.diagnostics["image_centroid_similarity"], d.classes),
+              lambda d: bool(d.diagnostics.get("text_similarity") and d.diagnostics.get("image_centroid_similarity"))),
+    PanelSpec("reliability", "calibration", "Confidence and mistakes",
+              lambda d: figures.reliability_figure(d.diagnostics["reliability"]),
+              lambda d: explain.read_reliability(d.diagnostics["reliability"]),
+              lambda d: bool(d.diagnostics.get("reliability")), half=True),
+    PanelSpec("confusion", "confusion matrix", "Confidence and mistakes",
+              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
+                                                        title="Confusion matrix (best prompt set)"),
+              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
+              lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
+    PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
+              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460),
+              lambda d: explain.read_projection(d.points), lambda d: d.points is not None, missing="projections"),
+)
+
+
+# --- shortcuts (the image-statistics baseline) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShortcutData(PageData):
+    """The ``confounders`` diagnostics: what trivial image statistics predict."""
+
+    @property
+    def majority_rate(self) -> float | None:
+        return self.diagnostics.get("majority_rate", self.reference.get("majority_rate"))
+
+
+def shortcut_data(source: Source) -> ShortcutData:
+    return ShortcutData(source.classes, reference_rates(source), source.diagnostics("confounders"), "confounders")
+
+
+def _profile_panel(feature: str) -> PanelSpec[ShortcutData]:
+    def profile(data: ShortcutData) -> dict | None:
+        return next((p for p in tables.confounder_profiles(data.diagnostics, data.classes) if p["feature"] == feature),
+                    None)
+
+    return PanelSpec(f"profile_{feature}", f"{feature} by class", "Shortcuts in the images",
+                     lambda d: figures.feature_by_class_figure(classes=d.classes, **profile(d)),
+                     shows=lambda d: profile(d) is not None, half=True)
+
+
+SHORTCUT_PANELS: tuple[PanelSpec[ShortcutData], ...] = (
+    PanelSpec("shortcuts", "image-statistics baseline", "Shortcuts in the images",
+              lambda d: figures.shortcut_figure(d.diagnostics["shortcut_accuracy"], d.majority_rate,
+                                                d.reference.get("uniform_rate"), d.diagnostics.get("shortcuts")),
+              lambda d: explain.read_shortcuts(d.diagnostics["shortcut_accuracy"], d.majority_rate,
+                                               d.diagnostics.get("shortcuts")),
+              lambda d: bool(d.diagnostics.get("shortcut_accuracy")), missing="confounders"),
+    *(_profile_panel(feature) for feature in tables.CONFOUNDER_FEATURES),
+)

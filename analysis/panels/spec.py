@@ -1,0 +1,176 @@
+"""The panel spec: what a panel is, how it is built from a page's data, and where data comes from.
+
+See :mod:`analysis.panels` for how pages declare their panels with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Mapping, Protocol, TypeVar
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis import tables
+from analysis.bundle import Bundle, BundleError
+
+
+class PanelDataError(BundleError):
+    """The bundle's data for one panel has a shape this CornLens cannot draw."""
+
+
+# --- where the data comes from ----------------------------------------------------------------------
+
+class Source(Protocol):
+    """What the ``*_data`` functions read: the dashboard's cached loaders, or a bundle (:class:`BundleSource`)."""
+
+    manifest: dict
+    classes: list[str]
+
+    def diagnostics(self, name: str) -> dict:
+        """The named diagnostics; an empty dict when the bundle has none by that name."""
+
+    def projection_names(self) -> list[str]:
+        """The names of the bundle's embedding maps."""
+
+    def projection(self, name: str) -> pd.DataFrame:
+        """``projections/<name>.parquet``."""
+
+    def map_points(self, name: str, approach_id: str | None, prompt_set: str | None) -> pd.DataFrame:
+        """``tables.map_points`` of one map, with ``approach_id``'s answers and ``prompt_set``'s class prompts."""
+
+
+class BundleSource:
+    """A :class:`Source` over an opened bundle (the report, notebooks, tests); reads as it goes."""
+
+    def __init__(self, bundle: Bundle):
+        self.bundle, self.manifest, self.classes = bundle, bundle.manifest, bundle.classes
+        self._scored: pd.DataFrame | None = None
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        """``tables.scored_images`` of every approach (read once)."""
+        if self._scored is None:
+            predictions = {record["id"]: self.bundle.predictions(record["id"]) for record in self.bundle.approaches}
+            self._scored = tables.scored_images(self.bundle.images(), predictions, self.classes)
+        return self._scored
+
+    def diagnostics(self, name: str) -> dict:
+        return self.bundle.diagnostics(name) if self.bundle.has_diagnostics(name) else {}
+
+    def projection_names(self) -> list[str]:
+        return self.bundle.projection_names()
+
+    def projection(self, name: str) -> pd.DataFrame:
+        return self.bundle.projection(name)
+
+    def map_points(self, name: str, approach_id: str | None, prompt_set: str | None) -> pd.DataFrame:
+        return tables.map_points(self.projection(name), self.bundle.images(), self.scored, approach_id, prompt_set)
+
+
+# --- the spec ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PageData:
+    """What every page's panels read: the classes, the reference rates and the page's diagnostics."""
+
+    classes: list[str]
+    reference: dict         # manifest["reference"]: majority_class, majority_rate, uniform_rate
+    diagnostics: dict       # the page's diagnostics ({} when the bundle has none)
+    diagnostics_name: str   # their name in the bundle, for messages
+
+
+Data = TypeVar("Data", bound=PageData)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One built panel, ready for an adapter to draw."""
+
+    key: str
+    title: str
+    heading: str
+    figure: go.Figure | None = None
+    reading: str = ""          # Markdown (explain's small dialect: **bold**, *italics*, `code`)
+    warning: str = ""          # said plainly above the figure (random weights, from-scratch training)
+    half: bool = False         # the dashboard sets two consecutive half panels side by side
+    missing: str | None = None  # an explain.missing_part name: the bundle lacks this panel's data
+
+
+def _nothing(_) -> str:
+    return ""
+
+
+def _always(_) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class PanelSpec(Generic[Data]):
+    """How one panel is built from its page's data.
+
+    Attributes:
+        key: a stable name (widget keys, tests).
+        title: what the panel shows, in words ("k-shot curve"); messages name the panel by it.
+        heading: the heading the panel sits under; adapters write it when it changes.
+        figure: builds the figure; None for a panel of words only.
+        reading: the sentences that read the figure (Markdown).
+        shows: whether the bundle has this panel's data.
+        needs: diagnostics field → columns its table must have; checked before building, so that a
+            file of another shape gives a :class:`PanelDataError` naming the field, not a code error.
+        warning: a plain warning to show with the panel ("" for none).
+        half: half width in the dashboard.
+        missing: when ``shows`` is false, say what is missing (an ``explain.missing_part`` name)
+            instead of leaving the panel out.
+    """
+
+    key: str
+    title: str
+    heading: str
+    figure: Callable[[Data], go.Figure] | None
+    reading: Callable[[Data], str] = _nothing
+    shows: Callable[[Data], bool] = _always
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    warning: Callable[[Data], str] = _nothing
+    half: bool = False
+    missing: str | None = None
+
+
+def check_shape(spec: PanelSpec, data: PageData) -> None:
+    """Raise :class:`PanelDataError` when a table ``spec.needs`` lacks a column (or is no table)."""
+    for name, columns in spec.needs.items():
+        value = data.diagnostics.get(name)
+        if value is None:
+            continue
+        try:
+            frame = tables.as_frame(value)
+        except (TypeError, ValueError) as error:
+            raise PanelDataError(f"diagnostics {data.diagnostics_name!r}: {name!r} is not a table ({error}).") from error
+        absent = [column for column in columns if column not in frame.columns]
+        if absent:
+            raise PanelDataError(f"diagnostics {data.diagnostics_name!r}: {name!r} lacks "
+                                 f"{', '.join(repr(column) for column in absent)}.")
+
+
+def build(spec: PanelSpec[Data], data: Data) -> Panel | None:
+    """One panel; None when the bundle lacks its data and the spec names nothing missing.
+
+    Raises:
+        PanelDataError: the data has a shape this CornLens cannot draw.
+    """
+    base = dict(key=spec.key, title=spec.title, heading=spec.heading, half=spec.half)
+    if not spec.shows(data):
+        return Panel(**base, missing=spec.missing) if spec.missing else None
+    check_shape(spec, data)
+    return Panel(**base, figure=spec.figure(data) if spec.figure else None, reading=spec.reading(data),
+                 warning=spec.warning(data))
+
+
+def build_all(specs: tuple[PanelSpec[Data], ...], data: Data) -> list[Panel]:
+    """Every panel of a page, in order (for tests and notebooks; adapters build one at a time)."""
+    return [panel for spec in specs if (panel := build(spec, data)) is not None]
+
+
+def reference_rates(source: Source) -> dict:
+    """``manifest["reference"]``: majority class, majority and uniform rates."""
+    return source.manifest.get("reference", {})

@@ -1,0 +1,86 @@
+"""Panels of the pages of trained approaches: the linear probe and the fine-tuned ConvNeXt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import explain, figures, tables
+from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
+
+
+@dataclass(frozen=True)
+class ProbeData(PageData):
+    """One linear probe and its diagnostics (C sweep, k-shot curve, blend)."""
+
+    record: dict
+
+
+def probe_data(source: Source, record: dict) -> ProbeData:
+    return ProbeData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record)
+
+
+PROBE_PANELS: tuple[PanelSpec[ProbeData], ...] = (
+    PanelSpec("kshot", "k-shot curve", "",
+              lambda d: figures.kshot_figure(d.diagnostics["kshot"], d.diagnostics.get("zeroshot_accuracy"),
+                                             d.diagnostics.get("majority_rate", d.reference.get("majority_rate")),
+                                             d.reference.get("uniform_rate"), d.diagnostics.get("effective_shots")),
+              lambda d: explain.read_kshot(d.diagnostics),
+              lambda d: bool(d.diagnostics.get("kshot")), needs={"kshot": ("k", "mean")}),
+    PanelSpec("c_sweep", "regularisation sweep", "",
+              lambda d: figures.c_sweep_figure(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
+              lambda d: explain.read_c_sweep(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
+              lambda d: bool(d.diagnostics.get("c_sweep")), needs={"c_sweep": ("C", "cv_accuracy_mean")}, half=True),
+    PanelSpec("blend", "zero-shot / probe blend", "",
+              lambda d: figures.blend_figure(d.diagnostics["blend"]),
+              lambda d: explain.read_blend(d.diagnostics["blend"]),
+              lambda d: bool(d.diagnostics.get("blend")), needs={"blend": ("alpha", "accuracy")}, half=True),
+    PanelSpec("confusion", "confusion matrix", "",
+              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
+                                                        title="Confusion matrix"),
+              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
+              lambda d: bool(d.record["metrics"].get("confusion_matrix"))),
+)
+
+
+# --- fine-tuned ConvNeXt ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConvnextData(PageData):
+    """One fine-tuned network, its training diagnostics and the map of its own features."""
+
+    record: dict
+    points: pd.DataFrame | None
+
+
+def convnext_data(source: Source, record: dict) -> ConvnextData:
+    key = tables.model_key(record)
+    points = source.map_points(key, record["id"], None) if key in source.projection_names() else None
+    return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
+                        points)
+
+
+CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
+    PanelSpec("weights", "starting weights", "Training", None,
+              lambda d: explain.read_weights(d.diagnostics),
+              lambda d: bool(d.diagnostics),
+              warning=lambda d: explain.SCRATCH_WARNING if d.diagnostics.get("weights") == "scratch" else ""),
+    PanelSpec("training", "training curves", "Training",
+              lambda d: figures.training_curves_figure(d.diagnostics["epochs"], d.diagnostics.get("best_epoch")),
+              lambda d: explain.read_training(d.diagnostics),
+              lambda d: bool(d.diagnostics.get("epochs")), needs={"epochs": ("epoch", "val_accuracy")}),
+    PanelSpec("confusion", "confusion matrix", "Mistakes",
+              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
+                                                        title="Confusion matrix"),
+              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
+              lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
+    PanelSpec("by_view", "accuracy by view", "Mistakes",
+              lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record])),
+              shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
+    PanelSpec("feature_map", "embedding map", "Its own feature space",
+              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
+                                                  title=f"Embedding map ({tables.model_key(d.record)}), "
+                                                        "coloured by true class"),
+              lambda d: explain.read_projection(d.points), lambda d: d.points is not None),
+)
