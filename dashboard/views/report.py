@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from analysis.bundle import BundleError
 from dashboard import components, loaders
 
 PREVIEW_HEIGHT = 900
@@ -26,8 +27,8 @@ ref, opened = components.require_bundle()
 try:
     html_text = loaders.report(ref, "html")
     markdown_text = loaders.report(ref, "md")
-except Exception as error:  # a report bug must not take the page down with a traceback
-    st.error(f"The report could not be rendered for this bundle: {type(error).__name__}: {error}")
+except BundleError as error:  # the bundle's files; a bug in CornLens is not blamed on the bundle
+    st.error(f"The report could not be rendered for this bundle: {error}")
     st.stop()
 downloads(ref, html_text, markdown_text)
 preview, source = st.tabs(["Preview", "Markdown"])
