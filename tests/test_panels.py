@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, explain, panels, report
+from analysis import bundle, explain, panels, records, report
 from analysis.report.html import inline_markdown
 from tests.conftest import PROJECT_ROOT
 
@@ -36,7 +36,7 @@ def in_order(wanted: list[str], shown: list[str]) -> bool:
 def test_dashboard_and_report_show_the_same_readings(demo_bundle):
     opened = bundle.open_bundle(demo_bundle)
     source, builder = panels.BundleSource(opened), report.ReportBuilder(opened)
-    (model, _), = panels.best_zeroshot(opened.approaches).items()  # the demo has one CLIP model
+    (model, _), = records.best_per_model(opened.approaches, records.ZEROSHOT).items()  # the demo has one CLIP model
     pages = {
         "views/autopsy.py": ([(panels.AUTOPSY_PANELS, panels.autopsy_data(source, model)),
                               (panels.SHORTCUT_PANELS, panels.shortcut_data(source))],
@@ -64,7 +64,7 @@ def test_dashboard_and_report_show_the_same_readings(demo_bundle):
 def test_every_page_builds_from_the_demo_bundle(demo_bundle):
     opened = bundle.open_bundle(demo_bundle)
     source = panels.BundleSource(opened)
-    model = next(iter(panels.best_zeroshot(opened.approaches)))
+    model = next(iter(records.best_per_model(opened.approaches, records.ZEROSHOT)))
     autopsy = panels.build_all(panels.AUTOPSY_PANELS, panels.autopsy_data(source, model))
     assert [panel.key for panel in autopsy][:2] == ["prompt_ladder", "distribution"]
     assert all(panel.figure is not None for panel in autopsy)
@@ -74,12 +74,18 @@ def test_every_page_builds_from_the_demo_bundle(demo_bundle):
     assert "random initialisation" in weights.reading and weights.warning == explain.SCRATCH_WARNING
 
 
-def test_a_table_of_another_shape_names_the_file_and_the_field():
-    data = panels.ProbeData(["a", "b"], {}, {"kshot": {"shots": [1, 2], "score": [0.3, 0.4]}}, "probe:M:p",
-                            {"id": "probe:M:p", "kind": "probe", "metrics": {"accuracy": 0.5}})
-    with pytest.raises(panels.PanelDataError, match=r"'probe:M:p': 'kshot' lacks 'k', 'mean'"):
-        panels.build(panels.PROBE_PANELS[0], data)
-    assert panels.build(panels.PROBE_PANELS[1], data) is None  # no C sweep here: left out, not an error
+def test_data_of_another_shape_costs_its_panel_only(tmp_path):
+    from tests.test_report import make_bundle
+
+    opened = make_bundle(tmp_path / "b", ["pure", "broken"])
+    record = opened.approaches_of_kind("probe")[0]
+    bundle.save_diagnostics(opened.path, record["id"], {**opened.diagnostics(record["id"]),
+                                                        "kshot": {"shots": [1, 2], "score": [0.3, 0.4]}})
+    data = panels.probe_data(panels.BundleSource(bundle.open_bundle(opened.path)), record)
+    kshot, c_sweep = panels.PROBE_PANELS[:2]
+    with pytest.raises(bundle.BundleError, match="kshot"):
+        panels.build(kshot, data)
+    assert panels.build(c_sweep, data).figure is not None  # the others are drawn
 
 
 def test_one_wording_for_a_comparison():

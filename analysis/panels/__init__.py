@@ -19,8 +19,9 @@ To add a panel:
 
 A panel whose data the bundle lacks is left out, or, when its spec names a ``missing`` part,
 replaced by the sentence and command that add that part. Data of an unexpected shape (written by
-another CornLens version) raises :class:`PanelDataError` naming the diagnostics and the field;
-the adapters show that in place of the one panel and draw the rest.
+another CornLens version) raises :class:`~analysis.bundle.BundleError` naming the file and the key
+when it is read (:mod:`analysis.records`); the adapters show that in place of the one panel and
+draw the rest. Any other exception is a bug and is not hidden.
 
 The package: :mod:`~analysis.panels.spec` (what a panel is, how it is built, where data comes
 from), then one module of page lists each: :mod:`~analysis.panels.overview` (Home, Compare),
@@ -31,14 +32,12 @@ from), then one module of page lists each: :mod:`~analysis.panels.overview` (Hom
 from __future__ import annotations
 
 from analysis.panels.autopsy import (AUTOPSY_PANELS, SHORTCUT_PANELS, AutopsyData, ShortcutData, autopsy_data,
-                                     best_zeroshot, shortcut_data)
+                                     shortcut_data)
 from analysis.panels.overview import COMPARE_PANELS, HOME_PANELS, CompareData, HomeData, compare_data, home_data
-from analysis.panels.spec import (BundleSource, PageData, Panel, PanelDataError, PanelSpec, Source, build, build_all,
-                                  check_shape, reference_rates)
+from analysis.panels.spec import BundleSource, PageData, Panel, PanelSpec, Source, build, build_all, reference_rates
 from analysis.panels.training import CONVNEXT_PANELS, PROBE_PANELS, ConvnextData, ProbeData, convnext_data, probe_data
 
 __all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "PROBE_PANELS", "SHORTCUT_PANELS",
            "AutopsyData", "BundleSource", "CompareData", "ConvnextData", "HomeData", "PageData", "Panel",
-           "PanelDataError", "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "best_zeroshot",
-           "build", "build_all", "check_shape", "compare_data", "convnext_data", "home_data", "probe_data",
+           "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "build", "build_all", "compare_data", "convnext_data", "home_data", "probe_data",
            "reference_rates", "shortcut_data"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import explain, figures, tables
+from analysis import explain, figures, records, tables
 from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
 
 
@@ -17,22 +17,13 @@ class AutopsyData(PageData):
     model_key: str
     record: dict                 # the model's most accurate zero-shot approach
     points: pd.DataFrame | None  # the joint map of images and class prompts; None without one
-
-
-def best_zeroshot(approaches: list[dict]) -> dict[str, dict]:
-    """model key → its most accurate zero-shot approach (one per prompt set is stored)."""
-    best: dict[str, dict] = {}
-    for record in approaches:
-        key = tables.model_key(record) if record["kind"] == "zeroshot" else None
-        if key is not None and (key not in best or record["metrics"]["accuracy"] > best[key]["metrics"]["accuracy"]):
-            best[key] = record
-    return best
+    method: str                  # how the map was made (umap, or pca for tiny bundles)
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
     """The autopsy page's data for one CLIP model of the bundle."""
-    record = best_zeroshot(source.manifest.get("approaches", []))[model_key]
-    name = f"autopsy:{model_key}"
+    record = records.best_per_model(source.manifest.get("approaches", []), records.ZEROSHOT)[model_key]
+    name = records.autopsy_name(model_key)
     autopsy = source.diagnostics(name)
     projection = autopsy.get("projection") or model_key
     points = None
@@ -40,7 +31,8 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
         placed = tables.prompt_sets_of(source.projection(projection))
         points = source.map_points(projection, record["id"],
                                    record.get("prompt_set") if record.get("prompt_set") in placed else None)
-    return AutopsyData(source.classes, reference_rates(source), autopsy, name, model_key, record, points)
+    return AutopsyData(source.classes, reference_rates(source), autopsy, name, model_key, record, points,
+                       tables.projection_method(source.manifest, projection))
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
@@ -48,8 +40,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
                                                      d.reference.get("uniform_rate")),
               lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate")),
-              lambda d: bool(d.diagnostics.get("prompt_sets")),
-              needs={"prompt_sets": ("name", "accuracy"), "templates": ("accuracy", "template")}),
+              lambda d: bool(d.diagnostics.get("prompt_sets"))),
     PanelSpec("distribution", "answer distribution", "Prompts",
               lambda d: figures.distribution_figure(d.diagnostics.get("true_distribution", {}),
                                                     d.diagnostics["predicted_distribution"], d.classes),
@@ -81,7 +72,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
               lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
-              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460),
+              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method),
               lambda d: explain.read_projection(d.points), lambda d: d.points is not None, missing="projections"),
 )
 

@@ -5,18 +5,14 @@ See :mod:`analysis.panels` for how pages declare their panels with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Generic, Mapping, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Protocol, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import tables
-from analysis.bundle import Bundle, BundleError
-
-
-class PanelDataError(BundleError):
-    """The bundle's data for one panel has a shape this CornLens cannot draw."""
+from analysis.bundle import Bundle
 
 
 # --- where the data comes from ----------------------------------------------------------------------
@@ -116,8 +112,6 @@ class PanelSpec(Generic[Data]):
         figure: builds the figure; None for a panel of words only.
         reading: the sentences that read the figure (Markdown).
         shows: whether the bundle has this panel's data.
-        needs: diagnostics field → columns its table must have; checked before building, so that a
-            file of another shape gives a :class:`PanelDataError` naming the field, not a code error.
         warning: a plain warning to show with the panel ("" for none).
         half: half width in the dashboard.
         missing: when ``shows`` is false, say what is missing (an ``explain.missing_part`` name)
@@ -130,38 +124,21 @@ class PanelSpec(Generic[Data]):
     figure: Callable[[Data], go.Figure] | None
     reading: Callable[[Data], str] = _nothing
     shows: Callable[[Data], bool] = _always
-    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     warning: Callable[[Data], str] = _nothing
     half: bool = False
     missing: str | None = None
-
-
-def check_shape(spec: PanelSpec, data: PageData) -> None:
-    """Raise :class:`PanelDataError` when a table ``spec.needs`` lacks a column (or is no table)."""
-    for name, columns in spec.needs.items():
-        value = data.diagnostics.get(name)
-        if value is None:
-            continue
-        try:
-            frame = tables.as_frame(value)
-        except (TypeError, ValueError) as error:
-            raise PanelDataError(f"diagnostics {data.diagnostics_name!r}: {name!r} is not a table ({error}).") from error
-        absent = [column for column in columns if column not in frame.columns]
-        if absent:
-            raise PanelDataError(f"diagnostics {data.diagnostics_name!r}: {name!r} lacks "
-                                 f"{', '.join(repr(column) for column in absent)}.")
 
 
 def build(spec: PanelSpec[Data], data: Data) -> Panel | None:
     """One panel; None when the bundle lacks its data and the spec names nothing missing.
 
     Raises:
-        PanelDataError: the data has a shape this CornLens cannot draw.
+        BundleError: the bundle's data for it has a shape this CornLens cannot draw (the read-time
+            checks of :mod:`analysis.records` raise it when a malformed key is read).
     """
     base = dict(key=spec.key, title=spec.title, heading=spec.heading, half=spec.half)
     if not spec.shows(data):
         return Panel(**base, missing=spec.missing) if spec.missing else None
-    check_shape(spec, data)
     return Panel(**base, figure=spec.figure(data) if spec.figure else None, reading=spec.reading(data),
                  warning=spec.warning(data))
 

@@ -27,15 +27,15 @@ PROBE_PANELS: tuple[PanelSpec[ProbeData], ...] = (
                                              d.diagnostics.get("majority_rate", d.reference.get("majority_rate")),
                                              d.reference.get("uniform_rate"), d.diagnostics.get("effective_shots")),
               lambda d: explain.read_kshot(d.diagnostics),
-              lambda d: bool(d.diagnostics.get("kshot")), needs={"kshot": ("k", "mean")}),
+              lambda d: bool(d.diagnostics.get("kshot"))),
     PanelSpec("c_sweep", "regularisation sweep", "",
               lambda d: figures.c_sweep_figure(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
               lambda d: explain.read_c_sweep(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
-              lambda d: bool(d.diagnostics.get("c_sweep")), needs={"c_sweep": ("C", "cv_accuracy_mean")}, half=True),
+              lambda d: bool(d.diagnostics.get("c_sweep")), half=True),
     PanelSpec("blend", "zero-shot / probe blend", "",
               lambda d: figures.blend_figure(d.diagnostics["blend"]),
               lambda d: explain.read_blend(d.diagnostics["blend"]),
-              lambda d: bool(d.diagnostics.get("blend")), needs={"blend": ("alpha", "accuracy")}, half=True),
+              lambda d: bool(d.diagnostics.get("blend")), half=True),
     PanelSpec("confusion", "confusion matrix", "",
               lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
                                                         title="Confusion matrix"),
@@ -52,13 +52,14 @@ class ConvnextData(PageData):
 
     record: dict
     points: pd.DataFrame | None
+    method: str
 
 
 def convnext_data(source: Source, record: dict) -> ConvnextData:
     key = tables.model_key(record)
     points = source.map_points(key, record["id"], None) if key in source.projection_names() else None
     return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
-                        points)
+                        points, tables.projection_method(source.manifest, key))
 
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
@@ -69,7 +70,7 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
     PanelSpec("training", "training curves", "Training",
               lambda d: figures.training_curves_figure(d.diagnostics["epochs"], d.diagnostics.get("best_epoch")),
               lambda d: explain.read_training(d.diagnostics),
-              lambda d: bool(d.diagnostics.get("epochs")), needs={"epochs": ("epoch", "val_accuracy")}),
+              lambda d: bool(d.diagnostics.get("epochs"))),
     PanelSpec("confusion", "confusion matrix", "Mistakes",
               lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
                                                         title="Confusion matrix"),
@@ -80,7 +81,7 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
               shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
     PanelSpec("feature_map", "embedding map", "Its own feature space",
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
-                                                  title=f"Embedding map ({tables.model_key(d.record)}), "
-                                                        "coloured by true class"),
+                                                  method=d.method, title=f"Embedding map ({tables.model_key(d.record)}), "
+                                                                        "coloured by true class"),
               lambda d: explain.read_projection(d.points), lambda d: d.points is not None),
 )

@@ -16,7 +16,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from analysis import figures, panels, tables
-from analysis.panels import Panel, PanelDataError, PanelSpec
+from analysis.bundle import BundleError
+from analysis.panels import Panel, PanelSpec
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def panels_html(specs: Sequence[PanelSpec], data: panels.PageData, missing: Call
     for spec in specs:
         try:
             panel = panels.build(spec, data)
-        except PanelDataError as error:
+        except BundleError as error:  # data of another shape; a bug in CornLens is not caught
             log.warning("report: panel %s: %s", spec.key, error)
             panel = Panel(spec.key, spec.title, spec.heading, half=spec.half,
                           warning=f"The {spec.title} could not be drawn from the bundle's data: {error} "

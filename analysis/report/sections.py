@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
-from analysis import explain, figures, panels, tables
+from analysis import explain, figures, panels, records, tables
 from analysis.bundle import Bundle, BundleError
 from analysis.report.findings import KIND_ORDER, best_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
 from analysis.report.html import (cell, class_badge, details, image_data_uri, inline_markdown, note, number, panels_html,
@@ -159,7 +159,7 @@ class ReportBuilder:
 
     def autopsy(self) -> Section:
         """Per CLIP model, the panels of the dashboard's autopsy page (``panels.AUTOPSY_PANELS``)."""
-        models = panels.best_zeroshot(self.bundle.approaches)
+        models = records.best_per_model(self.bundle.approaches, records.ZEROSHOT)
         if not models:
             return Section("autopsy", "Zero-shot autopsy", self.missing("zeroshot"))
         parts = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, panels
+from analysis import explain, panels, records
 from dashboard import components
 from dashboard import panels as page_panels
 
@@ -26,7 +26,7 @@ def headline(best: dict, reference: dict) -> None:
 st.title("Zero-shot autopsy")
 ref, opened = components.require_bundle()
 source = page_panels.LoaderSource(ref, opened)
-models = panels.best_zeroshot(opened.approaches)
+models = records.best_per_model(opened.approaches, records.ZEROSHOT)
 if not models:
     components.missing(opened.manifest, ref, "zeroshot")
 else:
