@@ -32,6 +32,9 @@ class LoaderSource:
     def diagnostics(self, name: str) -> dict:
         return loaders.diagnostics(self.ref, name) or {}
 
+    def images(self) -> pd.DataFrame:
+        return self.opened.images()
+
     def projection_names(self) -> list[str]:
         return self.opened.projection_names()
 

@@ -26,6 +26,9 @@ class Source(Protocol):
     def diagnostics(self, name: str) -> dict:
         """The named diagnostics; an empty dict when the bundle has none by that name."""
 
+    def images(self) -> pd.DataFrame:
+        """``images.parquet``."""
+
     def projection_names(self) -> list[str]:
         """The names of the bundle's embedding maps."""
 
@@ -53,6 +56,9 @@ class BundleSource:
 
     def diagnostics(self, name: str) -> dict:
         return self.bundle.diagnostics(name) if self.bundle.has_diagnostics(name) else {}
+
+    def images(self) -> pd.DataFrame:
+        return self.bundle.images()
 
     def projection_names(self) -> list[str]:
         return self.bundle.projection_names()

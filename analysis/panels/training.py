@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import explain, figures, tables
+from analysis import explain, figures, run_facts, tables
 from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
 
 
@@ -46,6 +46,9 @@ PROBE_PANELS: tuple[PanelSpec[ProbeData], ...] = (
 
 # --- fine-tuned ConvNeXt ----------------------------------------------------------------------------
 
+STILL_IMPROVING = ("Training stopped while still improving: the best validation accuracy came at the last epoch. "
+                   "More epochs (`--epochs`) would likely help.")
+
 @dataclass(frozen=True)
 class ConvnextData(PageData):
     """One fine-tuned network, its training diagnostics and the map of its own features."""
@@ -53,13 +56,15 @@ class ConvnextData(PageData):
     record: dict
     points: pd.DataFrame | None
     method: str
+    majority_by_view: dict[str, float]  # what always answering the majority class scores per view
 
 
 def convnext_data(source: Source, record: dict) -> ConvnextData:
     key = tables.model_key(record)
     points = source.map_points(key, record["id"], None) if key in source.projection_names() else None
     return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
-                        points, tables.projection_method(source.manifest, key))
+                        points, tables.projection_method(source.manifest, key),
+                        run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")))
 
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
@@ -70,14 +75,16 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
     PanelSpec("training", "training curves", "Training",
               lambda d: figures.training_curves_figure(d.diagnostics["epochs"], d.diagnostics.get("best_epoch")),
               lambda d: explain.read_training(d.diagnostics),
-              lambda d: bool(d.diagnostics.get("epochs"))),
+              lambda d: bool(d.diagnostics.get("epochs")),
+              warning=lambda d: STILL_IMPROVING if run_facts.still_improving(d.diagnostics.get("epochs"),
+                                                                             d.diagnostics.get("best_epoch")) else ""),
     PanelSpec("confusion", "confusion matrix", "Mistakes",
               lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
                                                         title="Confusion matrix"),
               lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
               lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
     PanelSpec("by_view", "accuracy by view", "Mistakes",
-              lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record])),
+              lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record]), d.majority_by_view),
               shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
     PanelSpec("feature_map", "embedding map", "Its own feature space",
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
