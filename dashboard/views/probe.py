@@ -20,7 +20,7 @@ data = panels.probe_data(page_panels.LoaderSource(ref, opened), record)
 if not data.diagnostics:
     st.info(f"This probe has no diagnostics (C sweep, k-shot curve, blend) in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--clip {tables.model_key(record)}', '--force')}\n```")
-elif data.diagnostics.get("kshot"):
+elif "kshot" in data.diagnostics:  # (reading a malformed curve here would raise; its panel says so below)
     shots = data.diagnostics.get("effective_shots")
     st.metric("effective shots",
               f"{tables.shots_text(shots)} per class" if isinstance(shots, (int, float)) else "never reached",
