@@ -7,11 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
+from analysis import runfile
 from analysis.atomic import WriteError
 from analysis.bundle import BundleError
 from analysis.data import DatasetError
 from analysis.options import OptionsError, RunOptions
 from analysis.paths import DEMO_BUNDLE
+from analysis.runfile import RunFileError
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(run)
     run.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     add_run_options(run)
+    runfile.add_config_option(run)
 
     demo = commands.add_parser("demo", parents=[common], help="synthetic data + run: a bundle the dashboard opens",
                                description="Build the demo bundle from synthetic kernels with random-weight "
@@ -146,6 +149,7 @@ def command_run(args: argparse.Namespace) -> int:
     from analysis import pipeline
 
     result = pipeline.run(run_options(args))
+    runfile.record_run(result.path, runfile.run_record("run", args.command_parser, args))
     print(f"bundle written to {result.path}")
     return 0
 
@@ -161,6 +165,7 @@ def command_demo(args: argparse.Namespace) -> int:
             pass
     result = demo.build_demo(args.out, n_train=args.train, n_test=args.test, seed=args.seed,
                              show_progress=not args.quiet)
+    runfile.record_run(result.path, runfile.run_record("demo", args.command_parser, args))
     print(f"demo bundle written to {result.path}\nopen it with: streamlit run dashboard/Home.py")
     return 0
 
@@ -196,12 +201,15 @@ def stage_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        args = runfile.with_command_parser(parser, argv, args)  # a run file's `quiet` counts too
+        logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                            format="%(levelname)s %(message)s", stream=sys.stderr)
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError, OptionsError, WriteError, *stage_errors()) as error:
+    except (DatasetError, BundleError, OptionsError, WriteError, RunFileError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
