@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {synth,validate,run,demo,report,submit} …` (`--help` on each)."""
+"""Command line: `python -m analysis {synth,validate,run,demo,report,compare,submit} …` (`--help` on each)."""
 
 from __future__ import annotations
 
@@ -104,10 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write a shareable report of a bundle (HTML or Markdown)",
                                  description="One self-contained HTML file (no network needed to open it) or a "
                                              "Markdown summary (headline table and key findings) ready to paste.")
-    report.add_argument("bundle", type=Path, metavar="BUNDLE", help="bundle folder")
+    report.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE",
+                        help="bundle folder; more bundles of the same images and split add their approaches")
     report.add_argument("--out", type=Path, help="file to write (default: report.html or report.md inside BUNDLE)")
-    report.add_argument("--format", dest="form", choices=["html", "md"], default="html",
-                        help="html (default) or md")
+    report.add_argument("--format", dest="form", choices=["html", "md", "png"], default="html",
+                        help="html (default), md, or png (the headline chart alone; needs kaleido and Chrome/Chromium)")
+
+    compare = commands.add_parser("compare", parents=[common], help="headline table of several bundles side by side",
+                                  description="The approaches of bundles built from the same images with the same "
+                                              "split, in one headline table; refused when images or split differ.")
+    compare.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE", help="bundle folders; the first one's reference rates are shown")
 
     submit = commands.add_parser("submit", parents=[common], help="write a Kaggle submission CSV for one approach",
                                  description="The approach's predictions for the competition test images in "
@@ -173,7 +179,24 @@ def command_demo(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     from analysis import report
 
-    print(f"report written to {report.write_report(args.bundle, args.out, args.form)}")
+    from analysis import combine
+
+    opened = combine.side_by_side(*args.bundles)
+    if args.form == "png":
+        from analysis import export
+
+        written = export.write_headline_png(opened.manifest, args.out or Path(opened.path) / export.HEADLINE_PNG)
+    else:
+        written = report.write_report(opened, args.out, args.form)
+    print(f"report written to {written}")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from analysis import combine, tables
+
+    opened = combine.side_by_side(*args.bundles)
+    print(tables.headline_display(tables.headline_table(opened.manifest)).to_string(index=False))
     return 0
 
 
@@ -187,11 +210,12 @@ def command_submit(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo,
-            "report": command_report, "submit": command_submit}
+            "report": command_report, "submit": command_submit, "compare": command_compare}
 
 
 # Error types of approach modules whose messages are written for users (module, class name).
-STAGE_ERRORS = (("analysis.devices", "ModelError"), ("analysis.zeroshot", "PromptError"))
+STAGE_ERRORS = (("analysis.devices", "ModelError"), ("analysis.zeroshot", "PromptError"),
+                ("analysis.export", "ExportError"))
 
 
 def stage_errors() -> tuple[type[Exception], ...]:

@@ -33,7 +33,13 @@ GALLERY_SPLIT = "eval"  # the gallery, maps and comparisons score the held-out i
 
 def approach_label(record: dict, short: bool = False) -> str:
     """A readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``;
-    ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards."""
+    ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards.
+    An approach shown beside another bundle's (:mod:`analysis.combine`) ends with ``[bundle name]``."""
+    label = _approach_label(record, short)
+    return f"{label} [{record['bundle']}]" if record.get("bundle") else label
+
+
+def _approach_label(record: dict, short: bool) -> str:
     kind = record.get("kind", "")
     model, pretrained = record.get("model"), record.get("pretrained")
     if kind == "baseline":
