@@ -21,7 +21,7 @@ from analysis import bundle
 
 RUNS = "runs"                 # manifest key: one entry per command that wrote into the bundle
 COMMAND_PREFIX = "python -m analysis"
-NOT_RECORDED = ("config", "quiet", "force")  # how this invocation behaved, not what the bundle holds
+NOT_RECORDED = ("config", "quiet", "force", "if_missing")  # how this invocation behaved, not what the bundle holds
 RELAXED = "_cornlens_required_unless_run_file"
 
 
