@@ -13,7 +13,6 @@ import argparse
 import copy
 import json
 import shlex
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +117,11 @@ def read_run_file(path: str | Path, parser: argparse.ArgumentParser) -> dict[str
         argparse destination → value. Raises :class:`RunFileError` naming the file and the key.
     """
     path = Path(path).expanduser()
+    try:
+        import tomllib  # standard library from Python 3.11
+    except ModuleNotFoundError as error:
+        raise RunFileError(f"{path}: run files need Python 3.11 or newer (tomllib); give the options on the "
+                           "command line instead.") from error
     try:
         with open(path, "rb") as handle:
             content = tomllib.load(handle)
