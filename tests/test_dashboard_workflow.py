@@ -60,29 +60,6 @@ def test_home_says_when_the_command_is_not_recorded(demo_bundle):
     assert bundle.open_bundle(demo_bundle).manifest.get("runs") is None
 
 
-def test_compare_adds_another_bundles_approaches_and_refuses_another_split(demo_bundle, empty_results):
-    from tests.test_combine import with_other_split
-
-    same = shutil.copytree(demo_bundle, empty_results / "prompts-b")
-    other_split = with_other_split(demo_bundle, empty_results / "seed-1")
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    app.query_params["bundle"] = str(demo_bundle)
-    app.run()
-    app.switch_page("views/compare.py")
-    app.run()
-    picker = app.multiselect(key="compare_other_bundles")
-    assert set(picker.options) == {"prompts-b", "seed-1"}
-    picker.set_value([str(same.resolve()), str(other_split.resolve())])
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    warnings = [element.value for element in app.warning]
-    assert any("seed-1 cannot be compared" in text and "different split" in text for text in warnings)
-    options = app.multiselect(key="compare_approaches").options
-    n_approaches = len(bundle.open_bundle(demo_bundle).approaches)
-    assert len(options) == 2 * n_approaches
-    assert sum(option.endswith("[prompts-b]") for option in options) == n_approaches
-
-
 def test_report_page_shows_markdown_to_copy_and_the_reproduction_block(demo_bundle, tmp_path):
     app = open_page(recorded_copy(demo_bundle, tmp_path), "views/report.py")
     markdown = [element for element in app.code if element.language == "markdown"]
