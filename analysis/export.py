@@ -33,10 +33,18 @@ def png_export_available() -> bool:
 
 
 def headline_chart(manifest: dict) -> go.Figure:
-    """The headline chart of a bundle: every approach's accuracy with its interval, against the baselines."""
+    """The headline chart of a bundle: every approach's accuracy with its interval, against the baselines,
+    titled so that it can stand alone in a post (a demo bundle says so)."""
     reference = manifest.get("reference", {})
-    return figures.headline_figure(tables.headline_table(manifest), reference.get("majority_rate"),
-                                   reference.get("uniform_rate"))
+    table = tables.headline_table(manifest)
+    figure = figures.headline_figure(table, reference.get("majority_rate"), reference.get("uniform_rate"))
+    n_eval = manifest.get("split", {}).get("counts", {}).get("eval", "?")
+    title = f"CornLens: accuracy on the same {n_eval} held-out images"
+    if manifest.get("demo"):
+        title += " (demo bundle: synthetic images, random weights)"
+    shown = int((table["source"] == tables.SOURCE_BUNDLE).sum()) if len(table) else 0
+    return figure.update_layout(title={"text": title, "x": 0.01}, height=max(PNG_HEIGHT, 160 + 44 * shown),
+                                margin={"t": 90})
 
 
 def figure_png(figure: go.Figure, width: int = PNG_WIDTH, height: int = PNG_HEIGHT) -> bytes:
@@ -49,9 +57,15 @@ def figure_png(figure: go.Figure, width: int = PNG_WIDTH, height: int = PNG_HEIG
         raise ExportError(f"the chart could not be rendered ({type(error).__name__}: {error}); {NO_EXPORT}.") from error
 
 
+def headline_png(manifest: dict) -> bytes:
+    """The headline chart of ``manifest``'s bundle as PNG bytes."""
+    figure = headline_chart(manifest)
+    return figure_png(figure, height=figure.layout.height or PNG_HEIGHT)
+
+
 def write_headline_png(manifest: dict, out: str | Path) -> Path:
     """Write the headline chart of ``manifest``'s bundle to ``out`` (atomically)."""
-    data = figure_png(headline_chart(manifest))
+    data = headline_png(manifest)
     with atomic_path(Path(out)) as temporary:
         temporary.write_bytes(data)
     return Path(out)

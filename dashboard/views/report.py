@@ -21,7 +21,7 @@ def downloads(ref, opened, html_text: str, markdown_text: str) -> None:
     row.download_button("Download Markdown", markdown_text, file_name=f"cornlens-{name}.md", mime="text/markdown",
                           icon=":material/download:", key="report_markdown")
     if export.png_export_available():
-        row.download_button("Headline chart (PNG)", lambda: export.figure_png(export.headline_chart(opened.manifest)),
+        row.download_button("Headline chart (PNG)", lambda: export.headline_png(opened.manifest),
                             file_name=f"cornlens-{name}-headline.png", mime="image/png", icon=":material/image:",
                             key="report_png", on_click="ignore")
     st.caption("The HTML file is self-contained (figures and thumbnails inside): send it as it is. "
