@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", parents=[common], help="headline table of several bundles side by side",
                                   description="The approaches of bundles built from the same images with the same "
                                               "split, in one headline table; refused when images or split differ.")
-    compare.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE", help="bundle folders; the first one's reference rates are shown")
+    compare.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE",
+                         help="bundle folders; the first one's reference rates are shown")
 
     submit = commands.add_parser("submit", parents=[common], help="write a Kaggle submission CSV for one approach",
                                  description="The approach's predictions for the competition test images in "
@@ -177,9 +178,7 @@ def command_demo(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from analysis import report
-
-    from analysis import combine
+    from analysis import combine, report
 
     opened = combine.side_by_side(*args.bundles)
     if args.form == "png":
