@@ -3,11 +3,13 @@
 It states the command(s) that made the bundle (or says they were not recorded), the weights of every
 model (random weights and training from scratch said plainly), the linear probe's and ConvNeXt's
 hyper-parameters, the seed and split, the data and the CornLens version. Everything comes from the
-manifest; nothing is inferred.
+manifest; nothing is inferred. A report is shared, so the author's folders are shortened to their last
+part (``/home/ana/data/corn`` → ``…/corn``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,6 +30,15 @@ class Reproduction:
 
     commands: list[str]
     facts: list[tuple[str, str]]
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:~|[A-Za-z]:)?[/\\](?:[^\s/\\'\"]+[/\\])*([^\s/\\'\"]+)")
+SHORTENED = "folders are shortened to their last part (…/name): put yours in their place"
+
+
+def hide_folders(text: str) -> str:
+    """``text`` with every absolute path cut to its last part: a shared report does not reveal the author's folders."""
+    return ABSOLUTE_PATH.sub(lambda match: f"…/{match.group(1)}", text)
 
 
 def weights_text(pretrained: str | None) -> str:
@@ -75,7 +86,12 @@ def reproduction(manifest: dict) -> Reproduction:
                  f"{dataset.get('n_labelled', '?')} labelled images, fingerprint {dataset.get('fingerprint', '?')}"),
         *model_facts(manifest.get("approaches", [])),
     ]
-    return Reproduction([entry["command"] for entry in runfile.runs(manifest)], facts)
+    commands = [entry["command"] for entry in runfile.runs(manifest)]
+    shown = [hide_folders(command) for command in commands]
+    facts = [(what, hide_folders(text)) for what, text in facts]
+    if shown != commands:
+        facts.append(("note", SHORTENED))
+    return Reproduction(shown, facts)
 
 
 NOT_RECORDED = "The command that made this bundle was not recorded (made before CornLens recorded its commands)."

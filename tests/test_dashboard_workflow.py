@@ -66,5 +66,6 @@ def test_report_page_shows_markdown_to_copy_and_the_reproduction_block(demo_bund
     assert len(markdown) == 1
     text = markdown[0].value
     assert text.startswith("## CornLens results") and "**Reproduce**" in text
-    assert "python -m analysis run --data /data/corn" in text and "random weights (not pretrained)" in text
+    assert "python -m analysis run --data …/corn --out …/recorded" in text  # no author's folders in a shared text
+    assert "random weights (not pretrained)" in text and str(tmp_path) not in text
     assert any("PNG" in element.value for element in app.caption)

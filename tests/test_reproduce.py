@@ -31,6 +31,15 @@ def test_reproduction_block_names_command_weights_hyperparameters_seed_and_versi
     assert "--data &#39;my data&#39;" in page  # escaped like every text from the data
 
 
+def test_shared_reproduction_hides_the_authors_folders():
+    manifest = {"runs": [{"command": "python -m analysis run --data /home/ana/data/corn --out /home/ana/results/b "
+                                     "--clip ViT-B-32:/home/ana/weights/clip.pt", "config": {}}],
+                "dataset": {"root": "/home/ana/data/corn", "layout": "csv"}, "approaches": []}
+    block = reproduce.reproduction(manifest)
+    assert block.commands == ["python -m analysis run --data …/corn --out …/b --clip ViT-B-32:…/clip.pt"]
+    assert "/home/ana" not in str(block.facts) and dict(block.facts)["note"] == reproduce.SHORTENED
+
+
 def test_unrecorded_bundle_says_so(demo_bundle):
     block = reproduce.reproduction(bundle.open_bundle(demo_bundle).manifest)
     assert block.commands == [] and reproduce.NOT_RECORDED in "\n".join(reproduce.markdown(block))
