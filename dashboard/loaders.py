@@ -18,7 +18,7 @@ import streamlit as st
 
 from analysis import background
 from analysis import bundle as bundle_module
-from analysis import combine, confinement
+from analysis import confinement
 from analysis import report as report_module
 from analysis import tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
@@ -87,13 +87,6 @@ def describe_bundle(path: str | Path) -> str:
 def open_bundle(ref: BundleRef) -> Bundle:
     """The validated bundle (raises BundleError, which is not cached)."""
     return bundle_module.open_bundle(ref.path)
-
-
-@st.cache_resource(show_spinner="Reading the other bundles…", max_entries=4)
-def side_by_side(ref: BundleRef, others: tuple[BundleRef, ...]) -> tuple[Bundle, list[str]]:
-    """The bundle with the approaches of the comparable ``others`` added, and why the rest are not
-    comparable (:func:`analysis.combine.add_comparable`)."""
-    return combine.add_comparable(open_bundle(ref), [open_bundle(other) for other in others])
 
 
 @st.cache_resource(show_spinner="Reading predictions…", max_entries=4)
@@ -178,4 +171,4 @@ def report(ref: BundleRef, form: str) -> str:
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
            "full_image", "map_points", "open_bundle", "predictions_by_image", "projection", "report", "results_folder",
-           "scored_images", "side_by_side", "thumbnails"]
+           "scored_images", "thumbnails"]
