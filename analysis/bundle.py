@@ -340,7 +340,8 @@ def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
         old = read_manifest(path)
         if (old["dataset"].get("fingerprint") == manifest["dataset"].get("fingerprint")
                 and old.get("split") == manifest.get("split")):
-            kept = {key: old[key] for key in ("approaches", "embeddings", "projections", "features") if key in old}
+            kept = {key: old[key] for key in ("approaches", "embeddings", "projections", "features", "runs")
+                    if key in old}
     except BundleError:
         pass
     full = {"schema_version": SCHEMA_VERSION, "tool": "cornlens", "tool_version": __version__,

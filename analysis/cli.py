@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {synth,validate,run,demo,report,submit} …` (`--help` on each)."""
+"""Command line: `python -m analysis {synth,validate,run,demo,report,compare,submit} …` (`--help` on each)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
+from analysis import runfile
 from analysis.atomic import WriteError
 from analysis.bundle import BundleError
 from analysis.data import DatasetError
 from analysis.options import OptionsError, RunOptions
 from analysis.paths import DEMO_BUNDLE
+from analysis.runfile import RunFileError
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(run)
     run.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     add_run_options(run)
+    runfile.add_config_option(run)
 
     demo = commands.add_parser("demo", parents=[common], help="synthetic data + run: a bundle the dashboard opens",
                                description="Build the demo bundle from synthetic kernels with random-weight "
@@ -101,10 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write a shareable report of a bundle (HTML or Markdown)",
                                  description="One self-contained HTML file (no network needed to open it) or a "
                                              "Markdown summary (headline table and key findings) ready to paste.")
-    report.add_argument("bundle", type=Path, metavar="BUNDLE", help="bundle folder")
+    report.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE",
+                        help="bundle folder; more bundles of the same images and split add their approaches")
     report.add_argument("--out", type=Path, help="file to write (default: report.html or report.md inside BUNDLE)")
-    report.add_argument("--format", dest="form", choices=["html", "md"], default="html",
-                        help="html (default) or md")
+    report.add_argument("--format", dest="form", choices=["html", "md", "png"], default="html",
+                        help="html (default), md, or png (the headline chart alone; needs kaleido and Chrome/Chromium)")
+
+    compare = commands.add_parser("compare", parents=[common], help="headline table of several bundles side by side",
+                                  description="The approaches of bundles built from the same images with the same "
+                                              "split, in one headline table; refused when images or split differ.")
+    compare.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE",
+                         help="bundle folders; the first one's reference rates are shown")
 
     submit = commands.add_parser("submit", parents=[common], help="write a Kaggle submission CSV for one approach",
                                  description="The approach's predictions for the competition test images in "
@@ -146,6 +156,7 @@ def command_run(args: argparse.Namespace) -> int:
     from analysis import pipeline
 
     result = pipeline.run(run_options(args))
+    runfile.record_run(result.path, runfile.run_record("run", args.command_parser, args))
     print(f"bundle written to {result.path}")
     return 0
 
@@ -161,14 +172,30 @@ def command_demo(args: argparse.Namespace) -> int:
             pass
     result = demo.build_demo(args.out, n_train=args.train, n_test=args.test, seed=args.seed,
                              show_progress=not args.quiet)
+    runfile.record_run(result.path, runfile.run_record("demo", args.command_parser, args))
     print(f"demo bundle written to {result.path}\nopen it with: streamlit run dashboard/Home.py")
     return 0
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from analysis import report
+    from analysis import combine, report
 
-    print(f"report written to {report.write_report(args.bundle, args.out, args.form)}")
+    opened = combine.side_by_side(*args.bundles)
+    if args.form == "png":
+        from analysis import export
+
+        written = export.write_headline_png(opened.manifest, args.out or Path(opened.path) / export.HEADLINE_PNG)
+    else:
+        written = report.write_report(opened, args.out, args.form)
+    print(f"report written to {written}")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from analysis import combine, tables
+
+    opened = combine.side_by_side(*args.bundles)
+    print(tables.headline_display(tables.headline_table(opened.manifest)).to_string(index=False))
     return 0
 
 
@@ -182,11 +209,12 @@ def command_submit(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"synth": command_synth, "validate": command_validate, "run": command_run, "demo": command_demo,
-            "report": command_report, "submit": command_submit}
+            "report": command_report, "submit": command_submit, "compare": command_compare}
 
 
 # Error types of approach modules whose messages are written for users (module, class name).
-STAGE_ERRORS = (("analysis.devices", "ModelError"), ("analysis.zeroshot", "PromptError"))
+STAGE_ERRORS = (("analysis.devices", "ModelError"), ("analysis.zeroshot", "PromptError"),
+                ("analysis.export", "ExportError"))
 
 
 def stage_errors() -> tuple[type[Exception], ...]:
@@ -196,12 +224,15 @@ def stage_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        args = runfile.with_command_parser(parser, argv, args)  # a run file's `quiet` counts too
+        logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                            format="%(levelname)s %(message)s", stream=sys.stderr)
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError, OptionsError, WriteError, *stage_errors()) as error:
+    except (DatasetError, BundleError, OptionsError, WriteError, RunFileError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -270,7 +270,10 @@ def imagefolder_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFram
 
 
 def detect_layout(root: Path) -> str:
-    """``kaggle`` when ``train.csv`` exists, ``imagefolder`` when there are class sub-folders."""
+    """``csv`` for a CSV file (:mod:`analysis.csvlayout`), ``kaggle`` when ``train.csv`` exists,
+    ``imagefolder`` when there are class sub-folders."""
+    if root.suffix.lower() == ".csv" and root.is_file():
+        return "csv"
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder does not exist.")
     if (root / TRAIN_CSV).is_file():
@@ -279,7 +282,7 @@ def detect_layout(root: Path) -> str:
         return "imagefolder"
     raise DatasetError(
         f"{root}: neither a Kaggle layout (train.csv with seed_id,view,image,label) nor an ImageFolder "
-        "layout (one sub-folder of images per class)."
+        "layout (one sub-folder of images per class); a CSV of path,label rows is given as --data FILE.csv."
     )
 
 
@@ -323,7 +326,12 @@ def load_dataset(
     """
     root = Path(root).expanduser().resolve()
     layout = detect_layout(root)
-    if layout == "kaggle":
+    if layout == "csv":
+        from analysis.csvlayout import csv_rows  # it builds on this module's Problem and read_csv
+
+        csv_path, root, sample = root, root.parent, None
+        rows, problems = csv_rows(csv_path, classes)
+    elif layout == "kaggle":
         rows, problems, sample = kaggle_rows(root, classes)
     else:
         rows, problems = imagefolder_rows(root, classes)

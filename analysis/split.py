@@ -68,9 +68,11 @@ def assign_split(images: pd.DataFrame, eval_fraction: float = 0.2, n_folds: int 
     labels = frame["label"].to_numpy()
     eval_folds = _grouped_folds(labels, groups, folds, seed)
     is_eval = eval_folds == 0
+    if "given_split" in frame.columns and frame["given_split"].notna().all():  # the CSV layout's own split
+        is_eval = (frame["given_split"] == EVAL).to_numpy()
     train_rows = labelled[~is_eval]
     result.loc[result.index[labelled], "group"] = groups
     result.loc[result.index[labelled], "split"] = np.where(is_eval, EVAL, TRAIN)
     result.loc[result.index[train_rows], "fold"] = _grouped_folds(
         labels[~is_eval], groups[~is_eval], n_folds, seed + 1)
-    return result
+    return result.drop(columns="given_split", errors="ignore")

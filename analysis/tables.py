@@ -33,7 +33,15 @@ GALLERY_SPLIT = "eval"  # the gallery, maps and comparisons score the held-out i
 
 def approach_label(record: dict, short: bool = False) -> str:
     """A readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``;
-    ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards."""
+    ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards.
+    An approach shown beside another bundle's (:mod:`analysis.combine`) ends with ``[bundle name]``."""
+    if not record.get("bundle"):
+        return _approach_label(record, short)
+    own = {**record, "id": record["id"].removesuffix(f" @ {record['bundle']}")}  # the id in its own bundle
+    return f"{_approach_label(own, short)} [{record['bundle']}]"
+
+
+def _approach_label(record: dict, short: bool) -> str:
     kind = record.get("kind", "")
     model, pretrained = record.get("model"), record.get("pretrained")
     if kind == "baseline":

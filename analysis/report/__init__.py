@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.bundle import atomic_path, open_bundle
+from analysis.bundle import Bundle, atomic_path, open_bundle
 from analysis.report.document import render_html
 from analysis.report.findings import best_of_kind, key_findings, missing_line, ordered_approaches
 from analysis.report.html import figure_html, inline_markdown
@@ -35,11 +35,11 @@ def default_output(bundle_path: str | Path, form: str = "html") -> Path:
     return Path(bundle_path) / DEFAULT_NAMES[form]
 
 
-def write_report(bundle_path: str | Path, out: str | Path | None = None, form: str = "html") -> Path:
+def write_report(bundle_path: str | Path | Bundle, out: str | Path | None = None, form: str = "html") -> Path:
     """Render the report of the bundle at ``bundle_path`` and write it atomically.
 
     Args:
-        bundle_path: a bundle folder.
+        bundle_path: a bundle folder, or an opened bundle (e.g. several side by side, :mod:`analysis.combine`).
         out: the file to write (default: ``report.html`` or ``report.md`` inside the bundle).
         form: ``html`` or ``md``.
 
@@ -48,7 +48,7 @@ def write_report(bundle_path: str | Path, out: str | Path | None = None, form: s
     """
     if form not in FORMATS:
         raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {form!r}")
-    opened = open_bundle(bundle_path)
+    opened = bundle_path if isinstance(bundle_path, Bundle) else open_bundle(bundle_path)
     text = render_html(opened) if form == "html" else render_markdown(opened)
     target = Path(out).expanduser() if out is not None else default_output(opened.path, form)
     with atomic_path(target) as temporary:

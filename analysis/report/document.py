@@ -14,6 +14,7 @@ from importlib import resources
 import plotly.offline
 from markupsafe import Markup
 
+from analysis import reproduce
 from analysis.bundle import Bundle, now
 from analysis.report.sections import ReportBuilder
 
@@ -38,6 +39,7 @@ PAGE = """<!DOCTYPE html>
 <p class="subtitle">Does zero-shot CLIP work on these images, and if not, why? Bundle <code>{name}</code>,
 created {created}; report written {written} by CornLens {version}.</p>
 {banner}
+{reproduction}
 <nav><ol>{contents}</ol></nav>
 </header>
 <main>{body}</main>
@@ -91,5 +93,6 @@ def render_html(bundle: Bundle) -> str:
         csp=CONTENT_SECURITY_POLICY, name=bundle.path.name, style=Markup(package_text("report.css")),
         plotly=Markup(plotly_js()), created=bundle.manifest.get("created", "?"), written=now(),
         version=bundle.manifest.get("tool_version", "?"), banner=demo_banner(bundle), contents=contents, body=body,
+        reproduction=reproduce.html(reproduce.reproduction(bundle.manifest)),
         script=Markup(package_text("report.js")))
     return str(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import tables
+from analysis import reproduce, tables
 from analysis.bundle import Bundle
 from analysis.report.findings import key_findings, missing_line
 
@@ -56,6 +56,7 @@ def render_markdown(bundle: Bundle) -> str:
     if bundle.demo:
         lines += ["> **Demo bundle**: synthetic images and random-weight models; these numbers say nothing "
                   "about CLIP.", ""]
+    lines += reproduce.markdown(reproduce.reproduction(bundle.manifest), markdown_text)
     classes = ", ".join(markdown_text(name) for name in bundle.classes)
     lines += [f"Dataset: {dataset.get('n_labelled', '?')} labelled images, {len(bundle.classes)} classes "
               f"({classes}); every approach is scored on the same {n_eval} held-out images "

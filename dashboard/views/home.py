@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import background, panels, tables
+from analysis import background, panels, runfile, tables
 from analysis.bundle import BundleError
 from dashboard import components, loaders
 from dashboard import panels as page_panels
@@ -81,6 +81,22 @@ def bundle_facts(opened) -> None:
                 f"grouped by {', '.join(split.get('grouped_by', [])) or '—'}, seed {split.get('seed', '?')})")
 
 
+def made_with_panel(opened) -> None:
+    """The command(s) that made this bundle, ready to copy, and each as a run file."""
+    made = runfile.runs(opened.manifest)
+    if not made:
+        st.caption("Made with: not recorded (this bundle was made before CornLens recorded its commands).")
+        return
+    st.markdown("**Made with**" + (f" {len(made)} commands, in this order" if len(made) > 1 else ""))
+    for entry in made:
+        st.code(entry["command"], language="bash", wrap_lines=True)
+    runs = [entry for entry in made if entry.get("name") == "run"]
+    if runs:
+        with st.expander("The same as a run file (`python -m analysis run --config FILE.toml`)"):
+            for entry in runs:
+                st.code(runfile.to_toml(entry["config"]), language="toml")
+
+
 def headline_panel(opened, ref) -> None:
     """The headline table: approaches, reference rates, published leaderboard."""
     data = panels.home_data(page_panels.LoaderSource(ref, opened))
@@ -125,6 +141,7 @@ if opened is None:
     st.stop()
 components.demo_banner(opened.manifest)
 bundle_facts(opened)
+made_with_panel(opened)
 headline_panel(opened, ref)
 missing_parts(opened, ref)
 page_guide()

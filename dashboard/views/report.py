@@ -6,20 +6,28 @@ from pathlib import Path
 
 import streamlit as st
 
+from analysis import export
 from analysis.bundle import BundleError
 from dashboard import components, loaders
 
 PREVIEW_HEIGHT = 900
 
 
-def downloads(ref, html_text: str, markdown_text: str) -> None:
+def downloads(ref, opened, html_text: str, markdown_text: str) -> None:
     name = Path(ref.path).name
     row = st.container(horizontal=True)
     row.download_button("Download HTML", html_text, file_name=f"cornlens-{name}.html", mime="text/html",
                          icon=":material/download:", key="report_html", type="primary")
     row.download_button("Download Markdown", markdown_text, file_name=f"cornlens-{name}.md", mime="text/markdown",
                           icon=":material/download:", key="report_markdown")
-    st.caption("The HTML file is self-contained (figures and thumbnails inside): send it as it is.")
+    if export.png_export_available():
+        row.download_button("Headline chart (PNG)", lambda: export.headline_png(opened.manifest),
+                            file_name=f"cornlens-{name}-headline.png", mime="image/png", icon=":material/image:",
+                            key="report_png", on_click="ignore")
+    st.caption("The HTML file is self-contained (figures and thumbnails inside): send it as it is. "
+               + ("The PNG of the headline chart takes a few seconds to draw. " if export.png_export_available() else
+                  "Any chart's toolbar (camera button, top right of the chart) downloads it as PNG. ")
+               + "The Markdown tab shows the text to paste, with a copy button.")
 
 
 st.title("Report")
@@ -30,9 +38,9 @@ try:
 except BundleError as error:  # the bundle's files; a bug in CornLens is not blamed on the bundle
     st.error(f"The report could not be rendered for this bundle: {error}")
     st.stop()
-downloads(ref, html_text, markdown_text)
+downloads(ref, opened, html_text, markdown_text)
 preview, source = st.tabs(["Preview", "Markdown"])
 with preview:
     st.iframe(html_text, height=PREVIEW_HEIGHT)
 with source:
-    st.markdown(markdown_text)
+    st.code(markdown_text, language="markdown", wrap_lines=True)

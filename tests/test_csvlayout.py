@@ -1,0 +1,87 @@
+"""CSV datasets (`--data labels.csv`): rows checked like the other layouts, groups kept together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from analysis import cli, data, split
+
+
+def write_images(root: Path, n: int, seed: int = 0) -> list[str]:
+    """``n`` small distinct images under ``root/img/``; their paths relative to ``root``."""
+    generator = np.random.default_rng(seed)
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(n):
+        pixels = generator.integers(0, 255, size=(12, 12, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / "img" / f"{index:03d}.png")
+        paths.append(f"img/{index:03d}.png")
+    return paths
+
+
+def grouped_csv(root: Path, n_groups: int = 24, per_group: int = 3, **columns) -> Path:
+    """labels.csv of ``n_groups`` groups of ``per_group`` images, two classes, a view column."""
+    paths = write_images(root, n_groups * per_group)
+    frame = pd.DataFrame({"path": paths,
+                          "label": [("pure", "broken")[(i // per_group) % 2] for i in range(len(paths))],
+                          "group": [f"kernel-{i // per_group}" for i in range(len(paths))],
+                          "view": ["top", "bottom", "top"] * (len(paths) // 3)} | columns)
+    frame.to_csv(root / "labels.csv", index=False)
+    return root / "labels.csv"
+
+
+def test_csv_dataset_with_groups_keeps_each_group_on_one_side(tmp_path):
+    dataset = data.load_dataset(grouped_csv(tmp_path), show_progress=False)
+    assert dataset.layout == "csv" and dataset.root == tmp_path.resolve() and not dataset.problems
+    assert set(dataset.images["view"]) == {"top", "bottom"}
+    table = split.assign_split(dataset.images, eval_fraction=0.25, n_folds=3, seed=1)
+    sides = table.groupby("seed_id")["split"].nunique()
+    assert len(sides) == 24 and sides.max() == 1          # no group on both sides …
+    assert set(table["split"]) == {"train", "eval"}       # … and both sides are used
+    assert table.loc[table["split"] == "train"].groupby("seed_id")["fold"].nunique().max() == 1
+
+
+def test_csv_split_column_is_the_held_out_part(tmp_path):
+    sides = ["test" if group % 4 == 0 else "train" for group in range(24) for _ in range(3)]
+    dataset = data.load_dataset(grouped_csv(tmp_path, split=sides), show_progress=False)
+    table = split.assign_split(dataset.images, eval_fraction=0.2, n_folds=3, seed=0)
+    assert (table["split"] == np.where(np.array(sides) == "test", "eval", "train")).all()
+    assert "given_split" not in table.columns
+
+
+def test_csv_split_with_a_group_on_both_sides_is_refused(tmp_path):
+    sides = ["test"] + ["train"] * 71
+    with pytest.raises(data.DatasetError, match="column 'group' value 'kernel-0' has images in both train and test"):
+        data.load_dataset(grouped_csv(tmp_path, split=sides), show_progress=False)
+
+
+def test_csv_rows_are_checked_with_named_problems(tmp_path, capsys):
+    paths = write_images(tmp_path, 12)
+    rows = [{"path": path, "label": ("pure", "broken")[i % 2]} for i, path in enumerate(paths)]
+    rows += [{"path": "../outside.png", "label": "pure"}, {"path": "img/000.png", "label": "pure"},
+             {"path": "img/missing.png", "label": "pure"}, {"path": "img/001.png", "label": ""}]
+    (tmp_path / "img" / "002.png").write_bytes(b"")
+    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
+    assert cli.main(["validate", "--data", str(tmp_path / "labels.csv"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "(csv layout)" in out
+    for expected in ("bad_path: 1", "labels.csv row 14", "duplicate_row: 1", "labels.csv row 15",
+                     "missing_file: 1", "labels.csv row 16", "zero_byte: 1", "empty_label: 1"):
+        assert expected in out, expected
+
+
+def test_csv_missing_column_and_bad_split_value(tmp_path, capsys):
+    paths = write_images(tmp_path, 8)
+    pd.DataFrame({"file": paths, "label": "pure"}).to_csv(tmp_path / "labels.csv", index=False)
+    assert cli.main(["validate", "--data", str(tmp_path / "labels.csv"), "-q"]) == 1
+    assert "missing required column(s) path" in capsys.readouterr().err
+    pd.DataFrame({"path": paths, "label": ["pure", "broken"] * 4,
+                  "split": ["train", "test", "validation", "train"] * 2}).to_csv(tmp_path / "labels.csv", index=False)
+    dataset = data.load_dataset(tmp_path / "labels.csv", show_progress=False)
+    assert [problem.kind for problem in dataset.problems] == ["bad_split", "bad_split"]
+    assert "column 'split' value 'validation'" in str(dataset.problems[0])
