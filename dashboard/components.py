@@ -65,7 +65,7 @@ def bundle_picker() -> str | None:
             path = st.selectbox("Bundle", options, format_func=lambda option: Path(option).name, key="bundle_choice",
                                 help=f"Bundles found in {loaders.results_folder()}, newest first, then the ones "
                                      "opened by path.")
-            st.caption(f"Showing `{path}` · {loaders.describe_bundle(path)}")
+            st.caption(f"Showing `{path}` · {describe(path)}")
         st.text_input("…or open a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
                       on_change=open_typed_bundle, help="Any bundle folder written by `python -m analysis run`.")
         if st.session_state.get(TYPED_ERROR_KEY):
@@ -74,6 +74,16 @@ def bundle_picker() -> str | None:
     if path and st.query_params.get("bundle") != path:
         st.query_params["bundle"] = path
     return path
+
+
+def describe(path: str) -> str:
+    """The line under the picker; for a folder this dashboard may not open, a pointer to the page's
+    message (which names the variable that allows it) rather than a second, shorter copy of it."""
+    try:
+        loaders.confined(path)
+    except BundleError:
+        return "not opened: see the message on the page"
+    return loaders.describe_bundle(path)
 
 
 def open_typed_bundle() -> None:

@@ -52,21 +52,21 @@ def test_a_typed_folder_outside_the_allowed_roots_is_refused_on_the_page(demo_bu
     assert not app.exception
     errors = [element.value for element in app.error]
     assert len(errors) == 1 and "outside the folders this dashboard may open" in errors[0]
-    assert "CORNLENS_ROOTS" in errors[0] and not app.dataframe  # nothing of the bundle is shown
+    assert "CORNLENS_ROOTS" in errors[0] and not app.table  # nothing of the bundle is shown
 
 
 def test_a_query_bundle_outside_the_allowed_roots_is_refused_then_allowed_by_the_variable(demo_bundle, monkeypatch):
     app = run_app(demo_bundle)
-    assert "CORNLENS_ROOTS" in app.error[0].value and not app.dataframe
+    assert "CORNLENS_ROOTS" in app.error[0].value and not app.table
     monkeypatch.setenv("CORNLENS_ROOTS", str(demo_bundle.parent))
     app = run_app(demo_bundle)
-    assert not app.error and app.dataframe  # the same bundle, now allowed, opens
+    assert not app.error and app.table  # the same bundle, now allowed, opens
 
 
 def test_a_bundle_in_the_results_folder_opens(demo_bundle, only_the_results_folder):
     shutil.copytree(demo_bundle, only_the_results_folder / "demo")
     app = run_app()
-    assert not app.error and app.dataframe
+    assert not app.error and app.table
 
 
 def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bundle, tmp_path, monkeypatch):
