@@ -3,7 +3,7 @@
 For notebooks: ``from analysis import open_bundle`` (see :mod:`analysis.api`).
 """
 
-__version__ = "0.1.0"
+from analysis.version import __version__
 __all__ = ["__version__", "open_bundle"]
 
 

@@ -29,7 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import __version__, confinement, records
+from analysis import confinement, records
+from analysis.version import __version__
 from analysis.atomic import WriteError, atomic_path, transaction  # noqa: F401 (atomic_path, WriteError: re-exported)
 
 SCHEMA_VERSION = 1

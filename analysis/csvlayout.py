@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data import UNKNOWN_VIEW, DatasetError, Problem, read_csv, safe_relative_path
+from analysis.confinement import safe_relative_path
+from analysis.dataset_files import UNKNOWN_VIEW, DatasetError, read_csv
+from analysis.problems import Problem
 
 REQUIRED_COLUMNS = ("path", "label")
 OPTIONAL_COLUMNS = ("split", "group", "view")

@@ -21,6 +21,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from analysis.confinement import IMAGE_SUFFIXES, safe_relative_path  # noqa: F401 (re-exported)
+from analysis.dataset_files import UNKNOWN_VIEW, DatasetError, read_csv  # noqa: F401 (re-exported)
 from analysis.problems import Problem, ProblemList, counts_of, summary_lines
 from analysis.progress import progress
 
@@ -32,7 +33,6 @@ SAMPLE_SUBMISSION_CSV = "sample_submission.csv"
 TRAIN_COLUMNS = ("seed_id", "view", "image", "label")
 TEST_COLUMNS = ("seed_id", "view", "image")
 SUBMISSION_COLUMNS = ("seed_id", "label")
-UNKNOWN_VIEW = "unknown"
 # The light background of the corn photos: transparent pixels are composited onto it.
 BACKGROUND_RGB = (255, 255, 255)
 MAX_IMAGE_BYTES = 512 * 2**20  # image files larger than this are skipped unread
@@ -40,9 +40,6 @@ CHECK_BATCH = 1024  # rows checked per batch of the thread pool
 # open_image checks the claimed size itself and reports it per file; PIL's warning would only repeat it.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-
-class DatasetError(Exception):
-    """The dataset cannot be used at all; the message says why and what to do."""
 
 
 @dataclass
@@ -180,21 +177,6 @@ def inspect_image(path: Path, thumbnail_size: int | None = None) -> ImageInfo | 
 
 
 # --- rows -----------------------------------------------------------------------------------------
-
-def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
-    """Read a CSV with every column as text (keeps zero-padded ids); check required columns."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{path}: cannot be read as CSV ({error}).") from error
-    frame.columns = [str(column).strip() for column in frame.columns]
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise DatasetError(
-            f"{path}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(frame.columns) or 'none'}. Expected {', '.join(required)}."
-        )
-    return frame
 
 
 def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, list[Problem], str | None]:
