@@ -259,8 +259,9 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
 
 
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
-               classes: list[str], key: str, per_page: int = 24) -> None:
-    """``image_grid`` of one page of ``rows`` with a page selector above it."""
+               classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
+    """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
+    ``rows`` with a page selector above it."""
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())
@@ -271,5 +272,5 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
-    image_grid(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    (grid or image_grid)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
     full_view.show(ref, key)
