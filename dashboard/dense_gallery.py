@@ -50,7 +50,7 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
         if st.button("Details", key=f"{key}_details_{image_id}", type="tertiary", width="stretch",
                      help=f"{image_id}: every answer, tags, nearest training images"):
-            details_dialog(ref, image_id, approach_ids, labels)
+            details_dialog(ref, image_id, approach_ids)
 
 
 def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
@@ -76,37 +76,22 @@ def details_picture(ref: BundleRef, image_id: str) -> None:
     if not image:
         st.warning("Neither the image file nor a thumbnail is available.")
     elif is_full:
-        st.image(str(image), width=320, caption=str(image))
+        st.image(str(image), width="stretch", caption=str(image))
     else:
-        st.image(image, width=320, caption="thumbnail, enlarged")
-
-
-def details_answers(ref: BundleRef, image_id: str, approach_ids: list[str], labels: dict[str, str]) -> None:
-    """True label and every approach's answer with its probability."""
-    opened = loaders.open_bundle(ref)
-    scored = loaders.scored_images(ref)
-    row = scored[scored["image_id"] == image_id].iloc[0]
-    colours = figures.class_colours(opened.classes)
-    size = f"{row['width']}×{row['height']} px · " if "width" in row and "height" in row else ""
-    st.markdown(f"**{html.escape(image_id)}**<br>{size}{html.escape(str(row.get('view', '')))} view<br>"
-                f"true {components.class_badge(row['label'], colours)}<br>"
-                + components.answer_lines(tables.image_predictions(row, approach_ids, labels), colours),
-                unsafe_allow_html=True)
+        st.image(image, width="stretch", caption="thumbnail, enlarged")
 
 
 @st.dialog("Image details", width="large")
-def details_dialog(ref: BundleRef, image_id: str, approach_ids: list[str], labels: dict[str, str]) -> None:
-    """Everything about one gallery image: picture, answers, tags and its nearest training images."""
+def details_dialog(ref: BundleRef, image_id: str, approach_ids: list[str]) -> None:
+    """Everything about one gallery image: picture and tags; every approach's answer beside what its
+    nearest training images say; those images."""
     opened = loaders.open_bundle(ref)
-    shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
-    every = list(dict.fromkeys(approach_ids + shown))
-    every_labels = tables.approach_labels([opened.approach(approach_id) for approach_id in every], short=True)
-    picture, facts = st.columns([2, 3])
+    picture, facts = st.columns([1, 3])
+    below = st.container()
     with picture:
         details_picture(ref, image_id)
-    with facts:
-        details_answers(ref, image_id, every, every_labels)
         tagging.tag_editor(ref, image_id, key="details")
-    st.divider()
-    st.markdown("#### Nearest training images")
-    neighbours_view.neighbours_panel(ref, opened, image_id, key="details")
+    with facts:
+        neighbours_view.image_heading(ref, opened, image_id)
+        neighbours_view.neighbours_panel(ref, opened, image_id, key="details", approach_ids=approach_ids,
+                                         below=below, per_row=10)

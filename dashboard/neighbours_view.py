@@ -16,7 +16,7 @@ from dashboard import components, loaders
 from dashboard.loaders import BundleRef
 
 K_CHOICES = (5, 10, 20)
-PER_ROW = 5
+PER_ROW = 5  # neighbour thumbnails per row where space is narrow; dialogs show 10
 SPACE_KEY, K_KEY = "neighbours_last_space", "neighbours_last_k"  # the last choice, offered next time
 
 
@@ -48,15 +48,18 @@ def space_controls(opened: Bundle, key: str) -> tuple[str, int] | None:
     return space, int(k)
 
 
-def answers_of(ref: BundleRef, opened: Bundle, image_id: str) -> pd.DataFrame:
-    """Every representative approach's answer for the image (held-out images only; else empty)."""
+def answers_of(ref: BundleRef, opened: Bundle, image_id: str, approach_ids: list[str] | None = None) -> pd.DataFrame:
+    """The answers of ``approach_ids`` (default: the representative approaches) for the image;
+    empty unless it is a held-out image (only those are scored)."""
     scored = loaders.scored_images(ref)
     rows = scored[scored["image_id"] == image_id]
     if rows.empty:
         return tables.image_predictions(pd.Series(dtype=object), [], {})
-    shown = tables.representative_approaches(opened.approaches)
-    return tables.image_predictions(rows.iloc[0], [record["id"] for record in shown],
-                                    tables.approach_labels(shown, short=True))
+    ids = list(dict.fromkeys((approach_ids or []) + [record["id"] for record in
+                                                     tables.representative_approaches(opened.approaches)]))
+    return tables.image_predictions(rows.iloc[0], ids,
+                                    tables.approach_labels([opened.approach(approach_id) for approach_id in ids],
+                                                           short=True))
 
 
 def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, str]) -> None:
@@ -75,24 +78,27 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
     st.markdown("<br>".join(lines), unsafe_allow_html=True)
 
 
-def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str, str]) -> None:
+def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str, str], per_row: int = PER_ROW) -> None:
     """The neighbours as thumbnails, most similar first, with label and similarity."""
     thumbs = loaders.thumbnails(ref)
     records = list(found.itertuples())
-    for start in range(0, len(records), PER_ROW):
-        for column, row in zip(st.columns(PER_ROW), records[start:start + PER_ROW]):
+    for start in range(0, len(records), per_row):
+        for column, row in zip(st.columns(per_row, gap="xsmall"), records[start:start + per_row]):
             with column:
                 thumbnail = thumbs.get(row.image_id)
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
-                st.markdown(f"{row.rank}. {components.class_badge(row.label, colours)} "
-                            f"<span style='font-size:0.8em'>{row.similarity:.3f}</span><br>"
-                            f"<span style='color:#666;font-size:0.75em'>{html.escape(row.image_id)}</span>",
+                st.markdown(f"<div title='{html.escape(row.image_id, quote=True)}' style='font-size:0.8em;"
+                            "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+                            f"{row.rank}. {components.class_badge(row.label, colours)} {row.similarity:.3f}<br>"
+                            f"<span style='color:#666;font-size:0.9em'>{html.escape(row.image_id)}</span></div>",
                             unsafe_allow_html=True)
 
 
-def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str) -> None:
-    """Space and k controls, the vote beside each approach's answer, and the neighbour thumbnails."""
+def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str, approach_ids: list[str] | None = None,
+                     below=None, per_row: int = PER_ROW) -> None:
+    """Space and k controls, the vote beside each approach's answer and, in ``below`` (default: here),
+    the neighbour thumbnails."""
     chosen = space_controls(opened, key)
     if chosen is None:
         components.missing(opened.manifest, ref, "zeroshot")
@@ -104,24 +110,39 @@ def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str) ->
         st.warning(f"No neighbours for {image_id} in {space}: {error}")
         return
     colours = figures.class_colours(opened.classes)
-    vote_panel(neighbours.vote(found, opened.classes), answers_of(ref, opened, image_id), colours)
-    neighbour_thumbnails(ref, found, colours)
-    st.caption(f"The {len(found)} training images whose {space_label(opened.manifest, space)} embeddings are most "
-               "similar (cosine) to this image's; held-out and unlabelled images never count, nor the image itself.")
+    vote_panel(neighbours.vote(found, opened.classes), answers_of(ref, opened, image_id, approach_ids), colours)
+    with below if below is not None else st.container():
+        neighbour_thumbnails(ref, found, colours, per_row)
+        st.caption(f"The {len(found)} training images whose {space_label(opened.manifest, space)} embeddings are "
+                   "most similar (cosine) to this image's; held-out and unlabelled images never count, nor the image "
+                   "itself.")
+
+
+def image_heading(ref: BundleRef, opened: Bundle, image_id: str) -> None:
+    """Id, split, size, view and true label of one image."""
+    images = opened.images()
+    row = images[images["image_id"] == image_id]
+    if row.empty:
+        st.markdown(f"**{html.escape(image_id)}**")
+        return
+    row = row.iloc[0]
+    size = f"{row['width']}×{row['height']} px · " if "width" in row and "height" in row else ""
+    label = row["label"]
+    st.markdown(f"**{html.escape(image_id)}** · {html.escape(str(row['split']))}<br>{size}"
+                f"{html.escape(str(row.get('view', '')))} view · "
+                + (f"true {components.class_badge(label, figures.class_colours(opened.classes))}"
+                   if isinstance(label, str) else "unlabelled"), unsafe_allow_html=True)
 
 
 @st.dialog("Nearest training images", width="large")
 def neighbours_dialog(ref: BundleRef, image_id: str) -> None:
-    """``neighbours_panel`` in a dialog, with the image itself on top."""
+    """``neighbours_panel`` in a dialog, with the image itself beside it."""
     opened = loaders.open_bundle(ref)
-    images = opened.images()
-    row = images[images["image_id"] == image_id]
     picture, facts = st.columns([1, 4])
+    below = st.container()
     thumbnail = loaders.thumbnails(ref).get(image_id)
     if thumbnail:
         picture.image(thumbnail, width="stretch")
-    label = row["label"].iloc[0] if len(row) else None
-    facts.markdown(f"**{html.escape(image_id)}** · {html.escape(str(row['split'].iloc[0]) if len(row) else '')}<br>"
-                   + (f"true {components.class_badge(label, figures.class_colours(opened.classes))}"
-                      if isinstance(label, str) else "unlabelled"), unsafe_allow_html=True)
-    neighbours_panel(ref, opened, image_id, key="neighbours_dialog")
+    with facts:
+        image_heading(ref, opened, image_id)
+        neighbours_panel(ref, opened, image_id, key="neighbours_dialog", below=below, per_row=10)

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from test_browser import ARTIFACTS, browser, page, screenshot, server, settle, sync_api  # noqa: F401  (fixtures)
-
-pytestmark = [pytest.mark.slow]
+from test_browser import ARTIFACTS, browser, page, pytestmark, screenshot, server, settle  # noqa: F401  (fixtures)
 
 
 def loaded_images(scope) -> int:

@@ -65,13 +65,15 @@ def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], p
     left, right = st.columns([3, 2])
     with left:
         components.figure(fig, key="search_by_class")
-    shares = table.rename(columns={"label": "true class", "top_share": f"share of top {TOP_FOR_SHARES}",
-                                   "base_share": "share of all", "mean": "mean similarity"})
-    right.dataframe(shares[["true class", "n", "mean similarity", f"share of top {TOP_FOR_SHARES}", "share of all"]],
-                    hide_index=True, width="stretch",
-                    column_config={f"share of top {TOP_FOR_SHARES}": st.column_config.NumberColumn(format="percent"),
-                                   "share of all": st.column_config.NumberColumn(format="percent"),
-                                   "mean similarity": st.column_config.NumberColumn(format="%.3f")})
+    top = f"of top {TOP_FOR_SHARES}"
+    shares = table.rename(columns={"label": "class", "n": "images", "mean": "mean", "top_share": top,
+                                   "base_share": "of all"})
+    right.dataframe(shares[["class", "images", "mean", top, "of all"]], hide_index=True, width="stretch",
+                    column_config={top: st.column_config.NumberColumn(format="percent", help=(
+                                       f"share of the {TOP_FOR_SHARES} most similar labelled images")),
+                                   "of all": st.column_config.NumberColumn(format="percent", help=(
+                                       "share of all labelled images searched: what chance gives")),
+                                   "mean": st.column_config.NumberColumn(format="%.3f", help="mean cosine similarity")})
 
 
 def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
@@ -111,7 +113,8 @@ if not phrase:
 index = loaders.neighbour_index(ref, source.space)
 query = tower.encode([phrase])[0]
 ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
-st.subheader(f"The {min(shown, len(ranked))} {scope} most similar to “{phrase}”")
+st.subheader(f"The {min(shown, len(ranked))} images most similar to “{phrase}”")
+st.caption(f"Searched: {scope} ({len(ranked)}).")
 class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase)
 ranked_images(ref, ranked.head(shown), opened.classes)
 if opened.demo:
