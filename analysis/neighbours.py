@@ -158,6 +158,12 @@ def vote(neighbours: pd.DataFrame, classes: Sequence[str]) -> Vote:
     return Vote(counts, int(len(neighbours)))
 
 
+def training_shares(index: NeighbourIndex, classes: Sequence[str]) -> dict[str, float]:
+    """Each class's share of the candidate training images: what a vote of random neighbours gives."""
+    labels = index.labels[index.candidates]
+    return {name: float((labels == name).mean()) if len(labels) else float("nan") for name in classes}
+
+
 def vote_lines(vote_: Vote, answers: Mapping[str, str | None], true_label: str | None) -> pd.DataFrame:
     """Each approach's answer beside the neighbours' vote.
 

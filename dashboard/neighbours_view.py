@@ -62,9 +62,12 @@ def answers_of(ref: BundleRef, opened: Bundle, image_id: str, approach_ids: list
                                                            short=True))
 
 
-def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, str]) -> None:
-    """The vote in one sentence, then each approach's answer and whether the neighbours agree."""
-    st.markdown(f"**{vote.sentence()}**.")
+def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, str],
+               shares: dict[str, float]) -> None:
+    """The vote in one sentence (beside the class's share of all training images: what chance gives),
+    then each approach's answer and whether the neighbours agree."""
+    chance = f" ({vote.winner} is {shares[vote.winner]:.0%} of all training images)" if vote.winner in shares else ""
+    st.markdown(f"**{vote.sentence()}**{chance}.")
     if answers.empty:
         st.caption("No approach answered for this image (only held-out images are scored).")
         return
@@ -105,12 +108,14 @@ def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str, ap
         return
     space, k = chosen
     try:
-        found = neighbours.neighbours_of(loaders.neighbour_index(ref, space), image_id, k)
-    except (KeyError, ValueError) as error:
+        index = loaders.neighbour_index(ref, space)
+        found = neighbours.neighbours_of(index, image_id, k)
+    except (KeyError, ValueError) as error:  # an image or embeddings file that does not match the bundle
         st.warning(f"No neighbours for {image_id} in {space}: {error}")
         return
     colours = figures.class_colours(opened.classes)
-    vote_panel(neighbours.vote(found, opened.classes), answers_of(ref, opened, image_id, approach_ids), colours)
+    vote_panel(neighbours.vote(found, opened.classes), answers_of(ref, opened, image_id, approach_ids), colours,
+               neighbours.training_shares(index, opened.classes))
     with below if below is not None else st.container():
         neighbour_thumbnails(ref, found, colours, per_row)
         st.caption(f"The {len(found)} training images whose {space_label(opened.manifest, space)} embeddings are "

@@ -77,6 +77,9 @@ def test_vote_counts_the_neighbours_labels(space):
     assert lines["neighbours_agree"].tolist() == [True, False]
     assert lines["correct"].tolist() == [True, False]
     assert neighbours.vote(found.head(0), CLASSES).sentence() == "it has no training images to compare with"
+    shares = neighbours.training_shares(index, CLASSES)
+    train = images[images["split"] == "train"]["label"]
+    assert shares == pytest.approx({name: (train == name).mean() for name in CLASSES})
 
 
 def test_text_search_ranks_a_planted_image_first(space):
