@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from analysis import embed
+from analysis import clip_weights, devices, embed
 
 
 class TowerUnavailable(Exception):
@@ -34,7 +34,7 @@ class TowerSource:
 
     @property
     def is_random(self) -> bool:
-        return self.pretrained == embed.RANDOM_WEIGHTS
+        return self.pretrained == clip_weights.RANDOM_WEIGHTS
 
     def describe(self) -> str:
         if self.is_random:
@@ -71,7 +71,7 @@ class TextTower:
 
     def encode(self, phrases: Sequence[str]) -> np.ndarray:
         """ndarray of shape (len(phrases), embed_dim), float32, unit rows."""
-        return embed.encode_texts(self.model, self.tokenizer, list(phrases), embed.resolve_device("cpu"))
+        return embed.encode_texts(self.model, self.tokenizer, list(phrases), devices.resolve_device("cpu"))
 
 
 def load_text_tower(source: TowerSource, weights_file: str | None = None) -> TextTower:
@@ -86,9 +86,9 @@ def load_text_tower(source: TowerSource, weights_file: str | None = None) -> Tex
     """
     pretrained = (weights_file or "").strip() or source.pretrained
     try:
-        spec = embed.parse_spec(f"{source.model}:{pretrained}")
-        model, tokenizer = embed.load_model(spec, embed.resolve_device("cpu"), seed=source.seed)
-    except embed.ModelError as error:
+        spec = clip_weights.parse_spec(f"{source.model}:{pretrained}")
+        model, tokenizer = clip_weights.load_model(spec, devices.resolve_device("cpu"), seed=source.seed)
+    except devices.ModelError as error:
         raise TowerUnavailable(unavailable_message(source, weights_file, str(error))) from error
     model.visual = None  # only the text tower is used: free the image tower's memory
     return TextTower(source, pretrained, model, tokenizer)
@@ -99,7 +99,7 @@ def unavailable_message(source: TowerSource, weights_file: str | None, why: str)
     if weights_file:
         return (f"The weights file {weights_file} cannot be used for {source.model}: {why} Pass the checkpoint "
                 f"the bundle was built with ({source.pretrained}).")
-    recorded = embed.ClipSpec(source.model, source.pretrained)
+    recorded = clip_weights.ClipSpec(source.model, source.pretrained)
     if not source.is_random and recorded.checkpoint is not None:
         return (f"This bundle's {source.space} embeddings were made with the checkpoint file {source.pretrained}, "
                 f"which is not on this machine. Copy that file here and give its path as the weights file "
