@@ -16,6 +16,7 @@ import streamlit as st
 from analysis import explain, figures, tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
 from dashboard import full_view, loaders
+from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ TYPED_ERROR_KEY = "bundle_typed_error"
 # key, so that a link reopens the same view (Streamlit's own binding; no copy of the state by hand).
 KEPT = dict(bind="query-params", persist_state="session")
 CARDS_PER_ROW = 4
-RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>{tables.RIGHT}</span>"
-WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>{tables.WRONG}</span>"
 
 
 # --- the bundle ----------------------------------------------------------------------------------
@@ -212,13 +211,6 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 
 
 # --- images ----------------------------------------------------------------------------------------
-
-def class_badge(name: str, colours: dict[str, str]) -> str:
-    """An HTML badge in the class colour (used inside markdown with unsafe_allow_html)."""
-    colour = colours.get(name, "#777777")
-    return (f"<span style='background:{colour};color:white;padding:1px 6px;border-radius:8px;"
-            f"font-size:0.8em'>{html.escape(str(name))}</span>")
-
 
 def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
     """HTML lines ``✔ badge 87% approach`` for ``tables.image_predictions``."""

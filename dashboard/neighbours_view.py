@@ -10,9 +10,10 @@ import html
 import pandas as pd
 import streamlit as st
 
-from analysis import figures, neighbours, tables
+from analysis import explain, figures, neighbours, tables
 from analysis.bundle import Bundle
-from dashboard import components, loaders
+from dashboard import loaders
+from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge
 from dashboard.loaders import BundleRef
 
 K_CHOICES = (5, 10, 20)
@@ -73,10 +74,10 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
         return
     lines = []
     for answer in answers.itertuples():
-        mark = components.RIGHT_MARK if answer.correct else components.WRONG_MARK
+        mark = RIGHT_MARK if answer.correct else WRONG_MARK
         agree = "the neighbours agree" if vote.agrees_with(answer.prediction) else \
             f"the neighbours say {html.escape(str(vote.winner))}"
-        lines.append(f"{mark} {components.class_badge(answer.prediction, colours)} {answer.probability:.0%} "
+        lines.append(f"{mark} {class_badge(answer.prediction, colours)} {answer.probability:.0%} "
                      f"<span style='color:#666;font-size:0.85em'>{html.escape(answer.approach)} — {agree}</span>")
     st.markdown("<br>".join(lines), unsafe_allow_html=True)
 
@@ -93,7 +94,7 @@ def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str,
                     st.image(thumbnail, width="stretch")
                 st.markdown(f"<div title='{html.escape(row.image_id, quote=True)}' style='font-size:0.8em;"
                             "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
-                            f"{row.rank}. {components.class_badge(row.label, colours)} {row.similarity:.3f}<br>"
+                            f"{row.rank}. {class_badge(row.label, colours)} {row.similarity:.3f}<br>"
                             f"<span style='color:#666;font-size:0.9em'>{html.escape(row.image_id)}</span></div>",
                             unsafe_allow_html=True)
 
@@ -104,7 +105,7 @@ def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str, ap
     the neighbour thumbnails."""
     chosen = space_controls(opened, key)
     if chosen is None:
-        components.missing(opened.manifest, ref, "zeroshot")
+        st.info(explain.missing_part(opened.manifest, ref.path, "zeroshot"), icon=":material/info:")
         return
     space, k = chosen
     try:
@@ -135,7 +136,7 @@ def image_heading(ref: BundleRef, opened: Bundle, image_id: str) -> None:
     label = row["label"]
     st.markdown(f"**{html.escape(image_id)}** · {html.escape(str(row['split']))}<br>{size}"
                 f"{html.escape(str(row.get('view', '')))} view · "
-                + (f"true {components.class_badge(label, figures.class_colours(opened.classes))}"
+                + (f"true {class_badge(label, figures.class_colours(opened.classes))}"
                    if isinstance(label, str) else "unlabelled"), unsafe_allow_html=True)
 
 
