@@ -55,8 +55,12 @@ def distinct_thumbnails(images: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def ensure_bundle(path: Path, n_images: int) -> None:
-    if (path / bundle.MANIFEST).is_file():
+    """Make the bundle unless a valid one (for this CornLens version) is already there."""
+    try:
+        bundle.open_bundle(path)
         return
+    except bundle.BundleError:
+        pass
     started = time.perf_counter()
     written = write_large_bundle(path, n_images)
     bundle.write_parquet(path / bundle.THUMBNAILS, distinct_thumbnails(written.images()))
@@ -101,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             started = time.perf_counter()
             page.goto(f"http://127.0.0.1:{args.port}/gallery")
-            page.get_by_role("button", name="Details").first.wait_for(timeout=120_000)
-            page.wait_for_function(SETTLED, timeout=120_000)
-            page.wait_for_function(LOADED, arg=48, timeout=120_000)
+            page.get_by_role("button", name="Details").first.wait_for(timeout=300_000)
+            page.wait_for_function(SETTLED, timeout=300_000)
+            page.wait_for_function(LOADED, arg=48, timeout=300_000)
             print(f"first visit of the gallery (48 thumbnails, server caches cold): "
                   f"{time.perf_counter() - started:.2f} s")
             page.get_by_text("12", exact=True).first.click()
