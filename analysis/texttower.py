@@ -12,11 +12,12 @@ When the weights cannot be had here, :class:`TowerUnavailable` says which file t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from analysis import clip_weights, devices, embed
+from analysis import clip_weights, confinement, devices, embed
 
 
 class TowerUnavailable(Exception):
@@ -74,22 +75,30 @@ class TextTower:
         return embed.encode_texts(self.model, self.tokenizer, list(phrases), devices.resolve_device("cpu"))
 
 
-def load_text_tower(source: TowerSource, weights_file: str | None = None) -> TextTower:
+def load_text_tower(source: TowerSource, weights_file: str | None = None,
+                    allowed_roots: list[Path] | None = None) -> TextTower:
     """Load the text tower on the CPU.
 
     Args:
         weights_file: a local checkpoint to use instead of the recorded weights (the same weights,
             copied to this machine).
+        allowed_roots: when given (the dashboard), a checkpoint file is read only under these
+            folders (:mod:`analysis.confinement`): a bundle or a browser never makes it read elsewhere.
 
     Raises:
-        TowerUnavailable: the weights are neither here nor downloadable; says which file to pass.
+        TowerUnavailable: the weights are neither here nor downloadable, or lie outside the allowed
+            folders; says which file to pass.
     """
     pretrained = (weights_file or "").strip() or source.pretrained
     try:
         spec = clip_weights.parse_spec(f"{source.model}:{pretrained}")
+        if allowed_roots is not None and spec.checkpoint is not None:
+            confinement.confine(spec.checkpoint, allowed_roots)
         model, tokenizer = clip_weights.load_model(spec, devices.resolve_device("cpu"), seed=source.seed)
     except devices.ModelError as error:
         raise TowerUnavailable(unavailable_message(source, weights_file, str(error))) from error
+    except confinement.OutsideRootsError as error:
+        raise TowerUnavailable(f"The text tower's weights file is not read: {error}") from error
     model.visual = None  # only the text tower is used: free the image tower's memory
     return TextTower(source, pretrained, model, tokenizer)
 

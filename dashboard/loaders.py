@@ -178,7 +178,8 @@ def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file:
 
     source = texttower.TowerSource(space, model, pretrained, seed)
     try:
-        return texttower.load_text_tower(source, weights_file or None)
+        return texttower.load_text_tower(source, weights_file or None,
+                                         allowed_roots=confinement.allowed_roots(results_folder()))
     except texttower.TowerUnavailable as error:
         return str(error)
 

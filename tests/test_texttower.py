@@ -60,3 +60,12 @@ def test_a_space_without_its_model_is_named(demo_bundle):
     manifest = json.loads((demo_bundle / "manifest.json").read_text())
     with pytest.raises(texttower.TowerUnavailable, match="convnext_atto"):
         texttower.recorded_source(manifest, "convnext_atto")
+
+
+def test_the_dashboard_reads_no_checkpoint_outside_its_folders(tmp_path):
+    outside = tmp_path / "elsewhere" / "tiny.pt"
+    outside.parent.mkdir()
+    outside.write_bytes(b"weights?")
+    source = texttower.TowerSource("CornLens-Tiny:tiny", "CornLens-Tiny", str(outside), 0)
+    with pytest.raises(texttower.TowerUnavailable, match="outside the folders this dashboard may open"):
+        texttower.load_text_tower(source, allowed_roots=[tmp_path / "results"])
