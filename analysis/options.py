@@ -48,7 +48,7 @@ class RunOptions:
     eval_fraction: float = 0.2
     folds: int = 5
     classes: list[str] | None = None
-    thumbnail_size: int = 96
+    thumbnail_size: int = 160  # gallery thumbnails: longer side in px (smaller images keep their size)
     workers: int = 4
     demo: bool = False
     force: bool = False

@@ -34,7 +34,7 @@ TEST_SHARE = 0.2  # share of images that are unlabelled competition test images
 EVAL_FRACTION = 0.2
 N_FOLDS = 5
 THUMBNAIL_VARIANTS = 12  # distinct thumbnails per (class, view); images reuse them
-EMBEDDING_DIM = 64       # small on purpose: the dashboard never reads embeddings, only their shape
+EMBEDDING_DIM = 64       # small on purpose: random vectors, read only by the neighbours panel
 
 
 @dataclass(frozen=True)
@@ -368,8 +368,9 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
             predicted[approach.id] = np.asarray(CLASSES)[proba.argmax(axis=1)]
     models = {approach.model_key: approach for approach in approaches}
     for index, (key, approach) in enumerate(models.items()):
+        kind = "convnext" if approach.kind == "finetune" else "clip_image"
         bundle.save_embeddings(out, key, rng.normal(size=(n_images, EMBEDDING_DIM)).astype(np.float32),
-                               model=approach.model, pretrained=approach.pretrained)
+                               kind=kind, model_key=key, model=approach.model, pretrained=approach.pretrained)
         separation = {"zeroshot": 0.5, "probe": 0.5, "finetune": 1.2}[approach.kind] + 0.2 * index
         bundle.save_projection(out, key, projection_table(images, separation, approach.kind != "finetune", rng),
                                method="umap", model=approach.model)

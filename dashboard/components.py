@@ -16,6 +16,7 @@ import streamlit as st
 from analysis import explain, figures, tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
 from dashboard import full_view, loaders
+from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ TYPED_ERROR_KEY = "bundle_typed_error"
 # key, so that a link reopens the same view (Streamlit's own binding; no copy of the state by hand).
 KEPT = dict(bind="query-params", persist_state="session")
 CARDS_PER_ROW = 4
-RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>{tables.RIGHT}</span>"
-WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>{tables.WRONG}</span>"
 
 
 # --- the bundle ----------------------------------------------------------------------------------
@@ -213,13 +212,6 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 
 # --- images ----------------------------------------------------------------------------------------
 
-def class_badge(name: str, colours: dict[str, str]) -> str:
-    """An HTML badge in the class colour (used inside markdown with unsafe_allow_html)."""
-    colour = colours.get(name, "#777777")
-    return (f"<span style='background:{colour};color:white;padding:1px 6px;border-radius:8px;"
-            f"font-size:0.8em'>{html.escape(str(name))}</span>")
-
-
 def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
     """HTML lines ``✔ badge 87% approach`` for ``tables.image_predictions``."""
     lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
@@ -259,8 +251,9 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
 
 
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
-               classes: list[str], key: str, per_page: int = 24) -> None:
-    """``image_grid`` of one page of ``rows`` with a page selector above it."""
+               classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
+    """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
+    ``rows`` with a page selector above it."""
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())
@@ -271,5 +264,5 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
-    image_grid(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    (grid or image_grid)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
     full_view.show(ref, key)

@@ -19,6 +19,7 @@ import streamlit as st
 from analysis import background
 from analysis import bundle as bundle_module
 from analysis import confinement
+from analysis import neighbours
 from analysis import report as report_module
 from analysis import tables
 from analysis.bundle import MANIFEST, Bundle, BundleError
@@ -160,6 +161,27 @@ def background_runs() -> dict[str, background.BackgroundRun]:
     """Child processes started from the dashboard (bundle path → run), shared by every session so
     that a reload shows the running build instead of starting a second one."""
     return {}
+
+
+@st.cache_resource(show_spinner="Indexing the embeddings…", max_entries=8)
+def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
+    """Unit float32 rows of the embeddings ``space`` with the images' ids, labels and splits."""
+    opened = open_bundle(ref)
+    return neighbours.build_index(space, opened.embeddings(space), opened.images())
+
+
+@st.cache_resource(show_spinner="Loading the text tower (once per server)…", max_entries=4)
+def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file: str = ""):
+    """The CLIP text tower of ``space`` (``texttower.TextTower``), or the message saying which
+    weights file to pass. Imports torch: only the text-search page calls it."""
+    from analysis import texttower
+
+    source = texttower.TowerSource(space, model, pretrained, seed)
+    try:
+        return texttower.load_text_tower(source, weights_file or None,
+                                         allowed_roots=confinement.allowed_roots(results_folder()))
+    except texttower.TowerUnavailable as error:
+        return str(error)
 
 
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)

@@ -149,8 +149,8 @@ def test_home_and_gallery_in_chromium(server, page):
     assert "broken" in chosen.nth(0).inner_text() and "pure" in chosen.nth(1).inner_text()
     screenshot(page, "gallery-cell")
 
-    # Open one image at full size.
-    page.get_by_role("button", name="Full size").first.click()
+    # Open one image's details (the image at full size, its answers, tags and neighbours).
+    page.get_by_role("button", name="Details").first.click()
     dialog = page.get_by_role("dialog")
     dialog.wait_for(timeout=30_000)
     dialog.locator("img").first.wait_for(timeout=30_000)

@@ -26,7 +26,8 @@ from large_bundle import write_large_bundle  # noqa: E402
 PAGES = {
     "views/home.py": "CornLens", "views/autopsy.py": "Zero-shot autopsy", "views/probe.py": "Linear probe",
     "views/convnext.py": "ConvNeXt", "views/compare.py": "Compare approaches", "views/embedding_map.py": "Embedding map",
-    "views/gallery.py": "Misclassified gallery", "views/label_problems.py": "Label problems", "views/report.py": "Report",
+    "views/gallery.py": "Misclassified gallery", "views/label_problems.py": "Label problems",
+    "views/search.py": "Text search", "views/report.py": "Report",
 }
 
 
@@ -146,7 +147,9 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
         best = max(tables.representative_approaches(opened.approaches), key=lambda r: r["metrics"]["accuracy"])
         wrong = len(tables.filter_gallery(scored, best["id"]))
         assert app.subheader[0].value.startswith(f"{wrong} misclassified images")
-        assert len(app.image) == min(wrong, 24)
+        assert len(app.image) == min(wrong, 48)
+    elif page == "views/search.py":
+        assert "Type a phrase" in text
     elif page == "views/report.py":
         # HTML and Markdown, and the headline chart as PNG where kaleido is installed
         assert ("not available yet" in text) or len(app.get("download_button")) == 2 + export.png_export_available()
@@ -168,6 +171,7 @@ def test_every_page_with_parts_missing(partial_bundle, page):
         "views/embedding_map.py": ["no embedding map yet", command],
         "views/gallery.py": ["misclassified images"],
         "views/label_problems.py": ["no agreement table yet", command],
+        "views/search.py": ["Type a phrase"],
         "views/report.py": [],
     }[page]
     for phrase in expected:
@@ -288,15 +292,15 @@ def test_gallery_filters_and_paging(full_bundle):
     expected = tables.filter_gallery(scored, approach, ["pure"], ["silkcut"])
     assert len(expected) > 24  # enough for two pages
     app = open_page(full_bundle, "views/gallery.py", gallery_approach=approach, gallery_true=["pure"],
-                    gallery_predicted=["silkcut"])
+                    gallery_predicted=["silkcut"], gallery_per_page=24)
     assert app.subheader[0].value == f"{len(expected)} misclassified images matching the filters"
-    first_page = [m.value for m in app.markdown if m.value.startswith("**")]
-    assert first_page[0].startswith(f"**{expected['image_id'].iloc[0]}**")  # most confident first
+    first_page = [b.key.removeprefix("gallery_details_") for b in app.button if b.key.startswith("gallery_details_")]
+    assert first_page == expected["image_id"].iloc[:24].tolist()  # most confident first
     assert len(app.image) == 24
     app.session_state["gallery_page"] = 2
     app.run()
-    second_page = [m.value for m in app.markdown if m.value.startswith("**")]
-    assert second_page[0].startswith(f"**{expected['image_id'].iloc[24]}**")
+    second_page = [b.key.removeprefix("gallery_details_") for b in app.button if b.key.startswith("gallery_details_")]
+    assert second_page[0] == expected["image_id"].iloc[24]
     app.session_state["gallery_confidence"] = (0.99, 1.0)
     app.run()
     narrowed = tables.filter_gallery(scored, approach, ["pure"], ["silkcut"], (0.99, 1.0))
@@ -305,11 +309,11 @@ def test_gallery_filters_and_paging(full_bundle):
 
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
     app = open_page(full_bundle, "views/gallery.py")
-    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()
+    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_details_"))).click().run()
     assert "thumbnail, enlarged" in [image.proto.imgs[0].caption for image in app.image]
     app = open_page(demo_bundle, "views/gallery.py")
-    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
-    image_id = button.key.removeprefix("gallery_open_")
+    button = next(b for b in app.button if b.key.startswith("gallery_details_"))
+    image_id = button.key.removeprefix("gallery_details_")
     button.click().run()
     root = bundle.open_bundle(demo_bundle).manifest["dataset"]["root"]
     assert str(Path(root) / image_id) in [image.proto.imgs[0].caption for image in app.image]

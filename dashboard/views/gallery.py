@@ -1,11 +1,14 @@
-"""Misclassified gallery: every wrong answer on the held-out images, filterable, with its image."""
+"""Misclassified gallery: every wrong answer on the held-out images, filterable, dense, taggable;
+each card opens the image's details (every answer, tags, nearest training images)."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
-from analysis import explain, figures, tables
-from dashboard import components, loaders
+from analysis import explain, figures, tables, tags
+from dashboard import components, dense_gallery, loaders, tagging
 
 MATRIX_KEY = "gallery_matrix"
 FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
@@ -24,7 +27,7 @@ def apply_matrix_click() -> None:
 
 
 def clear_filters() -> None:
-    for key in FILTER_KEYS:
+    for key in FILTER_KEYS + (tagging.FILTER_KEY,):
         st.session_state[key] = []
     st.session_state["gallery_confidence"] = (0.0, 1.0)
     st.session_state["gallery_only_wrong"] = True
@@ -54,6 +57,17 @@ def filters(opened, scored, approaches: list[dict]) -> dict:
                 confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong)
 
 
+def tag_controls(ref, opened, all_tags) -> list[str]:
+    """Filter by tag and export the tagged images; returns the chosen tags."""
+    left, right = st.columns(2)
+    chosen = tagging.tag_filter(all_tags, container=left)
+    tagging.export_button(ref, all_tags, opened.images(), container=right)
+    if all_tags.empty:
+        st.caption("Tag images from their **Details** (label wrong, ambiguous, bad photo); tags are saved beside "
+                   "the bundle and can be exported for relabelling.")
+    return chosen
+
+
 def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
     matrix = record["metrics"].get("confusion_matrix")
     if not matrix:
@@ -64,22 +78,27 @@ def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
                       on_select=apply_matrix_click, selection_mode="points")
 
 
-def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str]) -> None:
+def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tagged: list[str], all_tags) -> None:
     rows = tables.filter_gallery(scored, **chosen)
+    if tagged:
+        rows = rows[rows["image_id"].isin(tags.tagged_ids(all_tags, tagged))]
     what = "misclassified" if chosen["only_wrong"] else "held-out"
-    narrowed = any(chosen[key] for key in ("true_classes", "predicted_classes", "views")) or chosen["confidence"] != (0.0, 1.0)
-    st.subheader(f"{len(rows)} {what} images" + (" matching the filters" if narrowed else ""))
+    narrowed = any(chosen[key] for key in ("true_classes", "predicted_classes", "views")) or \
+        chosen["confidence"] != (0.0, 1.0) or bool(tagged)
+    heading, density = st.columns([3, 2], vertical_alignment="bottom")
+    heading.subheader(f"{len(rows)} {what} images" + (" matching the filters" if narrowed else ""))
+    per_row, per_page = dense_gallery.density_controls("gallery", container=density)
     if rows.empty:
         st.info("No images match these filters.")
         return
-    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card lists the answer of "
-               "every approach (baselines too; the best prompt set of each zero-shot model) and the probability it "
-               f"gave that answer; {tables.RIGHT} right, {tables.WRONG} wrong.")
+    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card: the true label, then "
+               f"that approach's answer ({tables.RIGHT} right, {tables.WRONG} wrong); **Details** opens the full-size view: every "
+               "approach's probabilities, the tags and the image's nearest training images.")
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
-    if chosen["approach_id"] not in shown:
-        shown.insert(0, chosen["approach_id"])
+    shown = [chosen["approach_id"]] + [approach_id for approach_id in shown if approach_id != chosen["approach_id"]]
     card_labels = tables.approach_labels([opened.approach(approach_id) for approach_id in shown], short=True)
-    components.paged_grid(rows, ref, shown, card_labels, opened.classes, key="gallery", per_page=24)
+    grid = functools.partial(dense_gallery.compact_grid, per_row=per_row, all_tags=all_tags)
+    components.paged_grid(rows, ref, shown, card_labels, opened.classes, key="gallery", per_page=per_page, grid=grid)
 
 
 st.title("Misclassified gallery")
@@ -90,9 +109,11 @@ if not approaches:
     st.stop()
 scored = loaders.scored_images(ref)
 labels = tables.approach_labels(opened.approaches)
+all_tags = tagging.current_tags(ref)
 left, right = st.columns([2, 3])
 with left:
     chosen = filters(opened, scored, approaches)
+    tagged = tag_controls(ref, opened, all_tags)
 with right:
     confusion_matrix_panel(opened.approach(chosen["approach_id"]), opened.classes)
-gallery_panel(ref, opened, scored, chosen, labels)
+gallery_panel(ref, opened, scored, chosen, labels, tagged, all_tags)

@@ -1,0 +1,97 @@
+"""The dense gallery: compact cards (image, true label, the chosen approach's answer), many per row,
+and everything else about an image one click away (answers of every approach, tags, neighbours)."""
+
+from __future__ import annotations
+
+import html
+from typing import Iterable
+
+import pandas as pd
+import streamlit as st
+
+from analysis import figures, tables, tags
+from dashboard import components, loaders, neighbours_view, tagging
+from dashboard.loaders import BundleRef
+
+PER_ROW = (4, 8, 12)
+PER_PAGE = (24, 48, 96)
+DEFAULT_PER_ROW, DEFAULT_PER_PAGE = 8, 48
+
+
+def density_controls(key: str, container=st) -> tuple[int, int]:
+    """Thumbnails per row and per page."""
+    left, right = container.columns(2)
+    per_row = left.segmented_control("Per row", PER_ROW, default=DEFAULT_PER_ROW, key=f"{key}_per_row",
+                                     required=True)
+    per_page = right.selectbox("Per page", PER_PAGE, index=PER_PAGE.index(DEFAULT_PER_PAGE), key=f"{key}_per_page")
+    return int(per_row or DEFAULT_PER_ROW), int(per_page)
+
+
+def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels: dict[str, str],
+                 colours: dict[str, str], thumbnail: bytes | None, key: str, image_tags: Iterable[str] = ()) -> None:
+    """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) and a
+    details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row."""
+    image_id = str(row["image_id"])
+    answers = tables.image_predictions(row, approach_ids[:1], labels)
+    answer = answers.iloc[0] if len(answers) else None
+    with st.container(gap="xxsmall"):
+        if thumbnail:
+            st.image(thumbnail, width="stretch")
+        else:
+            st.caption("no thumbnail")
+        said = (f"<br>{components.RIGHT_MARK if answer.correct else components.WRONG_MARK} "
+                f"{components.class_badge(answer.prediction, colours)}" if answer is not None else "")
+        marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
+                  f"{html.escape(', '.join(image_tags))}</span>") if image_tags else ""
+        title = f"{image_id}: true {row['label']}" + (f"; {answer.approach} says {answer.prediction} "
+                                                      f"({answer.probability:.0%})" if answer is not None else "")
+        st.markdown(f"<div title='{html.escape(title, quote=True)}' style='font-size:0.75em;line-height:1.45;"
+                    "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+                    f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
+        if st.button("Details", key=f"{key}_details_{image_id}", type="tertiary", width="stretch",
+                     help=f"{image_id}: every answer, tags, nearest training images"):
+            details_dialog(ref, image_id, approach_ids)
+
+
+def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
+                 classes: list[str], key: str, per_row: int = DEFAULT_PER_ROW, all_tags: pd.DataFrame | None = None
+                 ) -> None:
+    """``compact_card`` of every row, ``per_row`` to a row (a ``grid`` of ``components.paged_grid``)."""
+    all_tags = tags.empty() if all_tags is None else all_tags
+    thumbs = loaders.thumbnails(ref)
+    colours = figures.class_colours(classes)
+    records = [row for _, row in rows.iterrows()]
+    for start in range(0, len(records), per_row):
+        for column, row in zip(st.columns(per_row, gap="xsmall"), records[start:start + per_row]):
+            with column:
+                compact_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key,
+                             tags.tags_of(all_tags, str(row["image_id"])))
+
+
+# --- details ---------------------------------------------------------------------------------------
+
+def details_picture(ref: BundleRef, image_id: str) -> None:
+    """The image at full size when its file is reachable, else the thumbnail, enlarged."""
+    image, is_full = loaders.full_image(ref, image_id)
+    if not image:
+        st.warning("Neither the image file nor a thumbnail is available.")
+    elif is_full:
+        st.image(str(image), width="stretch", caption=str(image))
+    else:
+        st.image(image, width="stretch", caption="thumbnail, enlarged")
+
+
+@st.dialog("Image details", width="large")
+def details_dialog(ref: BundleRef, image_id: str, approach_ids: list[str]) -> None:
+    """Everything about one gallery image: picture and tags; every approach's answer beside what its
+    nearest training images say; those images."""
+    opened = loaders.open_bundle(ref)
+    picture, facts = st.columns([1, 3])
+    below = st.container()
+    with picture:
+        details_picture(ref, image_id)
+        tagging.tag_editor(ref, image_id, key="details")
+    with facts:
+        neighbours_view.image_heading(ref, opened, image_id)
+        neighbours_view.neighbours_panel(ref, opened, image_id, key="details", approach_ids=approach_ids,
+                                         below=below, per_row=10)

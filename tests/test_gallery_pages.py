@@ -1,0 +1,112 @@
+"""The dense gallery, its details (neighbours, tags) and the text-search page under AppTest."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from analysis import bundle, neighbours, tags
+from test_dashboard import empty_results, full_bundle, open_page, shown_text  # noqa: F401  (fixtures)
+
+SPACE = "CornLens-Tiny:random"
+
+
+@pytest.fixture
+def demo_copy(demo_bundle, tmp_path):
+    """A copy of the demo bundle that a test may tag."""
+    folder = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, folder)
+    return folder
+
+
+def detail_buttons(app) -> list[str]:
+    return [button.key.removeprefix("gallery_details_") for button in app.button
+            if (button.key or "").startswith("gallery_details_")]
+
+
+def test_density_controls_change_cards_per_page(full_bundle):
+    app = open_page(full_bundle, "views/gallery.py", gallery_per_page=96, gallery_per_row=12, gallery_only_wrong=False)
+    assert len(app.image) == 96 and len(detail_buttons(app)) == 96
+    app.session_state["gallery_per_page"] = 24
+    app.run()
+    assert len(app.image) == 24
+
+
+def test_details_show_the_neighbours_and_their_vote(demo_copy):
+    app = open_page(demo_copy, "views/gallery.py")
+    image_id = detail_buttons(app)[0]
+    app.button(key=f"gallery_details_{image_id}").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    text = shown_text(app)
+    opened = bundle.open_bundle(demo_copy)
+    index = neighbours.build_index(SPACE, opened.embeddings(SPACE), opened.images())
+    found = neighbours.neighbours_of(index, image_id, 10)
+    assert neighbours.vote(found, opened.classes).sentence() in text
+    assert "the neighbours agree" in text or "the neighbours say" in text
+    for neighbour in found["image_id"]:
+        assert neighbour in text
+    assert len(app.image) >= len(detail_buttons(app)) + 1 + 10  # cards, the picture, ten neighbours
+    # The ConvNeXt space (a widget inside a dialog reruns only the dialog in a browser, which AppTest
+    # does not do: the choice is made before the dialog opens here).
+    app.session_state["details_space"] = "convnext_atto"
+    app.button(key=f"gallery_details_{image_id}").click().run()
+    found = neighbours.neighbours_of(neighbours.build_index("convnext_atto", opened.embeddings("convnext_atto"),
+                                                            opened.images()), image_id, 10)
+    assert neighbours.vote(found, opened.classes).sentence() in shown_text(app)
+    assert all(neighbour in shown_text(app) for neighbour in found["image_id"])
+
+
+def test_tags_are_saved_filter_the_gallery_and_export(demo_copy):
+    app = open_page(demo_copy, "views/gallery.py")
+    first, second = detail_buttons(app)[:2]
+    for image_id, given in ((first, ["label wrong"]), (second, ["ambiguous", "bad photo"])):
+        app.button(key=f"gallery_details_{image_id}").click().run()
+        app.pills(key=f"details_tags_{image_id}").set_value(given).run()
+        assert not app.exception, [e.value for e in app.exception]
+    saved = tags.read_tags(demo_copy)
+    assert tags.tags_of(saved, first) == ["label wrong"] and tags.tags_of(saved, second) == ["ambiguous", "bad photo"]
+    app = open_page(demo_copy, "views/gallery.py", gallery_tagged=["label wrong"])  # a fresh session: a reload
+    assert detail_buttons(app) == [first]
+    assert "label wrong</span>" in shown_text(app)  # the card shows its tag
+    export = app.get("download_button")[0]
+    assert export.proto.label == "Export tags (2)"
+
+
+def test_compare_and_map_cards_open_the_neighbours(demo_bundle):
+    app = open_page(demo_bundle, "views/compare.py")
+    button = next(b for b in app.button if (b.key or "").startswith("compare_neighbours_"))
+    button.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "nearest training images are" in shown_text(app)
+
+
+def test_search_page_ranks_images_for_a_phrase(demo_bundle):
+    app = open_page(demo_bundle, "views/search.py")
+    assert app.title[0].value == "Text search"
+    assert "Type a phrase" in shown_text(app)
+    app.text_input(key="search_phrase").input("a broken corn kernel").run()
+    assert not app.exception, [e.value for e in app.exception]
+    text = shown_text(app)
+    assert "most similar to “a broken corn kernel”" in text
+    assert "labelled images most similar to" in text
+    assert len(app.image) == 24
+    assert len(app.dataframe[0].value) == 4  # one row per class
+
+
+def test_search_page_says_which_file_to_pass_when_weights_are_absent(demo_bundle, tmp_path):
+    folder = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, folder)
+    checkpoint = tmp_path / "gone" / "tiny.pt"
+
+    def elsewhere(manifest: dict) -> None:
+        manifest["embeddings"][SPACE]["pretrained"] = str(checkpoint)
+
+    bundle.update_manifest(folder, elsewhere)
+    app = open_page(folder, "views/search.py")
+    text = shown_text(app)
+    assert "Text search is not available for this bundle here" in text
+    assert f"checkpoint file {checkpoint}, which is not on this machine" in text
+    assert "The rest of the dashboard does not need these weights" in text
+    app.switch_page("views/gallery.py").run()  # the rest of the dashboard is unaffected
+    assert not app.exception and app.title[0].value == "Misclassified gallery"

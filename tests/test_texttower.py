@@ -1,0 +1,71 @@
+"""The text tower of a bundle's CLIP space: rebuilt from what the bundle recorded, or a clear message."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis import bundle, neighbours, texttower
+
+SPACE = "CornLens-Tiny:random"
+
+
+def test_the_demo_bundle_rebuilds_its_own_text_tower(demo_bundle):
+    """The page's tower gives the same class texts as `run` did: their cosine matrix, as the
+    autopsy stored it, is reproduced (another seed or other weights would not)."""
+    opened = bundle.open_bundle(demo_bundle)
+    source = texttower.recorded_source(opened.manifest, SPACE)
+    assert (source.model, source.pretrained, source.seed) == ("CornLens-Tiny", "random", 0)
+    tower = texttower.load_text_tower(source)
+    record = next(r for r in opened.approaches if r["id"] == f"zeroshot:{SPACE}:classname")
+    templates, names = record["params"]["templates"], record["params"]["classnames"]
+    classes = np.stack([neighbours.unit_rows(tower.encode([t.format(names[c]) for t in templates]).mean(0)[None])[0]
+                        for c in opened.classes])
+    stored = opened.diagnostics(f"autopsy:{SPACE}")["text_similarity_by_prompt_set"]["classname"]
+    np.testing.assert_allclose(classes @ classes.T, stored, atol=1e-5)
+    other = texttower.load_text_tower(texttower.TowerSource(SPACE, "CornLens-Tiny", "random", 1))
+    assert not np.allclose(other.encode(["a broken corn kernel"]), tower.encode(["a broken corn kernel"]))
+
+
+def test_a_phrase_ranks_the_image_whose_embedding_it_equals_first(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    index = neighbours.build_index(SPACE, opened.embeddings(SPACE), opened.images())
+    tower = texttower.load_text_tower(texttower.recorded_source(opened.manifest, SPACE))
+    text = tower.encode(["a broken corn kernel"])[0]
+    planted = index.vectors.copy()
+    planted[17] = text  # an image constructed to look exactly like the phrase
+    ranked = neighbours.rank_by_vector(neighbours.NeighbourIndex(SPACE, planted, index.image_ids, index.labels,
+                                                                 index.splits, index.candidates), text, top=5)
+    assert ranked["image_id"].iloc[0] == index.image_ids[17]
+    assert ranked["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_missing_weights_say_which_file_to_pass(demo_bundle, tmp_path):
+    missing = tmp_path / "vit-b-32.safetensors"
+    source = texttower.TowerSource("ViT-B-32:vit-b-32", "ViT-B-32", str(missing), 0)
+    with pytest.raises(texttower.TowerUnavailable, match=f"checkpoint file {missing}, which is not on this machine"):
+        texttower.load_text_tower(source)
+    tagged = texttower.TowerSource("ViT-B-32-quickgelu:laion400m_e32", "ViT-B-32-quickgelu", "laion400m_e32", 0)
+    with pytest.raises(texttower.TowerUnavailable, match="HF_HUB_OFFLINE.*Give the path of that checkpoint file"):
+        texttower.load_text_tower(tagged)
+    wrong = tmp_path / "not-a-checkpoint.pt"
+    wrong.write_bytes(b"not weights")
+    with pytest.raises(texttower.TowerUnavailable, match="not-a-checkpoint.pt cannot be used"):
+        texttower.load_text_tower(tagged, str(wrong))
+
+
+def test_a_space_without_its_model_is_named(demo_bundle):
+    manifest = json.loads((demo_bundle / "manifest.json").read_text())
+    with pytest.raises(texttower.TowerUnavailable, match="convnext_atto"):
+        texttower.recorded_source(manifest, "convnext_atto")
+
+
+def test_the_dashboard_reads_no_checkpoint_outside_its_folders(tmp_path):
+    outside = tmp_path / "elsewhere" / "tiny.pt"
+    outside.parent.mkdir()
+    outside.write_bytes(b"weights?")
+    source = texttower.TowerSource("CornLens-Tiny:tiny", "CornLens-Tiny", str(outside), 0)
+    with pytest.raises(texttower.TowerUnavailable, match="outside the folders this dashboard may open"):
+        texttower.load_text_tower(source, allowed_roots=[tmp_path / "results"])
