@@ -146,8 +146,10 @@ def test_checkpoint_logits_equal_open_clip(tiny_checkpoint, synthetic_data, tmp_
 def test_run_with_checkpoint_then_second_run_makes_no_model_call(tiny_checkpoint, synthetic_data, tmp_path,
                                                                   calls, quick_map):
     spec = f"{TINY}:{tiny_checkpoint}"
+    # fp32: the numbers are compared with open_clip's fp32 (auto would pick bf16 on a bf16 CPU)
     assert cli.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "first"), "--clip", spec,
-                     "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "--batch-size", "32", "-q"]) == 0
+                     "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "--batch-size", "32",
+                     "--precision", "fp32", "-q"]) == 0
     assert calls["load"] == 1 and calls["encode"] > 0
     first = bundle.open_bundle(tmp_path / "first")
     key = f"{TINY}:tiny-ckpt"
@@ -172,7 +174,7 @@ def test_run_with_checkpoint_then_second_run_makes_no_model_call(tiny_checkpoint
 
     calls.update(encode=0, load=0)
     assert cli.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "second"), "--clip", spec,
-                     "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "-q"]) == 0
+                     "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "--precision", "fp32", "-q"]) == 0
     assert calls == {"encode": 0, "load": 0}  # images and texts from the cache; the model never loaded
     second = bundle.open_bundle(tmp_path / "second")
     for record in first.approaches_of_kind("zeroshot"):

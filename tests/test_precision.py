@@ -69,7 +69,7 @@ def test_precision_is_part_of_the_cache_key_and_recorded(synthetic_data, tmp_pat
         out = tmp_path / (name or precision)
         pipeline.run(pipeline.RunOptions(data=synthetic_data, out=out, clip=[f"{TINY}:random"], cache_dir=cache,
                                          show_progress=False, baselines=False, device="cpu", batch_size=32,
-                                         workers=0, precision=precision), stages=[zeroshot.STAGE])
+                                         workers=1, precision=precision), stages=[zeroshot.STAGE])
         return bundle.open_bundle(out)
 
     fp32, bf16 = run("fp32"), run("bf16")
