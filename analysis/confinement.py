@@ -72,14 +72,15 @@ def allowed_roots(results: Path, environment: dict[str, str] | None = None) -> l
 
 def confine(path: str | Path, roots: list[Path]) -> Path:
     """``path`` resolved when it lies under one of ``roots``; otherwise :class:`OutsideRootsError`
-    with one message naming the variables that allow more. Checked before anything is read there."""
+    with one message naming the variables that allow more (no ``$``: Streamlit's markdown reads it as
+    mathematics). Checked before anything is read there."""
     resolved = Path(path).expanduser().resolve()
     if any(resolved.is_relative_to(root) for root in roots):
         return resolved
     raise OutsideRootsError(
         f"{path} is outside the folders this dashboard may open. It opens bundles under the results folder "
-        f"(${RESULTS_VARIABLE}), the bundle it was started with (${BUNDLE_VARIABLE}) and the folders listed in "
-        f"${ROOTS_VARIABLE}. To open this one, start the dashboard with {ROOTS_VARIABLE}={resolved.parent} "
+        f"({RESULTS_VARIABLE}), the bundle it was started with ({BUNDLE_VARIABLE}) and the folders listed in "
+        f"{ROOTS_VARIABLE}. To open this one, start the dashboard with {ROOTS_VARIABLE}={resolved.parent} "
         "(several folders separated by '" + os.pathsep + "'), or move the bundle into the results folder.")
 
 

@@ -182,7 +182,7 @@ def test_a_query_bundle_outside_the_allowed_roots_is_refused(server, page, demo_
     elsewhere = tmp_path / "elsewhere"  # a real bundle, but not under CORNLENS_RESULTS, _BUNDLE or _ROOTS
     shutil.copytree(demo_bundle, elsewhere)
     page.goto(f"{server}/?bundle={urllib.parse.quote(str(elsewhere))}", wait_until="networkidle")
-    refusal = page.get_by_text("outside the folders this dashboard may open", exact=False).first
+    refusal = page.locator("[data-testid='stAlert']", has_text="outside the folders this dashboard may open").first
     refusal.wait_for(timeout=60_000)
     settle(page)
     assert "CORNLENS_ROOTS" in refusal.inner_text()

@@ -53,7 +53,7 @@ def test_only_folders_under_the_allowed_roots_are_opened(tmp_path):
     assert confinement.confine(results / "one", roots) == (results / "one").resolve()
     assert confinement.confine(extra / "two", roots) == (extra / "two").resolve()
     assert confinement.confine(elsewhere / "three", roots) == (elsewhere / "three").resolve()
-    with pytest.raises(confinement.OutsideRootsError, match=r"\$CORNLENS_ROOTS"):
+    with pytest.raises(confinement.OutsideRootsError, match="listed in CORNLENS_ROOTS"):
         confinement.confine(elsewhere, roots)
     with pytest.raises(confinement.OutsideRootsError, match="CORNLENS_ROOTS="):
         confinement.confine(results / ".." / "elsewhere" / "three" / "..", confinement.allowed_roots(results, {}))
