@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis import bundle, metrics, records, split
+from analysis import bundle, choices, metrics, records, split
 from analysis.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,20 @@ def effective_shots(ks: Sequence[float], accuracies: Sequence[float], target: fl
     return float(2 ** (low + fraction * (high - low))), "interpolated"
 
 
+def out_of_fold_proba(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, C: float,
+                      classes: Sequence[str], seed: int = 0) -> np.ndarray:
+    """Probabilities of every training row from a probe (``C``) fitted on the other folds,
+    ndarray of shape (n_train, n_classes), ``classes`` order."""
+    proba = np.zeros((len(labels), len(classes)))
+    for fold in np.unique(folds):
+        held_out = folds == fold
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = make_probe(C, seed).fit(features[~held_out], labels[~held_out])
+        proba[held_out] = metrics.class_proba(model, features[held_out], list(classes))
+    return proba
+
+
 def blend_curve(zeroshot_proba: np.ndarray, probe_proba: np.ndarray, labels: np.ndarray, classes: Sequence[str],
                 alphas: Sequence[float] = BLEND_ALPHAS) -> list[dict]:
     """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities (alpha 0 = probe only).
@@ -282,10 +296,21 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         eval_ids = images.loc[is_eval, "image_id"].tolist()
         target = float(zeroshot["metrics"]["accuracy"])
         shots, how = effective_shots([p["k"] for p in curve], [p["mean"] for p in curve], target)
+        blend = blend_curve(zeroshot_proba(opened, zeroshot["id"], eval_ids), eval_proba, eval_labels, classes)
+        # the weight is chosen on the training part: out-of-fold probe probabilities against zero-shot's
+        train_ids = images.loc[is_train, "image_id"].tolist()
+        alpha, train_scores = choices.choose_blend_alpha(
+            zeroshot_proba(opened, zeroshot["id"], train_ids),
+            out_of_fold_proba(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(), best_c,
+                              classes, seed),
+            train_labels, classes, [row["alpha"] for row in blend])
+        for row, score in zip(blend, train_scores):
+            row["train_accuracy"] = score
         diagnostics.update(
             zeroshot_approach=zeroshot["id"], zeroshot_accuracy=target, effective_shots=shots,
-            effective_shots_bound=how,
-            blend=blend_curve(zeroshot_proba(opened, zeroshot["id"], eval_ids), eval_proba, eval_labels, classes))
+            effective_shots_bound=how, effective_shots_range=choices.shots_range(curve, target, int(is_eval.sum())),
+            blend=blend, blend_alpha=alpha,
+            blend_accuracy=next(row["accuracy"] for row in blend if row["alpha"] == alpha))
     params = {"features": features_name, "C": best_c, "C_grid": list(map(float, sorted(grid))),
               "cv": f"{len(sweep[0]['cv_accuracy_folds'])} grouped folds of the training part",
               "standardized": True, "solver": "lbfgs", "max_iter": MAX_ITER, "trained_on": split.TRAIN,

@@ -67,16 +67,16 @@ def describe(comparison: dict, first: str, second: str) -> str:
 
 
 def weight_warnings(approaches: Sequence[dict]) -> list[str]:
-    """A plain sentence for every approach whose network has random weights or was trained from scratch."""
+    """A plain sentence for every network with random weights or trained from scratch (one per model)."""
     warnings = []
     for record in approaches:
         pretrained, weights = str(record.get("pretrained") or ""), record.get("weights")
+        name = record.get("model_key") or record.get("model") or record["id"]
         if record.get("kind") == "finetune" and (weights == "scratch" or pretrained == "scratch"):
-            warnings.append(f"{record.get('model') or record['id']} was trained from scratch (no ImageNet weights): "
-                            "its accuracy says little about what fine-tuning a pretrained network would give.")
+            warnings.append(f"{name} was trained from scratch (no ImageNet weights): its accuracy says little "
+                            "about what fine-tuning a pretrained network would give.")
         elif pretrained == "random":
-            warnings.append(f"{record.get('model') or record['id']} has random weights (`{record['id']}`): its "
-                            "numbers test the tool, not CLIP.")
+            warnings.append(f"{name} has random weights: every approach on it tests the tool, not CLIP.")
     return list(dict.fromkeys(warnings))
 
 

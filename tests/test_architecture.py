@@ -127,7 +127,7 @@ def test_registered_stages_read_only_run_options():
     for entry in STAGES:
         assert {item.name for item in dataclasses.fields(entry.options)} <= run_fields, entry.name
         assert dataclasses.is_dataclass(entry.options) and entry.options.__dataclass_params__.frozen
-    assert list_stages() == ["baselines", "zeroshot", "probe", "finetune", "agreement", "submission"]
+    assert list_stages() == ["baselines", "zeroshot", "probe", "finetune", "ladder", "agreement", "submission"]
     assert stage("probe").name == "probe"
     with pytest.raises(KeyError, match="there are baselines"):
         stage("nope")
