@@ -15,7 +15,7 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, comparison, explain, export, figures, records, tables
+from analysis import bundle, comparison, explain, export, figures, ladder_panels, records, tables
 from dashboard import loaders
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -222,8 +222,11 @@ def test_autopsy_reads_every_figure(full_bundle):
     text = shown_text(app)
     autopsy = bundle.open_bundle(full_bundle).diagnostics("autopsy:ViT-H-14:laion2b_s32b_b79k")
     assert explain.read_prompt_ladder(autopsy, None).split(" — ")[0].split(";")[0] in text
+    opened = bundle.open_bundle(full_bundle)
+    evidence = ladder_panels.separation_evidence(opened.approaches, opened.manifest["reference"]["majority_rate"],
+                                                 "ViT-H-14:laion2b_s32b_b79k")
     assert explain.read_similarity(autopsy["text_similarity"], autopsy["image_centroid_similarity"],
-                                   ["pure", "broken", "discolored", "silkcut"]) in text
+                                   ["pure", "broken", "discolored", "silkcut"], evidence) in text
     for title in ("Prompt ladder", "Modality gap", "Calibration", "What trivial image statistics already predict"):
         assert any(t.startswith(title) for t in figure_titles(app)), title
     assert "zero-shot ViT-H-14 (laion2b_s32b_b79k) · simple" in text
