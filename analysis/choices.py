@@ -127,6 +127,8 @@ def kshot_axis(curve: Sequence[dict], class_counts: dict[str, int] | None = None
     points = sorted(curve, key=lambda point: point["k"])
     values = [int(point["k"]) for point in points]
     labels = [f"all ({point.get('n_train')})" if point.get("all") else str(int(point["k"])) for point in points]
+    if len(points) > 1 and points[-1].get("all") and points[-1]["k"] < 1.6 * points[-2]["k"]:
+        labels[-2] = ""  # too close to "all" on a log axis to be read; its hover still says it
     smallest = min(class_counts.values()) if class_counts else None
     title = "labelled training images per class (log scale)"
     if smallest:

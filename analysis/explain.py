@@ -344,10 +344,10 @@ def read_kshot(probe: dict) -> str:
                            + ("it stays below it." if below else "where the curve meets the zero-shot line it stays "
                               "within the uncertainty of that line, so no number of labels can be read off."))
         if found["how"] == "at_most":
-            return text + (f" It is clearly above zero-shot ({_pct(zeroshot)}) {phrase} labelled images per class."
+            return text + (f" It is clearly above zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class."
                            if not found.get("high_is_all") else
                            f" It is clearly above zero-shot ({_pct(zeroshot)}) {phrase}.")
-        return text + (f" It clearly overtakes zero-shot ({_pct(zeroshot)}) {phrase} labelled images per class "
+        return text + (f" It clearly overtakes zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class "
                        "(points closer than their uncertainty count as level): that is all zero-shot is worth here.")
     if shots is not None and zeroshot is not None:
         text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots_text(shots)} labelled images per class**: "

@@ -32,7 +32,7 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "centroid", "knn", "probe", "finetune")
 # The rungs this module computes (the probe and ConvNeXt are stages of their own).
 COMPUTED_RUNGS = ("zeroshot-calibrated", "zeroshot-worded", "centroid", "knn")
-K_GRID: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 49)
+K_GRID: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 49, 99)
 WORDING_PASSES = 2
 
 

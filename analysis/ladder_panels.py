@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import verdict
-from analysis.figures import KIND_COLOURS, REFERENCE_LINE, _layout, _reference_lines
+from analysis.figures import KIND_COLOURS, _layout, _reference_lines, wrap
 from analysis.ladder_summary import RUNG_NAMES
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
@@ -41,13 +41,21 @@ def waterfall_figure(found: dict) -> go.Figure:
     figure = go.Figure()
     for step in found.get("steps", []):
         direction = verdict.clearly(step)
+        top = max(rungs[step["from"]]["accuracy"], rungs[step["to"]]["accuracy"])
+        high = (rungs[step["to"]].get("accuracy_ci") or [top, top])[1]
+        figure.add_annotation(x=labels[step["to"]], y=max(top, high) + 0.01, yanchor="bottom", showarrow=False,
+                              text=f"<b>{verdict.points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}",
+                              font=dict(size=11, color="#333333"))
         figure.add_trace(go.Bar(
             x=[labels[step["to"]]], base=[rungs[step["from"]]["accuracy"]], y=[step["difference"]],
             marker=dict(color=STEP_COLOURS[direction], opacity=0.55), width=0.5, showlegend=False,
-            text=[f"{verdict.points(step['difference'])} pts<br>{step['measures']}"], textposition="outside",
             hovertemplate=(f"{step['measures']}: {labels[step['from']]} → {labels[step['to']]}<br>"
                            f"{verdict.points(step['difference'])} points (95% paired interval "
                            f"{verdict.points(step['ci'][0])} to {verdict.points(step['ci'][1])})<extra></extra>")))
+    for direction, name in (("above", "step: a clear gain"), ("below", "step: a clear loss"),
+                            ("level", "step: within its paired interval")):
+        figure.add_trace(go.Bar(x=[None], y=[None], marker=dict(color=STEP_COLOURS[direction], opacity=0.55),
+                                name=name))
     names = list(rungs)
     lows = [rungs[n]["accuracy"] - (rungs[n].get("accuracy_ci") or [rungs[n]["accuracy"]] * 2)[0] for n in names]
     highs = [(rungs[n].get("accuracy_ci") or [rungs[n]["accuracy"]] * 2)[1] - rungs[n]["accuracy"] for n in names]
@@ -67,7 +75,8 @@ def waterfall_figure(found: dict) -> go.Figure:
             name=f"oracle: prompt set {choice['oracle_prompt_set']} (chosen on the held-out images — not a fair score)",
             hovertemplate="oracle %{y:.1%}<extra></extra>"))
     _reference_lines(figure, found.get("majority_rate"), found.get("uniform_rate"))
-    figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%", rangemode="tozero")
+    ceiling = max([(row.get("accuracy_ci") or [0, row["accuracy"]])[1] for row in rungs.values()] + [0.0])
+    figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%", range=[0, min(1.0, ceiling + 0.15)])
     figure.update_xaxes(categoryorder="array", categoryarray=[labels[n] for n in names])
     return _layout(figure, "Where the points go", height=460, barmode="overlay")
 
@@ -103,7 +112,7 @@ def read_ladder(found: dict) -> str:
                 text += ": the prompts point to the wrong place"
             parts.append(text + ".")
         else:
-            parts.append(f"One image prototype per class does no clearly better than the prompts "
+            parts.append(f"One image prototype per class is not clearly better than the prompts "
                          f"({verdict.points(gains['alignment'])} points, centroid rung).")
     separable = found.get("separable_by") or []
     majority = found.get("majority_rate")
@@ -143,9 +152,10 @@ def alignment_frame(rows: Sequence[dict], classes: Sequence[str]) -> pd.DataFram
     table = []
     for row in rows:
         entry = {"class": row["class"], "wording": row["wording"]}
-        entry.update({f"cos · {name} images": row["cosine"].get(name) for name in classes})
+        entry.update({f"cos · {name} images": round(row["cosine"][name], 3) if row["cosine"].get(name) is not None
+                      else None for name in classes})
         entry.update({"own rank": row["own_rank"], "tokens": " | ".join(" + ".join(word) for word in row["tokens"]),
-                      "flags": "; ".join(row["flags"])})
+                      "flags": "; ".join(row["flags"]).replace("*", "")})
         table.append(entry)
     return pd.DataFrame(table)
 
@@ -189,11 +199,10 @@ def separation_evidence(approaches: Sequence[dict], majority_rate: float | None,
 
 # --- the verdict ----------------------------------------------------------------------------------
 
-def verdict_markdown(found: dict) -> str:
-    """The verdict as Markdown: warnings first, then one bullet per row with its diagnosis."""
-    lines = [f"> ⚠ {warning}" for warning in found.get("warnings", [])]
-    if lines:
-        lines.append("")
+def verdict_markdown(found: dict, warnings: bool = True) -> str:
+    """The verdict as Markdown: warnings first (unless ``warnings`` is false: a panel shows them
+    as its warning), then one bullet per row with its diagnosis."""
+    lines = [line for warning in found.get("warnings", []) for line in (f"> ⚠ {warning}", "")] if warnings else []
     for row in found.get("rows", []):
         if not row["available"]:
             continue

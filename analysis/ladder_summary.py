@@ -66,7 +66,10 @@ def choice_text(name: str, record: dict, climb: dict) -> str:
     if name == "zeroshot":
         return f"prompt set {climb['prompt_choice']['prompt_set']} (best on the training images)"
     if name == "zeroshot-calibrated":
-        return f"temperature {params.get('temperature', float('nan')):.3g} and one offset per class"
+        temperature = params.get("temperature", float("nan"))
+        if temperature > 1e3:  # the fit flattened the logits: only the offsets (class frequencies) are left
+            return "one offset per class; the logits carry no signal (temperature → ∞): it answers by class frequency"
+        return f"temperature {temperature:.3g} and one offset per class"
     if name == "zeroshot-worded":
         return "; ".join(f"{c}: “{w['text']}”" for c, w in params.get("wordings", {}).items())
     if name == "knn":

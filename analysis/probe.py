@@ -286,6 +286,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         "feature_kind": opened.manifest["embeddings"][features_name].get("kind"),
         "n_train": int(is_train.sum()), "n_eval": int(is_eval.sum()), "dim": int(features.shape[1]),
         "c_sweep": sweep, "best_C": best_c, "kshot": curve,
+        "train_class_counts": {name: int((train_labels == name).sum()) for name in classes},
         "majority_rate": reference.get("majority_rate"), "uniform_rate": reference.get("uniform_rate"),
         "zeroshot_approach": None, "zeroshot_accuracy": None,
         "effective_shots": None, "effective_shots_bound": None, "blend": [],

@@ -490,9 +490,12 @@ def test_representative_approaches_keep_the_best_prompt_set():
         {"id": "zeroshot:M:p:a", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "a", "metrics": {"accuracy": 0.2}},
         {"id": "zeroshot:M:p:b", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "b", "metrics": {"accuracy": 0.3}},
         {"id": "zeroshot:N:q:a", "kind": "zeroshot", "model_key": "N:q", "prompt_set": "a", "metrics": {"accuracy": 0.1}},
-        {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}}]
+        {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}},
+        {"id": "knn:M:p", "kind": "knn", "model_key": "M:p", "metrics": {"accuracy": 0.6}}]
     assert [r["id"] for r in tables.representative_approaches(approaches)] == [
         "baseline:majority", "zeroshot:M:p:b", "zeroshot:N:q:a", "probe:M:p"]  # the best prompt set of each model
+    approaches[2]["train_accuracy"], approaches[1]["train_accuracy"] = 0.1, 0.5  # chosen on the training images
+    assert [r["id"] for r in tables.representative_approaches(approaches)][1] == "zeroshot:M:p:a"
 
 
 def test_confounder_profiles_in_class_order_with_short_units():

@@ -168,3 +168,10 @@ def test_alignment_table_flags_split_names_and_misdirected_prompts():
     assert by_class["pure"]["tokens"] == [["pure"]] and by_class["pure"]["own_rank"] == 1
     assert by_class["broken"]["own_rank"] > 1 and by_class["broken"]["closest_class"] == "discolored"
     assert "closer to the *discolored* images" in by_class["broken"]["flags"][0]
+
+
+def test_a_class_without_training_images_is_named():
+    with pytest.raises(ValueError, match="class index \\[1\\] has no training image"):
+        ladder.class_centroids(np.eye(3), np.array([0, 0, 2]), 3)
+    with pytest.raises(ValueError, match="two cross-validation folds"):
+        ladder.choose_k(np.eye(3), np.array([0, 1, 1]), np.zeros(3), 2)

@@ -93,7 +93,9 @@ def test_verdict_markdown_puts_warnings_first_and_skips_missing_rows():
 def test_waterfall_draws_every_step_and_the_oracle():
     found = ladder(prompt_choice={"prompt_set": "corn", "oracle_prompt_set": "a-photo-of", "oracle_accuracy": 0.43})
     figure = ladder_panels.waterfall_figure(found)
-    bars = [trace for trace in figure.data if trace.type == "bar"]
+    bars = [trace for trace in figure.data if trace.type == "bar" and trace.base is not None]
     assert len(bars) == 4
+    assert [a.text.split("<br>")[0] for a in figure.layout.annotations if "pts" in a.text] == [
+        "<b>+9.0 pts</b>", "<b>+1.0 pts</b>", "<b>+12.0 pts</b>", "<b>+3.0 pts</b>"]
     assert bars[0].base[0] == 0.40 and bars[0].y[0] == 0.09
     assert any("oracle" in (trace.name or "") and "not a fair score" in trace.name for trace in figure.data)
