@@ -85,7 +85,7 @@ def test_the_walk_sees_what_it_should():
     assert "analysis.stages" in graph["analysis.pipeline"]       # imported inside run(): still seen
     assert {"analysis.zeroshot", "analysis.finetune"} <= graph["analysis.stages"]
     assert stage_modules() == {"analysis.baselines", "analysis.zeroshot", "analysis.probe", "analysis.finetune",
-                               "analysis.agreement", "analysis.submission"}
+                               "analysis.ladder_stage", "analysis.agreement", "analysis.submission"}
 
 
 def test_no_stage_imports_the_runner():
