@@ -143,6 +143,7 @@ class LadderOptions:
     device: str
     seed: int
     cache_dir: Path | None
+    precision: str  # as the zero-shot stage: the same text embeddings (the cache is keyed by precision)
 
 
 def climb_model(context: RunContext, options: LadderOptions, clip, entry: dict) -> None:
@@ -188,7 +189,7 @@ def run_stage(context: RunContext, options: LadderOptions, unit: None = None) ->
     for text in options.clip:
         from analysis import embed  # torch: only when a CLIP model is asked for
 
-        clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir)
+        clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir, options.precision)
         if clip.key not in keys:
             log.warning("%s: no image embeddings in the bundle; the ladder needs the zero-shot stage first", clip.key)
             continue

@@ -7,7 +7,8 @@ import logging
 import math
 
 from analysis import choices, explain, tables
-from analysis.bundle import Bundle, BundleError, choice_accuracy
+from analysis.bundle import Bundle, BundleError
+from analysis.records import choice_accuracy
 
 log = logging.getLogger(__name__)
 
