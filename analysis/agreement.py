@@ -37,11 +37,11 @@ def compared_approaches(approaches: list[dict]) -> tuple[list[str], list[dict]]:
         ``(ids, left_out)``: ids in manifest order; ``left_out`` is a list of ``id``, ``why``.
     """
     chosen = {record["id"] for record in records.best_per_model(approaches, records.ZEROSHOT).values()}
-    chosen |= {record["id"] for record in approaches if record["kind"] in ("probe", "finetune")}
+    chosen |= {record["id"] for record in approaches if record["kind"] in ("probe", "finetune", *records.RUNG_KINDS)}
     if not chosen:  # nothing but baselines: compare those
         chosen = {record["id"] for record in approaches}
     left_out = [{"id": record["id"], "why": "baseline (a reference, not compared)" if record["kind"] == "baseline"
-                 else "not the best prompt set of its CLIP model"} for record in approaches if record["id"] not in chosen]
+                 else "not the prompt set chosen on the training images"} for record in approaches if record["id"] not in chosen]
     return [record["id"] for record in approaches if record["id"] in chosen], left_out
 
 

@@ -41,6 +41,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                             "MODEL:/path/to/checkpoint.pt (repeatable)")
     group.add_argument("--prompts", action="append", default=[], type=Path, metavar="FILE",
                        help="extra zero-shot prompt set, JSON (repeatable)")
+    group.add_argument("--wordings", action="append", default=[], type=Path, metavar="FILE",
+                       help="candidate wordings per class for the ladder's worded rung, JSON "
+                            "{\"class\": [\"phrase\", …]} (repeatable)")
     group.add_argument("--convnext", action="append", default=[], metavar="NAME",
                        help="fine-tune a timm ConvNeXt, e.g. convnext_tiny (ImageNet weights when they can be "
                             "had, else from scratch), convnext_tiny:scratch, convnext_tiny:imagenet, or "

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import run_facts
+from analysis.choices import collapsed_templates, shots_phrase
 from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
@@ -61,7 +62,7 @@ def _clip_options(manifest: dict) -> list[str]:
 
 PART_NAMES = {"zeroshot": "zero-shot CLIP", "autopsy": "zero-shot autopsy", "probe": "linear probe",
               "finetune": "fine-tuned ConvNeXt", "projections": "embedding maps", "agreement": "agreement table",
-              "confounders": "image-statistics baseline", "approaches": "approaches"}
+              "confounders": "image-statistics baseline", "approaches": "approaches", "ladder": "ladder of fixes"}
 
 
 def _part_options(manifest: dict, part: str) -> list[str]:
@@ -88,7 +89,7 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
 
     Args:
         part: ``zeroshot``, ``autopsy``, ``probe``, ``finetune``, ``projections``, ``agreement``,
-            ``confounders`` or ``approaches``.
+            ``confounders``, ``approaches`` or ``ladder``.
     """
     needs = {
         "zeroshot": "This bundle has no zero-shot CLIP approach yet.",
@@ -99,6 +100,8 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
         "agreement": "This bundle has no agreement table yet (it is written after the approaches).",
         "confounders": "This bundle has no image-statistics baseline yet (it is on unless `--no-baselines`).",
         "approaches": "This bundle has no approaches yet, only its images and split.",
+        "ladder": "This bundle has no ladder for this model yet (calibrated and worded zero-shot, class centroids, "
+                  "kNN: the rungs between zero-shot and the probe).",
     }
     sentence = needs[part]
     command = run_command(manifest, bundle_path, *_part_options(manifest, part))
@@ -139,9 +142,29 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     text += "." if len(sets) == 1 else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
-        low, high = templates["accuracy"].min(), templates["accuracy"].max()
-        text += (f" Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
-                 f"{_points(high - low)}.")
+        text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {})
+    return text
+
+
+def read_templates(templates: Sequence[dict], true_distribution: dict[str, int]) -> str:
+    """How far single templates move accuracy — not counting templates that only collapse onto one
+    class (their accuracy is that class's share), which measure the collapse, not the wording."""
+    scored = [row for row in templates if row.get("accuracy") is not None]
+    if len(scored) < 2:
+        return ""
+    low, high = min(row["accuracy"] for row in scored), max(row["accuracy"] for row in scored)
+    collapsed = collapsed_templates(scored, true_distribution)
+    if not collapsed:
+        return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
+                f"{_points(high - low)}.")
+    onto = sorted({row["onto"] for row in collapsed})
+    text = (f"Single templates range from {_pct(low)} to {_pct(high)}, but {len(collapsed)} of {len(scored)} score "
+            f"exactly one class's share ({', '.join(f'*{name}*' for name in onto)}): they answer that class for "
+            "every image, so much of the spread is the answer collapsing onto different classes, not better wording.")
+    collapsed_ids = {(row.get("prompt_set"), row.get("template")) for row in collapsed}
+    kept = [row["accuracy"] for row in scored if (row.get("prompt_set"), row.get("template")) not in collapsed_ids]
+    if len(kept) > 1:
+        text += f" The other templates range from {_pct(min(kept))} to {_pct(max(kept))}."
     return text
 
 
@@ -184,8 +207,12 @@ def read_modality_gap(gap: dict) -> str:
 
 
 def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
-                    classes: Sequence[str]) -> str:
-    """Compare how alike the class prompts are with how alike the image classes are."""
+                    classes: Sequence[str], evidence: dict | None = None) -> str:
+    """Compare how alike the class prompts are with how alike the image classes are.
+
+    ``evidence`` (``ladder_panels.separation_evidence``): a rung on the same features that beats the
+    majority rate beyond its interval; then close centroids are never read as inseparable classes.
+    """
     text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
     upper = np.triu_indices(len(classes), k=1)
     if not len(upper[0]):
@@ -201,6 +228,11 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
                     f"image classes are (at most {closest_image:.2f})")
         text_out += (f"; so are {above - 1} other prompt pair(s)." if above > 1 else ".")
         return text_out + " The text side barely tells the classes apart, whatever the images show."
+    if closest_image > 0.95 and evidence:
+        return (f"The image class centroids are very close (cosine up to {closest_image:.2f}, *{c}* and *{d}*), yet the "
+                f"{evidence['rung']} on the same features reaches {evidence['accuracy']:.1%} against "
+                f"{evidence['majority_rate']:.1%} for the majority class, beyond its interval: the classes differ in "
+                "directions that a class mean hides, so close centroids do not make them inseparable.")
     if closest_image > 0.95:
         return (f"The image classes are almost indistinguishable (centroid cosine up to {closest_image:.2f}, *{c}* and "
                 f"*{d}*), closer than the closest prompts (*{a}* and *{b}*, {closest_text:.2f}): this image encoder does "
@@ -271,8 +303,11 @@ def read_projection(points: pd.DataFrame) -> str:
     if len(prompts):
         spread = float(np.ptp(images[["x", "y"]].to_numpy(), axis=0).max()) or 1.0
         distance = np.sqrt(((prompts[["x", "y"]].to_numpy()[:, None] - xy[None]) ** 2).sum(-1)).min(axis=1)
-        text += (f" The class prompts (stars) sit {'away from' if distance.mean() > 0.1 * spread else 'among'} "
-                 "the images, the modality gap seen in two dimensions.")
+        if distance.mean() > 0.1 * spread:
+            text += " The class prompts (stars) sit away from the images in this map."
+        else:  # the map places each prompt beside its most similar images: the gap cannot show here
+            text += (" The class prompts (stars) are placed beside the images most similar to them, so this map "
+                     "cannot show how far text and images are apart; the modality gap chart measures that.")
     return text
 
 
@@ -296,7 +331,24 @@ def read_kshot(probe: dict) -> str:
     shots = probe.get("effective_shots")
     zeroshot = probe.get("zeroshot_accuracy")
     last = frame.sort_values("k").iloc[-1]
-    text = f"With {int(last['k'])} labelled images per class the probe reaches {_pct(last['mean'])}."
+    if "all" in frame and bool(last.get("all")) and pd.notna(last.get("n_train")):
+        text = f"With all {int(last['n_train'])} training images the probe reaches {_pct(last['mean'])}."
+    else:
+        text = f"With {int(last['k'])} labelled images per class the probe reaches {_pct(last['mean'])}."
+    found = probe.get("effective_shots_range")
+    if found and zeroshot is not None:
+        phrase = shots_phrase(found)
+        if found["how"] == "never_clearly":
+            below = last["mean"] < zeroshot
+            return text + (f" It never clearly overtakes zero-shot ({_pct(zeroshot)}): "
+                           + ("it stays below it." if below else "where the curve meets the zero-shot line it stays "
+                              "within the uncertainty of that line, so no number of labels can be read off."))
+        if found["how"] == "at_most":
+            return text + (f" It is clearly above zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class."
+                           if not found.get("high_is_all") else
+                           f" It is clearly above zero-shot ({_pct(zeroshot)}) {phrase}.")
+        return text + (f" It clearly overtakes zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class "
+                       "(points closer than their uncertainty count as level): that is all zero-shot is worth here.")
     if shots is not None and zeroshot is not None:
         text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots_text(shots)} labelled images per class**: "
                  "that is all zero-shot is worth here.")
@@ -305,10 +357,26 @@ def read_kshot(probe: dict) -> str:
     return text
 
 
-def read_blend(blend) -> str:
+def read_blend(blend, alpha: float | None = None) -> str:
+    """The blend at the weight chosen on the training folds (``alpha``, from ``probe.blend_alpha``);
+    bundles without it fall back to reading the held-out curve."""
     frame = as_frame(blend)
     if frame.empty:
         return ""
+    if alpha is not None and "train_accuracy" in frame:
+        chosen = frame.loc[(frame["alpha"] - alpha).abs().idxmin()]
+        probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
+        if alpha <= frame["alpha"].min() + 1e-9:
+            text = (f"On the training folds mixing in zero-shot does not help (α = 0 chosen): the probe alone scores "
+                    f"{_pct(probe_only)} on the held-out images.")
+        else:
+            text = (f"The blend weight chosen on the training folds gives zero-shot α = {alpha:.2f}; on the held-out "
+                    f"images it scores {_pct(chosen['accuracy'])} against {_pct(probe_only)} for the probe alone.")
+        oracle = frame.loc[frame["accuracy"].idxmax()]
+        if oracle["accuracy"] - chosen["accuracy"] >= 0.005:
+            text += (f" The best α on the held-out images ({oracle['alpha']:.2f}, {_pct(oracle['accuracy'])}) is an "
+                     "oracle, not a score: it was picked on the test images.")
+        return text
     best = frame.loc[frame["accuracy"].idxmax()]
     probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
     if best["alpha"] <= frame["alpha"].min() + 1e-9 or best["accuracy"] - probe_only < 0.005:

@@ -21,6 +21,7 @@ from analysis.figure_style import (  # noqa: F401 (the look; re-exported, caller
 from analysis.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
     accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.records import QUANTILE_LEVELS
+from analysis.choices import kshot_axis, shots_phrase
 from analysis.tables import as_frame, shots_text
 
 
@@ -319,9 +320,12 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
 
 def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None = None,
                  majority_rate: float | None = None, uniform_rate: float | None = None,
-                 effective_shots: float | None = None) -> go.Figure:
+                 effective_shots: float | None = None, shots_range: dict | None = None,
+                 class_counts: dict[str, int] | None = None) -> go.Figure:
     """Probe accuracy against labelled images per class (mean ± std over draws), with the zero-shot
-    accuracy and the reference rates as lines and the effective-shots crossing marked."""
+    accuracy and the reference rates as lines and the effective-shots crossing marked — as a band
+    between two k when ``shots_range`` (``probe.effective_shots_range``) says the crossing is not
+    clear at one k. The last tick reads "all (N)" when it is the whole training part."""
     frame = as_frame(kshot).sort_values("k")
     std = frame["std"].fillna(0) if "std" in frame else pd.Series(0.0, index=frame.index)
     figure = go.Figure([
@@ -335,24 +339,33 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
         figure.add_hline(y=zeroshot_accuracy, line=dict(color=KIND_COLOURS["zeroshot"], dash="dash"),
                          annotation_text=f"zero-shot {zeroshot_accuracy:.0%}", annotation_position="bottom right")
     _reference_lines(figure, majority_rate, uniform_rate)
-    if effective_shots is not None:
+    if shots_range and shots_range.get("how") == "between":
+        figure.add_vrect(x0=shots_range["low"], x1=shots_range["high"], fillcolor=KIND_COLOURS["zeroshot"],
+                         opacity=0.10, line_width=0)
+        _vertical_marker(figure, shots_range["low"], f"zero-shot ≈ {shots_phrase(shots_range)} per class",
+                         KIND_COLOURS["zeroshot"], "dot", log_axis=True)
+    elif effective_shots is not None and not shots_range:
         _vertical_marker(figure, effective_shots, f"zero-shot ≈ {shots_text(effective_shots)} labelled images per class",
                          KIND_COLOURS["zeroshot"], "dot", log_axis=True)
-    figure.update_xaxes(title="labelled training images per class (k, log scale)", type="log")
+    axis = kshot_axis(frame.to_dict("records"), class_counts)
+    figure.update_xaxes(title=axis["title"], type="log", tickvals=axis["tickvals"], ticktext=axis["ticktext"])
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
     return _layout(figure, "How many labels is zero-shot worth?")
 
 
-def blend_figure(blend: Iterable[dict] | dict) -> go.Figure:
-    """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities against alpha."""
+def blend_figure(blend: Iterable[dict] | dict, alpha: float | None = None) -> go.Figure:
+    """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities against alpha; the marked
+    point is the ``alpha`` chosen on the training folds (without one, the held-out best)."""
     frame = as_frame(blend).sort_values("alpha")
-    best = frame.loc[frame["accuracy"].idxmax()]
+    chosen = alpha is not None and (frame["alpha"] - alpha).abs().min() < 1e-9
+    best = frame.loc[(frame["alpha"] - alpha).abs().idxmin()] if chosen else frame.loc[frame["accuracy"].idxmax()]
     figure = go.Figure(go.Scatter(x=frame["alpha"], y=frame["accuracy"], mode="lines+markers",
                                   line=dict(color=SERIES_COLOURS[2]),
                                   hovertemplate="alpha %{x:.2f}: %{y:.1%}<extra></extra>", showlegend=False))
     figure.add_trace(go.Scatter(x=[best["alpha"]], y=[best["accuracy"]], mode="markers+text", showlegend=False,
                                 marker=dict(size=12, color="#333333", symbol="diamond"),
-                                text=[f"best {best['accuracy']:.1%} at α = {best['alpha']:.2f}"],
+                                text=[f"{'chosen on train' if chosen else 'best'}: {best['accuracy']:.1%} at "
+                                      f"α = {best['alpha']:.2f}"],
                                 textposition="top right", hoverinfo="skip"))
     figure.update_xaxes(title="α: weight of zero-shot in the blend (0 = probe only)", range=[-0.02, 1.02])
     figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%")

@@ -56,6 +56,7 @@ class RunOptions:
     baselines: bool = True
     clip: list[str] = field(default_factory=list)       # "MODEL:PRETRAINED" or "MODEL:/path/to/checkpoint"
     prompts: list[Path] = field(default_factory=list)   # user prompt-set JSON files
+    wordings: list[Path] = field(default_factory=list)  # user wordings JSON files (class → phrases), the ladder
     device: str = "auto"
     precision: str = "auto"                             # auto, fp32, bf16, fp16: CLIP extraction, ConvNeXt inference
     batch_size: int = 64

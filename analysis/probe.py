@@ -6,7 +6,7 @@ regularisation ``C`` by cross-validation over the grouped ``fold`` column of the
 and is scored on the held-out images like every other approach. Its diagnostics answer "how many
 labels is zero-shot worth?":
 
-- ``c_sweep``: cross-validated accuracy for every ``C`` of the grid;
+- ``c_sweep``: cross-validated accuracy along the ``C`` grid (the walk stops once it declines);
 - ``kshot``: accuracy on the held-out images with k = 1, 2, 4, … labelled images per class
   (several random draws each), and the *effective shots* — the k at which the probe matches
   zero-shot, interpolated on log k as in the CLIP paper (Radford et al. 2021, Fig. 7);
@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis import bundle, metrics, records, split
+from analysis import bundle, choices, metrics, records, split
 from analysis.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ MAX_ITER = 100
 KSHOT_DRAWS = 5
 BLEND_ALPHAS: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 FEATURE_KINDS = ("clip_features", "clip_image")  # preferred first
+# The C walk stops after this many grid values in a row below the best mean CV accuracy.
+SWEEP_PATIENCE = 3
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -53,30 +55,33 @@ def make_probe(C: float = 1.0, seed: int = 0, max_iter: int = MAX_ITER) -> Pipel
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
 
 
-def _fold_path(features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, grid: Sequence[float],
-               seed: int) -> list[float]:
-    """Held-out accuracy of one fold along the C grid (ascending), each fit warm-started from the last."""
-    scaler = StandardScaler().fit(features[~held_out])  # fitted on the fold's training rows only
-    fit_rows, test_rows = scaler.transform(features[~held_out]), scaler.transform(features[held_out])
-    model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=seed)
-    scores = []
-    for c in grid:
+class _FoldPath:
+    """One fold's regularisation path: the scaler fitted on the fold's training rows only, and a
+    model warm-started from its previous C (the path of ``LogisticRegressionCV``)."""
+
+    def __init__(self, features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, seed: int):
+        scaler = StandardScaler().fit(features[~held_out])
+        self.fit_rows, self.test_rows = scaler.transform(features[~held_out]), scaler.transform(features[held_out])
+        self.fit_labels, self.test_labels = labels[~held_out], labels[held_out]
+        self.model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=seed)
+
+    def score(self, c: float) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.set_params(C=c).fit(fit_rows, labels[~held_out])
-        scores.append(float(np.mean(model.predict(test_rows) == labels[held_out])))
-    return scores
+            self.model.set_params(C=c).fit(self.fit_rows, self.fit_labels)
+        return float(np.mean(self.model.predict(self.test_rows) == self.test_labels))
 
 
 def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: Sequence[float] = C_GRID,
-            seed: int = 0) -> tuple[Pipeline, list[dict], float]:
+            seed: int = 0, patience: int | None = SWEEP_PATIENCE) -> tuple[Pipeline, list[dict], float]:
     """Choose ``C`` by cross-validated accuracy over predefined folds, then refit on all of them.
 
-    Each fold walks the grid from strong to weak regularisation, warm-starting every fit from the
-    previous solution (the regularisation path of ``LogisticRegressionCV``), in float32 and with
-    the scaler fitted inside the fold. ``LogisticRegressionCV`` itself casts to float64, which
-    doubles the memory traffic that bounds these fits: 14,000 × 1,024 features take about twice
-    as long there.
+    Every fold walks the grid from strong to weak regularisation, warm-starting each fit from the
+    previous solution, in float32 and with the scaler fitted inside the fold.
+    ``LogisticRegressionCV`` itself casts to float64, which doubles the memory traffic that bounds
+    these fits: 14,000 × 1,024 features take about twice as long there. The walk stops once the
+    mean accuracy has stayed below its best for ``patience`` grid values in a row (None: the whole
+    grid): weaker regularisation past a decline only overfits, and those fits are the slowest.
 
     Args:
         features: ndarray of shape (n_train, dim).
@@ -87,20 +92,25 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
 
     Returns:
         The probe refitted on every row with the best C, the sweep (list of ``C``,
-        ``cv_accuracy_mean``, ``cv_accuracy_std``, ``cv_accuracy_folds``), and the chosen C (the
-        smallest C within the best mean accuracy, ties going to stronger regularisation).
+        ``cv_accuracy_mean``, ``cv_accuracy_std``, ``cv_accuracy_folds``; the C values walked, in
+        ascending order), and the chosen C (the smallest C with the best mean accuracy).
     """
     grid = sorted(float(c) for c in grid)
     features, labels, folds = np.asarray(features, dtype=np.float32), np.asarray(labels), np.asarray(folds)
     fold_ids = np.unique(folds)
     if len(fold_ids) < 2:
         raise ValueError("the C sweep needs at least two cross-validation folds in the training part")
-    scores = np.asarray([_fold_path(features, labels, folds == fold, grid, seed)
-                         for fold in fold_ids])  # (folds, C values)
-    sweep = [{"C": c, "cv_accuracy_mean": float(scores[:, index].mean()),
-              "cv_accuracy_std": float(scores[:, index].std()),
-              "cv_accuracy_folds": scores[:, index].tolist()} for index, c in enumerate(grid)]
-    best_c = grid[int(np.argmax(scores.mean(axis=0)))]
+    paths = [_FoldPath(features, labels, folds == fold, seed) for fold in fold_ids]
+    sweep: list[dict] = []
+    best, since_best = -1.0, 0
+    for c in grid:
+        scores = np.asarray([path.score(c) for path in paths])
+        sweep.append({"C": c, "cv_accuracy_mean": float(scores.mean()), "cv_accuracy_std": float(scores.std()),
+                      "cv_accuracy_folds": scores.tolist()})
+        best, since_best = (float(scores.mean()), 0) if scores.mean() > best else (best, since_best + 1)
+        if patience is not None and since_best >= patience:
+            break
+    best_c = max(sweep, key=lambda row: row["cv_accuracy_mean"])["C"]  # first (smallest) C on a tie
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe = make_probe(best_c, seed).fit(features, labels)
@@ -184,6 +194,20 @@ def effective_shots(ks: Sequence[float], accuracies: Sequence[float], target: fl
     return float(2 ** (low + fraction * (high - low))), "interpolated"
 
 
+def out_of_fold_proba(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, C: float,
+                      classes: Sequence[str], seed: int = 0) -> np.ndarray:
+    """Probabilities of every training row from a probe (``C``) fitted on the other folds,
+    ndarray of shape (n_train, n_classes), ``classes`` order."""
+    proba = np.zeros((len(labels), len(classes)))
+    for fold in np.unique(folds):
+        held_out = folds == fold
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = make_probe(C, seed).fit(features[~held_out], labels[~held_out])
+        proba[held_out] = metrics.class_proba(model, features[held_out], list(classes))
+    return proba
+
+
 def blend_curve(zeroshot_proba: np.ndarray, probe_proba: np.ndarray, labels: np.ndarray, classes: Sequence[str],
                 alphas: Sequence[float] = BLEND_ALPHAS) -> list[dict]:
     """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities (alpha 0 = probe only).
@@ -262,6 +286,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         "feature_kind": opened.manifest["embeddings"][features_name].get("kind"),
         "n_train": int(is_train.sum()), "n_eval": int(is_eval.sum()), "dim": int(features.shape[1]),
         "c_sweep": sweep, "best_C": best_c, "kshot": curve,
+        "train_class_counts": {name: int((train_labels == name).sum()) for name in classes},
         "majority_rate": reference.get("majority_rate"), "uniform_rate": reference.get("uniform_rate"),
         "zeroshot_approach": None, "zeroshot_accuracy": None,
         "effective_shots": None, "effective_shots_bound": None, "blend": [],
@@ -272,10 +297,21 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         eval_ids = images.loc[is_eval, "image_id"].tolist()
         target = float(zeroshot["metrics"]["accuracy"])
         shots, how = effective_shots([p["k"] for p in curve], [p["mean"] for p in curve], target)
+        blend = blend_curve(zeroshot_proba(opened, zeroshot["id"], eval_ids), eval_proba, eval_labels, classes)
+        # the weight is chosen on the training part: out-of-fold probe probabilities against zero-shot's
+        train_ids = images.loc[is_train, "image_id"].tolist()
+        alpha, train_scores = choices.choose_blend_alpha(
+            zeroshot_proba(opened, zeroshot["id"], train_ids),
+            out_of_fold_proba(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(), best_c,
+                              classes, seed),
+            train_labels, classes, [row["alpha"] for row in blend])
+        for row, score in zip(blend, train_scores):
+            row["train_accuracy"] = score
         diagnostics.update(
             zeroshot_approach=zeroshot["id"], zeroshot_accuracy=target, effective_shots=shots,
-            effective_shots_bound=how,
-            blend=blend_curve(zeroshot_proba(opened, zeroshot["id"], eval_ids), eval_proba, eval_labels, classes))
+            effective_shots_bound=how, effective_shots_range=choices.shots_range(curve, target, int(is_eval.sum())),
+            blend=blend, blend_alpha=alpha,
+            blend_accuracy=next(row["accuracy"] for row in blend if row["alpha"] == alpha))
     params = {"features": features_name, "C": best_c, "C_grid": list(map(float, sorted(grid))),
               "cv": f"{len(sweep[0]['cv_accuracy_folds'])} grouped folds of the training part",
               "standardized": True, "solver": "lbfgs", "max_iter": MAX_ITER, "trained_on": split.TRAIN,

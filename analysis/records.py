@@ -14,8 +14,10 @@ from typing import (Any, Iterable, Mapping, NotRequired, Required, TypedDict, Un
 
 # No `from __future__ import annotations` here: TypedDict needs real annotations to see `Required`.
 
-KINDS = ("baseline", "zeroshot", "probe", "finetune")
-BASELINE, ZEROSHOT, PROBE, FINETUNE = KINDS
+# The ladder's rungs between zero-shot and the probe (analysis.ladder); each kind is its id's prefix.
+RUNG_KINDS = ("zeroshot-calibrated", "zeroshot-worded", "centroid", "knn")
+KINDS = ("baseline", "zeroshot", *RUNG_KINDS, "probe", "finetune")
+BASELINE, ZEROSHOT, PROBE, FINETUNE = "baseline", "zeroshot", "probe", "finetune"
 # The quantiles of each per-class profile in the ``confounders`` diagnostics (stored there as
 # ``quantile_levels``; readers fall back to these for a report that does not say).
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -42,18 +44,27 @@ def model_key(record: Mapping) -> str | None:
     return record.get("model_key")
 
 
-def best_per_model(approaches: Iterable[Mapping], kind: str) -> dict[str, Mapping]:
-    """Model key → the approach of ``kind`` on that model with the highest held-out accuracy.
+def choice_accuracy(record: Mapping) -> float:
+    """What an approach is chosen by among its model's: its accuracy on the training part
+    (``train_accuracy``; zero-shot predicts without labels, so choosing a prompt set by it is fair),
+    else — for records written without one — its held-out accuracy."""
+    value = record.get("train_accuracy")
+    return float(value) if value is not None else float(record["metrics"]["accuracy"])
 
-    The one answer to "best zero-shot prompt set of each CLIP model" (and of any other kind); keys in
-    the order the models first appear. The first of equally accurate approaches wins.
+
+def best_per_model(approaches: Iterable[Mapping], kind: str) -> dict[str, Mapping]:
+    """Model key → the approach of ``kind`` on that model chosen by :func:`choice_accuracy`.
+
+    The one answer to "the zero-shot prompt set of each CLIP model" (and of any other kind): the
+    one best on the training images, never the held-out winner; keys in the order the models first
+    appear. The first of equally accurate approaches wins.
     """
     best: dict[str, Mapping] = {}
     for record in approaches:
         key = model_key(record)
         if record.get("kind") != kind or key is None:
             continue
-        if key not in best or record["metrics"]["accuracy"] > best[key]["metrics"]["accuracy"]:
+        if key not in best or choice_accuracy(record) > choice_accuracy(best[key]):
             best[key] = record
     return best
 

@@ -21,7 +21,7 @@ How to add a stage (a ladder rung, say):
 
 from __future__ import annotations
 
-from analysis import agreement, baselines, finetune, probe, submission, zeroshot
+from analysis import agreement, baselines, finetune, ladder_stage, probe, submission, zeroshot
 from analysis.context import Stage
 
 STAGES: tuple[Stage, ...] = (
@@ -29,6 +29,7 @@ STAGES: tuple[Stage, ...] = (
     zeroshot.STAGE,    # every --clip model: embeddings, zero-shot per prompt set, autopsy, map
     probe.STAGE,       # every CLIP model with features in the bundle: C sweep, k-shot curve, blend
     finetune.STAGE,    # every --convnext model: training, predictions, features, map
+    ladder_stage.STAGE,  # every --clip model: calibrated, worded, centroid, kNN rungs; the ladders; the verdict
     agreement.STAGE,   # after every approach: agreement table, label problems
     submission.STAGE,  # after every approach: submissions/<approach>.csv when there is a test set
 )

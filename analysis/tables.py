@@ -23,7 +23,9 @@ PUBLISHED_LEADERBOARD = (
     {"approach": "linear probe on ViT-H-14 features", "kind": "probe", "public": 0.720, "private": 0.726},
     {"approach": "fine-tuned ConvNeXt", "kind": "finetune", "public": 0.761, "private": 0.754},
 )
-KIND_NAMES = {"baseline": "baseline", "zeroshot": "zero-shot", "probe": "linear probe", "finetune": "fine-tuned"}
+KIND_NAMES = {"baseline": "baseline", "zeroshot": "zero-shot", "zeroshot-calibrated": "calibrated zero-shot",
+              "zeroshot-worded": "worded zero-shot", "centroid": "class centroid", "knn": "kNN",
+              "probe": "linear probe", "finetune": "fine-tuned"}
 SOURCE_BUNDLE, SOURCE_REFERENCE, SOURCE_PUBLISHED = "this bundle", "reference rate", "published (Kaggle LB)"
 RIGHT, WRONG = "✔", "✘"
 GALLERY_SPLIT = "eval"  # the gallery, maps and comparisons score the held-out images only
@@ -76,11 +78,12 @@ def approach_labels(approaches: Iterable[dict], short: bool = False) -> dict[str
 
 
 def representative_approaches(approaches: list[dict]) -> list[dict]:
-    """The approaches worth a line on every image card: baselines like any other, and only the most
-    accurate prompt set of each zero-shot model (a bundle can hold one zero-shot approach per prompt set)."""
+    """The approaches worth a line on every image card: baselines like any other, no intermediate
+    rungs of the ladder (they have their own places), and only the prompt set of each zero-shot
+    model chosen on the training part (a bundle holds one approach per prompt set)."""
     best_zeroshot = records.best_per_model(approaches, records.ZEROSHOT).values()
     return [record for record in approaches
-            if record.get("kind") != "zeroshot" or any(record is best for best in best_zeroshot)]
+            if record.get("kind") not in ("zeroshot", *records.RUNG_KINDS) or any(record is best for best in best_zeroshot)]
 
 
 def shots_text(value: float) -> str:

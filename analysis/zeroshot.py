@@ -216,6 +216,11 @@ def embed_prompts(clip: embed.ClipModel, prompt_set: PromptSet, classes: Sequenc
 
 # --- the autopsy ----------------------------------------------------------------------------------
 
+def train_accuracy(classifier: ZeroShotClassifier, unit: np.ndarray, labels: np.ndarray) -> float | None:
+    """Accuracy on the training part: what a prompt set is chosen by (None without training images)."""
+    return float(np.mean(classifier.predict(unit) == labels)) if len(labels) else None
+
+
 def cosine_matrix(vectors: np.ndarray) -> list[list[float]]:
     unit = embed.normalize(vectors)
     return np.round(unit @ unit.T, 6).tolist()
@@ -239,6 +244,8 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
     classes = list(classes)
     held_out = (images["split"] == split.EVAL).to_numpy()
     truth = images.loc[held_out, "label"].astype(str).to_numpy()
+    on_train = (images["split"] == split.TRAIN).to_numpy()
+    train_unit, train_truth = embed.normalize(image_embeddings)[on_train], images.loc[on_train, "label"].astype(str)
     unit = embed.normalize(image_embeddings)[held_out]
     sets, templates, predicted_distribution, by_set = [], [], {}, {}
     for embedded in prompts:
@@ -250,12 +257,17 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
         by_set[name] = (classifier, proba, predicted)
         sets.append({"name": name, "approach_id": approach_ids[name], "accuracy": scores["accuracy"],
                      "balanced_accuracy": scores["balanced_accuracy"], "macro_f1": scores["macro_f1"],
-                     "n_templates": len(embedded.prompt_set.templates)})
+                     "n_templates": len(embedded.prompt_set.templates),
+                     "train_accuracy": train_accuracy(classifier, train_unit, train_truth.to_numpy())})
         predicted_distribution[name] = {label: int((predicted == label).sum()) for label in classes}
         for template, single in embedded.template_classifiers().items():
             templates.append({"prompt_set": name, "template": template,
                               "accuracy": float((single.predict(unit) == truth).mean()) if len(truth) else None})
-    best = max(sets, key=lambda entry: entry["accuracy"])["name"]
+    # chosen on the training part (zero-shot needs no label to predict there); the held-out winner
+    # is kept only as an oracle figure
+    best = max(sets, key=lambda entry: (entry["train_accuracy"] if entry["train_accuracy"] is not None
+                                        else entry["accuracy"]))["name"]
+    oracle = max(sets, key=lambda entry: entry["accuracy"])["name"]
     classifier, proba, predicted = by_set[best]
     text = classifier.class_embeddings
     image_centroid = unit.mean(axis=0) if len(unit) else np.zeros(text.shape[1])
@@ -270,6 +282,7 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
         "model_key": clip_key,
         "n_eval": int(held_out.sum()),
         "best_prompt_set": best,
+        "oracle_prompt_set": oracle,
         "prompt_sets": sets,
         "templates": templates,
         "true_distribution": {label: int((truth == label).sum()) for label in classes},
@@ -379,11 +392,14 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
         if ctx.is_complete(ids[prompt_set.name]):
             continue
         proba = embedded.classifier().predict_proba(unit)
+        on_train = (ctx.images["split"] == split.TRAIN).to_numpy()
+        chosen_by = train_accuracy(embedded.classifier(), unit[on_train],
+                                   ctx.images.loc[on_train, "label"].astype(str).to_numpy())
         ctx.save_approach(records.ZEROSHOT, ctx.images["image_id"].tolist(), proba, model_key=clip.key,
                           model=spec.model, pretrained=spec.pretrained, prompt_set=prompt_set.name,
                           params=prompt_set.params(ctx.classes), device=str(clip.device), precision=clip.precision,
                           wall_time_s=round(time.perf_counter() - started + extracted.seconds, 3),
-                          embedding_seconds=round(extracted.seconds, 3),
+                          train_accuracy=chosen_by, embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
     coordinates = projection.project(unit, texts, seed=options.seed)

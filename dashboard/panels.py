@@ -69,6 +69,10 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
         st.warning(panel.warning, icon=":material/warning:")
     if panel.figure is not None:
         components.figure(panel.figure, panel.reading)
+    elif panel.table is not None:
+        st.dataframe(panel.table, hide_index=True, width="stretch")
+        if panel.reading:
+            st.caption(panel.reading)
     elif panel.reading:
         st.markdown(panel.reading)
 

@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pandas as pd
 
-from analysis import agreement, bundle, pipeline, tables
+from analysis import agreement, bundle, pipeline, records, tables
 
 CLASSES = ["pure", "broken"]
 LABELS = ["pure", "pure", "broken", "broken", "pure"]
@@ -82,7 +82,7 @@ def test_demo_bundle_agreement_covers_every_held_out_image(demo_bundle):
     n_eval = int((opened.images()["split"] == "eval").sum())
     assert sum(pattern["count"] for pattern in found["patterns"]) == n_eval == found["n_images"]
     kinds = {opened.approach(approach)["kind"] for approach in found["approaches"]}
-    assert kinds == {"zeroshot", "probe", "finetune"}
+    assert kinds == {"zeroshot", "probe", "finetune", *records.RUNG_KINDS}  # every rung of the ladder too
     problems = opened.diagnostics("label_problems")
     assert problems["counts"]["all_wrong"] == len(found["all_wrong"])
     thumbnails = set(opened.thumbnails()["image_id"])

@@ -85,7 +85,7 @@ def test_the_walk_sees_what_it_should():
     assert "analysis.stages" in graph["analysis.pipeline"]       # imported inside run(): still seen
     assert {"analysis.zeroshot", "analysis.finetune"} <= graph["analysis.stages"]
     assert stage_modules() == {"analysis.baselines", "analysis.zeroshot", "analysis.probe", "analysis.finetune",
-                               "analysis.agreement", "analysis.submission"}
+                               "analysis.ladder_stage", "analysis.agreement", "analysis.submission"}
 
 
 def test_no_stage_imports_the_runner():
@@ -127,7 +127,7 @@ def test_registered_stages_read_only_run_options():
     for entry in STAGES:
         assert {item.name for item in dataclasses.fields(entry.options)} <= run_fields, entry.name
         assert dataclasses.is_dataclass(entry.options) and entry.options.__dataclass_params__.frozen
-    assert list_stages() == ["baselines", "zeroshot", "probe", "finetune", "agreement", "submission"]
+    assert list_stages() == ["baselines", "zeroshot", "probe", "finetune", "ladder", "agreement", "submission"]
     assert stage("probe").name == "probe"
     with pytest.raises(KeyError, match="there are baselines"):
         stage("nope")

@@ -15,7 +15,7 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, comparison, explain, export, figures, records, tables
+from analysis import bundle, comparison, explain, export, figures, ladder_panels, records, tables
 from dashboard import loaders
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -222,8 +222,11 @@ def test_autopsy_reads_every_figure(full_bundle):
     text = shown_text(app)
     autopsy = bundle.open_bundle(full_bundle).diagnostics("autopsy:ViT-H-14:laion2b_s32b_b79k")
     assert explain.read_prompt_ladder(autopsy, None).split(" — ")[0].split(";")[0] in text
+    opened = bundle.open_bundle(full_bundle)
+    evidence = ladder_panels.separation_evidence(opened.approaches, opened.manifest["reference"]["majority_rate"],
+                                                 "ViT-H-14:laion2b_s32b_b79k")
     assert explain.read_similarity(autopsy["text_similarity"], autopsy["image_centroid_similarity"],
-                                   ["pure", "broken", "discolored", "silkcut"]) in text
+                                   ["pure", "broken", "discolored", "silkcut"], evidence) in text
     for title in ("Prompt ladder", "Modality gap", "Calibration", "What trivial image statistics already predict"):
         assert any(t.startswith(title) for t in figure_titles(app)), title
     assert "zero-shot ViT-H-14 (laion2b_s32b_b79k) · simple" in text
@@ -487,9 +490,12 @@ def test_representative_approaches_keep_the_best_prompt_set():
         {"id": "zeroshot:M:p:a", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "a", "metrics": {"accuracy": 0.2}},
         {"id": "zeroshot:M:p:b", "kind": "zeroshot", "model_key": "M:p", "prompt_set": "b", "metrics": {"accuracy": 0.3}},
         {"id": "zeroshot:N:q:a", "kind": "zeroshot", "model_key": "N:q", "prompt_set": "a", "metrics": {"accuracy": 0.1}},
-        {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}}]
+        {"id": "probe:M:p", "kind": "probe", "model_key": "M:p", "metrics": {"accuracy": 0.7}},
+        {"id": "knn:M:p", "kind": "knn", "model_key": "M:p", "metrics": {"accuracy": 0.6}}]
     assert [r["id"] for r in tables.representative_approaches(approaches)] == [
         "baseline:majority", "zeroshot:M:p:b", "zeroshot:N:q:a", "probe:M:p"]  # the best prompt set of each model
+    approaches[2]["train_accuracy"], approaches[1]["train_accuracy"] = 0.1, 0.5  # chosen on the training images
+    assert [r["id"] for r in tables.representative_approaches(approaches)][1] == "zeroshot:M:p:a"
 
 
 def test_confounder_profiles_in_class_order_with_short_units():

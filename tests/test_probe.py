@@ -73,7 +73,8 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     wanted = set(context.images.loc[context.images["split"].isin(["eval", "kaggle_test"]), "image_id"])
     assert set(predictions["image_id"]) == wanted
     found = opened.diagnostics(f"probe:{KEY}")
-    assert [row["C"] for row in found["c_sweep"]] == sorted(probe.C_GRID)
+    walked = [row["C"] for row in found["c_sweep"]]
+    assert walked == sorted(probe.C_GRID)[:len(walked)] and len(walked) >= probe.SWEEP_PATIENCE
     best = max(found["c_sweep"], key=lambda row: row["cv_accuracy_mean"])
     assert found["best_C"] == pytest.approx(best["C"])
     assert all(len(row["cv_accuracy_folds"]) == 4 for row in found["c_sweep"])
@@ -83,6 +84,12 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     assert by_alpha[0.0] == pytest.approx(record["metrics"]["accuracy"])
     assert by_alpha[1.0] == pytest.approx(found["zeroshot_accuracy"])
     assert found["effective_shots_bound"] in ("interpolated", "at_most")
+    # the blend weight is chosen on the training folds: the training accuracy of every row decides it
+    by_train = {row["alpha"]: row["train_accuracy"] for row in found["blend"]}
+    assert found["blend_alpha"] == min(a for a, value in by_train.items() if value == max(by_train.values()))
+    assert found["blend_accuracy"] == by_alpha[found["blend_alpha"]]
+    assert found["effective_shots_range"]["how"] in ("between", "at_most", "never_clearly")
+    assert sum(found["train_class_counts"].values()) == found["n_train"]
 
 
 def test_stage_skips_a_finished_probe_unless_forced(tmp_path, monkeypatch):

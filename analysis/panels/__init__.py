@@ -26,18 +26,21 @@ draw the rest. Any other exception is a bug and is not hidden.
 The package: :mod:`~analysis.panels.spec` (what a panel is, how it is built, where data comes
 from), then one module of page lists each: :mod:`~analysis.panels.overview` (Home, Compare),
 :mod:`~analysis.panels.autopsy` (zero-shot autopsy, shortcuts), :mod:`~analysis.panels.training`
-(linear probe, ConvNeXt). Everything is importable from ``analysis.panels``.
+(linear probe, ConvNeXt), :mod:`~analysis.panels.ladder` (the ladder on the autopsy page, the verdict on
+Home and at the top of the report). Everything is importable from ``analysis.panels``.
 """
 
 from __future__ import annotations
 
 from analysis.panels.autopsy import (AUTOPSY_PANELS, SHORTCUT_PANELS, AutopsyData, ShortcutData, autopsy_data,
                                      shortcut_data)
+from analysis.panels.ladder import LADDER_PANELS, VERDICT_PANELS, verdict_data
 from analysis.panels.overview import COMPARE_PANELS, HOME_PANELS, CompareData, HomeData, compare_data, home_data
 from analysis.panels.spec import BundleSource, PageData, Panel, PanelSpec, Source, build, build_all, reference_rates
 from analysis.panels.training import CONVNEXT_PANELS, PROBE_PANELS, ConvnextData, ProbeData, convnext_data, probe_data
 
-__all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "PROBE_PANELS", "SHORTCUT_PANELS",
+__all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "LADDER_PANELS", "PROBE_PANELS",
+           "SHORTCUT_PANELS", "VERDICT_PANELS", "verdict_data",
            "AutopsyData", "BundleSource", "CompareData", "ConvnextData", "HomeData", "PageData", "Panel",
            "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "build", "build_all", "compare_data", "convnext_data", "home_data", "probe_data",
            "reference_rates", "shortcut_data"]

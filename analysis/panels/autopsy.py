@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis import explain, figures, records, tables
+from analysis import explain, figures, ladder_panels, records, tables
+from analysis.panels.ladder import LADDER_PANELS
 from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
 
 
@@ -15,9 +16,11 @@ class AutopsyData(PageData):
     """One CLIP model's autopsy: its diagnostics, its best zero-shot run and its map."""
 
     model_key: str
-    record: dict                 # the model's most accurate zero-shot approach
+    record: dict                 # the model's zero-shot approach chosen on the training images
     points: pd.DataFrame | None  # the joint map of images and class prompts; None without one
     method: str                  # how the map was made (umap, or pca for tiny bundles)
+    ladder: dict = field(default_factory=dict)  # ladder:{model key} ({} without one)
+    evidence: dict | None = None  # the rung that shows the features separate the classes (ladder_panels)
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
@@ -31,11 +34,16 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
         placed = tables.prompt_sets_of(source.projection(projection))
         points = source.map_points(projection, record["id"],
                                    record.get("prompt_set") if record.get("prompt_set") in placed else None)
-    return AutopsyData(source.classes, reference_rates(source), autopsy, name, model_key, record, points,
-                       tables.projection_method(source.manifest, projection))
+    reference = reference_rates(source)
+    evidence = ladder_panels.separation_evidence(source.manifest.get("approaches", []), reference.get("majority_rate"),
+                                                 model_key)
+    return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
+                       tables.projection_method(source.manifest, projection),
+                       source.diagnostics(f"ladder:{model_key}"), evidence)
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
+    *LADDER_PANELS,
     PanelSpec("prompt_ladder", "prompt ladder", "Prompts",
               lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
                                                      d.reference.get("uniform_rate")),
@@ -60,7 +68,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: figures.similarity_figure(d.diagnostics["text_similarity"],
                                                   d.diagnostics["image_centroid_similarity"], d.classes),
               lambda d: explain.read_similarity(d.diagnostics["text_similarity"],
-                                                d.diagnostics["image_centroid_similarity"], d.classes),
+                                                d.diagnostics["image_centroid_similarity"], d.classes, d.evidence),
               lambda d: bool(d.diagnostics.get("text_similarity") and d.diagnostics.get("image_centroid_similarity"))),
     PanelSpec("reliability", "calibration", "Confidence and mistakes",
               lambda d: figures.reliability_figure(d.diagnostics["reliability"]),
@@ -68,7 +76,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: bool(d.diagnostics.get("reliability")), half=True),
     PanelSpec("confusion", "confusion matrix", "Confidence and mistakes",
               lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
-                                                        title="Confusion matrix (best prompt set)"),
+                                                        title="Confusion matrix (chosen prompt set)"),
               lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
               lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",

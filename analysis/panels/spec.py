@@ -97,6 +97,7 @@ class Panel:
     warning: str = ""          # said plainly above the figure (random weights, from-scratch training)
     half: bool = False         # the dashboard sets two consecutive half panels side by side
     missing: str | None = None  # an explain.missing_part name: the bundle lacks this panel's data
+    table: pd.DataFrame | None = None  # a table shown in place of a figure (its reading under it)
 
 
 def _nothing(_) -> str:
@@ -122,6 +123,7 @@ class PanelSpec(Generic[Data]):
         half: half width in the dashboard.
         missing: when ``shows`` is false, say what is missing (an ``explain.missing_part`` name)
             instead of leaving the panel out.
+        table: builds a table to show in place of a figure (the ladder, the alignment table).
     """
 
     key: str
@@ -133,6 +135,7 @@ class PanelSpec(Generic[Data]):
     warning: Callable[[Data], str] = _nothing
     half: bool = False
     missing: str | None = None
+    table: Callable[[Data], pd.DataFrame] | None = None
 
 
 def build(spec: PanelSpec[Data], data: Data) -> Panel | None:
@@ -146,7 +149,7 @@ def build(spec: PanelSpec[Data], data: Data) -> Panel | None:
     if not spec.shows(data):
         return Panel(**base, missing=spec.missing) if spec.missing else None
     return Panel(**base, figure=spec.figure(data) if spec.figure else None, reading=spec.reading(data),
-                 warning=spec.warning(data))
+                 warning=spec.warning(data), table=spec.table(data) if spec.table else None)
 
 
 def build_all(specs: tuple[PanelSpec[Data], ...], data: Data) -> list[Panel]:

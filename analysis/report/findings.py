@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import math
 
-from analysis import explain, tables
+from analysis import choices, explain, tables
 from analysis.bundle import Bundle, BundleError
+from analysis.records import choice_accuracy
 
 log = logging.getLogger(__name__)
 
-KIND_ORDER = {"baseline": 0, "zeroshot": 1, "probe": 2, "finetune": 3}
+KIND_ORDER = {"baseline": 0, "zeroshot": 1, "zeroshot-calibrated": 2, "zeroshot-worded": 3, "centroid": 4, "knn": 5,
+              "probe": 6, "finetune": 7}
 
 
 def diagnostics(bundle: Bundle, name: str) -> dict:
@@ -50,17 +52,18 @@ def key_findings(bundle: Bundle) -> list[str]:
         findings.append(f"Best approach: {labels[best['id']]} at {scores['accuracy']:.3f} "
                         f"(95% interval {interval[0]:.3f}–{interval[1]:.3f}) on {scores.get('n', '?')} "
                         "held-out images.")
-    zeroshot = best_of_kind(bundle, "zeroshot")
+    zeroshot = max(bundle.approaches_of_kind("zeroshot"), key=choice_accuracy, default=None)  # chosen on train
     if zeroshot and majority is not None:
         accuracy = zeroshot["metrics"]["accuracy"]
-        findings.append(f"The best zero-shot run ({labels[zeroshot['id']]}) scores {accuracy:.3f}, "
+        findings.append(f"The zero-shot run chosen on the training images ({labels[zeroshot['id']]}) scores "
+                        f"{accuracy:.3f}, "
                         f"{explain.versus(accuracy, majority)} the majority-class rate of {majority:.3f} "
                         f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
     probe = best_of_kind(bundle, "probe")
     if probe and zeroshot:
         findings.append(f"The linear probe ({labels[probe['id']]}) scores {probe['metrics']['accuracy']:.3f}, "
                         f"{explain.difference(probe['metrics']['accuracy'], zeroshot['metrics']['accuracy'])} "
-                        "the best zero-shot run.")
+                        "the zero-shot run chosen on the training images.")
     finetune = best_of_kind(bundle, "finetune")
     if finetune and probe:
         findings.append(f"Fine-tuning ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
@@ -70,10 +73,14 @@ def key_findings(bundle: Bundle) -> list[str]:
     if stats and zeroshot:
         findings.append(f"Simple image statistics (size, view, colour) alone score "
                         f"{stats['metrics']['accuracy']:.3f}, against {zeroshot['metrics']['accuracy']:.3f} "
-                        "for the best zero-shot run.")
+                        "for the zero-shot run chosen on the training images.")
     probe_diagnostics = diagnostics(bundle, probe["id"]) if probe else {}
     shots = probe_diagnostics.get("effective_shots")
-    if isinstance(shots, (int, float)):
+    if probe_diagnostics.get("effective_shots_range"):
+        phrase = choices.shots_phrase(probe_diagnostics["effective_shots_range"])
+        findings.append("The probe never clearly overtakes zero-shot in this bundle." if phrase == "never clearly"
+                        else f"The probe clearly overtakes zero-shot with {phrase} labelled images per class.")
+    elif isinstance(shots, (int, float)):
         at_most = probe_diagnostics.get("effective_shots_bound") == "at_most"
         findings.append(f"The probe matches zero-shot with {'at most' if at_most else 'about'} "
                         f"{tables.shots_text(shots)} labelled images per class.")

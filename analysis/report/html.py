@@ -118,6 +118,17 @@ def cell(value) -> str:
 
 # --- panels ---------------------------------------------------------------------------------------
 
+def reading_html(text: str) -> Markup:
+    """A words-only panel's reading: paragraphs, and ``- `` lines as a bulleted list."""
+    items = [line[2:] for line in text.splitlines() if line.startswith("- ")]
+    prose = " ".join(line for line in text.splitlines() if line.strip() and not line.startswith("- "))
+    parts = [Markup('<p class="reading">{}</p>').format(inline_markdown(prose))] if prose else []
+    if items:
+        parts.append(Markup('<ul class="reading">{}</ul>').format(
+            Markup("").join(Markup("<li>{}</li>").format(inline_markdown(item)) for item in items)))
+    return Markup("").join(parts)
+
+
 def panel_html(panel: Panel, missing: Callable[[str], Markup]) -> Markup:
     """One built panel: a "missing part" line, or its warning, figure and reading."""
     if panel.missing:
@@ -125,8 +136,13 @@ def panel_html(panel: Panel, missing: Callable[[str], Markup]) -> Markup:
     parts = [Markup('<p class="warning">{}</p>').format(panel.warning)] if panel.warning else []
     if panel.figure is not None:
         parts.append(figure_html(panel.figure, panel.reading))
+    elif panel.table is not None:
+        parts.append(table_html(panel.table.columns, panel.table.itertuples(index=False), numeric_from=len(
+            panel.table.columns)))
+        if panel.reading:
+            parts.append(Markup("<p class=\"caption\">{}</p>").format(inline_markdown(panel.reading)))
     elif panel.reading:
-        parts.append(Markup('<p class="reading">{}</p>').format(inline_markdown(panel.reading)))
+        parts.append(reading_html(panel.reading))
     return Markup('<div class="panel" data-panel="{}">{}</div>').format(panel.key, Markup("").join(parts))
 
 

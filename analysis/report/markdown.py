@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import reproduce, tables
+from analysis import ladder_panels, reproduce, tables
 from analysis.bundle import Bundle
-from analysis.report.findings import key_findings, missing_line
+from analysis.report.findings import diagnostics, key_findings, missing_line
 
 
 def markdown_text(text: object) -> str:
@@ -56,6 +56,9 @@ def render_markdown(bundle: Bundle) -> str:
     if bundle.demo:
         lines += ["> **Demo bundle**: synthetic images and random-weight models; these numbers say nothing "
                   "about CLIP.", ""]
+    verdict = diagnostics(bundle, "verdict")
+    if verdict:
+        lines += ["**Verdict**", "", ladder_panels.verdict_markdown(verdict), ""]
     lines += reproduce.markdown(reproduce.reproduction(bundle.manifest), markdown_text)
     classes = ", ".join(markdown_text(name) for name in bundle.classes)
     lines += [f"Dataset: {dataset.get('n_labelled', '?')} labelled images, {len(bundle.classes)} classes "
@@ -69,4 +72,20 @@ def render_markdown(bundle: Bundle) -> str:
         lines += ["**Key findings**", ""] + [f"- {markdown_text(sentence)}" for sentence in findings]
     else:
         lines.append(markdown_text(missing_line(bundle, "approaches")))
+    lines += ladder_markdown(bundle)
     return "\n".join(lines) + "\n"
+
+
+def ladder_markdown(bundle: Bundle) -> list[str]:
+    """The ladder of each CLIP model as one Markdown table, under its reading."""
+    lines = []
+    keys = sorted({record.get("model_key") or tables.model_key(record) for record in bundle.approaches_of_kind("zeroshot")})
+    for found in (diagnostics(bundle, f"ladder:{key}") for key in keys):
+        if not found:
+            continue
+        table = ladder_panels.ladder_table(found).drop(columns=["approach"])
+        lines += ["", f"**Where the points go ({markdown_text(found['model_key'])})**", "",
+                  ladder_panels.read_ladder(found), "",
+                  "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(markdown_text(cell) for cell in row) + " |" for row in table.itertuples(index=False)]
+    return lines

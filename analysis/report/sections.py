@@ -77,7 +77,8 @@ class ReportBuilder:
     def sections(self) -> list[Section]:
         """Every section. One whose bundle files cannot be read (:class:`BundleError`) says so in
         place of the section and the report goes on; the reason is logged with its traceback."""
-        builders = [(self.dataset, "dataset", "Dataset"), (self.headline, "headline", "Headline"),
+        builders = [(self.verdict, "verdict", "Verdict"), (self.dataset, "dataset", "Dataset"),
+                    (self.headline, "headline", "Headline"),
                     (self.comparison, "compare", "Compare approaches"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
                     (self.probe, "probe", "Linear probe"), (self.finetune, "finetune", "Fine-tuned ConvNeXt"),
                     (self.agreement, "agreement", "Agreement"),
@@ -92,6 +93,16 @@ class ReportBuilder:
                     f"This section could not be drawn from the bundle's data ({error}). "
                     "Rebuilding the bundle with the current CornLens usually fixes it.")))
         return sections
+
+    def verdict(self) -> Section:
+        """The verdict first: the panel Home shows (``panels.VERDICT_PANELS``)."""
+        data = panels.verdict_data(self.source)
+        if not data.diagnostics:
+            return Section("verdict", "Verdict", note("No verdict in this bundle yet: it is written after the "
+                                                      "approaches by `python -m analysis run`."))
+        return Section("verdict", "Verdict", panels_html(panels.VERDICT_PANELS, data, self.missing) + note(
+            f"Differences in accuracy points on the same {data.diagnostics.get('n_eval')} held-out images, with "
+            "paired bootstrap intervals."))
 
     def dataset(self) -> Section:
         dataset, split = self.manifest.get("dataset", {}), self.manifest.get("split", {})

@@ -14,7 +14,7 @@ from dashboard import panels as page_panels
 
 
 def headline(best: dict, reference: dict) -> None:
-    st.markdown(f"Best prompt set here: **{best.get('prompt_set') or best['id']}** — "
+    st.markdown(f"Prompt set chosen on the training images: **{best.get('prompt_set') or best['id']}** — "
                 f"{explain.describe_approach(best)}")
     components.metric_row(best)
     majority = reference.get("majority_rate")

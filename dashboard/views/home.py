@@ -142,6 +142,10 @@ if opened is None:
 components.demo_banner(opened.manifest)
 bundle_facts(opened)
 made_with_panel(opened)
+verdict = panels.verdict_data(page_panels.LoaderSource(ref, opened))
+if verdict.diagnostics:  # written after the approaches by `run`
+    st.subheader("Verdict")
+    page_panels.show(panels.VERDICT_PANELS, verdict, ref, opened.manifest)
 headline_panel(opened, ref)
 missing_parts(opened, ref)
 page_guide()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, panels, tables
+from analysis import choices, explain, panels, tables
 from dashboard import components
 from dashboard import panels as page_panels
 
@@ -21,8 +21,10 @@ if not data.diagnostics:
     st.info(f"This probe has no diagnostics (C sweep, k-shot curve, blend) in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--clip {tables.model_key(record)}', '--force')}\n```")
 elif "kshot" in data.diagnostics:  # (reading a malformed curve here would raise; its panel says so below)
-    shots = data.diagnostics.get("effective_shots")
+    shots, found = data.diagnostics.get("effective_shots"), data.diagnostics.get("effective_shots_range")
     st.metric("effective shots",
+              choices.shots_phrase(found) if found else
               f"{tables.shots_text(shots)} per class" if isinstance(shots, (int, float)) else "never reached",
-              help="labelled images per class at which the probe matches zero-shot: what zero-shot is worth")
+              help="labelled images per class at which the probe clearly overtakes zero-shot: k-shot points closer "
+                   "to the zero-shot line than their uncertainty count as level, so the answer can be a range")
 page_panels.show(panels.PROBE_PANELS, data, ref, opened.manifest)

@@ -1,0 +1,101 @@
+"""Readings of the ladder, the alignment table and the verdict agree with the numbers they read."""
+
+from __future__ import annotations
+
+from analysis import explain, ladder_panels, verdict
+
+CLASSES = ["pure", "broken", "discolored", "silkcut"]
+
+
+def step(name, first, second, difference, low, high, measures="x"):
+    return {"step": name, "from": first, "to": second, "measures": measures, "difference": difference,
+            "ci": [low, high], "n": 1000, "a": 0.5, "b": 0.5}
+
+
+def rung(name, accuracy, versus_low):
+    return {"rung": name, "label": name, "approach_id": f"{name}:M", "accuracy": accuracy,
+            "accuracy_ci": [accuracy - 0.02, accuracy + 0.02], "choice": "",
+            "versus_majority": {"difference": accuracy - 0.41, "ci": [versus_low, versus_low + 0.04], "n": 1000,
+                                "a": accuracy, "b": 0.41}}
+
+
+def ladder(**overrides):
+    found = {"majority_rate": 0.41, "uniform_rate": 0.25, "prompt_choice": {"prompt_set": "corn"},
+             "rungs": [rung("zeroshot", 0.40, -0.03), rung("zeroshot-calibrated", 0.49, 0.06),
+                       rung("zeroshot-worded", 0.41, -0.02), rung("centroid", 0.52, 0.09), rung("probe", 0.55, 0.12)],
+             "steps": [step("bias", "zeroshot", "zeroshot-calibrated", 0.09, 0.07, 0.11),
+                       step("wording", "zeroshot", "zeroshot-worded", 0.01, -0.01, 0.03),
+                       step("alignment", "zeroshot", "centroid", 0.12, 0.10, 0.14),
+                       step("directions", "centroid", "probe", 0.03, 0.01, 0.05)],
+             "separable_by": ["centroid", "probe"]}
+    return found | overrides
+
+
+def test_ladder_reading_states_the_points_of_each_cause():
+    text = ladder_panels.read_ladder(ladder())
+    assert text.startswith("Of the 15 points between zero-shot and the probe, 9 points come back by correcting "
+                           "the class bias alone (calibrated rung) and 1 point by better words (worded rung).")
+    assert "Image prototypes recover 12 points (centroid rung)" in text
+    assert "linear probe reaches 55.0% against 41.0%" in text  # the claim about features cites its rung
+
+
+def test_ladder_reading_says_prompts_point_wrong_only_when_prototypes_dominate():
+    assert "point to the wrong place" not in ladder_panels.read_ladder(ladder())  # bias 9 ≥ half of 12
+    weak_bias = ladder(steps=[step("bias", "zeroshot", "zeroshot-calibrated", 0.02, 0.0, 0.04),
+                              step("alignment", "zeroshot", "centroid", 0.12, 0.10, 0.14)])
+    assert "the prompts point to the wrong place" in ladder_panels.read_ladder(weak_bias)
+
+
+def test_inseparable_is_said_only_when_no_feature_rung_beats_majority():
+    nothing = ladder(separable_by=[], rungs=[rung("zeroshot", 0.40, -0.03), rung("probe", 0.42, -0.01)])
+    assert "do not separate the classes" in ladder_panels.read_ladder(nothing)
+    assert "do not separate" not in ladder_panels.read_ladder(ladder())
+
+
+def test_near_one_centroid_similarity_with_a_strong_probe_is_not_called_inseparable():
+    text_similarity = [[1, 0.80, 0.80, 0.80], [0.80, 1, 0.80, 0.80], [0.80, 0.80, 1, 0.80], [0.80, 0.80, 0.80, 1]]
+    image_similarity = [[1, 0.99, 0.98, 0.98], [0.99, 1, 0.98, 0.98], [0.98, 0.98, 1, 0.98], [0.98, 0.98, 0.98, 1]]
+    approaches = [{"id": "probe:M", "kind": "probe", "model_key": "M",
+                   "metrics": {"accuracy": 0.554, "accuracy_ci": [0.538, 0.570]}},
+                  {"id": "centroid:M", "kind": "centroid", "model_key": "M",
+                   "metrics": {"accuracy": 0.43, "accuracy_ci": [0.40, 0.46]}}]
+    evidence = ladder_panels.separation_evidence(approaches, 0.408, "M")
+    assert evidence["approach_id"] == "probe:M"
+    text = explain.read_similarity(text_similarity, image_similarity, CLASSES, evidence)
+    assert "does not separate" not in text and "no wording of the prompts can" not in text
+    assert "linear probe" in text and "55.4%" in text
+    # without any evidence beyond the majority rate the old conclusion stands
+    assert "does not separate the classes" in explain.read_similarity(text_similarity, image_similarity, CLASSES,
+                                                                      None)
+
+
+def test_alignment_reading_names_misdirected_prompts_and_split_names():
+    rows = [{"class": "pure", "own_rank": 1, "own_cosine": 0.3, "closest_class": "pure", "tokens": [["pure"]]},
+            {"class": "silkcut", "own_rank": 3, "own_cosine": 0.2, "closest_class": "broken",
+             "tokens": [["silk", "cut"]]}]
+    text = ladder_panels.read_alignment(rows)
+    assert text.startswith("1 of 2 class prompts are closest to their own class's images.")
+    assert "*silkcut* points closer to the *broken* images (its own rank 3)" in text
+    assert "*silkcut* into silk + cut" in text
+
+
+def test_verdict_markdown_puts_warnings_first_and_skips_missing_rows():
+    comparison = verdict.paired_difference([1, 1, 0, 1], [0, 1, 0, 0])
+    found = {"warnings": ["X has random weights"],
+             "rows": [verdict.verdict_row("zero-shot vs majority", comparison, "**zero-shot**", "always *pure*", "Bias."),
+                      verdict.verdict_row("ConvNeXt vs probe", None, "ConvNeXt", "probe", "")]}
+    text = ladder_panels.verdict_markdown(found)
+    assert text.splitlines()[0] == "> ⚠ X has random weights"
+    assert "**zero-shot** 75.0% vs always *pure* 25.0%: +50.0 points" in text and "Bias." in text
+    assert text.splitlines()[-1] == "- Not in this bundle: ConvNeXt vs probe."
+
+
+def test_waterfall_draws_every_step_and_the_oracle():
+    found = ladder(prompt_choice={"prompt_set": "corn", "oracle_prompt_set": "a-photo-of", "oracle_accuracy": 0.43})
+    figure = ladder_panels.waterfall_figure(found)
+    bars = [trace for trace in figure.data if trace.type == "bar" and trace.base is not None]
+    assert len(bars) == 4
+    assert [a.text.split("<br>")[0] for a in figure.layout.annotations if "pts" in a.text] == [
+        "<b>+9.0 pts</b>", "<b>+1.0 pts</b>", "<b>+12.0 pts</b>", "<b>+3.0 pts</b>"]
+    assert bars[0].base[0] == 0.40 and bars[0].y[0] == 0.09
+    assert any("oracle" in (trace.name or "") and "not a fair score" in trace.name for trace in figure.data)

@@ -1,0 +1,69 @@
+"""The ladder stage in the demo bundle: every rung an approach, the ladder and the verdict written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis import bundle, ladder, ladder_stage, report
+
+KEY = "CornLens-Tiny:random"
+
+
+def test_every_rung_is_an_approach_with_a_submission(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    ids = {record["id"] for record in opened.approaches}
+    for name in ladder.COMPUTED_RUNGS:
+        record = opened.approach(f"{name}:{KEY}")
+        assert record["kind"] == name and record["model_key"] == KEY
+        assert record["params"]["trained_on"] == "train"
+        assert f"{name}:{KEY}" in opened.manifest.get("submissions", {}) or not opened.manifest.get("submissions")
+    assert {f"{name}:{KEY}" for name in ladder.COMPUTED_RUNGS} <= ids
+    agreement = opened.diagnostics("agreement")
+    assert {f"{name}:{KEY}" for name in ladder.COMPUTED_RUNGS} <= set(agreement["approaches"])
+
+
+def test_ladder_reports_the_prompt_set_chosen_on_training_images(demo_bundle):
+    opened = bundle.open_bundle(demo_bundle)
+    found = opened.diagnostics(f"ladder:{KEY}")
+    zeroshot = [record for record in opened.approaches_of_kind("zeroshot")]
+    by_train = max(zeroshot, key=lambda record: record["train_accuracy"])
+    assert found["rungs"][0]["rung"] == "zeroshot" and found["rungs"][0]["approach_id"] == by_train["id"]
+    assert found["prompt_choice"]["oracle_prompt_set"] == max(zeroshot, key=lambda r: r["metrics"]["accuracy"])[
+        "prompt_set"]
+    assert opened.diagnostics(f"autopsy:{KEY}")["best_prompt_set"] == by_train["prompt_set"]
+    assert [row["rung"] for row in found["rungs"]] == ["zeroshot", "zeroshot-calibrated", "zeroshot-worded",
+                                                       "centroid", "knn", "probe", "finetune"]
+    assert {step["step"] for step in found["steps"]} == {"bias", "wording", "alignment", "neighbours", "directions",
+                                                         "features"}
+    assert [row["class"] for row in found["alignment"]] == opened.classes
+    silkcut = next(row for row in found["alignment"] if row["class"] == "silkcut")
+    assert silkcut["tokens"] == [["silk", "cut"]]
+
+
+def test_verdict_warns_about_random_weights_and_scratch_training(demo_bundle):
+    found = bundle.open_bundle(demo_bundle).diagnostics("verdict")
+    assert [row["row"] for row in found["rows"]] == ["zero-shot vs majority", "probe vs zero-shot",
+                                                     "probe vs image statistics", "ConvNeXt vs probe"]
+    assert all(row["available"] for row in found["rows"])
+    assert any("random weights" in warning for warning in found["warnings"])
+    assert any("from scratch" in warning for warning in found["warnings"])
+    markdown = report.render_markdown(bundle.open_bundle(demo_bundle))
+    assert markdown.index("**Verdict**") < markdown.index("| approach | accuracy |")
+    assert "**Where the points go (CornLens-Tiny:random)**" in markdown and "| zero-shot, calibrated |" in markdown
+
+
+def test_wordings_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "words.json"
+    bad.write_text(json.dumps({"broken": "cracked"}))
+    with pytest.raises(ladder_stage.WordingsError, match="words.json"):
+        ladder_stage.read_wordings(bad)
+    with pytest.raises(ladder_stage.WordingsError, match="not found"):
+        ladder_stage.read_wordings(tmp_path / "missing.json")
+
+
+def test_the_shipped_corn_wordings_are_candidates_for_the_corn_classes():
+    found = ladder_stage.wordings([], ["pure", "broken", "discolored", "silkcut"])
+    assert ("cracked", "wordings corn") in found["broken"] and ("mouldy", "wordings corn") in found["discolored"]
+    assert ladder_stage.wordings([], ["cat", "dog"]) == {"cat": [], "dog": []}
