@@ -24,7 +24,7 @@ PAGES = [
     st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page("views/gallery.py", title="Misclassified gallery", icon=":material/photo_library:"),
     st.Page("views/label_problems.py", title="Label problems", icon=":material/image_search:"),
-    st.Page("views/search.py", title="Text search", icon=":material/image_search:"),
+    st.Page("views/search.py", title="Text search", icon=":material/travel_explore:"),
     st.Page("views/report.py", title="Report", icon=":material/description:"),
 ]
 

@@ -1,5 +1,6 @@
-"""The dense gallery: compact cards (image, true label, the chosen approach's answer), many per row,
-and everything else about an image one click away (answers of every approach, tags, neighbours)."""
+"""The dense gallery: compact cards (image, true label, the chosen approach's answer), many per row;
+everything else about an image is one click away, in the full-size view (``full_view``: every
+approach's probabilities, tags, nearest training images)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import figures, tables, tags
-from dashboard import components, loaders, neighbours_view, tagging
+from dashboard import components, full_view, loaders
 from dashboard.loaders import BundleRef
 
 PER_ROW = (4, 8, 12)
@@ -48,9 +49,9 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
         st.markdown(f"<div title='{html.escape(title, quote=True)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
-        if st.button("Details", key=f"{key}_details_{image_id}", type="tertiary", width="stretch",
-                     help=f"{image_id}: every answer, tags, nearest training images"):
-            details_dialog(ref, image_id, approach_ids)
+        st.button("Details", key=f"{key}_open_{image_id}", type="tertiary", width="stretch",
+                  help=f"{image_id}: full size, every answer, tags, nearest training images",
+                  on_click=full_view.open_image, args=(key, image_id))
 
 
 def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
@@ -66,32 +67,3 @@ def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], la
             with column:
                 compact_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key,
                              tags.tags_of(all_tags, str(row["image_id"])))
-
-
-# --- details ---------------------------------------------------------------------------------------
-
-def details_picture(ref: BundleRef, image_id: str) -> None:
-    """The image at full size when its file is reachable, else the thumbnail, enlarged."""
-    image, is_full = loaders.full_image(ref, image_id)
-    if not image:
-        st.warning("Neither the image file nor a thumbnail is available.")
-    elif is_full:
-        st.image(str(image), width="stretch", caption=str(image))
-    else:
-        st.image(image, width="stretch", caption="thumbnail, enlarged")
-
-
-@st.dialog("Image details", width="large")
-def details_dialog(ref: BundleRef, image_id: str, approach_ids: list[str]) -> None:
-    """Everything about one gallery image: picture and tags; every approach's answer beside what its
-    nearest training images say; those images."""
-    opened = loaders.open_bundle(ref)
-    picture, facts = st.columns([1, 3])
-    below = st.container()
-    with picture:
-        details_picture(ref, image_id)
-        tagging.tag_editor(ref, image_id, key="details")
-    with facts:
-        neighbours_view.image_heading(ref, opened, image_id)
-        neighbours_view.neighbours_panel(ref, opened, image_id, key="details", approach_ids=approach_ids,
-                                         below=below, per_row=10)

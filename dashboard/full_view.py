@@ -9,7 +9,7 @@ import html
 import streamlit as st
 
 from analysis import image_details, tables
-from dashboard import loaders
+from dashboard import loaders, neighbours_view, tagging
 from dashboard.loaders import BundleError, BundleRef
 
 FULL_SIZE_PX = 448  # the kernels are 84–228 px photos: shown enlarged, not at their tiny native size
@@ -62,7 +62,9 @@ def full_view_dialog(ref: BundleRef) -> None:
         st.markdown(f"**{html.escape(image_id)}**  \n{row.get('width', '?')}×{row.get('height', '?')} px · "
                     f"{row.get('view', '?')} view · {row['split']} split · seed `{row.get('seed_id', '?')}`  \n"
                     f"true class: **{label or 'unlabelled'}**")
+        tagging.tag_editor(ref, image_id, key="full_view")
     probabilities_panel(ref, opened, image_id, label)
+    neighbours_panel(ref, opened, image_id)
     same_seed_panel(ref, image_details.same_seed(images, image_id))
 
 
@@ -105,6 +107,12 @@ def probabilities_panel(ref: BundleRef, opened, image_id: str, label: str | None
                for name in opened.classes}
     st.dataframe(table, hide_index=True, width="stretch", column_config=percent | {
         "approach": st.column_config.TextColumn(width="large"), "right": st.column_config.TextColumn(width="small")})
+
+
+def neighbours_panel(ref: BundleRef, opened, image_id: str) -> None:
+    """The image's nearest training images and what they say beside each approach's answer."""
+    st.markdown("**Nearest training images**")
+    neighbours_view.neighbours_panel(ref, opened, image_id, key="full_view", per_row=10)
 
 
 def same_seed_panel(ref: BundleRef, siblings) -> None:

@@ -192,5 +192,5 @@ def report(ref: BundleRef, form: str) -> str:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "map_points", "open_bundle", "predictions_by_image", "projection", "report", "results_folder",
-           "scored_images", "thumbnails"]
+           "full_image", "map_points", "neighbour_index", "open_bundle", "predictions_by_image", "projection", "report",
+           "results_folder", "scored_images", "text_tower", "thumbnails"]

@@ -297,12 +297,12 @@ def test_gallery_filters_and_paging(full_bundle):
     app = open_page(full_bundle, "views/gallery.py", gallery_approach=approach, gallery_true=["pure"],
                     gallery_predicted=["silkcut"], gallery_per_page=24)
     assert app.subheader[0].value == f"{len(expected)} misclassified images matching the filters"
-    first_page = [b.key.removeprefix("gallery_details_") for b in app.button if b.key.startswith("gallery_details_")]
+    first_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]
     assert first_page == expected["image_id"].iloc[:24].tolist()  # most confident first
     assert len(app.image) == 24
     app.session_state["gallery_page"] = 2
     app.run()
-    second_page = [b.key.removeprefix("gallery_details_") for b in app.button if b.key.startswith("gallery_details_")]
+    second_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]
     assert second_page[0] == expected["image_id"].iloc[24]
     app.session_state["gallery_confidence"] = (0.99, 1.0)
     app.run()
@@ -312,11 +312,11 @@ def test_gallery_filters_and_paging(full_bundle):
 
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
     app = open_page(full_bundle, "views/gallery.py")
-    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_details_"))).click().run()
+    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()
     assert "thumbnail, enlarged" in [image.proto.imgs[0].caption for image in app.image]
     app = open_page(demo_bundle, "views/gallery.py")
-    button = next(b for b in app.button if b.key.startswith("gallery_details_"))
-    image_id = button.key.removeprefix("gallery_details_")
+    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
+    image_id = button.key.removeprefix("gallery_open_")
     button.click().run()
     root = bundle.open_bundle(demo_bundle).manifest["dataset"]["root"]
     assert str(Path(root) / image_id) in [image.proto.imgs[0].caption for image in app.image]

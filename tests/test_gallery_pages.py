@@ -21,8 +21,8 @@ def demo_copy(demo_bundle, tmp_path):
 
 
 def detail_buttons(app) -> list[str]:
-    return [button.key.removeprefix("gallery_details_") for button in app.button
-            if (button.key or "").startswith("gallery_details_")]
+    return [button.key.removeprefix("gallery_open_") for button in app.button
+            if (button.key or "").startswith("gallery_open_")]
 
 
 def test_density_controls_change_cards_per_page(full_bundle):
@@ -36,7 +36,7 @@ def test_density_controls_change_cards_per_page(full_bundle):
 def test_details_show_the_neighbours_and_their_vote(demo_copy):
     app = open_page(demo_copy, "views/gallery.py")
     image_id = detail_buttons(app)[0]
-    app.button(key=f"gallery_details_{image_id}").click().run()
+    app.button(key=f"gallery_open_{image_id}").click().run()
     assert not app.exception, [e.value for e in app.exception]
     text = shown_text(app)
     opened = bundle.open_bundle(demo_copy)
@@ -49,8 +49,8 @@ def test_details_show_the_neighbours_and_their_vote(demo_copy):
     assert len(app.image) >= len(detail_buttons(app)) + 1 + 10  # cards, the picture, ten neighbours
     # The ConvNeXt space (a widget inside a dialog reruns only the dialog in a browser, which AppTest
     # does not do: the choice is made before the dialog opens here).
-    app.session_state["details_space"] = "convnext_atto"
-    app.button(key=f"gallery_details_{image_id}").click().run()
+    app.session_state["full_view_space"] = "convnext_atto"
+    app.button(key=f"gallery_open_{image_id}").click().run()
     found = neighbours.neighbours_of(neighbours.build_index("convnext_atto", opened.embeddings("convnext_atto"),
                                                             opened.images()), image_id, 10)
     assert neighbours.vote(found, opened.classes).sentence() in shown_text(app)
@@ -61,8 +61,8 @@ def test_tags_are_saved_filter_the_gallery_and_export(demo_copy):
     app = open_page(demo_copy, "views/gallery.py")
     first, second = detail_buttons(app)[:2]
     for image_id, given in ((first, ["label wrong"]), (second, ["ambiguous", "bad photo"])):
-        app.button(key=f"gallery_details_{image_id}").click().run()
-        app.pills(key=f"details_tags_{image_id}").set_value(given).run()
+        app.button(key=f"gallery_open_{image_id}").click().run()
+        app.pills(key=f"full_view_tags_{image_id}").set_value(given).run()
         assert not app.exception, [e.value for e in app.exception]
     saved = tags.read_tags(demo_copy)
     assert tags.tags_of(saved, first) == ["label wrong"] and tags.tags_of(saved, second) == ["ambiguous", "bad photo"]
@@ -73,9 +73,9 @@ def test_tags_are_saved_filter_the_gallery_and_export(demo_copy):
     assert export.proto.label == "Export tags (2)"
 
 
-def test_compare_and_map_cards_open_the_neighbours(demo_bundle):
+def test_compare_cards_open_the_neighbours(demo_bundle):
     app = open_page(demo_bundle, "views/compare.py")
-    button = next(b for b in app.button if (b.key or "").startswith("compare_neighbours_"))
+    button = next(b for b in app.button if (b.key or "").startswith("compare") and "_open_" in b.key)
     button.click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert "nearest training images are" in shown_text(app)

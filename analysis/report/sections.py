@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from analysis import explain, figures, panels, records, tables
 from analysis.bundle import Bundle, BundleError
+from analysis.report.inspection import neighbours_body, tagged_body
 from analysis.report.findings import KIND_ORDER, best_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
 from analysis.report.html import (cell, class_badge, details, image_data_uri, inline_markdown, note, number, panels_html,
                                   percent, table_html, tick)
@@ -82,7 +83,8 @@ class ReportBuilder:
                     (self.comparison, "compare", "Compare approaches"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
                     (self.probe, "probe", "Linear probe"), (self.finetune, "finetune", "Fine-tuned ConvNeXt"),
                     (self.agreement, "agreement", "Agreement"),
-                    (self.confounders, "confounders", "Shortcuts"), (self.gallery, "gallery", "Most confident mistakes")]
+                    (self.confounders, "confounders", "Shortcuts"), (self.gallery, "gallery", "Most confident mistakes"),
+                    (self.neighbours, "neighbours", "Nearest training images"), (self.tagged, "tagged", "Tagged images")]
         sections = []
         for build, anchor, title in builders:
             try:
@@ -274,4 +276,11 @@ class ReportBuilder:
             parts.append(details(f"{self.labels[approach_id]} — {wrong} mistakes", body, approach_id in best))
         return Section("gallery", "Most confident mistakes", Markup("").join(parts))
 
+    def neighbours(self) -> Section:
+        """The most confident mistakes of each kind's best run beside their nearest training images."""
+        return Section("neighbours", "Why those mistakes? Their nearest training images",
+                       neighbours_body(self))
 
+    def tagged(self) -> Section:
+        """The images tagged in the dashboard's gallery (``tags.csv`` beside the bundle)."""
+        return Section("tagged", "Tagged images", tagged_body(self))

@@ -1,0 +1,81 @@
+"""Report sections about single images: each approach's most confident mistakes beside their nearest
+training images (what the model had seen that looks like them), and the images a person tagged."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from analysis import neighbours, tables, tags
+from analysis.report.findings import KIND_ORDER, best_of_kind
+from analysis.report.html import class_badge, details, inline_markdown, note, percent, table_html
+
+MISTAKES_SHOWN = 4    # most confident mistakes per approach
+NEIGHBOURS_SHOWN = 5  # nearest training images beside each
+TAGGED_SHOWN = 24     # thumbnails per tag
+
+
+def neighbours_body(builder) -> Markup:
+    """``builder``: the :class:`~analysis.report.sections.ReportBuilder`. Per approach kind (its most accurate run), the most confident held-out mistakes, each with its
+    nearest training images in that model's embedding space and their vote."""
+    bundle = builder.bundle
+    if not neighbours.spaces(builder.manifest):
+        return builder.missing("zeroshot")
+    records = [record for kind in KIND_ORDER if kind != "baseline" and (record := best_of_kind(bundle, kind))]
+    if not records:
+        return builder.missing("approaches")
+    indexes: dict[str, neighbours.NeighbourIndex] = {}
+    parts = [note(f"For the best run of each kind, its {MISTAKES_SHOWN} most confident mistakes on the held-out "
+                  f"images, each followed by the {NEIGHBOURS_SHOWN} training images nearest to it (exact cosine "
+                  "similarity in that model's embedding space) and what their labels say.")]
+    for number, record in enumerate(records):
+        space = neighbours.space_for(builder.manifest, tables.model_key(record))
+        if space not in indexes:
+            indexes[space] = neighbours.build_index(space, bundle.embeddings(space), bundle.images())
+        found = neighbours.confident_mistakes(builder.scored, record["id"], indexes[space], builder.classes,
+                                              MISTAKES_SHOWN, NEIGHBOURS_SHOWN)
+        if not found:
+            parts.append(details(builder.labels[record["id"]], note("No mistakes on the held-out images.")))
+            continue
+        invited = sum(item["vote"].agrees_with(item["prediction"]) for item in found)
+        rows = [mistake_row(builder, item) for item in found]
+        summary = (f"{builder.labels[record['id']]} — in {invited} of these {len(found)} mistakes most neighbours "
+                   f"({space}) carry the predicted label")
+        parts.append(details(summary, Markup("").join(rows), number == 0))
+    return Markup("").join(parts)
+
+
+def mistake_row(builder, item: dict) -> Markup:
+    """One mistake: its card, the vote sentence, its neighbours' cards."""
+    colours = builder.colours
+    mistake = builder.image_card(item["image_id"], [
+        Markup("true {}").format(class_badge(str(item["label"]), colours)),
+        Markup("predicted {} {}").format(class_badge(str(item["prediction"]), colours), percent(item["confidence"]))])
+    near = [builder.image_card(row.image_id, [Markup("{} · {}").format(class_badge(str(row.label), colours),
+                                                                       f"{row.similarity:.3f}")])
+            for row in item["neighbours"].itertuples()]
+    return Markup('<div class="gallery">{}</div><p>{}</p><div class="gallery">{}</div><hr>').format(
+        mistake, inline_markdown(item["vote"].sentence() + "."), Markup("").join(near))
+
+
+def tagged_body(builder) -> Markup:
+    """The images tagged in the dashboard (``tags.csv`` beside the bundle), by tag, with the export table."""
+    try:
+        frame = tags.read_tags(builder.bundle.path)
+    except tags.TagError as error:
+        return note(f"The tags cannot be read: {error}")
+    if frame.empty:
+        return note("No image is tagged yet. Tag images in the dashboard gallery's Details "
+                    f"({', '.join(tags.TAGS)}); the tags are kept in {tags.TAGS_FILE} beside the bundle.")
+    images = builder.bundle.images().set_index("image_id")["label"]
+    counts = tags.summary(frame)
+    parts = [Markup("<p>{}</p>").format(", ".join(f"{tag}: {count} images" for tag, count in counts.items()) + ".")]
+    for tag in counts:
+        ids = sorted(tags.tagged_ids(frame, [tag]))
+        cards = [builder.image_card(image_id, [Markup("true {}").format(
+            class_badge(str(images.get(image_id, "?")), builder.colours))]) for image_id in ids[:TAGGED_SHOWN]]
+        parts.append(Markup('<h3>{}</h3><div class="gallery">{}</div>').format(
+            f"{tag} ({min(len(ids), TAGGED_SHOWN)} of {len(ids)} shown)", Markup("").join(cards)))
+    table = tags.export_table(frame, builder.bundle.images())
+    parts.append(details(f"Every tag ({len(table)} rows, as the dashboard exports them)",
+                         table_html(list(table.columns), table.itertuples(index=False), numeric_from=len(table.columns))))
+    return Markup("").join(parts)
