@@ -109,13 +109,9 @@ def test_context_and_records_sit_below_the_stages():
     assert reachable(graph, "analysis.records") == set()  # the ground floor
 
 
-# Over 500 lines today and being split by concern in parallel work (issue 10); remove an entry once it is.
-BEING_SPLIT = {"analysis.report", "analysis.figures"}
-
-
 def test_no_module_over_500_lines():
     long = {name: n for name, path in source_files().items()
-            if name not in BEING_SPLIT and (n := len(path.read_text().splitlines())) > 500}
+            if (n := len(path.read_text().splitlines())) > 500}
     assert long == {}
 
 
