@@ -112,8 +112,9 @@ def file_sha1(path: Path, block: int = 1 << 20) -> str:
 def dataset_image(root: Path, relative: object, content_hash: str | None, where: str) -> Path | None:
     """The image file of one ``images.parquet`` row, when it is safe to show.
 
-    Returns None when the file is not there, is not an image file name, or its bytes differ from the
-    ``content_hash`` the bundle recorded (it is not the image that was analysed). Raises
+    Returns None when the file is not there, is not an image file name, the row has no ``content_hash``,
+    or the file's bytes differ from it (it is not the image that was analysed: with an absolute
+    ``dataset.root`` a crafted bundle could otherwise name any image on the machine). Raises
     :class:`UnsafePathError` naming ``where`` (the file and row) when the path leaves ``root``,
     symbolic links included.
     """
@@ -123,6 +124,6 @@ def dataset_image(root: Path, relative: object, content_hash: str | None, where:
                               "(absolute, '..' or a link to elsewhere); the file is not opened.")
     if full.suffix.lower() not in IMAGE_SUFFIXES or not full.is_file():
         return None
-    if content_hash and file_sha1(full) != content_hash:
+    if not content_hash or file_sha1(full) != content_hash:
         return None
     return full

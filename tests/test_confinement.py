@@ -151,6 +151,8 @@ def test_an_image_is_shown_only_inside_its_dataset_and_with_its_recorded_bytes(t
     assert confinement.dataset_image(root, "a.png", recorded, "row 1") == (root / "a.png").resolve()
     assert confinement.dataset_image(root, "a.png", hashlib.sha1(b"other").hexdigest(), "row 1") is None
     assert confinement.dataset_image(root, "missing.png", None, "row 1") is None
+    assert confinement.dataset_image(root, "a.png", None, "row 1") is None  # no recorded hash: never served
+    assert confinement.dataset_image(root, "a.png", "", "row 1") is None
     with pytest.raises(confinement.UnsafePathError, match=r"images.parquet row 2 \(image_id 'b'\): path 'b.png'"):
         confinement.dataset_image(root, "b.png", None, "images.parquet row 2 (image_id 'b')")
 
