@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
@@ -36,6 +36,17 @@ class RunContext:
     dataset: data.Dataset
     images: pd.DataFrame  # images.parquet as written: one row per image with split and fold
     path: Path            # the bundle folder
+    clip_models: dict = field(default_factory=dict, init=False, repr=False)  # see clip_model
+
+    def clip_model(self, text: str, device: str, seed: int, cache_dir: Path | None, precision: str) -> Any:
+        """The ``--clip`` model ``text`` of this run (an :class:`analysis.embed.ClipModel`), made once:
+        the stages that use it in turn (zero-shot, then the ladder's wordings) share its loaded weights."""
+        key = (text, device, seed, cache_dir, precision)
+        if key not in self.clip_models:
+            from analysis import embed  # torch: only when a CLIP model is asked for
+
+            self.clip_models[key] = embed.ClipModel.from_text(*key)
+        return self.clip_models[key]
 
     @property
     def classes(self) -> list[str]:

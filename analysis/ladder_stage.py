@@ -187,9 +187,7 @@ def run_stage(context: RunContext, options: LadderOptions, unit: None = None) ->
     ``--force``), then every CLIP model's ladder and the verdict, from the bundle as it stands."""
     keys = clip_keys(context.bundle().manifest)
     for text in options.clip:
-        from analysis import embed  # torch: only when a CLIP model is asked for
-
-        clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir, options.precision)
+        clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
         if clip.key not in keys:
             log.warning("%s: no image embeddings in the bundle; the ladder needs the zero-shot stage first", clip.key)
             continue

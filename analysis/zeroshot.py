@@ -366,7 +366,7 @@ def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
 def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
     """One ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map."""
     sets = prompt_sets(options.prompts)
-    clip = embed.ClipModel.from_text(text, options.device, options.seed, options.cache_dir, options.precision)
+    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
     run_model(context, options, clip, sets, approach_ids(clip.key, sets))
 
 
