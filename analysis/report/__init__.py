@@ -21,7 +21,7 @@ from pathlib import Path
 
 from analysis.bundle import Bundle, atomic_path, open_bundle
 from analysis.report.document import render_html
-from analysis.report.findings import best_of_kind, key_findings, missing_line, ordered_approaches
+from analysis.report.findings import chosen_of_kind, key_findings, missing_line, ordered_approaches
 from analysis.report.html import figure_html, inline_markdown
 from analysis.report.markdown import markdown_rows, markdown_text, render_markdown
 from analysis.report.sections import ReportBuilder, Section
@@ -56,6 +56,6 @@ def write_report(bundle_path: str | Path | Bundle, out: str | Path | None = None
     return target
 
 
-__all__ = ["DEFAULT_NAMES", "FORMATS", "ReportBuilder", "Section", "best_of_kind", "default_output", "figure_html",
+__all__ = ["DEFAULT_NAMES", "FORMATS", "ReportBuilder", "Section", "chosen_of_kind", "default_output", "figure_html",
            "inline_markdown", "key_findings", "markdown_rows", "markdown_text", "missing_line", "ordered_approaches",
            "render_html", "render_markdown", "write_report"]

@@ -8,7 +8,7 @@ import math
 
 from analysis import choices, explain, tables
 from analysis.bundle import Bundle, BundleError
-from analysis.records import choice_accuracy
+from analysis.records import best_per_model, choice_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,10 @@ def ordered_approaches(bundle: Bundle) -> list[dict]:
                   key=lambda record: (KIND_ORDER.get(record["kind"], 9), -record["metrics"]["accuracy"]))
 
 
-def best_of_kind(bundle: Bundle, kind: str) -> dict | None:
-    """The most accurate approach of one kind, or None."""
-    records = bundle.approaches_of_kind(kind)
-    return max(records, key=lambda record: record["metrics"]["accuracy"]) if records else None
+def chosen_of_kind(bundle: Bundle, kind: str) -> dict | None:
+    """The approach of one kind chosen on the training part (:func:`~analysis.records.best_per_model`,
+    then across models by :func:`~analysis.records.choice_accuracy`), never the held-out winner; or None."""
+    return max(best_per_model(bundle.approaches, kind).values(), key=choice_accuracy, default=None)
 
 
 def key_findings(bundle: Bundle) -> list[str]:
@@ -52,19 +52,19 @@ def key_findings(bundle: Bundle) -> list[str]:
         findings.append(f"Best approach: {labels[best['id']]} at {scores['accuracy']:.3f} "
                         f"(95% interval {interval[0]:.3f}–{interval[1]:.3f}) on {scores.get('n', '?')} "
                         "held-out images.")
-    zeroshot = max(bundle.approaches_of_kind("zeroshot"), key=choice_accuracy, default=None)  # chosen on train
+    zeroshot = chosen_of_kind(bundle, "zeroshot")
     if zeroshot and majority is not None:
         accuracy = zeroshot["metrics"]["accuracy"]
         findings.append(f"The zero-shot run chosen on the training images ({labels[zeroshot['id']]}) scores "
                         f"{accuracy:.3f}, "
                         f"{explain.versus(accuracy, majority)} the majority-class rate of {majority:.3f} "
                         f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
-    probe = best_of_kind(bundle, "probe")
+    probe = chosen_of_kind(bundle, "probe")
     if probe and zeroshot:
         findings.append(f"The linear probe ({labels[probe['id']]}) scores {probe['metrics']['accuracy']:.3f}, "
                         f"{explain.difference(probe['metrics']['accuracy'], zeroshot['metrics']['accuracy'])} "
                         "the zero-shot run chosen on the training images.")
-    finetune = best_of_kind(bundle, "finetune")
+    finetune = chosen_of_kind(bundle, "finetune")
     if finetune and probe:
         findings.append(f"Fine-tuning ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
                         f"{explain.difference(finetune['metrics']['accuracy'], probe['metrics']['accuracy'])} "

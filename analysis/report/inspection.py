@@ -6,7 +6,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from analysis import neighbours, tables, tags
-from analysis.report.findings import KIND_ORDER, best_of_kind
+from analysis.report.findings import KIND_ORDER, chosen_of_kind
 from analysis.report.html import class_badge, details, inline_markdown, note, percent, table_html
 
 MISTAKES_SHOWN = 4    # most confident mistakes per approach
@@ -15,16 +15,16 @@ TAGGED_SHOWN = 24     # thumbnails per tag
 
 
 def neighbours_body(builder) -> Markup:
-    """``builder``: the :class:`~analysis.report.sections.ReportBuilder`. Per approach kind (its most accurate run), the most confident held-out mistakes, each with its
+    """``builder``: the :class:`~analysis.report.sections.ReportBuilder`. Per approach kind (its run chosen on the training part), the most confident held-out mistakes, each with its
     nearest training images in that model's embedding space and their vote."""
     bundle = builder.bundle
     if not neighbours.spaces(builder.manifest):
         return builder.missing("zeroshot")
-    records = [record for kind in KIND_ORDER if kind != "baseline" and (record := best_of_kind(bundle, kind))]
+    records = [record for kind in KIND_ORDER if kind != "baseline" and (record := chosen_of_kind(bundle, kind))]
     if not records:
         return builder.missing("approaches")
     indexes: dict[str, neighbours.NeighbourIndex] = {}
-    parts = [note(f"For the best run of each kind, its {MISTAKES_SHOWN} most confident mistakes on the held-out "
+    parts = [note(f"For the run of each kind chosen on the training images, its {MISTAKES_SHOWN} most confident mistakes on the held-out "
                   f"images, each followed by the {NEIGHBOURS_SHOWN} training images nearest to it (exact cosine "
                   "similarity in that model's embedding space) and what their labels say.")]
     for number, record in enumerate(records):

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from analysis import explain, figures, panels, records, tables
 from analysis.bundle import Bundle, BundleError
 from analysis.report.inspection import neighbours_body, tagged_body
-from analysis.report.findings import KIND_ORDER, best_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
+from analysis.report.findings import KIND_ORDER, chosen_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
 from analysis.report.html import (cell, class_badge, details, image_data_uri, inline_markdown, note, number, panels_html,
                                   percent, table_html, tick)
 from analysis.report.markdown import interval_text
@@ -261,7 +261,7 @@ class ReportBuilder:
         scored = self.scored
         parts = [note(f"Up to {GALLERY_SIZE} held-out images per approach that it got wrong with the highest "
                       "confidence; open an approach to see them.")]
-        best = {record["id"] for record in (best_of_kind(self.bundle, kind) for kind in KIND_ORDER) if record}
+        best = {record["id"] for record in (chosen_of_kind(self.bundle, kind) for kind in KIND_ORDER) if record}
         for record in self.approaches:
             approach_id = record["id"]
             rows = tables.filter_gallery(scored, approach_id).head(GALLERY_SIZE)
@@ -277,7 +277,7 @@ class ReportBuilder:
         return Section("gallery", "Most confident mistakes", Markup("").join(parts))
 
     def neighbours(self) -> Section:
-        """The most confident mistakes of each kind's best run beside their nearest training images."""
+        """The most confident mistakes of each kind's chosen run beside their nearest training images."""
         return Section("neighbours", "Why those mistakes? Their nearest training images",
                        neighbours_body(self))
 
