@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import run_facts
 from analysis.choices import collapsed_templates, shots_phrase
+from analysis.records import ZEROSHOT, best_per_model, choice_accuracy
 from analysis.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
@@ -111,8 +112,9 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
 
 # --- headline -------------------------------------------------------------------------------------
 
-def read_headline(table: pd.DataFrame, reference: dict) -> str:
-    """Best approach, best zero-shot, and how they compare with answering the majority class."""
+def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dict] = ()) -> str:
+    """Best approach, the zero-shot run chosen on the training images (among ``approaches``, the
+    manifest's records), and how they compare with answering the majority class."""
     ours = table[(table["source"] == SOURCE_BUNDLE) & table["accuracy"].notna()]
     if ours.empty:
         return "No approach has been run on this bundle yet."
@@ -120,26 +122,33 @@ def read_headline(table: pd.DataFrame, reference: dict) -> str:
     majority = reference.get("majority_rate")
     parts = [f"Best here: **{best['approach']}** with {_pct(best['accuracy'])} accuracy"
              + (f" (95% interval {_pct(best['ci_low'])}–{_pct(best['ci_high'])})." if pd.notna(best["ci_low"]) else ".")]
-    zeroshot = ours[ours["kind"] == "zeroshot"]
+    chosen = max(best_per_model(approaches, ZEROSHOT).values(), key=choice_accuracy, default=None)
+    zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
     if len(zeroshot) and majority is not None:
-        top = zeroshot.iloc[zeroshot["accuracy"].argmax()]
+        top = zeroshot.iloc[0]
         verb = versus(top["accuracy"], majority)
-        parts.append(f"The best zero-shot model reaches {_pct(top['accuracy'])}, {verb} the {_pct(majority)} of "
-                     f"always answering *{reference.get('majority_class')}*.")
+        parts.append(f"The zero-shot run chosen on the training images reaches {_pct(top['accuracy'])}, {verb} the "
+                     f"{_pct(majority)} of always answering *{reference.get('majority_class')}*.")
     return " ".join(parts)
 
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
 
 def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str:
+    """The prompt set chosen on the training images (``best_prompt_set``; else the first listed) and
+    its held-out accuracy; the held-out winner is named only as an oracle, when it differs."""
     sets = as_frame(autopsy.get("prompt_sets"))
     if sets.empty:
         return "No prompt sets were evaluated."
-    best, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
-    text = f"The best prompt set, *{best['name']}*, reaches {_pct(best['accuracy'])}"
+    named = sets[sets["name"] == autopsy.get("best_prompt_set")]
+    chosen = (named if len(named) else sets).iloc[0]
+    oracle, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
+    text = f"The prompt set chosen on the training images, *{chosen['name']}*, reaches {_pct(chosen['accuracy'])}"
     if majority_rate is not None:
-        text += f" — {versus(best['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
-    text += "." if len(sets) == 1 else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
+        text += f" — {versus(chosen['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
+    if oracle["name"] != chosen["name"] and oracle["accuracy"] > chosen["accuracy"]:
+        text += f"; the held-out oracle, *{oracle['name']}*, {_pct(oracle['accuracy'])} (picked on the held-out images)"
+    text += "." if worst["name"] == chosen["name"] else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
         text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {})

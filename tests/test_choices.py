@@ -129,3 +129,35 @@ def test_kshot_figure_labels_the_last_tick_as_all_training_images():
                                   class_counts={"pure": 5800, "silkcut": 1400})
     assert figure.layout.xaxis.ticktext[-1] == "all (14240)"
     assert "smallest: 1400" in figure.layout.xaxis.title.text
+
+
+# --- the training choice, not the held-out winner, is what readings and reports name -----------------
+
+def test_prompt_reading_names_the_set_chosen_on_training_and_the_held_out_winner_only_as_oracle():
+    from analysis import explain
+
+    autopsy = {"best_prompt_set": "plain", "oracle_prompt_set": "lucky",
+               "prompt_sets": [{"name": "plain", "accuracy": 0.38, "train_accuracy": 0.45},
+                               {"name": "lucky", "accuracy": 0.44, "train_accuracy": 0.30},
+                               {"name": "bad", "accuracy": 0.20, "train_accuracy": 0.25}]}
+    text = explain.read_prompt_ladder(autopsy, 0.41)
+    assert text.startswith("The prompt set chosen on the training images, *plain*, reaches 38% — below the 41%")
+    assert "the held-out oracle, *lucky*, 44%" in text and "the worst, *bad*, 20%" in text
+    assert "The best prompt set" not in text
+    same = explain.read_prompt_ladder({**autopsy, "best_prompt_set": "lucky"}, 0.41)
+    assert "*lucky*, reaches 44%" in same and "oracle" not in same
+
+
+def test_report_picks_each_kind_by_its_training_choice_not_held_out():
+    from types import SimpleNamespace
+
+    from analysis.report.findings import chosen_of_kind
+
+    def zeroshot(name, train, held_out):
+        return {"id": f"zeroshot:M:{name}", "kind": "zeroshot", "model_key": "M", "prompt_set": name,
+                "train_accuracy": train, "metrics": {"accuracy": held_out}}
+
+    approaches = [zeroshot("lucky", 0.30, 0.50), zeroshot("plain", 0.45, 0.35)]
+    opened = SimpleNamespace(approaches=approaches)
+    assert chosen_of_kind(opened, "zeroshot")["id"] == "zeroshot:M:plain"  # held-out best is "lucky"
+    assert chosen_of_kind(opened, "probe") is None

@@ -448,14 +448,20 @@ def test_similarity_reading_names_the_closest_prompts():
 
 
 def test_readings_compare_with_the_majority_class():
-    table = tables.headline_table({"approaches": [
-        {"id": "zeroshot:M:p:simple", "kind": "zeroshot", "model": "M", "pretrained": "p", "prompt_set": "simple",
-         "metrics": {"accuracy": 0.2, "accuracy_ci": [0.15, 0.25]}},
-        {"id": "probe:M:p", "kind": "probe", "model": "M", "pretrained": "p", "metrics": {"accuracy": 0.7}}],
-        "reference": {"majority_class": "pure", "majority_rate": 0.41, "uniform_rate": 0.25}})
-    reading = explain.read_headline(table, {"majority_class": "pure", "majority_rate": 0.41})
-    assert "**linear probe M (p)** with 70% accuracy" in reading and "20%, below the 41%" in reading
-    assert table["approach"].tolist()[2] == "always answer “pure” (majority class)"
+    approaches = [
+        {"id": "zeroshot:M:p:simple", "kind": "zeroshot", "model": "M", "pretrained": "p", "model_key": "M:p",
+         "prompt_set": "simple", "train_accuracy": 0.5, "metrics": {"accuracy": 0.2, "accuracy_ci": [0.15, 0.25]}},
+        {"id": "zeroshot:M:p:oracle", "kind": "zeroshot", "model": "M", "pretrained": "p", "model_key": "M:p",
+         "prompt_set": "oracle", "train_accuracy": 0.3, "metrics": {"accuracy": 0.45}},  # held-out winner only
+        {"id": "probe:M:p", "kind": "probe", "model": "M", "pretrained": "p", "model_key": "M:p",
+         "metrics": {"accuracy": 0.7}}]
+    table = tables.headline_table({"approaches": approaches,
+                                   "reference": {"majority_class": "pure", "majority_rate": 0.41, "uniform_rate": 0.25}})
+    reading = explain.read_headline(table, {"majority_class": "pure", "majority_rate": 0.41}, approaches)
+    assert "**linear probe M (p)** with 70% accuracy" in reading
+    assert "zero-shot run chosen on the training images reaches 20%, below the 41%" in reading  # not the 45% oracle
+    assert "45%" not in reading
+    assert table["approach"].tolist()[3] == "always answer “pure” (majority class)"
     assert explain.read_margins({"correct": [0.5, 0.6], "wrong": [0.1, 0.2]}).startswith("Wrong answers have smaller")
 
 
