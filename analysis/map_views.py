@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import tables
+from analysis import records, tables
 
 UNLABELLED = "unlabelled"
 SPLIT_NAMES = {"eval": "held-out", "train": "training", "kaggle_test": "competition test"}
@@ -26,10 +26,12 @@ def approaches_for(projection: str, approaches: list[dict]) -> list[dict]:
 
 
 def best_approach_for(projection: str, approaches: list[dict]) -> str | None:
-    """The most accurate approach built on the projection's model (a ConvNeXt map: that network; a
-    CLIP map: its probe or zero-shot), else the most accurate of all; None when there is none."""
+    """The approach shown first on a map: built on the projection's model (a ConvNeXt map: that
+    network; a CLIP map: its probe, else its zero-shot run chosen on the training images), else
+    of all (:func:`analysis.records.default_approach`); None when there is none."""
     own = [record for record in approaches if tables.model_key(record) == projection] or approaches
-    return max(own, key=lambda record: record["metrics"]["accuracy"])["id"] if own else None
+    chosen = records.default_approach(own)
+    return chosen["id"] if chosen else None
 
 
 def colouring_caption(colour_by: str, approach_label: str | None) -> str:

@@ -69,6 +69,18 @@ def best_per_model(approaches: Iterable[Mapping], kind: str) -> dict[str, Mappin
     return best
 
 
+def default_approach(approaches: Iterable[Mapping]) -> Mapping | None:
+    """The approach a page shows first when none is picked: of the last kind in :data:`KINDS` present
+    (the most trained: fine-tuned, else probe, …), the run chosen by :func:`best_per_model` (across
+    models, by :func:`choice_accuracy`) — never the held-out winner; else (records without a model
+    key) the first listed; None when there is none."""
+    records = list(approaches)
+    for kind in reversed(KINDS):
+        if chosen := max(best_per_model(records, kind).values(), key=choice_accuracy, default=None):
+            return chosen
+    return records[0] if records else None
+
+
 def of_model(approaches: Iterable[Mapping], kind: str, key: str) -> list[Mapping]:
     """The approaches of ``kind`` on the model ``key`` (e.g. one zero-shot approach per prompt set)."""
     return [record for record in approaches if record.get("kind") == kind and model_key(record) == key]

@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from analysis import explain, figures, map_views, tables
+from analysis import explain, figures, map_views, records, tables
 from dashboard import components, loaders
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
@@ -48,12 +48,13 @@ def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[s
 
 
 def approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
-    """The prompt set of the chosen approach, or of the most accurate zero-shot approach."""
+    """The prompt set of the chosen approach, or of the zero-shot run chosen on the training images."""
     by_id = {record["id"]: record for record in approaches}
     if approach_id in by_id and by_id[approach_id].get("prompt_set"):
         return by_id[approach_id]["prompt_set"]
-    zeroshot = [record for record in approaches if record.get("kind") == "zeroshot"]
-    return max(zeroshot, key=lambda record: record["metrics"]["accuracy"]).get("prompt_set") if zeroshot else None
+    zeroshot = max(records.best_per_model(approaches, records.ZEROSHOT).values(), key=records.choice_accuracy,
+                   default=None)
+    return zeroshot.get("prompt_set") if zeroshot else None
 
 
 def remember_selection(chart_key: str, projection: str) -> None:

@@ -7,7 +7,7 @@ import functools
 
 import streamlit as st
 
-from analysis import explain, figures, tables, tags
+from analysis import explain, figures, records, tables, tags
 from dashboard import components, dense_gallery, loaders, tagging
 
 MATRIX_KEY = "gallery_matrix"
@@ -37,7 +37,7 @@ def filters(opened, scored, approaches: list[dict]) -> dict:
     """The filter widgets, compact enough to leave the cards in view; returns the arguments of
     ``tables.filter_gallery``."""
     approach_id = components.approach_selector("Approach", approaches, "gallery_approach",
-                                               default=max(approaches, key=lambda r: r["metrics"]["accuracy"])["id"])
+                                               default=records.default_approach(approaches)["id"])
     left, right = st.columns(2)
     true_classes = left.multiselect("True class", opened.classes, key="gallery_true", placeholder="any",
                                    **components.KEPT)
