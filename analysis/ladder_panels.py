@@ -96,12 +96,14 @@ def read_ladder(found: dict) -> str:
     else:
         lead = "Against zero-shot, "
     pieces = []
-    if "bias" in gains:
-        pieces.append(f"{_pts(max(gains['bias'], 0))} come back by correcting the class bias alone (calibrated rung)"
-                      if gains["bias"] > 0 else "correcting the class bias wins nothing (calibrated rung)")
+    if "bias" in gains:  # a gain is said only when the verdict calls it clear (its interval above 0)
+        pieces.append(f"{_pts(gains['bias'])} come back by correcting the class bias alone (calibrated rung)"
+                      if verdict.clearly(steps["bias"]) == "above" else
+                      f"correcting the class bias alone {_within_noise(steps['bias'], 'calibrated', plural=False)}")
     if "wording" in gains:
-        pieces.append(f"{_pts(gains['wording'])} by better words (worded rung)" if gains["wording"] > 0
-                      else "better words win nothing (worded rung)")
+        pieces.append(f"{_pts(gains['wording'])} by better words (worded rung)"
+                      if verdict.clearly(steps["wording"]) == "above" else
+                      f"better words {_within_noise(steps['wording'], 'worded', plural=True)}")
     if pieces:
         parts.append(lead + " and ".join(pieces) + ".")
     if "alignment" in gains:
@@ -128,6 +130,14 @@ def read_ladder(found: dict) -> str:
         parts.append(f"Fine-tuning the network moves accuracy by {verdict.points(steps['features']['difference'])} "
                      "points over the probe (ConvNeXt rung).")
     return " ".join(parts)
+
+
+def _within_noise(step: dict, rung: str, plural: bool) -> str:
+    """What a ladder step that is not clearly a gain does, as its verdict says: a loss, or within noise."""
+    if verdict.clearly(step) == "below":
+        return f"{'lose' if plural else 'loses'} {_pts(step['difference'])} ({rung} rung)"
+    return (f"{'stay' if plural else 'stays'} within noise ({verdict.points(step['difference'])} points, "
+            f"{rung} rung)")
 
 
 def ladder_table(found: dict) -> pd.DataFrame:

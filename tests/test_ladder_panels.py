@@ -34,9 +34,22 @@ def ladder(**overrides):
 def test_ladder_reading_states_the_points_of_each_cause():
     text = ladder_panels.read_ladder(ladder())
     assert text.startswith("Of the 15 points between zero-shot and the probe, 9 points come back by correcting "
-                           "the class bias alone (calibrated rung) and 1 point by better words (worded rung).")
+                           "the class bias alone (calibrated rung) and better words stay within noise (+1.0 points, "
+                           "worded rung).")  # the wording step's interval straddles 0: no gain is claimed
     assert "Image prototypes recover 12 points (centroid rung)" in text
     assert "linear probe reaches 55.0% against 41.0%" in text  # the claim about features cites its rung
+
+
+def test_ladder_reading_claims_a_gain_only_where_the_verdict_calls_it_clear():
+    noisy = ladder(steps=[step("bias", "zeroshot", "zeroshot-calibrated", 0.04, -0.01, 0.09),
+                          step("wording", "zeroshot", "zeroshot-worded", 0.03, 0.01, 0.05)])
+    text = ladder_panels.read_ladder(noisy)
+    assert verdict.clearly(noisy["steps"][0]) == "level" and verdict.clearly(noisy["steps"][1]) == "above"
+    assert "come back by correcting" not in text
+    assert "correcting the class bias alone stays within noise (+4.0 points, calibrated rung)" in text
+    assert "and 3 points by better words (worded rung)." in text
+    worse = ladder(steps=[step("bias", "zeroshot", "zeroshot-calibrated", -0.05, -0.08, -0.02)])
+    assert "correcting the class bias alone loses 5 points (calibrated rung)." in ladder_panels.read_ladder(worse)
 
 
 def test_ladder_reading_says_prompts_point_wrong_only_when_prototypes_dominate():
