@@ -161,3 +161,16 @@ def test_report_picks_each_kind_by_its_training_choice_not_held_out():
     opened = SimpleNamespace(approaches=approaches)
     assert chosen_of_kind(opened, "zeroshot")["id"] == "zeroshot:M:plain"  # held-out best is "lucky"
     assert chosen_of_kind(opened, "probe") is None
+
+
+def test_dashboard_defaults_show_the_training_choice_not_the_held_out_winner():
+    from analysis import map_views, records
+
+    lucky = {"id": "zeroshot:M:lucky", "kind": "zeroshot", "model_key": "M", "prompt_set": "lucky",
+             "train_accuracy": 0.30, "metrics": {"accuracy": 0.60}}
+    plain = {"id": "zeroshot:M:plain", "kind": "zeroshot", "model_key": "M", "prompt_set": "plain",
+             "train_accuracy": 0.45, "metrics": {"accuracy": 0.35}}
+    assert map_views.best_approach_for("M", [lucky, plain]) == "zeroshot:M:plain"
+    probe = {"id": "probe:M", "kind": "probe", "model_key": "M", "metrics": {"accuracy": 0.50}}
+    assert records.default_approach([lucky, plain, probe])["id"] == "probe:M"  # the most trained kind
+    assert records.default_approach([]) is None
