@@ -47,9 +47,10 @@ def model_key(record: Mapping) -> str | None:
 def choice_accuracy(record: Mapping) -> float:
     """What an approach is chosen by among its model's: its accuracy on the training part
     (``train_accuracy``; zero-shot predicts without labels, so choosing a prompt set by it is fair),
-    else — for records written without one — its held-out accuracy."""
+    else — for records written without one — minus infinity, so that the first listed wins: the
+    held-out accuracy never chooses."""
     value = record.get("train_accuracy")
-    return float(value) if value is not None else float(record["metrics"]["accuracy"])
+    return float(value) if value is not None else float("-inf")
 
 
 def best_per_model(approaches: Iterable[Mapping], kind: str) -> dict[str, Mapping]:

@@ -263,10 +263,9 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
         for template, single in embedded.template_classifiers().items():
             templates.append({"prompt_set": name, "template": template,
                               "accuracy": float((single.predict(unit) == truth).mean()) if len(truth) else None})
-    # chosen on the training part (zero-shot needs no label to predict there); the held-out winner
-    # is kept only as an oracle figure
-    best = max(sets, key=lambda entry: (entry["train_accuracy"] if entry["train_accuracy"] is not None
-                                        else entry["accuracy"]))["name"]
+    # chosen on the training part (zero-shot needs no label to predict there; without training
+    # images the first listed set); the held-out winner is kept only as an oracle figure
+    best = max(sets, key=records.choice_accuracy)["name"]
     oracle = max(sets, key=lambda entry: entry["accuracy"])["name"]
     classifier, proba, predicted = by_set[best]
     text = classifier.class_embeddings

@@ -174,3 +174,13 @@ def test_dashboard_defaults_show_the_training_choice_not_the_held_out_winner():
     probe = {"id": "probe:M", "kind": "probe", "model_key": "M", "metrics": {"accuracy": 0.50}}
     assert records.default_approach([lucky, plain, probe])["id"] == "probe:M"  # the most trained kind
     assert records.default_approach([]) is None
+
+
+def test_records_without_training_accuracy_take_the_first_listed_never_the_held_out_winner():
+    from analysis import records
+
+    first = {"id": "zeroshot:M:first", "kind": "zeroshot", "model_key": "M", "metrics": {"accuracy": 0.30}}
+    lucky = {"id": "zeroshot:M:lucky", "kind": "zeroshot", "model_key": "M", "metrics": {"accuracy": 0.60}}
+    assert records.best_per_model([first, lucky], records.ZEROSHOT)["M"] is first
+    scored = {**lucky, "train_accuracy": 0.2}
+    assert records.best_per_model([first, scored], records.ZEROSHOT)["M"] is scored  # a training score beats none
