@@ -7,6 +7,7 @@ every diagnostics shape of docs/bundle.md; the demo bundle checks the report on 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import shutil
@@ -276,7 +277,9 @@ def test_missing_parts_become_notes(tmp_path):
 
 def markdown_table(text: str) -> list[list[str]]:
     """The rows of the first Markdown table, cells split on unescaped pipes."""
-    lines = [line for line in text.splitlines() if line.startswith("|")]
+    all_lines = text.splitlines()
+    start = next(number for number, line in enumerate(all_lines) if line.startswith("|"))
+    lines = list(itertools.takewhile(lambda line: line.startswith("|"), all_lines[start:]))
     rows = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
     assert rows[0] == ["approach", "accuracy", "interval", "notes"]
     return rows[2:]
