@@ -32,6 +32,7 @@ class TowerSource:
     model: str       # open_clip architecture
     pretrained: str  # tag, checkpoint path or ``random``
     seed: int        # seed of random weights (the run's seed)
+    precision: str = "fp32"  # what the image embeddings were computed at (fp32, bf16, fp16, amp_*)
 
     @property
     def is_random(self) -> bool:
@@ -58,7 +59,8 @@ def recorded_source(manifest: dict, space: str) -> TowerSource:
                                "(manifest: embeddings.<name>.model and .pretrained), so no text tower can be "
                                "matched to them; rebuild the bundle with this CornLens version.")
     seed = entry.get("seed", manifest.get("split", {}).get("seed", 0))
-    return TowerSource(space, str(entry["model"]), str(entry["pretrained"]), int(seed))
+    return TowerSource(space, str(entry["model"]), str(entry["pretrained"]), int(seed),
+                       str(entry.get("precision") or "fp32"))
 
 
 @dataclass
@@ -69,10 +71,19 @@ class TextTower:
     weights: str          # what was loaded: the tag, a file, or ``random``
     model: Any
     tokenizer: Any
+    precision: str = "fp32"  # as run on this CPU (see :func:`cpu_precision`)
 
     def encode(self, phrases: Sequence[str]) -> np.ndarray:
         """ndarray of shape (len(phrases), embed_dim), float32, unit rows."""
-        return embed.encode_texts(self.model, self.tokenizer, list(phrases), devices.resolve_device("cpu"))
+        return embed.encode_texts(self.model, self.tokenizer, list(phrases), devices.resolve_device("cpu"),
+                                  self.precision)
+
+
+def cpu_precision(recorded: str) -> str:
+    """The precision the tower runs at on the CPU: the bundle's own (bf16 or fp16 where this CPU computes
+    it natively, so the phrase lands where `run` put the images), else fp32; a GPU's autocast is fp32 here."""
+    wanted = recorded if recorded in ("bf16", "fp16") else "fp32"
+    return devices.resolve_precision(wanted, devices.resolve_device("cpu"))
 
 
 def load_text_tower(source: TowerSource, weights_file: str | None = None,
@@ -94,13 +105,14 @@ def load_text_tower(source: TowerSource, weights_file: str | None = None,
         spec = clip_weights.parse_spec(f"{source.model}:{pretrained}")
         if allowed_roots is not None and spec.checkpoint is not None:
             confinement.confine(spec.checkpoint, allowed_roots)
-        model, tokenizer = clip_weights.load_model(spec, devices.resolve_device("cpu"), seed=source.seed)
+        precision = cpu_precision(source.precision)
+        model, tokenizer = clip_weights.load_model(spec, devices.resolve_device("cpu"), source.seed, precision)
     except devices.ModelError as error:
         raise TowerUnavailable(unavailable_message(source, weights_file, str(error))) from error
     except confinement.OutsideRootsError as error:
         raise TowerUnavailable(f"The text tower's weights file is not read: {error}") from error
     model.visual = None  # only the text tower is used: free the image tower's memory
-    return TextTower(source, pretrained, model, tokenizer)
+    return TextTower(source, pretrained, model, tokenizer, precision)
 
 
 def unavailable_message(source: TowerSource, weights_file: str | None, why: str) -> str:

@@ -31,10 +31,11 @@ def density_controls(key: str, container=st) -> tuple[int, int]:
 def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels: dict[str, str],
                  colours: dict[str, str], thumbnail: bytes | None, key: str, image_tags: Iterable[str] = ()) -> None:
     """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) and a
-    details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row."""
+    details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row. Every
+    approach's answer (baselines too) is in the card's hover text."""
     image_id = str(row["image_id"])
-    answers = tables.image_predictions(row, approach_ids[:1], labels)
-    answer = answers.iloc[0] if len(answers) else None
+    answers = tables.image_predictions(row, approach_ids, labels)
+    answer = answers.iloc[0] if len(answers) else None  # the chosen approach's, shown on the card
     with st.container(gap="xxsmall"):
         if thumbnail:
             st.image(thumbnail, width="stretch")
@@ -44,8 +45,8 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
                 f"{components.class_badge(answer.prediction, colours)}" if answer is not None else "")
         marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
                   f"{html.escape(', '.join(image_tags))}</span>") if image_tags else ""
-        title = f"{image_id}: true {row['label']}" + (f"; {answer.approach} says {answer.prediction} "
-                                                      f"({answer.probability:.0%})" if answer is not None else "")
+        title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
+            f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers.itertuples())
         st.markdown(f"<div title='{html.escape(title, quote=True)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)

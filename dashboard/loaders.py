@@ -171,12 +171,12 @@ def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
 
 
 @st.cache_resource(show_spinner="Loading the text tower (once per server)…", max_entries=4)
-def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file: str = ""):
+def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file: str = "", precision: str = "fp32"):
     """The CLIP text tower of ``space`` (``texttower.TextTower``), or the message saying which
     weights file to pass. Imports torch: only the text-search page calls it."""
     from analysis import texttower
 
-    source = texttower.TowerSource(space, model, pretrained, seed)
+    source = texttower.TowerSource(space, model, pretrained, seed, precision)
     try:
         return texttower.load_text_tower(source, weights_file or None,
                                          allowed_roots=confinement.allowed_roots(results_folder()))

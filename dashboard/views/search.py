@@ -35,7 +35,7 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
 
 def load_tower(source: texttower.TowerSource, weights: str):
     """The loaded text tower, or None after saying which file to pass (the page stops there)."""
-    tower = loaders.text_tower(source.model, source.pretrained, source.seed, source.space, weights)
+    tower = loaders.text_tower(source.model, source.pretrained, source.seed, source.space, weights, source.precision)
     if isinstance(tower, str):
         st.error(f"**Text search is not available for this bundle here.** {tower}", icon=":material/key_off:")
         if st.button("Try again", key="search_retry", icon=":material/refresh:"):
