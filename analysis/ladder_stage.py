@@ -12,7 +12,6 @@ predictions. Runs after the probe and ConvNeXt so that their rungs are in the la
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -41,12 +40,7 @@ def read_wordings(path: str | Path) -> dict[str, list[str]]:
             non-empty strings.
     """
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise WordingsError(f"{path}: wordings file not found.") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WordingsError(f"{path}: cannot be read as JSON ({error}).") from error
+    raw = zeroshot.read_json_file(path, WordingsError, "wordings file")
     if not isinstance(raw, dict) or not all(
             isinstance(phrases, list) and all(isinstance(p, str) and p.strip() for p in phrases)
             for phrases in raw.values()):

@@ -23,7 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,6 +85,16 @@ BUILT_IN = (
 )
 
 
+def read_json_file(path: Path, error: type[Exception], what: str) -> Any:
+    """A user's JSON file (prompt set, wordings); ``error`` names the file when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as missing:
+        raise error(f"{path}: {what} not found.") from missing
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as unreadable:
+        raise error(f"{path}: cannot be read as JSON ({unreadable}).") from unreadable
+
+
 def read_prompt_set(path: str | Path) -> PromptSet:
     """A prompt set from a JSON file (format in the module docstring).
 
@@ -93,12 +103,7 @@ def read_prompt_set(path: str | Path) -> PromptSet:
             names the file and the key.
     """
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise PromptError(f"{path}: prompt file not found.") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PromptError(f"{path}: cannot be read as JSON ({error}).") from error
+    raw = read_json_file(path, PromptError, "prompt file")
     if not isinstance(raw, dict):
         raise PromptError(f"{path}: expected a JSON object with \"name\" and \"templates\".")
     unknown = sorted(set(raw) - PROMPT_FILE_KEYS)
