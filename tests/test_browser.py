@@ -129,7 +129,9 @@ def test_home_and_gallery_in_chromium(server, page):
     settle(page)
     thumbnails = page.locator("[data-testid='stImage'] img")
     assert thumbnails.count() >= 1
-    assert thumbnails.first.evaluate("image => image.naturalWidth") > 0  # the thumbnail really loaded
+    # the thumbnail really loaded (waits for the decode: a loaded machine may still be fetching it)
+    thumbnails.first.evaluate("image => image.complete ? null : new Promise(done => image.addEventListener('load', done))")
+    assert thumbnails.first.evaluate("image => image.naturalWidth") > 0
     screenshot(page, "gallery")
 
     # Click the off-diagonal cell with the most images: the gallery shows exactly that cell.
