@@ -19,7 +19,7 @@ import pandas as pd
 from analysis import bundle, data, lock, metrics, split
 from analysis.context import RunContext, RunOptions, Stage
 
-__all__ = ["RunContext", "RunOptions", "images_table", "prepare", "run", "run_stage"]
+__all__ = ["RunContext", "RunOptions", "images_table", "prepare", "run", "run_stage", "split_facts"]
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,38 @@ def images_table(dataset: data.Dataset, options: RunOptions) -> pd.DataFrame:
     return table.drop(columns=["source"])
 
 
+def split_facts(images: pd.DataFrame, options: RunOptions, given: bool) -> dict:
+    """The manifest's ``split``: how the held-out part was chosen (``method``) and the share held out.
+
+    With a CSV whose ``split`` column decides (``given``), ``eval_fraction`` is the share that column
+    holds out and no fraction was requested; otherwise it is the share of the one grouped fold held
+    out, 1/round(1/f) of the requested f (both recorded).
+    """
+    counts = images["split"].value_counts()
+    labelled = int(counts.get(split.TRAIN, 0) + counts.get(split.EVAL, 0))
+    if given:
+        fractions = {"method": split.CSV_COLUMN, "eval_fraction": int(counts.get(split.EVAL, 0)) / max(labelled, 1)}
+    else:
+        used = split.used_eval_fraction(options.eval_fraction)
+        if abs(used - options.eval_fraction) > 1e-9:
+            log.warning("--eval-fraction %g: the held-out part is one of %d grouped folds, so a share of %.3g is "
+                        "held out (the manifest records both)", options.eval_fraction,
+                        split.held_out_folds(options.eval_fraction), used)
+        fractions = {"method": split.GROUPED_FOLD, "eval_fraction": used,
+                     "eval_fraction_requested": options.eval_fraction}
+    return {"seed": options.seed, **fractions, "n_folds": int(images["fold"].max()) + 1,
+            "grouped_by": ["seed_id", "content_hash"], "counts": {str(k): int(v) for k, v in counts.items()}}
+
+
 def prepare(options: RunOptions) -> RunContext:
     """Load and validate the data, split it, and write the data part of the bundle."""
-    used = split.used_eval_fraction(options.eval_fraction)
-    if abs(used - options.eval_fraction) > 1e-9:
-        log.warning("--eval-fraction %g: the held-out part is one of %d grouped folds, so a share of %.3g is "
-                    "held out (the manifest records both)", options.eval_fraction,
-                    split.held_out_folds(options.eval_fraction), used)
     dataset = data.load_dataset(options.data, options.classes, options.thumbnail_size, options.workers,
                                 options.show_progress)
     if dataset.problems:
         log.warning("problems in the data (rows skipped):\n%s", "\n".join(data.summary_lines(dataset.problems)))
     images = images_table(dataset, options)
+    split_record = split_facts(images, options, split.uses_given_split(dataset.images))
+    log.info("split: %s", split.method_text(split_record))
     thumbnails = pd.DataFrame({"image_id": list(dataset.thumbnails), "jpeg": list(dataset.thumbnails.values())})
     labelled = dataset.labelled
     train, held_out = images[images["split"] == split.TRAIN], images[images["split"] == split.EVAL]
@@ -60,14 +80,7 @@ def prepare(options: RunOptions) -> RunContext:
             "problems": dataset.problem_counts(),
             "sample_submission": dataset.sample_submission,
         },
-        "split": {
-            "seed": options.seed,
-            "eval_fraction": split.used_eval_fraction(options.eval_fraction),
-            "eval_fraction_requested": options.eval_fraction,
-            "n_folds": int(images["fold"].max()) + 1,
-            "grouped_by": ["seed_id", "content_hash"],
-            "counts": {str(k): int(v) for k, v in images["split"].value_counts().items()},
-        },
+        "split": split_record,
         "reference": metrics.reference_rates(train["label"].to_numpy(), held_out["label"].to_numpy(),
                                              dataset.classes),
     }

@@ -15,7 +15,7 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from analysis import runfile
+from analysis import runfile, split as split_module
 
 UNTRAINED_WEIGHTS = {"random": "random weights (not pretrained)",
                      "scratch": "trained from scratch (random initialisation)"}
@@ -80,8 +80,9 @@ def reproduction(manifest: dict) -> Reproduction:
     facts = [
         ("CornLens", str(manifest.get("tool_version", "?"))),
         ("seed", f"{split.get('seed', '?')} (split and every approach)"),
-        ("split", f"{counts.get('eval', '?')} held-out images, {counts.get('train', '?')} for training in "
-                  f"{split.get('n_folds', '?')} folds, grouped by {', '.join(split.get('grouped_by', [])) or '-'}"),
+        ("split", f"{counts.get('eval', '?')} held-out images ({split_module.method_text(split)}), "
+                  f"{counts.get('train', '?')} for training in {split.get('n_folds', '?')} folds, grouped by "
+                  f"{', '.join(split.get('grouped_by', [])) or '-'}"),
         ("data", f"{dataset.get('root', '?')} ({dataset.get('layout', '?')} layout), "
                  f"{dataset.get('n_labelled', '?')} labelled images, fingerprint {dataset.get('fingerprint', '?')}"),
         *model_facts(manifest.get("approaches", [])),

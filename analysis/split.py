@@ -12,9 +12,29 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
+from analysis.csvlayout import GIVEN_SPLIT as GIVEN  # the CSV's split column (train/eval)
 from analysis.options import held_out_folds, used_eval_fraction  # noqa: F401  (split.used_eval_fraction)
 
 TRAIN, EVAL, KAGGLE_TEST = "train", "eval", "kaggle_test"
+# manifest ``split.method``: CornLens held out one grouped fold, or the CSV's split column decided
+GROUPED_FOLD, CSV_COLUMN = "grouped_fold", "csv_split_column"
+
+
+def uses_given_split(images: pd.DataFrame) -> bool:
+    """True when every labelled image has a given side (a CSV with a ``split`` column): then that
+    column is the split and ``eval_fraction`` is not used."""
+    labelled = images[images["source"] == "train"] if "source" in images.columns else images
+    return GIVEN in labelled.columns and len(labelled) > 0 and bool(labelled[GIVEN].notna().all())
+
+
+def method_text(split: dict) -> str:
+    """How the held-out part was chosen, from the manifest's ``split`` (Home, the report and its
+    reproduction block): ``chosen by the CSV's split column: 25.0% of the labelled images; …``."""
+    share = split.get("eval_fraction")
+    share_text = f"{share:.1%} of the labelled images" if isinstance(share, (int, float)) else "share not recorded"
+    if split.get("method") == CSV_COLUMN:
+        return f"chosen by the CSV's split column: {share_text}; --eval-fraction not used"
+    return f"one grouped, stratified fold: {share_text}"
 
 
 def group_ids(frame: pd.DataFrame, keys: tuple[str, ...] = ("seed_id", "content_hash")) -> np.ndarray:
@@ -68,11 +88,11 @@ def assign_split(images: pd.DataFrame, eval_fraction: float = 0.2, n_folds: int 
     labels = frame["label"].to_numpy()
     eval_folds = _grouped_folds(labels, groups, folds, seed)
     is_eval = eval_folds == 0
-    if "given_split" in frame.columns and frame["given_split"].notna().all():  # the CSV layout's own split
-        is_eval = (frame["given_split"] == EVAL).to_numpy()
+    if uses_given_split(frame):  # the CSV layout's own split
+        is_eval = (frame[GIVEN] == EVAL).to_numpy()
     train_rows = labelled[~is_eval]
     result.loc[result.index[labelled], "group"] = groups
     result.loc[result.index[labelled], "split"] = np.where(is_eval, EVAL, TRAIN)
     result.loc[result.index[train_rows], "fold"] = _grouped_folds(
         labels[~is_eval], groups[~is_eval], n_folds, seed + 1)
-    return result.drop(columns="given_split", errors="ignore")
+    return result.drop(columns=GIVEN, errors="ignore")

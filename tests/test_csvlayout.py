@@ -85,3 +85,37 @@ def test_csv_missing_column_and_bad_split_value(tmp_path, capsys):
     dataset = data.load_dataset(tmp_path / "labels.csv", show_progress=False)
     assert [problem.kind for problem in dataset.problems] == ["bad_split", "bad_split"]
     assert "column 'split' value 'validation'" in str(dataset.problems[0])
+
+
+def csv_split_bundle(folder: Path) -> Path:
+    """The data part of a bundle (no approaches) from a CSV whose split column holds out 8 of 24 groups."""
+    from analysis import pipeline
+
+    sides = ["test" if group % 3 == 0 else "train" for group in range(24) for _ in range(3)]
+    options = pipeline.RunOptions(data=grouped_csv(folder / "data", split=sides), out=folder / "bundle",
+                                  eval_fraction=0.5, folds=3, show_progress=False)
+    return pipeline.prepare(options).path
+
+
+def test_the_manifest_says_the_csv_split_column_decided(tmp_path):
+    from analysis import bundle, reproduce
+
+    recorded = bundle.open_bundle(csv_split_bundle(tmp_path)).manifest["split"]
+    assert recorded["method"] == split.CSV_COLUMN and recorded["counts"] == {"train": 48, "eval": 24}
+    assert recorded["eval_fraction"] == pytest.approx(1 / 3)  # the CSV's share, not the 0.5 asked for
+    assert "eval_fraction_requested" not in recorded
+    facts = dict(reproduce.reproduction(bundle.open_bundle(tmp_path / "bundle").manifest).facts)
+    assert "24 held-out images (chosen by the CSV's split column: 33.3% of the labelled images; " \
+           "--eval-fraction not used)" in facts["split"]
+
+
+def test_without_a_split_column_the_manifest_says_cornlens_split(tmp_path):
+    from analysis import bundle, pipeline, reproduce
+
+    options = pipeline.RunOptions(data=grouped_csv(tmp_path / "data"), out=tmp_path / "bundle", eval_fraction=0.25,
+                                  folds=3, show_progress=False)
+    recorded = bundle.open_bundle(pipeline.prepare(options).path).manifest["split"]
+    assert recorded["method"] == split.GROUPED_FOLD and recorded["eval_fraction"] == 0.25
+    assert recorded["eval_fraction_requested"] == 0.25
+    assert "one grouped, stratified fold: 25.0% of the labelled images" in \
+        dict(reproduce.reproduction({"split": recorded}).facts)["split"]

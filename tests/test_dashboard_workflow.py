@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, cli, runfile
+from tests.test_csvlayout import csv_split_bundle
 
 HOME = Path(__file__).resolve().parent.parent / "dashboard" / "Home.py"
 
@@ -58,6 +59,13 @@ def test_home_says_when_the_command_is_not_recorded(demo_bundle):
     app = open_page(demo_bundle)
     assert any("not recorded" in element.value for element in app.caption)
     assert bundle.open_bundle(demo_bundle).manifest.get("runs") is None
+
+
+def test_home_says_the_csv_split_column_chose_the_held_out_images(tmp_path):
+    app = open_page(csv_split_bundle(tmp_path))
+    split_line = next(element.value for element in app.markdown if "**Split**" in element.value)
+    assert "24 held-out images scored by every approach (chosen by the CSV's split column: 33.3% of the labelled " \
+           "images; --eval-fraction not used)" in split_line
 
 
 def test_report_page_shows_markdown_to_copy_and_the_reproduction_block(demo_bundle, tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
-from analysis import explain, figures, panels, records, tables
+from analysis import explain, figures, panels, records, split as split_module, tables
 from analysis.bundle import Bundle, BundleError
 from analysis.report.inspection import neighbours_body, tagged_body
 from analysis.report.findings import KIND_ORDER, chosen_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
@@ -115,7 +115,7 @@ class ReportBuilder:
         parts = [Markup("<p>{}</p>").format(
             f"{dataset.get('n_labelled', '?')} labelled and {dataset.get('n_unlabelled', 0)} unlabelled images "
             f"({dataset.get('layout', '?')} layout), {len(self.classes)} classes. Split (seed {split.get('seed', '?')}, "
-            f"grouped by {', '.join(split.get('grouped_by', [])) or '?'}): "
+            f"grouped by {', '.join(split.get('grouped_by', [])) or '?'}; {split_module.method_text(split)}): "
             + ", ".join(f"{name} {count}" for name, count in split.get("counts", {}).items()) + ".")]
         parts.append(table_html(
             ["class", "labelled images", "share", "held-out images"],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import background, panels, runfile, tables
+from analysis import background, panels, runfile, split as split_module, tables
 from analysis.bundle import BundleError
 from dashboard import components, loaders
 from dashboard import panels as page_panels
@@ -76,7 +76,8 @@ def bundle_facts(opened) -> None:
                 f"**Data** `{dataset.get('root', '?')}` ({dataset.get('layout', '?')} layout): "
                 f"{dataset.get('n_labelled', '?')} labelled images ({shares}), "
                 f"{dataset.get('n_unlabelled', 0)} unlabelled test images  \n"
-                f"**Split** {split.get('counts', {}).get('eval', '?')} held-out images scored by every approach, "
+                f"**Split** {split.get('counts', {}).get('eval', '?')} held-out images scored by every approach "
+                f"({split_module.method_text(split)}), "
                 f"{split.get('counts', {}).get('train', '?')} for training ({split.get('n_folds', '?')} folds, "
                 f"grouped by {', '.join(split.get('grouped_by', [])) or '—'}, seed {split.get('seed', '?')})")
 
