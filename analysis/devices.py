@@ -49,10 +49,19 @@ def precision_for(device: torch.device) -> str:
     return "fp32"
 
 
+AUTOCAST_DTYPES = {"amp_bfloat16": torch.bfloat16, "amp_float16": torch.float16,
+                   "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision.startswith("amp_"):
-        return torch.autocast(device.type, dtype=getattr(torch, precision.removeprefix("amp_")))
-    return contextlib.nullcontext()
+    """``torch.autocast`` at a resolved precision's 16-bit dtype (nothing at ``fp32``).
+
+    Under ``amp_*`` the fp32 weights are cast per operation. Under ``bf16``/``fp16`` the weights are
+    already 16-bit and autocast lets a float32 activation meet them in a matmul, so a model can keep
+    its running sums in float32: the ViT image tower does (:func:`analysis.embed.encode_batch`).
+    """
+    dtype = AUTOCAST_DTYPES.get(precision)
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
 def cpu_flags() -> set[str] | None:

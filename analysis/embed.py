@@ -46,7 +46,11 @@ def encode_batch(model: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Te
     if (isinstance(visual, open_clip.transformer.VisionTransformer) and visual.proj is not None
             and not visual.output_tokens and hasattr(visual, "_embeds") and hasattr(visual, "_pool")):
         # VisionTransformer.forward split at the projection (tests check it equals encode_image).
-        pooled, _ = visual._pool(visual.transformer(visual._embeds(images)))
+        # The residual stream is float32 even with 16-bit weights: under analysis.devices.autocast each
+        # block's matmuls still run in 16 bits, but the sums that carry the component every image shares
+        # keep their precision. With the stream in bf16, the features' per-image differences (what a
+        # standardised probe sees) lost twice as much: benchmarks/bench_precision.py.
+        pooled, _ = visual._pool(visual.transformer(visual._embeds(images).float()))
         return pooled @ visual.proj, pooled
     return model.encode_image(images), None
 

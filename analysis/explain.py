@@ -328,9 +328,14 @@ def read_c_sweep(c_sweep, best_c: float | None) -> str:
         return ""
     top = frame.loc[frame["cv_accuracy_mean"].idxmax()]
     low = frame["cv_accuracy_mean"].min()
-    return (f"Cross-validated accuracy peaks at C = {top['C']:g} ({_pct(top['cv_accuracy_mean'])}); across the sweep it "
-            f"moves by {_points(top['cv_accuracy_mean'] - low)}"
-            + (f". The probe uses C = {best_c:g}." if best_c is not None else "."))
+    text = (f"Cross-validated accuracy peaks at C = {top['C']:g} ({_pct(top['cv_accuracy_mean'])}); across the sweep it "
+            f"moves by {_points(top['cv_accuracy_mean'] - low)}.")
+    if best_c is None:
+        return text
+    if best_c == top["C"]:
+        return f"{text} The probe uses C = {best_c:g}."
+    return (f"{text} The probe uses C = {best_c:g}, the strongest regularisation within one standard error of the "
+            "peak: scores that close are a tie.")
 
 
 def read_kshot(probe: dict) -> str:

@@ -1,12 +1,14 @@
 """Precision modes of open_clip and timm on this CPU: speed of the model alone and parity with fp32.
 
 Random weights, random 224-px inputs, batches of pre-made tensors (no decoding). For each mode,
-images per second and the cosine of each image's embedding (features, for ConvNeXt) to fp32's,
-min and mean over images:
+images per second and the cosine of each image's output to fp32's, plain and centred (after
+subtracting fp32's mean over the images), min and mean over images:
 
-- open_clip ``ViT-B-32-quickgelu``: ``fp32``; ``autocast`` (fp32 weights under ``torch.autocast``
-  bfloat16); ``bf16`` (open_clip's ``precision="bf16"``: weights in bfloat16, LayerNorm kept fp32);
-  ``pure_bf16`` (open_clip's ``precision="pure_bf16"``: everything cast);
+- open_clip ``ViT-B-32-quickgelu``, the pooled features before the projection (what the probe
+  reads): ``fp32``; ``autocast`` (fp32 weights under ``torch.autocast`` bfloat16); ``bf16 (bf16
+  sums)`` (open_clip's ``precision="bf16"``: weights in bfloat16, LayerNorm kept fp32, the residual
+  stream bfloat16); ``bf16 (CornLens)`` (the same weights, the residual stream in fp32 under
+  autocast: ``analysis.embed.encode_batch``); ``pure_bf16`` (open_clip's ``precision="pure_bf16"``);
 - timm ``convnext_tiny``: ``fp32``; ``autocast``; ``cast`` (``model.to(torch.bfloat16)``, what timm's
   own ``validate.py --model-dtype bfloat16`` does; timm has no precision argument of its own).
 
@@ -48,27 +50,48 @@ def measure(forward: Callable[[torch.Tensor], torch.Tensor], images: torch.Tenso
 
 
 def report(name: str, speed: float, outputs: torch.Tensor, reference: torch.Tensor, base_speed: float) -> None:
+    """Speed, and two parities with fp32: the cosine of each image's output, and the cosine after
+    subtracting fp32's mean over the images ("centred"). Random towers give every image a large
+    shared component, so the plain cosine stays near 1 even when the per-image differences — what a
+    standardised probe sees — are rounded away; the centred cosine shows them."""
     cosine = F.cosine_similarity(outputs, reference, dim=1)
-    print(f"  {name:<10} {speed:7.1f} img/s  {speed / base_speed:4.2f}×   cosine to fp32: "
-          f"min {cosine.min().item():.6f}, mean {cosine.mean().item():.6f}", flush=True)
+    mean = reference.mean(dim=0, keepdim=True)
+    centred = F.cosine_similarity(outputs - mean, reference - mean, dim=1)
+    print(f"  {name:<16} {speed:7.1f} img/s  {speed / base_speed:4.2f}×   cosine to fp32: "
+          f"min {cosine.min().item():.6f}, mean {cosine.mean().item():.6f}; centred: "
+          f"min {centred.min().item():.4f}, mean {centred.mean().item():.4f}", flush=True)
 
 
 def open_clip_modes(images: torch.Tensor, batch_size: int) -> None:
+    """The pooled features before the projection (what the probe reads), per precision mode."""
     import open_clip
 
-    print("open_clip ViT-B-32-quickgelu (random weights), model alone")
+    from analysis import embed
+
+    print("open_clip ViT-B-32-quickgelu (random weights), pooled image features, model alone")
+    modes = {  # name: (open_clip precision, input dtype, autocast, residual stream in fp32)
+        "fp32": ("fp32", torch.float32, False, False),
+        "autocast": ("fp32", torch.float32, True, False),
+        "bf16 (bf16 sums)": ("bf16", torch.bfloat16, False, False),
+        "bf16 (CornLens)": ("bf16", torch.bfloat16, True, True),
+        "pure_bf16": ("pure_bf16", torch.bfloat16, False, False),
+    }
     reference, base = None, 0.0
-    for mode in ("fp32", "autocast", "bf16", "pure_bf16"):
+    for name, (precision, dtype, autocast, fp32_sums) in modes.items():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            model = open_clip.create_model("ViT-B-32-quickgelu", pretrained=None,
-                                           precision=mode if "bf16" in mode else "fp32").eval()
-        dtype = torch.bfloat16 if "bf16" in mode else torch.float32
-        speed, outputs = measure(lambda batch: model.encode_image(batch.to(dtype)), images, batch_size,
-                                 autocast=mode == "autocast")
+            model = open_clip.create_model("ViT-B-32-quickgelu", pretrained=None, precision=precision).eval()
+        visual = model.visual
+
+        def forward(batch: torch.Tensor) -> torch.Tensor:
+            if fp32_sums:  # analysis.embed.encode_batch under analysis.devices.autocast
+                return embed.encode_batch(model, batch.to(dtype))[1]
+            return visual._pool(visual.transformer(visual._embeds(batch.to(dtype))))[0]
+
+        speed, outputs = measure(forward, images, batch_size, autocast=autocast)
         if reference is None:
             reference, base = outputs, speed
-        report(mode, speed, outputs, reference, base)
+        report(name, speed, outputs, reference, base)
 
 
 def timm_modes(images: torch.Tensor, batch_size: int) -> None:
@@ -110,11 +133,18 @@ def probe_parity() -> None:
                       "--eval-fraction", str(demo.DEMO_OPTIONS["eval_fraction"]), "--folds",
                       str(demo.DEMO_OPTIONS["folds"]), "--precision", precision, "--cache-dir",
                       str(folder / "cache"), "-q"])
-            accuracy[precision] = {record["id"]: record["metrics"]["accuracy"]
+            accuracy[precision] = {record["id"]: (record["metrics"]["accuracy"], chosen(record))
                                    for record in bundle.open_bundle(out).approaches}
-    for approach, fp32 in accuracy["fp32"].items():
-        bf16 = accuracy["bf16"].get(approach, float("nan"))
-        print(f"  {approach:<40} fp32 {fp32:.3f}  bf16 {bf16:.3f}  difference {100 * (bf16 - fp32):+.1f} points")
+    for approach, (fp32, fp32_choice) in accuracy["fp32"].items():
+        bf16, bf16_choice = accuracy["bf16"].get(approach, (float("nan"), ""))
+        print(f"  {approach:<40} fp32 {fp32:.3f}  bf16 {bf16:.3f}  difference {100 * (bf16 - fp32):+.1f} points"
+              + (f"  (chosen on the training part: {fp32_choice} / {bf16_choice})" if fp32_choice else ""))
+
+
+def chosen(record: dict) -> str:
+    """The hyper-parameter an approach chose on the training part (C of the probe, k of kNN), or ''."""
+    params = record.get("params") or {}
+    return next((f"{name} = {params[name]:g}" for name in ("C", "k") if name in params), "")
 
 
 def main() -> None:

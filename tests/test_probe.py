@@ -75,8 +75,7 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     found = opened.diagnostics(f"probe:{KEY}")
     walked = [row["C"] for row in found["c_sweep"]]
     assert walked == sorted(probe.C_GRID)[:len(walked)] and len(walked) >= probe.SWEEP_PATIENCE
-    best = max(found["c_sweep"], key=lambda row: row["cv_accuracy_mean"])
-    assert found["best_C"] == pytest.approx(best["C"])
+    assert found["best_C"] == pytest.approx(probe.one_standard_error_c(found["c_sweep"]))
     assert all(len(row["cv_accuracy_folds"]) == 4 for row in found["c_sweep"])
     # blend reads the best zero-shot approach of the same model key; alpha 0 is the probe alone
     assert found["zeroshot_approach"] == f"zeroshot:{KEY}:classname"
@@ -149,3 +148,14 @@ def test_blend_curve_ends_are_the_two_heads():
     curve = {row["alpha"]: row["accuracy"] for row in probe.blend_curve(zeroshot, probe_proba, labels, CLASSES)}
     assert curve[0.0] == pytest.approx(0.5) and curve[1.0] == pytest.approx(0.5)
     assert curve[0.5] == pytest.approx(1.0)
+
+
+def test_one_standard_error_rule_breaks_near_ties_towards_stronger_regularisation():
+    sweep = [{"C": 0.01, "cv_accuracy_mean": 0.50, "cv_accuracy_folds": [0.50, 0.50, 0.50, 0.50]},
+             {"C": 0.1, "cv_accuracy_mean": 0.5599, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.5996]},
+             {"C": 1.0, "cv_accuracy_mean": 0.5600, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.60]}]
+    assert probe.one_standard_error_c(sweep) == 0.1  # 0.0001 below the peak, far inside one standard error
+    sweep[1]["cv_accuracy_mean"] = 0.53  # now more than one standard error (0.016) below
+    assert probe.one_standard_error_c(sweep) == 1.0
+    flat = [{**row, "cv_accuracy_folds": [row["cv_accuracy_mean"]] * 4} for row in sweep]
+    assert probe.one_standard_error_c(flat) == 1.0  # no spread: only the peak itself
