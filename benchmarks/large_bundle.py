@@ -1,8 +1,9 @@
 """A fake but well-formed results bundle of competition size, for size and speed benchmarks.
 
 Every file follows ``docs/bundle.md``: 15,000 images (12,000 labelled, split train/eval, and
-3,000 unlabelled ``kaggle_test`` images), four approaches (two zero-shot CLIP models, a linear
-probe, a fine-tuned ConvNeXt), their predictions, embeddings, projections and diagnostics. The
+3,000 unlabelled ``kaggle_test`` images), five approaches (two zero-shot CLIP models, a linear
+probe on each, a fine-tuned ConvNeXt), their predictions, embeddings, three maps (one per model)
+and diagnostics. The
 numbers are drawn at random around the published leaderboard figures, so pages and reports look
 like they would on the real data; nothing here was computed by a model, and the manifest says so
 (``demo: true``, ``generated_by``).
@@ -33,7 +34,8 @@ from analysis.synthetic import CLASS_SHARES, CLASSES, VIEWS  # noqa: E402
 TEST_SHARE = 0.2  # share of images that are unlabelled competition test images
 EVAL_FRACTION = 0.2
 N_FOLDS = 5
-THUMBNAIL_VARIANTS = 12  # distinct thumbnails per (class, view); images reuse them
+THUMBNAIL_VARIANTS = 12  # drawn kernels per (class, view); images reuse them
+THUMBNAIL_GRAIN = 12     # per-image noise (grey levels) that makes every thumbnail distinct
 EMBEDDING_DIM = 64       # small on purpose: random vectors, read only by the neighbours panel
 
 
@@ -71,6 +73,9 @@ APPROACHES = (
     FakeApproach("finetune:convnext_tiny", "finetune", "convnext_tiny", None, 0.76,
                  {"pure": 0.45, "broken": 0.35, "discolored": 0.15, "silkcut": 0.05}, 0.8, 2400.0, None,
                  {"epochs": 10, "image_size": 224, "lr": 1e-4}),
+    FakeApproach(f"probe:{B32}", "probe", "ViT-B-32-quickgelu", "laion400m_e32", 0.62,
+                 {"pure": 0.55, "broken": 0.25, "discolored": 0.15, "silkcut": 0.05}, 0.65, 12.0, None,
+                 {"C": 0.1}),
 )
 BASELINES = (
     FakeApproach("baseline:majority", "baseline", "majority", None, 0.0, {}, 1.0, 0.01),
@@ -104,10 +109,10 @@ def images_table(n_images: int, rng: np.random.Generator) -> pd.DataFrame:
     return frame
 
 
-def thumbnail_bank(rng: np.random.Generator) -> dict[tuple[str, str], list[bytes]]:
-    """A few small JPEG kernels per (class, view), drawn cheaply; images reuse them."""
+def thumbnail_bank(rng: np.random.Generator) -> dict[tuple[str, str], list[np.ndarray]]:
+    """A few small kernels per (class, view) as RGB arrays, drawn cheaply; images reuse them."""
     tints = {"pure": (232, 190, 80), "broken": (222, 176, 70), "discolored": (170, 120, 60), "silkcut": (236, 200, 96)}
-    bank: dict[tuple[str, str], list[bytes]] = {}
+    bank: dict[tuple[str, str], list[np.ndarray]] = {}
     for label in CLASSES:
         for view in VIEWS:
             variants = []
@@ -125,18 +130,25 @@ def thumbnail_bank(rng: np.random.Generator) -> dict[tuple[str, str], list[bytes
                     draw.ellipse([40, 40, 58, 60], fill=(90, 60, 30))
                 if label == "silkcut":
                     draw.line([(30, 50), (70, 46)], fill=(120, 90, 40), width=2)
-                buffer = io.BytesIO()
-                image.save(buffer, format="JPEG", quality=85)
-                variants.append(buffer.getvalue())
+                variants.append(np.asarray(image, dtype=np.int16))
             bank[(label, view)] = variants
     return bank
 
 
-def thumbnails_table(images: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def thumbnails_table(images: pd.DataFrame, rng: np.random.Generator, grain_rng: np.random.Generator) -> pd.DataFrame:
+    """thumbnails.parquet: one distinct JPEG per image (a bank kernel plus its own grain from
+    ``grain_rng``), about the size of a real thumbnail (~2.7 KB), so that reading and holding
+    thumbnails costs what it would."""
     bank = thumbnail_bank(rng)
     labels = images["label"].fillna("pure")
     picks = rng.integers(0, THUMBNAIL_VARIANTS, size=len(images))
-    jpegs = [bank[(label, view)][pick] for label, view, pick in zip(labels, images["view"], picks)]
+    jpegs = []
+    for label, view, pick in zip(labels, images["view"], picks):
+        grain = grain_rng.integers(-THUMBNAIL_GRAIN, THUMBNAIL_GRAIN + 1, size=(96, 96, 1), dtype=np.int16)
+        buffer = io.BytesIO()
+        Image.fromarray(np.clip(bank[(label, view)][pick] + grain, 0, 255).astype(np.uint8)).save(
+            buffer, format="JPEG", quality=85)
+        jpegs.append(buffer.getvalue())
     return pd.DataFrame({"image_id": images["image_id"], "jpeg": jpegs})
 
 
@@ -320,7 +332,7 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
         n_images: images in total; 20% become unlabelled ``kaggle_test`` images.
         seed: random seed; the same seed gives the same tables.
         baselines: also store the two baseline approaches (majority, image statistics).
-        approaches: the fake approaches to store (default: the four of the published leaderboard).
+        approaches: the fake approaches to store (default: the five of :data:`APPROACHES`).
 
     Returns:
         The bundle, opened and validated.
@@ -342,7 +354,7 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
                   "counts": {str(k): int(v) for k, v in images["split"].value_counts().items()}},
         "reference": metrics.reference_rates(train["label"].to_numpy(), held_out["label"].to_numpy(), list(CLASSES)),
     }
-    bundle.create_bundle(out, manifest, images, thumbnails_table(images, rng))
+    bundle.create_bundle(out, manifest, images, thumbnails_table(images, rng, np.random.default_rng([seed, 1])))
     bundle.save_diagnostics(out, "data", {"problems": [], "duplicates": []})
     scored = images[images["split"].isin(["eval", "kaggle_test"])]
     labels = scored["label"].to_numpy()
