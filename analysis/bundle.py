@@ -17,12 +17,13 @@ shown to a user as it is. No pickle anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import confinement, records
+from analysis.thumbnail_index import ThumbnailIndex
+from analysis.thumbnail_index import WRITE_OPTIONS as THUMBNAIL_WRITE_OPTIONS
 from analysis.version import __version__
 from analysis.atomic import WriteError, atomic_path, transaction  # noqa: F401 (atomic_path, WriteError: re-exported)
 
@@ -71,9 +74,10 @@ def write_json(path: Path, data: Any) -> None:
         temporary.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def write_parquet(path: Path, frame: pd.DataFrame, **options: Any) -> None:
+    """``frame`` as Parquet at ``path``, atomically; ``options`` go to ``pyarrow.parquet.write_table``."""
     with atomic_path(path) as temporary:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary, **options)
 
 
 def write_npy(path: Path, array: np.ndarray) -> None:
@@ -110,6 +114,7 @@ class Bundle:
         self.path = path
         self.manifest = manifest
         self._images: pd.DataFrame | None = None
+        self._thumbnail_index: ThumbnailIndex | None = None
 
     # manifest views
     @property
@@ -144,10 +149,29 @@ class Bundle:
             self._images = _read_parquet(self.file(IMAGES, IMAGES))
         return self._images
 
-    def thumbnails(self) -> pd.DataFrame:
-        """``image_id`` and ``jpeg`` bytes; empty when the bundle has none."""
-        path = self.file(THUMBNAILS, THUMBNAILS)
-        return _read_parquet(path) if path.exists() else pd.DataFrame(columns=["image_id", "jpeg"])
+    def thumbnails(self, image_ids: Iterable[str]) -> dict[str, bytes]:
+        """image id → small JPEG bytes of the ``image_ids`` that have a thumbnail; only the row groups
+        holding them are read (:mod:`analysis.thumbnail_index`). Empty when the bundle has none."""
+        index = self.thumbnail_index()
+        if index is None:
+            return {}
+        with _reading(index.path):
+            return index.read(image_ids)
+
+    def thumbnail_ids(self) -> list[str]:
+        """The ids of the images that have a thumbnail, in file order."""
+        index = self.thumbnail_index()
+        return index.ids() if index is not None else []
+
+    def thumbnail_index(self) -> ThumbnailIndex | None:
+        """Where each thumbnail lies in ``thumbnails.parquet`` (built once); None when the file is absent."""
+        if self._thumbnail_index is None:
+            path = self.file(THUMBNAILS, THUMBNAILS)
+            if not path.exists():
+                return None
+            with _reading(path):
+                self._thumbnail_index = ThumbnailIndex(path)
+        return self._thumbnail_index
 
     def predictions(self, approach_id: str) -> pd.DataFrame:
         record = self.approach(approach_id)
@@ -242,13 +266,20 @@ def check_no_links_out(path: Path) -> None:
                               "is refused (a bundle may only hold its own files).")
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Faults of reading the Parquet file ``path`` as a BundleError naming it."""
     try:
-        return pq.read_table(path).to_pandas()
+        yield
     except FileNotFoundError as error:
         raise BundleError(f"{path}: file is missing from the bundle.") from error
-    except (OSError, pa.ArrowException) as error:
+    except (OSError, ValueError, pa.ArrowException) as error:
         raise BundleError(f"{path}: cannot be read as Parquet ({error}); rebuild the bundle.") from error
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    with _reading(path):
+        return pq.read_table(path).to_pandas()
 
 
 def _check_parquet(path: Path, required: tuple[str, ...]) -> None:
@@ -352,7 +383,7 @@ def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
     with transaction():  # all three files or none
         write_parquet(path / IMAGES, images)
         if thumbnails is not None:
-            write_parquet(path / THUMBNAILS, thumbnails)
+            write_parquet(path / THUMBNAILS, thumbnails, **THUMBNAIL_WRITE_OPTIONS)
         write_json(path / MANIFEST, full)
     return open_bundle(path)
 

@@ -240,7 +240,7 @@ def image_card(ref: BundleRef, row: pd.Series, approach_ids: Iterable[str], labe
 def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str) -> None:
     """A grid of image cards (``CARDS_PER_ROW`` per row); ``labels`` are best short (``approach_labels(short=True)``)."""
-    thumbs = loaders.thumbnails(ref)
+    thumbs = loaders.thumbnails(ref, rows["image_id"])
     colours = figures.class_colours(classes)
     records = list(rows.iterrows())
     for start in range(0, len(records), CARDS_PER_ROW):

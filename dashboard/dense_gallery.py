@@ -60,7 +60,7 @@ def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], la
                  ) -> None:
     """``compact_card`` of every row, ``per_row`` to a row (a ``grid`` of ``components.paged_grid``)."""
     all_tags = tags.empty() if all_tags is None else all_tags
-    thumbs = loaders.thumbnails(ref)
+    thumbs = loaders.thumbnails(ref, rows["image_id"])
     colours = figures.class_colours(classes)
     records = [row for _, row in rows.iterrows()]
     for start in range(0, len(records), per_row):

@@ -121,7 +121,7 @@ def same_seed_panel(ref: BundleRef, siblings) -> None:
         st.caption("No other image of this kernel (seed_id) in the bundle.")
         return
     st.markdown(f"**The other {len(siblings)} image(s) of this kernel** (same seed_id)")
-    thumbs = loaders.thumbnails(ref)
+    thumbs = loaders.thumbnails(ref, siblings["image_id"])
     columns = st.columns(min(4, len(siblings)))
     for column, sibling in zip(columns * (len(siblings) // len(columns) + 1), siblings.itertuples()):
         with column:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -105,11 +105,15 @@ def predictions_by_image(ref: BundleRef) -> dict[str, pd.DataFrame]:
     return {record["id"]: opened.predictions(record["id"]).set_index("image_id") for record in opened.approaches}
 
 
-@st.cache_resource(show_spinner="Reading thumbnails…", max_entries=4)
-def thumbnails(ref: BundleRef) -> dict[str, bytes]:
-    """image id → small JPEG bytes (empty when the bundle has no thumbnails)."""
-    frame = open_bundle(ref).thumbnails()
-    return dict(zip(frame["image_id"], frame["jpeg"]))
+def thumbnails(ref: BundleRef, image_ids: Iterable[str]) -> dict[str, bytes]:
+    """image id → small JPEG bytes of ``image_ids`` (those that have a thumbnail): only the thumbnails
+    a page shows are read and kept, never the whole table (``Bundle.thumbnails``)."""
+    return _thumbnails(ref, tuple(dict.fromkeys(str(image_id) for image_id in image_ids)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _thumbnails(ref: BundleRef, image_ids: tuple[str, ...]) -> dict[str, bytes]:
+    return open_bundle(ref).thumbnails(image_ids)
 
 
 @st.cache_resource(show_spinner="Reading the map…", max_entries=16)
@@ -153,7 +157,7 @@ def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
             raise BundleError(str(error)) from error
         if candidate is not None:
             return candidate, True
-    return thumbnails(ref).get(image_id, b""), False
+    return thumbnails(ref, [image_id]).get(image_id, b""), False
 
 
 @st.cache_resource(show_spinner=False)

@@ -84,7 +84,7 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
 
 def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str, str], per_row: int = PER_ROW) -> None:
     """The neighbours as thumbnails, most similar first, with label and similarity."""
-    thumbs = loaders.thumbnails(ref)
+    thumbs = loaders.thumbnails(ref, found["image_id"])
     records = list(found.itertuples())
     for start in range(0, len(records), per_row):
         for column, row in zip(st.columns(per_row, gap="xsmall"), records[start:start + per_row]):
@@ -146,7 +146,7 @@ def neighbours_dialog(ref: BundleRef, image_id: str) -> None:
     opened = loaders.open_bundle(ref)
     picture, facts = st.columns([1, 4])
     below = st.container()
-    thumbnail = loaders.thumbnails(ref).get(image_id)
+    thumbnail = loaders.thumbnails(ref, [image_id]).get(image_id)
     if thumbnail:
         picture.image(thumbnail, width="stretch")
     with facts:

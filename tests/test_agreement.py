@@ -85,5 +85,5 @@ def test_demo_bundle_agreement_covers_every_held_out_image(demo_bundle):
     assert kinds == {"zeroshot", "probe", "finetune", *records.RUNG_KINDS}  # every rung of the ladder too
     problems = opened.diagnostics("label_problems")
     assert problems["counts"]["all_wrong"] == len(found["all_wrong"])
-    thumbnails = set(opened.thumbnails()["image_id"])
+    thumbnails = set(opened.thumbnail_ids())
     assert all(set(row["image_ids"]) <= thumbnails for row in problems["rows"])

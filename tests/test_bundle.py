@@ -42,7 +42,7 @@ def test_round_trip(tmp_path):
     assert opened.diagnostics("zs:ViT/B") == {"per_prompt": [0.5]}
     assert np.array_equal(opened.embeddings("ViT-B-32:openai"), np.eye(3, 4))
     assert opened.projection("ViT-B-32:openai")["y"].tolist() == [1.0]
-    assert opened.thumbnails()["jpeg"].iloc[0] == b"\xff\xd8jpeg"
+    assert opened.thumbnails([opened.thumbnail_ids()[0]]) == {opened.thumbnail_ids()[0]: b"\xff\xd8jpeg"}
 
 
 def test_replacing_an_approach_keeps_one_entry(tmp_path):

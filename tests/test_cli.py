@@ -44,7 +44,7 @@ def test_run_on_real_sample_writes_data_part(real_sample, tmp_path):
     images = opened.images()
     assert len(images) == 600 and set(images["split"]) == {"train", "eval"}
     assert opened.manifest["dataset"]["root"] == str(real_sample.resolve())
-    assert len(opened.thumbnails()) == 600
+    assert len(opened.thumbnail_ids()) == 600
     assert images.groupby("seed_id")["split"].nunique().max() == 1
 
 

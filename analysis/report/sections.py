@@ -51,7 +51,7 @@ class ReportBuilder:
         self.labels = tables.approach_labels(self.approaches)
         self.reference = self.manifest.get("reference", {})
         self.source = panels.BundleSource(bundle)
-        self._thumbnails: dict[str, bytes] | None = None
+        self._thumbnails: dict[str, bytes | None] = {}
 
     @property
     def scored(self) -> pd.DataFrame:
@@ -59,10 +59,10 @@ class ReportBuilder:
         return self.source.scored
 
     def thumbnail(self, image_id: str) -> bytes | None:
-        if self._thumbnails is None:
-            frame = self.bundle.thumbnails()
-            self._thumbnails = dict(zip(frame["image_id"], frame["jpeg"]))
-        return self._thumbnails.get(image_id)
+        """The image's thumbnail, read on its own (a report shows a few hundred of a bundle's thumbnails)."""
+        if image_id not in self._thumbnails:
+            self._thumbnails[image_id] = self.bundle.thumbnails([image_id]).get(image_id)
+        return self._thumbnails[image_id]
 
     def missing(self, part: str) -> Markup:
         return note(missing_line(self.bundle, part))

@@ -72,8 +72,8 @@ def groups_panel(ref, opened, groups: list[dict]) -> None:
     pages = tables.page_count(len(groups), GROUPS_PER_PAGE)
     page = st.pagination(pages, key="problems_page", **components.KEPT) if pages > 1 else 1
     colours = figures.class_colours(opened.classes)
-    thumbs = loaders.thumbnails(ref)
     shown = groups[(page - 1) * GROUPS_PER_PAGE: page * GROUPS_PER_PAGE]
+    thumbs = loaders.thumbnails(ref, [image_id for group in shown for image_id in group["images"]["image_id"]])
     pairs, singles = [g for g in shown if len(g["images"]) > 1], [g for g in shown if len(g["images"]) == 1]
     for group in pairs:
         group_card(ref, group, colours, thumbs)

@@ -78,7 +78,7 @@ def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], p
 
 def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
     """The closest images as thumbnails, most similar first; each opens its nearest training images."""
-    thumbs = loaders.thumbnails(ref)
+    thumbs = loaders.thumbnails(ref, ranked["image_id"])
     colours = figures.class_colours(classes)
     records = list(ranked.itertuples())
     for start in range(0, len(records), PER_ROW):
