@@ -52,9 +52,18 @@ def resolve_inside(base: Path, value: object) -> Path | None:
     return full if full.is_relative_to(Path(base).resolve()) else None
 
 
+def plainly_safe(value: object) -> bool:
+    """A quick sufficient test for :func:`safe_relative_path` (a bundle of 100,000 paths is checked in
+    a blink): a string with no surrounding space, NUL, backslash, leading ``/``, drive colon or ``..``
+    at all. A value that fails it gets the full check."""
+    return (isinstance(value, str) and value != "" and value == value.strip() and not value.startswith("/")
+            and value[1:2] != ":" and ".." not in value and "\\" not in value and "\x00" not in value)
+
+
 def unsafe_rows(values: Iterable[object]) -> list[int]:
     """Positions of the values that are not safe relative paths (textual check, see :func:`safe_relative_path`)."""
-    return [index for index, value in enumerate(values) if safe_relative_path(value) is None]
+    return [index for index, value in enumerate(values)
+            if not plainly_safe(value) and safe_relative_path(value) is None]
 
 
 # --- folders asked for from the browser ----------------------------------------------------------

@@ -81,6 +81,18 @@ def test_relative_paths_are_checked_as_text_and_after_links(tmp_path):
     assert confinement.unsafe_rows(["a.png", "../b.png", "/c.png", "d.png"]) == [1, 2]
 
 
+def test_the_quick_path_check_never_passes_a_path_the_full_check_refuses():
+    values = ["", "  ", "/etc/passwd", "../x.png", "a/../../x.png", "C:\\x.png", "c:x.png", "a\\..\\..\\x", None, 3,
+              "a\x00b", " /abs.png", "x/..", "..", "\\\\server\\x.png", "train/a.png", "a...png", "./a.png", "a b.png",
+              float("nan"), "\t../x.png"]
+    for value in values:
+        if confinement.plainly_safe(value):
+            assert confinement.safe_relative_path(value) is not None, value
+    expected = [index for index, value in enumerate(values) if confinement.safe_relative_path(value) is None]
+    assert confinement.unsafe_rows(values) == expected
+    assert confinement.plainly_safe("train/00001.png")  # the common case takes the quick path
+
+
 # --- a bundle is untrusted data --------------------------------------------------------------------
 
 @pytest.mark.parametrize("hostile", ["../../etc/passwd", "/etc/passwd", "sub/../../x.png"])
