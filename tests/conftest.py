@@ -30,6 +30,17 @@ def allowed_roots(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def empty_results(tmp_path, monkeypatch) -> Path:
+    """An empty results folder for the dashboard (never the developer's results/), no bundle from the
+    environment. Dashboard test modules use it for every test (``pytestmark``)."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
+    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_sample() -> Path:
     """The 600 real competition images, read in place from ../shared (never copied)."""

@@ -17,11 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, comparison, explain, export, figures, ladder_panels, records, tables
 from dashboard import loaders
+from tests.apptest import open_page, shown_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HOME = PROJECT_ROOT / "dashboard" / "Home.py"
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 from large_bundle import write_large_bundle  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("empty_results")
 
 PAGES = {
     "views/home.py": "CornLens", "views/autopsy.py": "Zero-shot autopsy", "views/probe.py": "Linear probe",
@@ -32,16 +34,6 @@ PAGES = {
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def empty_results(tmp_path, monkeypatch) -> Path:
-    """Never list the developer's results/ folder; no bundle from the environment."""
-    folder = tmp_path / "results"
-    folder.mkdir()
-    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
-    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
-    return folder
-
 
 @pytest.fixture(scope="module")
 def full_bundle(tmp_path_factory) -> Path:
@@ -72,27 +64,7 @@ def partial_bundle(demo_bundle, tmp_path_factory) -> Path:
     return folder
 
 
-def open_page(bundle_path: Path | None, page: str | None = None, **state) -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    if bundle_path is not None:
-        app.query_params["bundle"] = str(bundle_path)
-    app.run()
-    if page:
-        app.switch_page(page)
-        for key, value in state.items():
-            app.session_state[key] = value
-        app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
 
-
-def shown_text(app: AppTest) -> str:
-    """Everything the page says in words (titles, markdown, captions, notices, metrics)."""
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts += [str(element.value) for element in getattr(app, kind)]
-    parts += [f"{metric.label}: {metric.value}" for metric in app.metric]
-    return "\n".join(parts)
 
 
 def charts(app: AppTest) -> list:

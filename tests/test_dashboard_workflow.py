@@ -7,33 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, cli, runfile
+from tests.apptest import open_page
 from tests.test_csvlayout import csv_split_bundle
 
-HOME = Path(__file__).resolve().parent.parent / "dashboard" / "Home.py"
-
-
-@pytest.fixture(autouse=True)
-def empty_results(tmp_path, monkeypatch) -> Path:
-    """Never list the developer's results/ folder; no bundle from the environment."""
-    folder = tmp_path / "results"
-    folder.mkdir()
-    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
-    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
-    return folder
-
-
-def open_page(bundle_path: Path, page: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    app.query_params["bundle"] = str(bundle_path)
-    app.run()
-    if page:
-        app.switch_page(page)
-        app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+pytestmark = pytest.mark.usefixtures("empty_results")
 
 
 def recorded_copy(demo_bundle: Path, folder: Path) -> Path:

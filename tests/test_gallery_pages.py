@@ -7,7 +7,10 @@ import shutil
 import pytest
 
 from analysis import bundle, neighbours, tags
-from test_dashboard import empty_results, full_bundle, open_page, shown_text  # noqa: F401  (fixtures)
+from tests.apptest import open_page, shown_text
+from tests.test_dashboard import full_bundle  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("empty_results")
 
 SPACE = "CornLens-Tiny:random"
 

@@ -12,24 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, comparison, image_details, label_review, map_views, tables
+from tests.apptest import go, open_page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HOME = PROJECT_ROOT / "dashboard" / "Home.py"
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 from large_bundle import write_large_bundle  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("empty_results")
+
 BASELINES = ["baseline:majority", "baseline:image-stats"]
-
-
-@pytest.fixture(autouse=True)
-def empty_results(tmp_path, monkeypatch) -> None:
-    folder = tmp_path / "results"
-    folder.mkdir()
-    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
-    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -62,31 +55,11 @@ def scored(opened) -> pd.DataFrame:
                                 opened.classes)
 
 
-def open_app(bundle_path: Path, page: str | None = None, query: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    app.query_params["bundle"] = str(bundle_path)
-    for key, value in (query or {}).items():
-        app.query_params[key] = value
-    app.run()
-    if page:
-        app.switch_page(page)
-        app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def go(app: AppTest, page: str) -> AppTest:
-    app.switch_page(page)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
 # --- 1. baselines are approaches like any other ---------------------------------------------------
 
 def test_baselines_in_every_picker_and_card(competition_bundle, opened):
     labels = tables.approach_labels(opened.approaches)
-    app = open_app(competition_bundle, "views/compare.py")
+    app = open_page(competition_bundle, "views/compare.py")
     assert set(BASELINES) <= set(app.multiselect(key="compare_approaches").value)  # in the default selection
     for key in ("compare_first", "compare_second"):
         assert {labels[b] for b in BASELINES} <= set(app.selectbox(key=key).options)
@@ -101,7 +74,7 @@ def test_baselines_in_every_picker_and_card(competition_bundle, opened):
 
 def test_agreement_follows_the_chosen_approaches(competition_bundle, opened, scored):
     chosen = ["baseline:image-stats", "finetune:convnext_tiny"]
-    app = open_app(competition_bundle, "views/compare.py")
+    app = open_page(competition_bundle, "views/compare.py")
     app.multiselect(key="compare_approaches").set_value(chosen).run()
     short = tables.approach_labels([opened.approach(i) for i in chosen], short=True)
     table = next(frame.value for frame in app.dataframe if "images" in frame.value.columns)
@@ -126,7 +99,7 @@ def test_comparison_agreement_counts_by_hand():
 # --- 2. state across pages and in the URL ---------------------------------------------------------
 
 def test_gallery_filters_survive_a_page_switch(competition_bundle, scored):
-    app = open_app(competition_bundle, "views/gallery.py")
+    app = open_page(competition_bundle, "views/gallery.py")
     app.multiselect(key="gallery_true").set_value(["silkcut"]).run()
     approach = app.selectbox(key="gallery_approach").value
     expected = len(tables.filter_gallery(scored, approach, ["silkcut"]))
@@ -140,7 +113,7 @@ def test_gallery_filters_survive_a_page_switch(competition_bundle, scored):
 def test_a_url_with_query_parameters_restores_the_filters(competition_bundle, opened, scored):
     approach = "zeroshot:ViT-B-32-quickgelu:laion400m_e32:simple"
     label = tables.approach_labels(opened.approaches)[approach]
-    app = open_app(competition_bundle, "views/gallery.py",
+    app = open_page(competition_bundle, "views/gallery.py",
                    {"gallery_approach": label, "gallery_true": ["pure", "broken"], "gallery_predicted": "silkcut"})
     assert app.selectbox(key="gallery_approach").value == approach
     assert app.multiselect(key="gallery_true").value == ["pure", "broken"]
@@ -151,7 +124,7 @@ def test_a_url_with_query_parameters_restores_the_filters(competition_bundle, op
 def test_the_sidebar_names_the_bundle_shown_after_typing_a_path(competition_bundle, tmp_path):
     other = tmp_path / "other-bundle"
     shutil.copytree(competition_bundle, other)
-    app = open_app(competition_bundle)
+    app = open_page(competition_bundle)
     assert any(str(competition_bundle.resolve()) in c.value for c in app.sidebar.caption)
     app.sidebar.text_input(key="bundle_typed").input(str(other)).run()
     assert app.sidebar.selectbox(key="bundle_choice").value == str(other.resolve())
@@ -163,7 +136,7 @@ def test_the_sidebar_names_the_bundle_shown_after_typing_a_path(competition_bund
 
 
 def test_the_map_follows_the_model_it_shows(competition_bundle, opened):
-    app = open_app(competition_bundle, "views/embedding_map.py")
+    app = open_page(competition_bundle, "views/embedding_map.py")
     app.selectbox(key="map_projection").set_value("convnext_tiny").run()
     assert app.selectbox(key="map_approach").value == "finetune:convnext_tiny"
     app.radio(key="map_colour").set_value("view").run()
@@ -188,7 +161,7 @@ def test_map_selection_breakdown_and_box():
 # --- 4. label problems ----------------------------------------------------------------------------
 
 def test_label_problems_as_pictures_side_by_side(competition_bundle, opened):
-    app = open_app(competition_bundle, "views/label_problems.py")
+    app = open_page(competition_bundle, "views/label_problems.py")
     groups = label_review.problem_groups(opened.diagnostics("label_problems"), opened.images())
     first = groups[0]
     assert first["problem"] == "conflicting_labels" and len(first["images"]) == 2
@@ -208,7 +181,7 @@ def test_label_problems_as_pictures_side_by_side(competition_bundle, opened):
 # --- 6. the full-size view ------------------------------------------------------------------------
 
 def test_full_size_view_steps_through_the_filter(competition_bundle, opened, scored):
-    app = open_app(competition_bundle, "views/gallery.py")
+    app = open_page(competition_bundle, "views/gallery.py")
     approach = app.selectbox(key="gallery_approach").value
     rows = tables.filter_gallery(scored, approach)
     app.button(key=f"gallery_open_{rows['image_id'].iloc[0]}").click().run()
@@ -237,7 +210,7 @@ def test_full_size_view_details():
 # --- 5. the ConvNeXt page says what it was trained with and whether it was still improving --------
 
 def test_convnext_page_hyperparameters_and_still_improving(competition_bundle, opened):
-    app = open_app(competition_bundle, "views/convnext.py")
+    app = open_page(competition_bundle, "views/convnext.py")
     record = opened.approaches_of_kind("finetune")[0]
     settings = app.table[0].value
     assert len(settings) == len([v for v in record["params"].values() if not isinstance(v, (dict, list))])

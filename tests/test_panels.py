@@ -4,23 +4,10 @@ the same readings, in the same order; data of another shape costs one panel, nam
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, explain, panels, records, report
 from analysis.report.html import inline_markdown
-from tests.conftest import PROJECT_ROOT
-
-HOME = PROJECT_ROOT / "dashboard" / "Home.py"
-
-
-def dashboard_page(bundle_path, page: str) -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    app.query_params["bundle"] = str(bundle_path)
-    app.run()
-    app.switch_page(page)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+from tests.apptest import open_page
 
 
 def readings(built: list[panels.Panel], with_figure: bool) -> list[str]:
@@ -54,7 +41,7 @@ def test_dashboard_and_report_show_the_same_readings(demo_bundle):
         built = [panel for specs, data in page_panels for panel in panels.build_all(specs, data)]
         captions, texts = readings(built, with_figure=True), readings(built, with_figure=False)
         assert len(captions) >= 2 or page == "views/convnext.py", (page, captions)
-        app = dashboard_page(demo_bundle, page)
+        app = open_page(demo_bundle, page)
         assert in_order(captions, [element.value for element in app.caption]), page
         assert in_order(texts, [element.value for element in app.markdown]), page
         shown = [str(inline_markdown(text)) for text in captions + texts]

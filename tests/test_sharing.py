@@ -15,30 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from tests.apptest import HOME, open_page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HOME = PROJECT_ROOT / "dashboard" / "Home.py"
 
 
 @pytest.fixture(autouse=True)
-def only_the_results_folder(tmp_path, monkeypatch) -> Path:
+def only_the_results_folder(empty_results, monkeypatch) -> Path:
     """The dashboard may open bundles under an empty results folder only."""
-    folder = tmp_path / "results"
-    folder.mkdir()
-    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
-    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
     monkeypatch.delenv("CORNLENS_ROOTS", raising=False)
-    return folder
-
-
-def run_app(bundle_path: Path | None = None) -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90)
-    if bundle_path is not None:
-        app.query_params["bundle"] = str(bundle_path)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return empty_results
 
 
 def test_the_server_listens_on_localhost_by_default():
@@ -47,7 +34,7 @@ def test_the_server_listens_on_localhost_by_default():
 
 
 def test_a_typed_folder_outside_the_allowed_roots_is_refused_on_the_page(demo_bundle, only_the_results_folder):
-    app = run_app()
+    app = open_page()
     app.text_input(key="bundle_typed").input(str(demo_bundle)).run()
     assert not app.exception
     errors = [element.value for element in app.error]
@@ -56,16 +43,16 @@ def test_a_typed_folder_outside_the_allowed_roots_is_refused_on_the_page(demo_bu
 
 
 def test_a_query_bundle_outside_the_allowed_roots_is_refused_then_allowed_by_the_variable(demo_bundle, monkeypatch):
-    app = run_app(demo_bundle)
+    app = open_page(demo_bundle)
     assert "CORNLENS_ROOTS" in app.error[0].value and not app.table
     monkeypatch.setenv("CORNLENS_ROOTS", str(demo_bundle.parent))
-    app = run_app(demo_bundle)
+    app = open_page(demo_bundle)
     assert not app.error and app.table  # the same bundle, now allowed, opens
 
 
 def test_a_bundle_in_the_results_folder_opens(demo_bundle, only_the_results_folder):
     shutil.copytree(demo_bundle, only_the_results_folder / "demo")
-    app = run_app()
+    app = open_page()
     assert not app.error and app.table
 
 
@@ -73,7 +60,7 @@ def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bund
     monkeypatch.setenv("CORNLENS_ROOTS", str(tmp_path))
     copy, root = tmp_path / "bundle", tmp_path / "data"
     shutil.copytree(demo_bundle, copy)
-    app = run_app(copy)
+    app = open_page(copy)
     app.switch_page("views/gallery.py").run()
     button = next(b for b in app.button if b.key.startswith("gallery_open_"))
     image_id = button.key.removeprefix("gallery_open_")
@@ -85,7 +72,7 @@ def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bund
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["dataset"]["root"] = str(root)
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    app = run_app(copy)
+    app = open_page(copy)
     app.switch_page("views/gallery.py").run()
     app.button(key=button.key).click().run()
     assert not app.exception
@@ -143,8 +130,8 @@ def free_port() -> int:
 def test_a_server_listening_everywhere_by_accident_says_so(monkeypatch):
     import streamlit
 
-    assert "can be reached from other machines" not in " ".join(w.value for w in run_app().warning)
+    assert "can be reached from other machines" not in " ".join(w.value for w in open_page().warning)
     real = streamlit.get_option
     monkeypatch.setattr(streamlit, "get_option", lambda name: None if name == "server.address" else real(name))
-    warnings = " ".join(w.value for w in run_app().warning)
+    warnings = " ".join(w.value for w in open_page().warning)
     assert "can be reached from other machines" in warnings and "--server.address localhost" in warnings

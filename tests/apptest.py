@@ -1,0 +1,44 @@
+"""Opening the dashboard under streamlit's AppTest, as the dashboard tests do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+HOME = Path(__file__).resolve().parent.parent / "dashboard" / "Home.py"
+
+
+def open_page(bundle_path: Path | None = None, page: str | None = None, query: dict | None = None, **state) -> AppTest:
+    """Home on ``bundle_path`` (``?bundle=``, plus any other ``query`` parameters), then ``page`` with
+    ``state`` set in its session; fails on any exception the script raised."""
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    if bundle_path is not None:
+        app.query_params["bundle"] = str(bundle_path)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.run()
+    if page:
+        app.switch_page(page)
+        for key, value in state.items():
+            app.session_state[key] = value
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def go(app: AppTest, page: str) -> AppTest:
+    """Switch an open app to ``page``, as a click in the sidebar does."""
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def shown_text(app: AppTest) -> str:
+    """Everything the page says in words (titles, markdown, captions, notices, metrics)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    parts += [f"{metric.label}: {metric.value}" for metric in app.metric]
+    return "\n".join(parts)
