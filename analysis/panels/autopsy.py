@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis import explain, figures, ladder_panels, records, tables
 from analysis.panels.ladder import LADDER_PANELS
-from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
+from analysis.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: figures.reliability_figure(d.diagnostics["reliability"]),
               lambda d: explain.read_reliability(d.diagnostics["reliability"]),
               lambda d: bool(d.diagnostics.get("reliability")), half=True),
-    PanelSpec("confusion", "confusion matrix", "Confidence and mistakes",
-              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
-                                                        title="Confusion matrix (chosen prompt set)"),
-              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
-              lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
+    confusion_panel("Confidence and mistakes", "Confusion matrix (chosen prompt set)", half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method),
               lambda d: explain.read_projection(d.points), lambda d: d.points is not None, missing="projections"),

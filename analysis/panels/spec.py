@@ -11,7 +11,7 @@ from typing import Callable, Generic, Protocol, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import tables
+from analysis import explain, figures, tables
 from analysis.bundle import Bundle
 
 
@@ -136,6 +136,16 @@ class PanelSpec(Generic[Data]):
     half: bool = False
     missing: str | None = None
     table: Callable[[Data], pd.DataFrame] | None = None
+
+
+def confusion_panel(heading: str, title: str = "Confusion matrix", half: bool = False) -> PanelSpec:
+    """The confusion matrix of one approach (``data.record``) with its reading, as every page of one
+    approach shows it."""
+    return PanelSpec("confusion", "confusion matrix", heading,
+                     lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
+                                                               title=title),
+                     lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
+                     lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=half)
 
 
 def build(spec: PanelSpec[Data], data: Data) -> Panel | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis import explain, figures, run_facts, tables
-from analysis.panels.spec import PageData, PanelSpec, Source, reference_rates
+from analysis.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,7 @@ PROBE_PANELS: tuple[PanelSpec[ProbeData], ...] = (
               lambda d: figures.blend_figure(d.diagnostics["blend"], d.diagnostics.get("blend_alpha")),
               lambda d: explain.read_blend(d.diagnostics["blend"], d.diagnostics.get("blend_alpha")),
               lambda d: bool(d.diagnostics.get("blend")), half=True),
-    PanelSpec("confusion", "confusion matrix", "",
-              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
-                                                        title="Confusion matrix"),
-              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
-              lambda d: bool(d.record["metrics"].get("confusion_matrix"))),
+    confusion_panel(""),
 )
 
 
@@ -80,11 +76,7 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
               lambda d: bool(d.diagnostics.get("epochs")),
               warning=lambda d: STILL_IMPROVING if run_facts.still_improving(d.diagnostics.get("epochs"),
                                                                              d.diagnostics.get("best_epoch")) else ""),
-    PanelSpec("confusion", "confusion matrix", "Mistakes",
-              lambda d: figures.confusion_matrix_figure(d.record["metrics"]["confusion_matrix"], d.classes,
-                                                        title="Confusion matrix"),
-              lambda d: explain.read_confusion(d.record["metrics"]["confusion_matrix"], d.classes),
-              lambda d: bool(d.record["metrics"].get("confusion_matrix")), half=True),
+    confusion_panel("Mistakes", half=True),
     PanelSpec("by_view", "accuracy by view", "Mistakes",
               lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record]), d.majority_by_view),
               shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
