@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import tables
 from analysis.bundle import Bundle, BundleError, open_bundle
 
 BUNDLE_KEY = "bundle"  # approach record key: the bundle an approach comes from (other bundles only)
@@ -93,6 +94,19 @@ class SideBySide(Bundle):
             other, own_id = self.sources[name]
             return other.diagnostics(own_id)
         return self.first.diagnostics(name)
+
+
+def bundle_of(record: dict) -> str | None:
+    """The name of the other bundle an approach comes from; None for the first bundle's own."""
+    return record.get(BUNDLE_KEY)
+
+
+def representative_by_bundle(approaches: list[dict], bundles: list[str | None] | None = None) -> list[dict]:
+    """:func:`analysis.tables.representative_approaches` of each bundle's approaches (the first
+    bundle's, then each other's in order); only those of ``bundles`` when given."""
+    names = list(dict.fromkeys(bundle_of(record) for record in approaches))
+    return [record for name in names if bundles is None or name in bundles
+            for record in tables.representative_approaches([r for r in approaches if bundle_of(r) == name])]
 
 
 def add_comparable(first: Bundle, others: list[Bundle]) -> tuple[Bundle, list[str]]:

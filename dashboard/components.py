@@ -48,13 +48,12 @@ def bundle_picker() -> str | None:
     The first choice comes from ``?bundle=PATH``, then ``$CORNLENS_BUNDLE``, then the newest bundle.
     """
     exposure_notice()
-    found = [str(path.resolve()) for path in loaders.find_bundles(loaders.results_folder())]
     asked = st.query_params.get("bundle") or os.environ.get(loaders.BUNDLE_VARIABLE)
     asked = str(Path(asked).expanduser().resolve()) if asked else None
     extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
-    if asked and asked not in found and asked not in extra:
+    if asked and asked not in extra:
         extra.append(asked)
-    options = found + [path for path in extra if path not in found]
+    options = known_bundles()
     if asked in options and st.session_state.get("bundle_choice") not in options:
         st.session_state["bundle_choice"] = asked
     with st.sidebar:
@@ -75,6 +74,25 @@ def bundle_picker() -> str | None:
     return path
 
 
+def known_bundles() -> list[str]:
+    """The bundles this session can choose from: those under the results folder (newest first), then
+    those opened by path or URL."""
+    found = [str(path.resolve()) for path in loaders.find_bundles(loaders.results_folder())]
+    return found + [path for path in st.session_state.get(EXTRA_BUNDLES_KEY, []) if path not in found]
+
+
+def typed_bundle(typed: str) -> str:
+    """The bundle folder a person typed, resolved and remembered among :func:`known_bundles`; raises
+    BundleError saying why not (outside the allowed folders, no bundle there)."""
+    path = str(loaders.confined(typed))
+    if not (Path(path) / MANIFEST).is_file():
+        raise BundleError(f"No bundle at `{path}` (no {MANIFEST} there).")
+    extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
+    if path not in extra:
+        extra.append(path)
+    return path
+
+
 def describe(path: str) -> str:
     """The line under the picker; for a folder this dashboard may not open, a pointer to the page's
     message (which names the variable that allows it) rather than a second, shorter copy of it."""
@@ -92,16 +110,10 @@ def open_typed_bundle() -> None:
     if not typed:
         return
     try:
-        path = str(loaders.confined(typed))
+        path = typed_bundle(typed)
     except BundleError as error:
         st.session_state[TYPED_ERROR_KEY] = f"{error} Still showing the bundle above."
         return
-    if not (Path(path) / MANIFEST).is_file():
-        st.session_state[TYPED_ERROR_KEY] = f"No bundle at `{path}` (no {MANIFEST} there); still showing the one above."
-        return
-    extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
-    if path not in extra:
-        extra.append(path)
     st.session_state["bundle_choice"] = path
     st.session_state["bundle_typed"] = ""
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from analysis import background
 from analysis import bundle as bundle_module
+from analysis import combine
 from analysis import confinement
 from analysis import neighbours
 from analysis import report as report_module
@@ -30,10 +31,17 @@ BUNDLE_VARIABLE = confinement.BUNDLE_VARIABLE    # bundle to open first (a `?bun
 
 
 class BundleRef(NamedTuple):
-    """A bundle path and a stamp that changes whenever the bundle is rewritten."""
+    """A bundle path and a stamp that changes whenever the bundle is rewritten; ``others``: bundles
+    whose approaches are shown beside this one's (:mod:`analysis.combine`; the Compare page), part of
+    every cache key."""
 
     path: str
     version: int
+    others: tuple["BundleRef", ...] = ()
+
+    def alone(self) -> "BundleRef":
+        """This bundle without the others (its own data: thumbnails, maps, embeddings)."""
+        return self._replace(others=())
 
 
 def results_folder() -> Path:
@@ -86,8 +94,22 @@ def describe_bundle(path: str | Path) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def open_bundle(ref: BundleRef) -> Bundle:
-    """The validated bundle (raises BundleError, which is not cached)."""
+    """The validated bundle (raises BundleError, which is not cached); with ``ref.others``, a
+    :class:`~analysis.combine.SideBySide` of it and them (checked with :func:`refusal` first)."""
+    if ref.others:
+        return combine.SideBySide(open_bundle(ref.alone()), [open_bundle(other) for other in ref.others])
     return bundle_module.open_bundle(ref.path)
+
+
+@st.cache_data(show_spinner="Checking the bundles match…", max_entries=32)
+def refusal(ref: BundleRef, other: BundleRef) -> str | None:
+    """Why ``other``'s approaches cannot be shown beside ``ref``'s (other images, split or labels:
+    :func:`analysis.combine.check_comparable`), or None when they can."""
+    try:
+        combine.check_comparable(open_bundle(ref.alone()), open_bundle(other))
+    except BundleError as error:
+        return str(error)
+    return None
 
 
 @st.cache_resource(show_spinner="Reading predictions…", max_entries=4)
@@ -108,7 +130,8 @@ def predictions_by_image(ref: BundleRef) -> dict[str, pd.DataFrame]:
 def thumbnails(ref: BundleRef, image_ids: Iterable[str]) -> dict[str, bytes]:
     """image id → small JPEG bytes of ``image_ids`` (those that have a thumbnail): only the thumbnails
     a page shows are read and kept, never the whole table (``Bundle.thumbnails``)."""
-    return _thumbnails(ref, tuple(dict.fromkeys(str(image_id) for image_id in image_ids)))
+    ids = tuple(dict.fromkeys(str(image_id) for image_id in image_ids))
+    return _thumbnails(ref.alone(), ids)  # with other bundles beside it: the first bundle's own, cached once
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -118,7 +141,9 @@ def _thumbnails(ref: BundleRef, image_ids: tuple[str, ...]) -> dict[str, bytes]:
 
 @st.cache_resource(show_spinner="Reading the map…", max_entries=16)
 def projection(ref: BundleRef, name: str) -> pd.DataFrame:
-    """``projections/<name>.parquet``."""
+    """``projections/<name>.parquet`` (the first bundle's, with others beside it)."""
+    if ref.others:  # one cached copy
+        return projection(ref.alone(), name)
     return open_bundle(ref).projection(name)
 
 
@@ -170,6 +195,8 @@ def background_runs() -> dict[str, background.BackgroundRun]:
 @st.cache_resource(show_spinner="Indexing the embeddings…", max_entries=8)
 def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
     """Unit float32 rows of the embeddings ``space`` with the images' ids, labels and splits."""
+    if ref.others:  # the first bundle's own embeddings: one cached index
+        return neighbour_index(ref.alone(), space)
     opened = open_bundle(ref)
     return neighbours.build_index(space, opened.embeddings(space), opened.images())
 
@@ -196,5 +223,5 @@ def report(ref: BundleRef, form: str) -> str:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "map_points", "neighbour_index", "open_bundle", "predictions_by_image", "projection", "report",
-           "results_folder", "scored_images", "text_tower", "thumbnails"]
+           "full_image", "map_points", "neighbour_index", "open_bundle", "predictions_by_image", "projection", "refusal",
+           "report", "results_folder", "scored_images", "text_tower", "thumbnails"]

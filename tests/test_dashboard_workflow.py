@@ -1,5 +1,5 @@
-"""Dashboard parts of issue 16 under AppTest: "made with" on Home, other bundles on Compare,
-the raw Markdown on Report."""
+"""Dashboard parts of issue 16 under AppTest: "made with" and the split on Home, other bundles on
+Compare, the raw Markdown on Report."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import bundle, cli, runfile
+from analysis import bundle, cli, combine, runfile, tables
 from tests.apptest import open_page
+from tests.test_combine import copy_bundle, with_other_split
 from tests.test_csvlayout import csv_split_bundle
 
 pytestmark = pytest.mark.usefixtures("empty_results")
@@ -56,3 +57,44 @@ def test_report_page_shows_markdown_to_copy_and_the_reproduction_block(demo_bund
     assert "python -m analysis run --data …/corn --out …/recorded" in text  # no author's folders in a shared text
     assert "random weights (not pretrained)" in text and str(tmp_path) not in text
     assert any("PNG" in element.value for element in app.caption)
+
+
+# --- other bundles on Compare ---------------------------------------------------------------------
+
+def test_compare_adds_the_approaches_of_a_comparable_bundle(demo_bundle, tmp_path):
+    other = copy_bundle(demo_bundle, tmp_path / "prompts-b")
+    app = open_page(demo_bundle, "views/compare.py")
+    app.text_input(key="compare_bundle_typed").input(str(other)).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.multiselect(key="compare_bundles").value == [str(other.resolve())]
+    assert app.query_params["compare_bundles"] in ("prompts-b", ["prompts-b"])  # kept in the URL
+    both = combine.side_by_side(demo_bundle, other)
+    labels = tables.approach_labels(both.approaches)
+    added = [record["id"] for record in both.approaches if record.get("bundle") == "prompts-b"]
+    picker = app.multiselect(key="compare_approaches")
+    assert {labels[approach] for approach in added} <= set(picker.options)
+    assert all(labels[approach].endswith(" [prompts-b]") for approach in added)
+    expected = [record["id"] for record in combine.representative_by_bundle(both.approaches)]
+    assert picker.value == expected  # this bundle's representatives, then the added bundle's
+    short = tables.approach_labels([both.approach(approach) for approach in expected], short=True)
+    table = next(frame.value for frame in app.dataframe if "images" in frame.value.columns)
+    assert [short[approach] for approach in expected] == list(table.columns[:len(expected)])
+    assert any(name.endswith("[prompts-b]") for name in table.columns)
+    scored = tables.scored_images(both.images(), {i: both.predictions(i) for i in expected}, both.classes)
+    assert table["images"].sum() == len(scored)
+    metrics_chart = next(chart.proto.spec for chart in app.get("plotly_chart") if "[prompts-b]" in chart.proto.spec)
+    assert metrics_chart  # the COMPARE_PANELS figures carry the added approaches
+    assert {labels[approach] for approach in added} <= set(app.selectbox(key="compare_first").options)
+
+
+def test_compare_refuses_a_bundle_with_another_split_and_keeps_the_rest(demo_bundle, empty_results):
+    other = with_other_split(demo_bundle, empty_results / "seed-1")  # listed under the results folder
+    app = open_page(demo_bundle, "views/compare.py", query={"compare_bundles": "seed-1"})  # a shared link
+    assert app.multiselect(key="compare_bundles").value == [str(other.resolve())]
+    refusal = " ".join(element.value for element in app.error)
+    assert "**seed-1** is not added" in refusal and "different split (10 images are held out" in refusal
+    opened = bundle.open_bundle(demo_bundle)
+    assert set(app.multiselect(key="compare_approaches").options) == set(tables.approach_labels(opened.approaches).values())
+    assert any("images" in frame.value.columns for frame in app.dataframe)  # the agreement table is still there
+    app.text_input(key="compare_bundle_typed").input("/etc").run()
+    assert any("outside the folders this dashboard may open" in element.value for element in app.error)

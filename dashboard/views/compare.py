@@ -1,18 +1,20 @@
 """Compare approaches: scores side by side, per-class recall, confusion matrices on one scale,
-agreement, and the images where two approaches disagree."""
+agreement, and the images where two approaches disagree; with approaches of other bundles of the
+same images and split beside this bundle's."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analysis import comparison, explain, panels, tables
-from dashboard import components, loaders
+from analysis import combine, comparison, explain, panels, tables
+from dashboard import components, loaders, other_bundles
 from dashboard import panels as page_panels
 
 
-def choose_approaches(approaches: list[dict], labels: dict[str, str]) -> list[dict]:
+def choose_approaches(approaches: list[dict], labels: dict[str, str], preset: bool = False) -> list[dict]:
+    """The approaches picker; ``preset``: its value was just set in the session state (no default then)."""
     ids = [record["id"] for record in approaches]
-    default = [record["id"] for record in tables.representative_approaches(approaches)]
+    default = None if preset else [record["id"] for record in combine.representative_by_bundle(approaches)]
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
                             key="compare_approaches", **components.KEPT)
     return [record for record in approaches if record["id"] in chosen]
@@ -80,11 +82,14 @@ def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, st
 
 st.title("Compare approaches")
 ref, opened = components.require_bundle()
+ref = other_bundles.picker(ref)  # the bundle with the comparable other bundles' approaches
+opened = loaders.open_bundle(ref)
+preset = other_bundles.select_added(opened, "compare_approaches")
 if not opened.approaches:
     components.missing(opened.manifest, ref, "approaches")
     st.stop()
 all_labels = tables.approach_labels(opened.approaches)
-chosen = choose_approaches(opened.approaches, all_labels)
+chosen = choose_approaches(opened.approaches, all_labels, preset)
 if chosen:  # the figures and readings of analysis.panels.COMPARE_PANELS, as in the report
     page_panels.show(panels.COMPARE_PANELS, panels.compare_data(page_panels.LoaderSource(ref, opened), chosen), ref,
                      opened.manifest)
