@@ -12,6 +12,9 @@ import plotly.graph_objects as go
 from analysis.figure_style import KIND_COLOURS, SERIES_COLOURS, _layout, _reference_lines, class_colours, wrap
 
 
+BUNDLE_PATTERNS = ["/", "x", ".", "\\", "+"]  # the bars of other bundles' approaches (analysis.combine): hatched
+
+
 def _bar_height(n_approaches: int, n_series: int) -> int:
     """The height of a horizontal grouped bar chart: room for every bar, whatever the number of approaches."""
     return max(260, 130 + n_approaches * (14 * n_series + 18))
@@ -64,16 +67,21 @@ def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> 
 def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
                             majority_by_view: dict[str, float] | None = None) -> go.Figure:
     """Accuracy of each approach on each photo view (top / bottom), values on the bars, and beside
-    them what always answering the majority class scores on that view (grey bars)."""
+    them what always answering the majority class scores on that view (grey bars). Approaches of other
+    bundles (:mod:`analysis.combine`) take the colours of their own bundle's order, hatched."""
     figure = go.Figure()
     views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
     kinds = [record.get("kind") for record in approaches]
     by_kind = len(set(kinds)) == len(kinds)  # one colour per kind, unless two approaches share a kind
-    for index, record in enumerate(approaches):
+    others = [name for name in dict.fromkeys(record.get("bundle") for record in approaches) if name]
+    for record in approaches:
         values = [record.get("metrics", {}).get("accuracy_by_view", {}).get(view) for view in views]
+        own = [other for other in approaches if other.get("bundle") == record.get("bundle")].index(record)
         figure.add_trace(go.Bar(x=views, y=values, name=wrap(labels.get(record["id"], record["id"]), 45),
                                 marker_color=KIND_COLOURS.get(record.get("kind"), "#777777") if by_kind
-                                else SERIES_COLOURS[index % len(SERIES_COLOURS)],
+                                else SERIES_COLOURS[own % len(SERIES_COLOURS)],
+                                marker_pattern_shape=BUNDLE_PATTERNS[others.index(record["bundle"]) % len(BUNDLE_PATTERNS)]
+                                if record.get("bundle") else "",
                                 text=[f"{v:.1%}" if v is not None else "" for v in values], textposition="outside",
                                 hovertemplate="%{x} view: %{y:.1%}<extra>%{fullData.name}</extra>"))
     majority = {view: (majority_by_view or {})[view] for view in views if view in (majority_by_view or {})}

@@ -36,10 +36,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(demo_bundle, tmp_path_factory):
+def results(tmp_path_factory) -> Path:
+    """The server's results folder (CORNLENS_RESULTS): empty; a test may put bundles there."""
+    return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="module")
+def server(demo_bundle, results, tmp_path_factory):
     """The dashboard on a free localhost port, opening the demo bundle (CORNLENS_BUNDLE)."""
     port = free_port()
-    results = tmp_path_factory.mktemp("results")
     environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
         "CORNLENS_BUNDLE": str(demo_bundle), "CORNLENS_RESULTS": str(results), "HF_HUB_OFFLINE": "1",
         "OMP_NUM_THREADS": "1"}
