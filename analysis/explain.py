@@ -47,11 +47,14 @@ def _points(value: float) -> str:
 # --- what to run ----------------------------------------------------------------------------------
 
 def run_command(manifest: dict, bundle_path: str | Path, *extra: str) -> str:
-    """The command that adds parts to this bundle: ``demo`` for a demo bundle, else ``run`` on its data."""
+    """The command that adds parts to this bundle: ``demo`` for a demo bundle, else ``run`` on its data
+    (the ``--data`` of the last recorded run: a CSV dataset's file, not only its folder)."""
     out = shlex.quote(str(bundle_path))
     if manifest.get("demo") and not manifest.get("generated_by"):
         return f"python -m analysis demo --out {out}"
-    root = shlex.quote(str(manifest.get("dataset", {}).get("root", "DIR")))
+    recorded = [entry["config"]["data"] for entry in manifest.get("runs") or []
+                if isinstance(entry, dict) and isinstance(entry.get("config"), dict) and entry["config"].get("data")]
+    root = shlex.quote(str(recorded[-1] if recorded else manifest.get("dataset", {}).get("root", "DIR")))
     return " ".join([f"python -m analysis run --data {root} --out {out}", *extra])
 
 

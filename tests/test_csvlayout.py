@@ -119,3 +119,15 @@ def test_without_a_split_column_the_manifest_says_cornlens_split(tmp_path):
     assert recorded["eval_fraction_requested"] == 0.25
     assert "one grouped, stratified fold: 25.0% of the labelled images" in \
         dict(reproduce.reproduction({"split": recorded}).facts)["split"]
+
+
+def test_the_command_that_adds_a_part_names_the_csv_file_it_was_run_on():
+    from analysis import explain
+
+    manifest = {"dataset": {"root": "/data/corn", "layout": "csv"},
+                "runs": [{"name": "run", "command": "python -m analysis run …",
+                          "config": {"data": "/data/corn/labels.csv", "out": "/b"}}]}
+    assert explain.run_command(manifest, "/b", "--clip X").startswith(
+        "python -m analysis run --data /data/corn/labels.csv --out /b --clip X")
+    assert explain.run_command({"dataset": {"root": "/data/corn"}}, "/b").startswith(
+        "python -m analysis run --data /data/corn --out /b")  # not recorded: the dataset folder
