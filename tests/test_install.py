@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -32,10 +33,12 @@ def test_pip_install_gives_a_working_cornlens_command(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
                     "--no-build-isolation", "--no-index", str(source)], check=True, cwd=tmp_path)
 
-    helped = subprocess.run([target / "bin" / "cornlens", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # no checkout in front of it
+    helped = subprocess.run([target / "bin" / "cornlens", "--help"], capture_output=True, text=True, cwd=tmp_path,
+                            env=clean)
     assert helped.returncode == 0, helped.stderr
     assert "run" in helped.stdout and "validate" in helped.stdout
     where = subprocess.check_output([python, "-c", "import analysis, pathlib; p = pathlib.Path(analysis.__file__).parent; "
                                      "print(p); print((p / 'prompts' / 'corn.json').is_file())"],
-                                    text=True, cwd=tmp_path).split()
+                                    text=True, cwd=tmp_path, env=clean).split()
     assert Path(where[0]).is_relative_to(target) and where[1] == "True"  # the installed copy, with its data files
