@@ -38,6 +38,10 @@ CHUNK_IMAGES = 256  # images per cache chunk: the most work an interrupted run c
 def encode_batch(model: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Image embeddings of one batch and, for ViT towers, the pooled features before the projection.
 
+    With 16-bit weights, call it under :func:`analysis.devices.autocast` (as
+    :meth:`ClipModel.image_embeddings` does): the ViT's residual stream is float32 and meets the
+    weights only through autocast.
+
     Returns:
         (embeddings of shape (batch, embed_dim) — ``model.encode_image`` —, features of shape
         (batch, width) or None when the tower has no separate projection).
@@ -110,8 +114,10 @@ class ClipModel:
 
     def identity(self) -> dict:
         """Everything the cached numbers depend on."""
-        return {"format": CACHE_FORMAT, "model": self.spec.model, "weights": weights_identity(self.spec, self.seed),
-                "preprocess": preprocess_config(self.spec), "precision": self.precision}
+        identity = {"format": CACHE_FORMAT, "model": self.spec.model, "weights": weights_identity(self.spec, self.seed),
+                    "preprocess": preprocess_config(self.spec), "precision": self.precision}
+        # below fp32, ViT towers keep their residual stream in fp32 (encode_batch); earlier chunks did not
+        return identity if self.precision == "fp32" else identity | {"stream": "fp32"}
 
     @property
     def cache(self) -> EmbeddingCache:

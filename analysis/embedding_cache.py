@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "CORNLENS_CACHE"
 DEFAULT_CACHE = Path("~/.cache/cornlens")
-CACHE_FORMAT = 2  # bump when the meaning of cached arrays changes (2: 16-bit ViT towers sum in fp32)
+CACHE_FORMAT = 1  # bump when the meaning of cached arrays changes
 
 
 def default_cache_dir() -> Path:

@@ -86,7 +86,7 @@ def one_standard_error_c(sweep: Sequence[dict]) -> float:
     """
     best = max(sweep, key=lambda row: row["cv_accuracy_mean"])
     folds = np.asarray(best["cv_accuracy_folds"], dtype=float)
-    standard_error = float(folds.std() / np.sqrt(len(folds)))
+    standard_error = float(folds.std(ddof=1) / np.sqrt(len(folds))) if len(folds) > 1 else 0.0
     return min(float(row["C"]) for row in sweep if row["cv_accuracy_mean"] >= best["cv_accuracy_mean"] - standard_error)
 
 

@@ -17,12 +17,12 @@ def open_page(bundle_path: Path | None = None, page: str | None = None, query: d
         app.query_params["bundle"] = str(bundle_path)
     for key, value in (query or {}).items():
         app.query_params[key] = value
-    app.run()
     if page:
-        app.switch_page(page)
-        for key, value in state.items():
-            app.session_state[key] = value
         app.run()
+        app.switch_page(page)
+    for key, value in state.items():
+        app.session_state[key] = value
+    app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 

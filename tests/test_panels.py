@@ -9,6 +9,8 @@ from analysis import bundle, explain, panels, records, report
 from analysis.report.html import inline_markdown
 from tests.apptest import open_page
 
+pytestmark = pytest.mark.usefixtures("empty_results")
+
 
 def readings(built: list[panels.Panel], with_figure: bool) -> list[str]:
     """Readings under a figure (``with_figure``; drawn as captions), or of words-only panels (markdown).

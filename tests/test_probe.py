@@ -155,7 +155,7 @@ def test_one_standard_error_rule_breaks_near_ties_towards_stronger_regularisatio
              {"C": 0.1, "cv_accuracy_mean": 0.5599, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.5996]},
              {"C": 1.0, "cv_accuracy_mean": 0.5600, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.60]}]
     assert probe.one_standard_error_c(sweep) == 0.1  # 0.0001 below the peak, far inside one standard error
-    sweep[1]["cv_accuracy_mean"] = 0.53  # now more than one standard error (0.016) below
+    sweep[1]["cv_accuracy_mean"] = 0.54  # now more than one standard error (0.018) below
     assert probe.one_standard_error_c(sweep) == 1.0
     flat = [{**row, "cv_accuracy_folds": [row["cv_accuracy_mean"]] * 4} for row in sweep]
     assert probe.one_standard_error_c(flat) == 1.0  # no spread: only the peak itself
