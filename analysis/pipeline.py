@@ -39,8 +39,16 @@ def split_facts(images: pd.DataFrame, options: RunOptions, given: bool) -> dict:
     """
     counts = images["split"].value_counts()
     labelled = int(counts.get(split.TRAIN, 0) + counts.get(split.EVAL, 0))
+    grouped_by = ["seed_id", "content_hash"]
     if given:
         fractions = {"method": split.CSV_COLUMN, "eval_fraction": int(counts.get(split.EVAL, 0)) / max(labelled, 1)}
+        # the CSV keeps each of its groups (seed_id) on one side; identical images it may split
+        grouped_by = ["seed_id"]
+        sides = images[images["split"].isin([split.TRAIN, split.EVAL])].groupby("group")["split"].nunique()
+        if (across := int((sides > 1).sum())):
+            log.warning("the CSV's split column puts %d sets of identical images (same content) on both sides of the "
+                        "split; their held-out scores are not independent of training", across)
+            fractions["identical_images_across_split"] = across
     else:
         used = split.used_eval_fraction(options.eval_fraction)
         if abs(used - options.eval_fraction) > 1e-9:
@@ -50,7 +58,7 @@ def split_facts(images: pd.DataFrame, options: RunOptions, given: bool) -> dict:
         fractions = {"method": split.GROUPED_FOLD, "eval_fraction": used,
                      "eval_fraction_requested": options.eval_fraction}
     return {"seed": options.seed, **fractions, "n_folds": int(images["fold"].max()) + 1,
-            "grouped_by": ["seed_id", "content_hash"], "counts": {str(k): int(v) for k, v in counts.items()}}
+            "grouped_by": grouped_by, "counts": {str(k): int(v) for k, v in counts.items()}}
 
 
 def prepare(options: RunOptions) -> RunContext:

@@ -29,11 +29,16 @@ def uses_given_split(images: pd.DataFrame) -> bool:
 
 def method_text(split: dict) -> str:
     """How the held-out part was chosen, from the manifest's ``split`` (Home, the report and its
-    reproduction block): ``chosen by the CSV's split column: 25.0% of the labelled images; …``."""
-    share = split.get("eval_fraction")
+    reproduction block): ``chosen by the CSV's split column: 25.0% of the labelled images; …``.
+    The share is counted from ``counts`` where they are recorded."""
+    counts = split.get("counts") or {}
+    labelled = counts.get(TRAIN, 0) + counts.get(EVAL, 0)
+    share = counts.get(EVAL, 0) / labelled if labelled else split.get("eval_fraction")
     share_text = f"{share:.1%} of the labelled images" if isinstance(share, (int, float)) else "share not recorded"
     if split.get("method") == CSV_COLUMN:
         return f"chosen by the CSV's split column: {share_text}; --eval-fraction not used"
+    if split.get("method") is None:  # bundles of older CornLens versions
+        return f"{share_text} held out (how they were chosen is not recorded)"
     return f"one grouped, stratified fold: {share_text}"
 
 

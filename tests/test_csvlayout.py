@@ -104,6 +104,7 @@ def test_the_manifest_says_the_csv_split_column_decided(tmp_path):
     assert recorded["method"] == split.CSV_COLUMN and recorded["counts"] == {"train": 48, "eval": 24}
     assert recorded["eval_fraction"] == pytest.approx(1 / 3)  # the CSV's share, not the 0.5 asked for
     assert "eval_fraction_requested" not in recorded
+    assert recorded["grouped_by"] == ["seed_id"]  # the CSV's groups; identical images it may split
     facts = dict(reproduce.reproduction(bundle.open_bundle(tmp_path / "bundle").manifest).facts)
     assert "24 held-out images (chosen by the CSV's split column: 33.3% of the labelled images; " \
            "--eval-fraction not used)" in facts["split"]
@@ -116,9 +117,16 @@ def test_without_a_split_column_the_manifest_says_cornlens_split(tmp_path):
                                   folds=3, show_progress=False)
     recorded = bundle.open_bundle(pipeline.prepare(options).path).manifest["split"]
     assert recorded["method"] == split.GROUPED_FOLD and recorded["eval_fraction"] == 0.25
-    assert recorded["eval_fraction_requested"] == 0.25
-    assert "one grouped, stratified fold: 25.0% of the labelled images" in \
+    assert recorded["eval_fraction_requested"] == 0.25 and recorded["grouped_by"] == ["seed_id", "content_hash"]
+    counts = recorded["counts"]
+    held_out = counts["eval"] / (counts["train"] + counts["eval"])  # what the fold really holds out
+    assert f"one grouped, stratified fold: {held_out:.1%} of the labelled images" in \
         dict(reproduce.reproduction({"split": recorded}).facts)["split"]
+
+
+def test_an_older_bundle_without_a_split_method_says_it_is_not_recorded():
+    text = split.method_text({"eval_fraction": 0.5, "counts": {"train": 48, "eval": 24}})
+    assert text == "33.3% of the labelled images held out (how they were chosen is not recorded)"
 
 
 def test_the_command_that_adds_a_part_names_the_csv_file_it_was_run_on():
@@ -131,3 +139,17 @@ def test_the_command_that_adds_a_part_names_the_csv_file_it_was_run_on():
         "python -m analysis run --data /data/corn/labels.csv --out /b --clip X")
     assert explain.run_command({"dataset": {"root": "/data/corn"}}, "/b").startswith(
         "python -m analysis run --data /data/corn --out /b")  # not recorded: the dataset folder
+
+
+def test_identical_images_the_csv_puts_on_both_sides_are_counted(tmp_path):
+    import pandas as pd
+
+    from analysis import pipeline
+
+    images = pd.DataFrame({"split": ["train", "eval", "train", "eval"], "fold": [0, -1, 1, -1],
+                           "group": [7, 7, 8, 9]})  # group 7: one image's copies on both sides
+    options = pipeline.RunOptions(data=tmp_path, out=tmp_path / "bundle", show_progress=False)
+    recorded = pipeline.split_facts(images, options, given=True)
+    assert recorded["identical_images_across_split"] == 1 and recorded["grouped_by"] == ["seed_id"]
+    assert "identical_images_across_split" not in pipeline.split_facts(images.assign(group=[1, 2, 3, 4]), options,
+                                                                      given=True)
