@@ -16,8 +16,7 @@ import pandas as pd
 
 from analysis import tables
 from analysis.bundle import Bundle, BundleError, open_bundle
-
-BUNDLE_KEY = "bundle"  # approach record key: the bundle an approach comes from (other bundles only)
+from analysis.records import BUNDLE_KEY, bundle_of  # noqa: F401  (combine.bundle_of for the pages)
 
 
 def bundle_names(paths: list[Path]) -> list[str]:
@@ -94,11 +93,6 @@ class SideBySide(Bundle):
             other, own_id = self.sources[name]
             return other.diagnostics(own_id)
         return self.first.diagnostics(name)
-
-
-def bundle_of(record: dict) -> str | None:
-    """The name of the other bundle an approach comes from; None for the first bundle's own."""
-    return record.get(BUNDLE_KEY)
 
 
 def representative_by_bundle(approaches: list[dict], bundles: list[str | None] | None = None) -> list[dict]:

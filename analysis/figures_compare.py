@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.figure_style import KIND_COLOURS, SERIES_COLOURS, _layout, _reference_lines, class_colours, wrap
+from analysis.records import bundle_of
 
 
 BUNDLE_PATTERNS = ["/", "x", ".", "\\", "+"]  # the bars of other bundles' approaches (analysis.combine): hatched
@@ -73,15 +74,15 @@ def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
     views = sorted({view for record in approaches for view in record.get("metrics", {}).get("accuracy_by_view", {})})
     kinds = [record.get("kind") for record in approaches]
     by_kind = len(set(kinds)) == len(kinds)  # one colour per kind, unless two approaches share a kind
-    others = [name for name in dict.fromkeys(record.get("bundle") for record in approaches) if name]
+    others = [name for name in dict.fromkeys(map(bundle_of, approaches)) if name]
     for record in approaches:
         values = [record.get("metrics", {}).get("accuracy_by_view", {}).get(view) for view in views]
-        own = [other for other in approaches if other.get("bundle") == record.get("bundle")].index(record)
+        own = [other for other in approaches if bundle_of(other) == bundle_of(record)].index(record)
         figure.add_trace(go.Bar(x=views, y=values, name=wrap(labels.get(record["id"], record["id"]), 45),
                                 marker_color=KIND_COLOURS.get(record.get("kind"), "#777777") if by_kind
                                 else SERIES_COLOURS[own % len(SERIES_COLOURS)],
-                                marker_pattern_shape=BUNDLE_PATTERNS[others.index(record["bundle"]) % len(BUNDLE_PATTERNS)]
-                                if record.get("bundle") else "",
+                                marker_pattern_shape=BUNDLE_PATTERNS[others.index(bundle_of(record)) % len(BUNDLE_PATTERNS)]
+                                if bundle_of(record) else "",
                                 text=[f"{v:.1%}" if v is not None else "" for v in values], textposition="outside",
                                 hovertemplate="%{x} view: %{y:.1%}<extra>%{fullData.name}</extra>"))
     majority = {view: (majority_by_view or {})[view] for view in views if view in (majority_by_view or {})}

@@ -39,6 +39,15 @@ def approach_id(kind: str, model_key: str, prompt_set: str | None = None) -> str
     return f"{kind}:{model_key}"
 
 
+BUNDLE_KEY = "bundle"  # approach record key: the other bundle an approach is shown from (analysis.combine)
+
+
+def bundle_of(record: Mapping) -> str | None:
+    """The name of the other bundle an approach comes from (:mod:`analysis.combine`); None for the
+    shown bundle's own approaches."""
+    return record.get(BUNDLE_KEY)
+
+
 def model_key(record: Mapping) -> str | None:
     """The record's model key (None for a record written before records carried one)."""
     return record.get("model_key")

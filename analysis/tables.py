@@ -37,10 +37,11 @@ def approach_label(record: dict, short: bool = False) -> str:
     """A readable name: ``zero-shot ViT-B-32 (openai) · simple``, ``linear probe ViT-H-14 (…)``;
     ``short`` leaves out the weights and the prompt set (``zero-shot ViT-B-32``), for image cards.
     An approach shown beside another bundle's (:mod:`analysis.combine`) ends with ``[bundle name]``."""
-    if not record.get("bundle"):
+    name = records.bundle_of(record)
+    if not name:
         return _approach_label(record, short)
-    own = {**record, "id": record["id"].removesuffix(f" @ {record['bundle']}")}  # the id in its own bundle
-    return f"{_approach_label(own, short)} [{record['bundle']}]"
+    own = {**record, "id": record["id"].removesuffix(f" @ {name}")}  # the id in its own bundle
+    return f"{_approach_label(own, short)} [{name}]"
 
 
 def _approach_label(record: dict, short: bool) -> str:

@@ -47,7 +47,9 @@ def picker(ref: BundleRef) -> BundleRef:
     """Choose other bundles to compare with; returns ``ref`` with the comparable ones added
     (``BundleRef.others``) and says on the page why each other one is not."""
     options = [path for path in components.known_bundles() if path != ref.path]
-    names = dict(zip(options, combine.bundle_names([Path(path) for path in options])))
+    # named beside the shown bundle, as analysis.combine.SideBySide names them on the charts
+    names = dict(zip(options, combine.bundle_names([Path(path) for path in [ref.path, *options]])[1:]))
+    asked = st.query_params.get_all(KEY)  # a shared link names bundles; only known ones can be restored
     left, right = st.columns([3, 2])
     chosen = left.multiselect(
         "Add approaches from other bundles", options, format_func=names.get, key=KEY,
@@ -58,6 +60,10 @@ def picker(ref: BundleRef) -> BundleRef:
                      help="Any bundle folder the dashboard may open (under the results folder or CORNLENS_ROOTS).")
     if st.session_state.get(TYPED_ERROR_KEY):
         st.error(st.session_state[TYPED_ERROR_KEY], icon=":material/error:")
+    if unknown := [name for name in asked if name not in names.values()]:
+        st.warning(f"This link asks for {', '.join(f'**{name}**' for name in unknown)}, which is not among the bundles "
+                   "this dashboard lists (the results folder and bundles opened in this session); add it by its "
+                   "folder above.", icon=":material/link_off:")
     others = []
     for path in chosen:
         try:

@@ -89,8 +89,9 @@ def test_compare_adds_the_approaches_of_a_comparable_bundle(demo_bundle, tmp_pat
 
 def test_compare_refuses_a_bundle_with_another_split_and_keeps_the_rest(demo_bundle, empty_results):
     other = with_other_split(demo_bundle, empty_results / "seed-1")  # listed under the results folder
-    app = open_page(demo_bundle, "views/compare.py", query={"compare_bundles": "seed-1"})  # a shared link
+    app = open_page(demo_bundle, "views/compare.py", query={"compare_bundles": ["seed-1", "elsewhere"]})  # a shared link
     assert app.multiselect(key="compare_bundles").value == [str(other.resolve())]
+    assert any("asks for **elsewhere**" in element.value for element in app.warning)  # not listed here: said, not dropped
     refusal = " ".join(element.value for element in app.error)
     assert "**seed-1** is not added" in refusal and "different split (10 images are held out" in refusal
     opened = bundle.open_bundle(demo_bundle)
