@@ -8,6 +8,7 @@ import pandas as pd
 from analysis import records, tables
 
 UNLABELLED = "unlabelled"
+PANEL_MAP_POINTS = 20_000  # image points drawn on a map inside another page or the report (not the Embedding map page)
 SPLIT_NAMES = {"eval": "held-out", "train": "training", "kaggle_test": "competition test"}
 COLOURING_CAPTIONS = {
     "label": "Colour: the true class of each image (grey: unlabelled competition test images).",
@@ -100,3 +101,25 @@ def ids_in_box(points: pd.DataFrame, box: str) -> list[str]:
     images = points[points["kind"] == "image"]
     inside = images["x"].between(x0, x1) & images["y"].between(y0, y1)
     return images.loc[inside, "image_id"].tolist()
+
+
+def thinned(points: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """``tables.map_points`` with at most about ``limit`` (default :data:`PANEL_MAP_POINTS`) image
+    points: the same random share of every true class, so each cloud keeps its place, shape and
+    relative density (a map a few hundred pixels high shows no more); text points are all kept, the
+    order is unchanged."""
+    limit = PANEL_MAP_POINTS if limit is None else limit
+    images = points["kind"] == "image"
+    if images.sum() <= limit:
+        return points
+    kept = points[images].groupby("label", group_keys=False).sample(frac=limit / images.sum(), random_state=seed)
+    return points[~images | points.index.isin(kept.index)]
+
+
+def thinning_note(points: pd.DataFrame, total: int) -> str:
+    """The sentence that says a map draws a sample (``thinned``); empty when it draws every image."""
+    shown = int((points["kind"] == "image").sum())
+    if shown >= total:
+        return ""
+    return (f" This map draws {shown:,} of the {total:,} images, the same random {shown / total:.0%} of each class: "
+            "more points would only draw the same clouds denser. The dashboard's Embedding map page shows every image.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis import explain, figures, ladder_panels, records, tables
+from analysis import explain, figures, ladder_panels, map_views, records, tables
 from analysis.panels.ladder import LADDER_PANELS
 from analysis.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
@@ -21,6 +21,7 @@ class AutopsyData(PageData):
     method: str                  # how the map was made (umap, or pca for tiny bundles)
     ladder: dict = field(default_factory=dict)  # ladder:{model key} ({} without one)
     evidence: dict | None = None  # the rung that shows the features separate the classes (ladder_panels)
+    map_total: int = 0           # image points of the map before thinning (``map_views.thinned``)
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
@@ -29,17 +30,18 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
     name = records.autopsy_name(model_key)
     autopsy = source.diagnostics(name)
     projection = autopsy.get("projection") or model_key
-    points = None
+    points, total = None, 0
     if projection in source.projection_names():
         placed = tables.prompt_sets_of(source.projection(projection))
         points = source.map_points(projection, record["id"],
                                    record.get("prompt_set") if record.get("prompt_set") in placed else None)
+        total, points = int((points["kind"] == "image").sum()), map_views.thinned(points)
     reference = reference_rates(source)
     evidence = ladder_panels.separation_evidence(source.manifest.get("approaches", []), reference.get("majority_rate"),
                                                  model_key)
     return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
                        tables.projection_method(source.manifest, projection),
-                       source.diagnostics(f"ladder:{model_key}"), evidence)
+                       source.diagnostics(f"ladder:{model_key}"), evidence, total)
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
@@ -77,7 +79,8 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
     confusion_panel("Confidence and mistakes", "Confusion matrix (chosen prompt set)", half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method),
-              lambda d: explain.read_projection(d.points), lambda d: d.points is not None, missing="projections"),
+              lambda d: explain.read_projection(d.points) + map_views.thinning_note(d.points, d.map_total),
+              lambda d: d.points is not None, missing="projections"),
 )
 
 

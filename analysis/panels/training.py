@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import explain, figures, run_facts, tables
+from analysis import explain, figures, map_views, run_facts, tables
 from analysis.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
 
@@ -55,14 +55,18 @@ class ConvnextData(PageData):
     points: pd.DataFrame | None
     method: str
     majority_by_view: dict[str, float]  # what always answering the majority class scores per view
+    map_total: int = 0  # image points of the map before thinning (``map_views.thinned``)
 
 
 def convnext_data(source: Source, record: dict) -> ConvnextData:
     key = tables.model_key(record)
     points = source.map_points(key, record["id"], None) if key in source.projection_names() else None
+    total = int((points["kind"] == "image").sum()) if points is not None else 0
     return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
-                        points, tables.projection_method(source.manifest, key),
-                        run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")))
+                        map_views.thinned(points) if points is not None else None,
+                        tables.projection_method(source.manifest, key),
+                        run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")),
+                        total)
 
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
@@ -84,5 +88,6 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
                                                   method=d.method, title=f"Embedding map ({tables.model_key(d.record)}), "
                                                                         "coloured by true class"),
-              lambda d: explain.read_projection(d.points), lambda d: d.points is not None),
+              lambda d: explain.read_projection(d.points) + map_views.thinning_note(d.points, d.map_total),
+              lambda d: d.points is not None),
 )

@@ -1,0 +1,85 @@
+"""A dashboard that stays fast at 100,000 images (issue 12): the Embedding map draws every image with
+WebGL, maps inside other pages and the report draw a sample and say so."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import bundle, map_views, report
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+from large_bundle import write_large_bundle  # noqa: E402
+
+N_IMAGES = 600
+
+
+@pytest.fixture(autouse=True)
+def empty_results(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
+    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scale") / "bundle"
+    write_large_bundle(folder, n_images=N_IMAGES, seed=3)
+    return folder
+
+
+def page(bundle_path: Path, name: str) -> AppTest:
+    app = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "Home.py"), default_timeout=120)
+    app.query_params["bundle"] = str(bundle_path)
+    app.run()
+    app.switch_page(name)
+    app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def image_points(spec: dict) -> int:
+    """Image points drawn by a map's WebGL traces (their ``customdata`` holds one image id per point)."""
+    return sum(len(trace.get("customdata") or []) for trace in spec["data"] if trace["type"] == "scattergl")
+
+
+def test_thinned_keeps_each_class_share_and_every_class_prompt():
+    points = pd.DataFrame({"image_id": [f"i{n}" for n in range(1000)] + [None, None],
+                           "label": ["pure"] * 800 + ["broken"] * 200 + ["pure", "broken"],
+                           "kind": ["image"] * 1000 + ["text"] * 2, "x": 0.0, "y": 0.0})
+    thin = map_views.thinned(points, limit=100)
+    images = thin[thin["kind"] == "image"]
+    assert images["label"].value_counts().to_dict() == {"pure": 80, "broken": 20}
+    assert (thin["kind"] == "text").sum() == 2 and thin.index.is_monotonic_increasing
+    assert map_views.thinned(points, limit=5000) is points
+    note = map_views.thinning_note(thin, 1000)
+    assert "draws 100 of the 1,000 images" in note and "10% of each class" in note
+    assert map_views.thinning_note(points, 1000) == ""
+
+
+def test_the_embedding_map_draws_every_image_with_webgl(large):
+    specs = chart_specs(page(large, "views/embedding_map.py"))
+    assert len(specs) == 1 and {trace["type"] for trace in specs[0]["data"]} >= {"scattergl"}
+    assert image_points(specs[0]) == N_IMAGES  # every image, so that any of them can be selected
+
+
+def test_maps_on_other_pages_and_in_the_report_draw_a_sample_and_say_so(large, monkeypatch):
+    monkeypatch.setattr(map_views, "PANEL_MAP_POINTS", 200)
+    for name in ("views/autopsy.py", "views/convnext.py"):
+        app = page(large, name)
+        maps = [spec for spec in chart_specs(app) if image_points(spec)]
+        assert maps and all(190 <= image_points(spec) <= 210 for spec in maps), name
+        assert any(f"of the {N_IMAGES:,} images" in caption.value for caption in app.caption), name
+    html = report.render_html(bundle.open_bundle(large))
+    assert f"of the {N_IMAGES:,} images, the same random" in html
