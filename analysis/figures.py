@@ -139,7 +139,7 @@ def margin_figure(margins: dict) -> go.Figure:
     bins = dict(start=0.0, end=end, size=end / 40)
     figure = go.Figure()
     for name in ("correct", "wrong"):
-        values_of = margins.get(name) or []
+        values_of = np.asarray(margins.get(name) or [], dtype=float)  # sent as binary, not a list of numbers
         figure.add_trace(go.Histogram(x=values_of, name=f"{name} ({len(values_of)} images)", xbins=bins,
                                       histnorm="percent", marker_color=CORRECTNESS_COLOURS[name], opacity=0.75,
                                       hovertemplate="margin %{x}<br>%{y:.1f}% of the " + name + " answers<extra></extra>"))
@@ -208,16 +208,18 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     grey = ("unlabelled", "not scored", "unknown")
     order = ([name for name in grey if name in present] + [name for name in colours if name in present and name not in grey]
              + sorted(present - set(colours) - set(grey)))
-    x, y = images["x"].to_numpy(dtype=float), images["y"].to_numpy(dtype=float)
+    x, y = images["x"].to_numpy(dtype=np.float32), images["y"].to_numpy(dtype=np.float32)  # half the bytes to send
     ids, labels = images["image_id"].to_numpy(dtype=object), images["label"].to_numpy(dtype=object)
     traces = []
+    by_label = colour_by == "label"  # the trace's name is then the true label: no per-point copy of it to send
     for name in order:
         mask = values == name
         traces.append(go.Scattergl(
             x=x[mask], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
             marker=dict(color=colours.get(name, "#777777"), size=4 if name in grey else 5,
                         opacity=0.5 if name in grey else 0.8), customdata=ids[mask],
-            text=labels[mask], hovertemplate="%{customdata}<br>true: %{text}<extra>" + name + "</extra>"))
+            text=None if by_label else labels[mask],
+            hovertemplate="%{customdata}" + ("" if by_label else "<br>true: %{text}") + "<extra>" + name + "</extra>"))
     figure = go.Figure(traces)
     text = points[points["kind"] == "text"]
     if len(text):
