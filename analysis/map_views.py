@@ -68,7 +68,8 @@ def selected_rows(images: pd.DataFrame, scored: pd.DataFrame, ids: list[str], in
     ``unlabelled``) and split but no answers (approaches are scored on the held-out images only).
     """
     wanted = list(dict.fromkeys(ids))
-    held_out = scored.set_index("image_id").reindex([i for i in wanted if i in set(scored["image_id"])])
+    scored_ids = set(scored["image_id"])
+    held_out = scored.set_index("image_id").reindex([i for i in wanted if i in scored_ids])
     rows = held_out.reset_index()
     if include_training:
         others = images[images["image_id"].isin(wanted) & ~images["image_id"].isin(scored["image_id"])].copy()

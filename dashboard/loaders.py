@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import background
 from analysis import bundle as bundle_module
 from analysis import combine
 from analysis import confinement
+from analysis import explain
+from analysis import figures
 from analysis import neighbours
 from analysis import report as report_module
 from analysis import tables
@@ -154,6 +157,21 @@ def map_points(ref: BundleRef, name: str, approach_id: str | None, prompt_set: s
     return tables.map_points(projection(ref, name), opened.images(), scored_images(ref), approach_id, prompt_set)
 
 
+@st.cache_resource(show_spinner="Drawing the map…", max_entries=8)
+def map_figure(ref: BundleRef, name: str, colour_by: str, approach_id: str | None, prompt_set: str | None) -> go.Figure:
+    """``figures.projection_figure`` of every point of a map (built once: a rerun after a selection
+    only sends it again). Shared and read-only, like the tables."""
+    opened = open_bundle(ref)
+    return figures.projection_figure(map_points(ref, name, approach_id, prompt_set), colour_by, opened.classes,
+                                     method=tables.projection_method(opened.manifest, name))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_reading(ref: BundleRef, name: str, approach_id: str | None, prompt_set: str | None) -> str:
+    """``explain.read_projection`` of a map."""
+    return explain.read_projection(map_points(ref, name, approach_id, prompt_set))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def diagnostics(ref: BundleRef, name: str) -> dict | None:
     """The diagnostics named ``name``, or None when the bundle has none by that name."""
@@ -223,5 +241,6 @@ def report(ref: BundleRef, form: str) -> str:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "map_points", "neighbour_index", "open_bundle", "predictions_by_image", "projection", "refusal",
-           "report", "results_folder", "scored_images", "text_tower", "thumbnails"]
+           "full_image", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
+           "predictions_by_image", "projection", "refusal", "report", "results_folder", "scored_images", "text_tower",
+           "thumbnails"]

@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from analysis import explain, figures, map_views, records, tables
+from analysis import map_views, records, tables
 from dashboard import components, loaders
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
@@ -115,9 +115,8 @@ if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
 chart_key = f"map_chart_{projection}"
-components.figure(figures.projection_figure(points, colour_by, opened.classes,
-                                            method=tables.projection_method(opened.manifest, projection)),
-                  explain.read_projection(points) if colour_by == "label" else "", key=chart_key,
+components.figure(loaders.map_figure(ref, projection, colour_by, approach_id, prompt_set),
+                  loaders.map_reading(ref, projection, approach_id, prompt_set) if colour_by == "label" else "", key=chart_key,
                   on_select=functools.partial(remember_selection, chart_key, projection),
                   selection_mode=("points", "box", "lasso"))
 labels = tables.approach_labels(opened.approaches)
