@@ -9,23 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis import bundle, map_views, report
+from tests.apptest import open_page
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from large_bundle import write_large_bundle  # noqa: E402
 
 N_IMAGES = 600
-
-
-@pytest.fixture(autouse=True)
-def empty_results(tmp_path, monkeypatch) -> None:
-    folder = tmp_path / "results"
-    folder.mkdir()
-    monkeypatch.setenv("CORNLENS_RESULTS", str(folder))
-    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+pytestmark = pytest.mark.usefixtures("empty_results")
 
 
 @pytest.fixture(scope="module")
@@ -35,17 +27,7 @@ def large(tmp_path_factory) -> Path:
     return folder
 
 
-def page(bundle_path: Path, name: str) -> AppTest:
-    app = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "Home.py"), default_timeout=120)
-    app.query_params["bundle"] = str(bundle_path)
-    app.run()
-    app.switch_page(name)
-    app.run()
-    assert not app.exception, [error.value for error in app.exception]
-    return app
-
-
-def chart_specs(app: AppTest) -> list[dict]:
+def chart_specs(app) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
@@ -69,7 +51,7 @@ def test_thinned_keeps_each_class_share_and_every_class_prompt():
 
 
 def test_the_embedding_map_draws_every_image_with_webgl(large):
-    specs = chart_specs(page(large, "views/embedding_map.py"))
+    specs = chart_specs(open_page(large, "views/embedding_map.py"))
     assert len(specs) == 1 and {trace["type"] for trace in specs[0]["data"]} >= {"scattergl"}
     assert image_points(specs[0]) == N_IMAGES  # every image, so that any of them can be selected
 
@@ -77,7 +59,7 @@ def test_the_embedding_map_draws_every_image_with_webgl(large):
 def test_maps_on_other_pages_and_in_the_report_draw_a_sample_and_say_so(large, monkeypatch):
     monkeypatch.setattr(map_views, "PANEL_MAP_POINTS", 200)
     for name in ("views/autopsy.py", "views/convnext.py"):
-        app = page(large, name)
+        app = open_page(large, name)
         maps = [spec for spec in chart_specs(app) if image_points(spec)]
         assert maps and all(190 <= image_points(spec) <= 210 for spec in maps), name
         assert any(f"of the {N_IMAGES:,} images" in caption.value for caption in app.caption), name
