@@ -1,5 +1,7 @@
 """Honest choices and honest uncertainty for the figures beside the ladder (pure, no I/O).
 
+- the probe's C: the strongest regularisation within one standard error of the best
+  cross-validated score, so a difference smaller than the folds' own spread does not decide;
 - the zero-shot/probe blend weight is chosen on the training part (out-of-fold probe
   probabilities), never on the held-out images;
 - effective shots come as a range: the k-shot points whose uncertainty keeps them level with
@@ -17,6 +19,32 @@ from typing import Sequence
 import numpy as np
 
 Z_95 = 1.96
+
+
+# --- the probe's C ---------------------------------------------------------------------------------
+
+def one_standard_error(sweep: Sequence[dict]) -> tuple[dict, float]:
+    """The sweep's row with the best mean CV accuracy, and the standard error of that mean (sample
+    std of its folds / √folds; 0 with one fold)."""
+    best = max(sweep, key=lambda row: row["cv_accuracy_mean"])
+    folds = np.asarray(best["cv_accuracy_folds"], dtype=float)
+    return best, float(folds.std(ddof=1) / np.sqrt(len(folds))) if len(folds) > 1 else 0.0
+
+
+def one_standard_error_c(sweep: Sequence[dict]) -> float:
+    """The smallest C whose mean CV accuracy is within one standard error of the best mean.
+
+    The one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements of Statistical
+    Learning*, 7.10): C values whose scores differ by less than the folds' own spread are a tie,
+    and a tie goes to the stronger regularisation. Taking the bare maximum let a difference of
+    0.0001 in mean accuracy pick the C, so that features differing only in rounding (bf16 against
+    fp32) chose different C values and moved the held-out score by 2 points on the demo.
+
+    Args:
+        sweep: rows with ``C``, ``cv_accuracy_mean`` and ``cv_accuracy_folds`` (:func:`analysis.probe.sweep_c`).
+    """
+    best, standard_error = one_standard_error(sweep)
+    return min(float(row["C"]) for row in sweep if row["cv_accuracy_mean"] >= best["cv_accuracy_mean"] - standard_error)
 
 
 # --- the blend weight -----------------------------------------------------------------------------

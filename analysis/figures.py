@@ -21,7 +21,7 @@ from analysis.figure_style import (  # noqa: F401 (the look; re-exported, caller
 from analysis.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
     accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.records import QUANTILE_LEVELS
-from analysis.choices import kshot_axis, shots_phrase
+from analysis.choices import kshot_axis, one_standard_error, shots_phrase
 from analysis.tables import as_frame, shots_text
 
 
@@ -315,6 +315,11 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
     ])
     if best_c is not None:
         _vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash", log_axis=True)
+        if "cv_accuracy_folds" in frame:  # the choice: the smallest C at or above this line
+            best, standard_error = one_standard_error(frame.to_dict("records"))
+            figure.add_hline(y=best["cv_accuracy_mean"] - standard_error, line=dict(color="#888888", dash="dot"),
+                             annotation_text="best − 1 standard error", annotation_position="bottom right",
+                             annotation_font=dict(size=11, color="#555555"))
     figure.update_xaxes(title="C (inverse regularisation strength, log scale)", type="log")
     figure.update_yaxes(title="accuracy (cross-validation on train)", tickformat=".0%")
     return _layout(figure, "Regularisation sweep")

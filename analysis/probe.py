@@ -72,24 +72,6 @@ class _FoldPath:
         return float(np.mean(self.model.predict(self.test_rows) == self.test_labels))
 
 
-def one_standard_error_c(sweep: Sequence[dict]) -> float:
-    """The smallest C whose mean CV accuracy is within one standard error of the best mean.
-
-    The one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements of Statistical
-    Learning*, 7.10): C values whose scores differ by less than the folds' own spread are a tie,
-    and a tie goes to the stronger regularisation. Taking the bare maximum let a difference of
-    0.0001 in mean accuracy pick the C, so that features differing only in rounding (bf16 against
-    fp32) chose different C values and moved the held-out score by 2 points on the demo.
-
-    Args:
-        sweep: rows with ``C``, ``cv_accuracy_mean`` and ``cv_accuracy_folds`` (:func:`sweep_c`).
-    """
-    best = max(sweep, key=lambda row: row["cv_accuracy_mean"])
-    folds = np.asarray(best["cv_accuracy_folds"], dtype=float)
-    standard_error = float(folds.std(ddof=1) / np.sqrt(len(folds))) if len(folds) > 1 else 0.0
-    return min(float(row["C"]) for row in sweep if row["cv_accuracy_mean"] >= best["cv_accuracy_mean"] - standard_error)
-
-
 def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: Sequence[float] = C_GRID,
             seed: int = 0, patience: int | None = SWEEP_PATIENCE) -> tuple[Pipeline, list[dict], float]:
     """Choose ``C`` by cross-validated accuracy over predefined folds, then refit on all of them.
@@ -111,7 +93,7 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
     Returns:
         The probe refitted on every row with the best C, the sweep (list of ``C``,
         ``cv_accuracy_mean``, ``cv_accuracy_std``, ``cv_accuracy_folds``; the C values walked, in
-        ascending order), and the chosen C (:func:`one_standard_error_c`).
+        ascending order), and the chosen C (:func:`analysis.choices.one_standard_error_c`).
     """
     grid = sorted(float(c) for c in grid)
     features, labels, folds = np.asarray(features, dtype=np.float32), np.asarray(labels), np.asarray(folds)
@@ -128,7 +110,7 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
         best, since_best = (float(scores.mean()), 0) if scores.mean() > best else (best, since_best + 1)
         if patience is not None and since_best >= patience:
             break
-    best_c = one_standard_error_c(sweep)
+    best_c = choices.one_standard_error_c(sweep)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe = make_probe(best_c, seed).fit(features, labels)

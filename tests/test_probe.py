@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, pipeline, probe
+from analysis import bundle, choices, pipeline, probe
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 SHARES = [0.41, 0.32, 0.17, 0.10]
@@ -75,7 +75,7 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     found = opened.diagnostics(f"probe:{KEY}")
     walked = [row["C"] for row in found["c_sweep"]]
     assert walked == sorted(probe.C_GRID)[:len(walked)] and len(walked) >= probe.SWEEP_PATIENCE
-    assert found["best_C"] == pytest.approx(probe.one_standard_error_c(found["c_sweep"]))
+    assert found["best_C"] == pytest.approx(choices.one_standard_error_c(found["c_sweep"]))
     assert all(len(row["cv_accuracy_folds"]) == 4 for row in found["c_sweep"])
     # blend reads the best zero-shot approach of the same model key; alpha 0 is the probe alone
     assert found["zeroshot_approach"] == f"zeroshot:{KEY}:classname"
@@ -154,8 +154,19 @@ def test_one_standard_error_rule_breaks_near_ties_towards_stronger_regularisatio
     sweep = [{"C": 0.01, "cv_accuracy_mean": 0.50, "cv_accuracy_folds": [0.50, 0.50, 0.50, 0.50]},
              {"C": 0.1, "cv_accuracy_mean": 0.5599, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.5996]},
              {"C": 1.0, "cv_accuracy_mean": 0.5600, "cv_accuracy_folds": [0.52, 0.54, 0.58, 0.60]}]
-    assert probe.one_standard_error_c(sweep) == 0.1  # 0.0001 below the peak, far inside one standard error
+    assert choices.one_standard_error_c(sweep) == 0.1  # 0.0001 below the peak, far inside one standard error
     sweep[1]["cv_accuracy_mean"] = 0.54  # now more than one standard error (0.018) below
-    assert probe.one_standard_error_c(sweep) == 1.0
+    assert choices.one_standard_error_c(sweep) == 1.0
     flat = [{**row, "cv_accuracy_folds": [row["cv_accuracy_mean"]] * 4} for row in sweep]
-    assert probe.one_standard_error_c(flat) == 1.0  # no spread: only the peak itself
+    assert choices.one_standard_error_c(flat) == 1.0  # no spread: only the peak itself
+
+
+def test_the_c_sweep_figure_draws_the_line_the_choice_is_read_from():
+    from analysis import figures
+
+    sweep = [{"C": 0.1, "cv_accuracy_mean": 0.55, "cv_accuracy_std": 0.02, "cv_accuracy_folds": [0.52, 0.54, 0.56, 0.58]},
+             {"C": 1.0, "cv_accuracy_mean": 0.56, "cv_accuracy_std": 0.02, "cv_accuracy_folds": [0.53, 0.55, 0.57, 0.59]}]
+    best, standard_error = choices.one_standard_error(sweep)
+    figure = figures.c_sweep_figure(sweep, choices.one_standard_error_c(sweep))
+    lines = [shape.y0 for shape in figure.layout.shapes if shape.y0 == shape.y1 and shape.yref == "y"]
+    assert lines == [pytest.approx(0.56 - standard_error)] and choices.one_standard_error_c(sweep) == 0.1
