@@ -36,7 +36,9 @@ EVAL_FRACTION = 0.2
 N_FOLDS = 5
 THUMBNAIL_VARIANTS = 12  # drawn kernels per (class, view); images reuse them
 THUMBNAIL_GRAIN = 12     # per-image noise (grey levels) that makes every thumbnail distinct
-EMBEDDING_DIM = 64       # small on purpose: random vectors, read only by the neighbours panel
+# Each model's real embedding width, so that reading and indexing embeddings costs what it would
+# (100,000 images: ~0.9 GB of float32 over the three models).
+EMBEDDING_DIMS = {"ViT-B-32-quickgelu": 512, "ViT-H-14": 1024, "convnext_tiny": 768}
 
 
 @dataclass(frozen=True)
@@ -379,9 +381,13 @@ def write_large_bundle(out: str | Path, n_images: int = 15_000, seed: int = 0, b
         if approach.kind != "baseline":
             predicted[approach.id] = np.asarray(CLASSES)[proba.argmax(axis=1)]
     models = {approach.model_key: approach for approach in approaches}
+    wide_rng = np.random.default_rng([seed, 2])
     for index, (key, approach) in enumerate(models.items()):
         kind = "convnext" if approach.kind == "finetune" else "clip_image"
-        bundle.save_embeddings(out, key, rng.normal(size=(n_images, EMBEDDING_DIM)).astype(np.float32),
+        width = EMBEDDING_DIMS.get(approach.model, 64)
+        vectors = np.hstack([rng.normal(size=(n_images, 64)),  # the first 64 from ``rng``: the other tables stay as they were
+                             wide_rng.normal(size=(n_images, width - 64))]).astype(np.float32)
+        bundle.save_embeddings(out, key, vectors,
                                kind=kind, model_key=key, model=approach.model, pretrained=approach.pretrained)
         separation = {"zeroshot": 0.5, "probe": 0.5, "finetune": 1.2}[approach.kind] + 0.2 * index
         bundle.save_projection(out, key, projection_table(images, separation, approach.kind != "finetune", rng),

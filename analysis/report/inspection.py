@@ -23,16 +23,13 @@ def neighbours_body(builder) -> Markup:
     records = [record for kind in KIND_ORDER if kind != "baseline" and (record := chosen_of_kind(bundle, kind))]
     if not records:
         return builder.missing("approaches")
-    indexes: dict[str, neighbours.NeighbourIndex] = {}
+    found_of = confident_mistakes_by_space(builder, records)
     parts = [note(f"For the run of each kind chosen on the training images, its {MISTAKES_SHOWN} most confident mistakes on the held-out "
                   f"images, each followed by the {NEIGHBOURS_SHOWN} training images nearest to it (exact cosine "
                   "similarity in that model's embedding space) and what their labels say.")]
     for number, record in enumerate(records):
         space = neighbours.space_for(builder.manifest, tables.model_key(record))
-        if space not in indexes:
-            indexes[space] = neighbours.build_index(space, bundle.embeddings(space), bundle.images())
-        found = neighbours.confident_mistakes(builder.scored, record["id"], indexes[space], builder.classes,
-                                              MISTAKES_SHOWN, NEIGHBOURS_SHOWN)
+        found = found_of[record["id"]]
         if not found:
             parts.append(details(builder.labels[record["id"]], note("No mistakes on the held-out images.")))
             continue
@@ -42,6 +39,23 @@ def neighbours_body(builder) -> Markup:
                    f"({space}) carry the predicted label")
         parts.append(details(summary, Markup("").join(rows), number == 0))
     return Markup("").join(parts)
+
+
+def confident_mistakes_by_space(builder, records: list[dict]) -> dict[str, list[dict]]:
+    """approach id → ``neighbours.confident_mistakes`` of each record, one embedding space at a time:
+    only one index (a unit copy of a space's embeddings, ~400 MB for 100,000 ViT-H-14 images) is
+    held at once."""
+    by_space: dict[str, list[dict]] = {}
+    for record in records:
+        by_space.setdefault(neighbours.space_for(builder.manifest, tables.model_key(record)), []).append(record)
+    found: dict[str, list[dict]] = {}
+    for space, of_space in by_space.items():
+        index = neighbours.build_index(space, builder.bundle.embeddings(space), builder.bundle.images())
+        for record in of_space:
+            found[record["id"]] = neighbours.confident_mistakes(builder.scored, record["id"], index, builder.classes,
+                                                                MISTAKES_SHOWN, NEIGHBOURS_SHOWN)
+        del index
+    return found
 
 
 def mistake_row(builder, item: dict) -> Markup:
