@@ -193,7 +193,9 @@ def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
 
 def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
                       height: int = 520, method: str = "umap") -> go.Figure:
-    """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = image id.
+    """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = the point's row among
+    the image points of ``points`` (numbers travel as binary arrays; 100,000 id strings would double
+    what is sent after every selection; ``map_views.selected_ids`` reads them back).
 
     Args:
         points: ``tables.map_points`` (image points, then text points of the class prompts).
@@ -209,7 +211,7 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     order = ([name for name in grey if name in present] + [name for name in colours if name in present and name not in grey]
              + sorted(present - set(colours) - set(grey)))
     x, y = images["x"].to_numpy(dtype=np.float32), images["y"].to_numpy(dtype=np.float32)  # half the bytes to send
-    ids, labels = images["image_id"].to_numpy(dtype=object), images["label"].to_numpy(dtype=object)
+    rows, labels = np.arange(len(images), dtype=np.int32), images["label"].to_numpy(dtype=object)
     traces = []
     by_label = colour_by == "label"  # the trace's name is then the true label: no per-point copy of it to send
     for name in order:
@@ -217,9 +219,9 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         traces.append(go.Scattergl(
             x=x[mask], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
             marker=dict(color=colours.get(name, "#777777"), size=4 if name in grey else 5,
-                        opacity=0.5 if name in grey else 0.8), customdata=ids[mask],
+                        opacity=0.5 if name in grey else 0.8), customdata=rows[mask],
             text=None if by_label else labels[mask],
-            hovertemplate="%{customdata}" + ("" if by_label else "<br>true: %{text}") + "<extra>" + name + "</extra>"))
+            hovertemplate=name + ("" if by_label else "<br>true: %{text}") + "<br>click or select to see it<extra></extra>"))
     figure = go.Figure(traces)
     text = points[points["kind"] == "text"]
     if len(text):

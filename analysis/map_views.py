@@ -78,11 +78,13 @@ def selected_rows(images: pd.DataFrame, scored: pd.DataFrame, ids: list[str], in
     return rows
 
 
-def selected_ids(points: list[dict]) -> list[str]:
-    """Image ids of the points of a chart selection (class-prompt stars carry no id)."""
-    ids = [point.get("customdata") for point in points]
-    return [image_id if isinstance(image_id, str) else image_id[0] for image_id in ids
-            if image_id and isinstance(image_id, (str, list))]
+def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:
+    """Image ids of the points of a chart selection on ``figures.projection_figure(points)``, whose
+    ``customdata`` is the row among the image points (class-prompt stars carry none)."""
+    ids = points.loc[points["kind"] == "image", "image_id"].to_numpy(dtype=object)
+    rows = [point.get("customdata") for point in selected]
+    rows = [row[0] if isinstance(row, list) and row else row for row in rows]
+    return [str(ids[row]) for row in rows if isinstance(row, int) and not isinstance(row, bool) and 0 <= row < len(ids)]
 
 
 def box_text(boxes: list[dict]) -> str:

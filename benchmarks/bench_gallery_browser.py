@@ -66,7 +66,8 @@ def ensure_bundle(path: Path, n_images: int) -> None:
         pass
     started = time.perf_counter()
     written = write_large_bundle(path, n_images)
-    bundle.write_parquet(path / bundle.THUMBNAILS, distinct_thumbnails(written.images()))
+    bundle.write_parquet(path / bundle.THUMBNAILS, distinct_thumbnails(written.images()),
+                         **bundle.THUMBNAIL_WRITE_OPTIONS)  # as run writes them: small row groups
     print(f"made {path} ({n_images} images, distinct {THUMBNAIL_PX}-px thumbnails) in "
           f"{time.perf_counter() - started:.1f} s")
 

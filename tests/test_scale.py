@@ -3,14 +3,16 @@ WebGL, maps inside other pages and the report draw a sample and say so."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, map_views, report
+from analysis import bundle, figures, map_views, report
 from tests.apptest import open_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -32,8 +34,13 @@ def chart_specs(app) -> list[dict]:
 
 
 def image_points(spec: dict) -> int:
-    """Image points drawn by a map's WebGL traces (their ``customdata`` holds one image id per point)."""
-    return sum(len(trace.get("customdata") or []) for trace in spec["data"] if trace["type"] == "scattergl")
+    """Image points drawn by a map's WebGL traces (one ``customdata`` row number per point, sent as a
+    base64 array of ``dtype``)."""
+    def length(values) -> int:
+        if isinstance(values, dict):  # plotly's binary form
+            return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+        return len(values or [])
+    return sum(length(trace.get("customdata")) for trace in spec["data"] if trace["type"] == "scattergl")
 
 
 def test_thinned_keeps_each_class_share_and_every_class_prompt():
@@ -54,6 +61,17 @@ def test_the_embedding_map_draws_every_image_with_webgl(large):
     specs = chart_specs(open_page(large, "views/embedding_map.py"))
     assert len(specs) == 1 and {trace["type"] for trace in specs[0]["data"]} >= {"scattergl"}
     assert image_points(specs[0]) == N_IMAGES  # every image, so that any of them can be selected
+
+
+def test_a_selection_names_the_images_of_the_selected_rows():
+    points = pd.DataFrame({"image_id": ["a", "b", "c", None], "kind": ["image"] * 3 + ["text"],
+                           "label": ["pure", "broken", "pure", "pure"], "x": [0.0, 1, 2, 3], "y": 0.0,
+                           "view": "top", "split": "eval", "prediction": "pure", "correctness": "correct"})
+    figure = figures.projection_figure(points, "label", ["pure", "broken"])
+    rows = {trace.name.split(" ")[0]: list(trace.customdata) for trace in figure.data if trace.type == "scattergl"}
+    assert rows == {"pure": [0, 2], "broken": [1]}  # binary row numbers, not 100,000 id strings
+    selected = [{"customdata": 2}, {"customdata": [1]}, {"customdata": None}, {"customdata": 7}, {}]
+    assert map_views.selected_ids(selected, points) == ["c", "b"]  # a star, a stale row: ignored
 
 
 def test_maps_on_other_pages_and_in_the_report_draw_a_sample_and_say_so(large, monkeypatch):

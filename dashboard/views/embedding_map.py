@@ -57,11 +57,12 @@ def approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str 
     return zeroshot.get("prompt_set") if zeroshot else None
 
 
-def remember_selection(chart_key: str, projection: str) -> None:
+def remember_selection(chart_key: str, projection: str, points) -> None:
     """Callback of the map: keep what was selected (across pages) and, for a box, write it to the URL."""
     event = st.session_state.get(chart_key) or {}
     selection = event.get("selection", {}) if isinstance(event, dict) else {}
-    st.session_state[SELECTION_KEY] = {"projection": projection, "ids": map_views.selected_ids(selection.get("points", [])),
+    st.session_state[SELECTION_KEY] = {"projection": projection,
+                                       "ids": map_views.selected_ids(selection.get("points", []), points),
                                        "box": map_views.box_text(selection.get("box", []))}
 
 
@@ -117,7 +118,7 @@ if colour_by in ("prediction", "correctness") and approach_id is None:
 chart_key = f"map_chart_{projection}"
 components.figure(loaders.map_figure(ref, projection, colour_by, approach_id, prompt_set),
                   loaders.map_reading(ref, projection, approach_id, prompt_set) if colour_by == "label" else "", key=chart_key,
-                  on_select=functools.partial(remember_selection, chart_key, projection),
+                  on_select=functools.partial(remember_selection, chart_key, projection, points),
                   selection_mode=("points", "box", "lasso"))
 labels = tables.approach_labels(opened.approaches)
 st.caption(map_views.colouring_caption(colour_by, labels.get(approach_id)) + " Stars are the class prompts (text "
