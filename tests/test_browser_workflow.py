@@ -32,6 +32,11 @@ def test_report_markdown_has_a_copy_button_and_the_chart_downloads_as_png(server
     code.hover()
     assert code.locator("button").count() >= 1  # Streamlit's copy-to-clipboard button
     screenshot(page, "report-markdown")
+    assert page.locator("iframe").count() == 0  # the HTML is drawn only when asked for
+    page.get_by_role("tab", name="Preview").click()
+    page.locator("iframe").first.wait_for(timeout=120_000)
+    assert "CornLens" in page.frame_locator("iframe").first.locator("body").inner_text(timeout=60_000)
+    screenshot(page, "report-preview")
 
 
 def test_compare_adds_a_second_bundle_and_refuses_another_split(server, results, demo_bundle, page):  # noqa: F811
