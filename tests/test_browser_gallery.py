@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from test_browser import ARTIFACTS, browser, page, pytestmark, screenshot, server, settle  # noqa: F401  (fixtures)
+from tests.test_browser import ARTIFACTS, browser, page, pytestmark, results, screenshot, server, settle  # noqa: F401  (fixtures)
 
 
 def loaded_images(scope) -> int:
