@@ -79,9 +79,10 @@ MAP_FACTS = """() => {
 }"""
 
 
-def start_server(bundle_path: Path, port: int, results: Path) -> subprocess.Popen:
-    environment = os.environ | {"CORNLENS_BUNDLE": str(bundle_path), "CORNLENS_RESULTS": str(results),
-                                "HF_HUB_OFFLINE": "1"}
+def start_server(bundle_path: Path, port: int, results: Path | None = None) -> subprocess.Popen:
+    """The dashboard on ``port`` opening ``bundle_path`` (``results``: its results folder), once it answers."""
+    environment = os.environ | {"CORNLENS_BUNDLE": str(bundle_path), "HF_HUB_OFFLINE": "1"} | (
+        {"CORNLENS_RESULTS": str(results)} if results else {})
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from analysis import bundle  # noqa: E402
+from bench_dashboard_browser import start_server  # noqa: E402
 from large_bundle import write_large_bundle  # noqa: E402
 
 THUMBNAIL_PX = 160
@@ -70,24 +68,6 @@ def ensure_bundle(path: Path, n_images: int) -> None:
                          **bundle.THUMBNAIL_WRITE_OPTIONS)  # as run writes them: small row groups
     print(f"made {path} ({n_images} images, distinct {THUMBNAIL_PX}-px thumbnails) in "
           f"{time.perf_counter() - started:.1f} s")
-
-
-def start_server(bundle_path: Path, port: int) -> subprocess.Popen:
-    environment = os.environ | {"CORNLENS_BUNDLE": str(bundle_path), "HF_HUB_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=ROOT, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError("the dashboard did not start")
 
 
 def main(argv: list[str] | None = None) -> int:
