@@ -192,7 +192,8 @@ def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
 
 
 def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
-                      height: int = 520, method: str = "umap") -> go.Figure:
+                      height: int = 520, method: str = "umap", counts: dict[str, int] | None = None,
+                      selectable: bool = False) -> go.Figure:
     """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = the point's row among
     the image points of ``points`` (numbers travel as binary arrays; 100,000 id strings would double
     what is sent after every selection; ``map_views.selected_ids`` reads them back).
@@ -201,6 +202,10 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         points: ``tables.map_points`` (image points, then text points of the class prompts).
         colour_by: ``label``, ``prediction``, ``correctness`` or ``view``.
         method: how the map was made (``tables.projection_method``), named on the axes.
+        counts: images per colour group for the legend when ``points`` are a sample of them
+            (``map_views.panel_map``); default: the points drawn.
+        selectable: the page turns a click or a selection into the images (the Embedding map); the
+            hover says so.
     """
     colours = colour_map(colour_by, classes)
     images = points[points["kind"] == "image"]
@@ -217,11 +222,12 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     for name in order:
         mask = values == name
         traces.append(go.Scattergl(
-            x=x[mask], y=y[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
+            x=x[mask], y=y[mask], mode="markers", name=f"{name} ({(counts or {}).get(name, int(mask.sum())):,})",
             marker=dict(color=colours.get(name, "#777777"), size=4 if name in grey else 5,
                         opacity=0.5 if name in grey else 0.8), customdata=rows[mask],
             text=None if by_label else labels[mask],
-            hovertemplate=name + ("" if by_label else "<br>true: %{text}") + "<br>click or select to see it<extra></extra>"))
+            hovertemplate=name + ("" if by_label else "<br>true: %{text}")
+            + ("<br>click or select to see it" if selectable else "") + "<extra></extra>"))
     figure = go.Figure(traces)
     text = points[points["kind"] == "text"]
     if len(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import records, tables
+from analysis import explain, records, tables
 
 UNLABELLED = "unlabelled"
 PANEL_MAP_POINTS = 20_000  # image points drawn on a map inside another page or the report (not the Embedding map page)
@@ -124,5 +124,15 @@ def thinning_note(points: pd.DataFrame, total: int) -> str:
     shown = int((points["kind"] == "image").sum())
     if shown >= total:
         return ""
-    return (f" This map draws {shown:,} of the {total:,} images, the same random {shown / total:.0%} of each class: "
+    return (f" This map draws {shown:,} of the {total:,} images, the same random {shown / total:.1%} of each class: "
             "more points would only draw the same clouds denser. The dashboard's Embedding map page shows every image.")
+
+
+def panel_map(points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], str]:
+    """A map as a panel draws it: the ``thinned`` points, the images per true class before thinning
+    (for the legend) and the reading of every image (``explain.read_projection``) with the
+    thinning note, so that the numbers said are those of all images, as on the Embedding map page."""
+    drawn = thinned(points)
+    images = points[points["kind"] == "image"]
+    counts = images["label"].fillna("unknown").astype(str).value_counts().to_dict()
+    return drawn, counts, explain.read_projection(points) + thinning_note(drawn, len(images))

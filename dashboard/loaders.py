@@ -163,7 +163,7 @@ def map_figure(ref: BundleRef, name: str, colour_by: str, approach_id: str | Non
     only sends it again). Shared and read-only, like the tables."""
     opened = open_bundle(ref)
     return figures.projection_figure(map_points(ref, name, approach_id, prompt_set), colour_by, opened.classes,
-                                     method=tables.projection_method(opened.manifest, name))
+                                     method=tables.projection_method(opened.manifest, name), selectable=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -53,8 +53,25 @@ def test_thinned_keeps_each_class_share_and_every_class_prompt():
     assert (thin["kind"] == "text").sum() == 2 and thin.index.is_monotonic_increasing
     assert map_views.thinned(points, limit=5000) is points
     note = map_views.thinning_note(thin, 1000)
-    assert "draws 100 of the 1,000 images" in note and "10% of each class" in note
+    assert "draws 100 of the 1,000 images" in note and "10.0% of each class" in note
     assert map_views.thinning_note(points, 1000) == ""
+
+
+def test_a_panel_map_reads_and_counts_every_image_while_drawing_a_sample(monkeypatch):
+    from analysis import explain
+
+    rng = np.random.default_rng(0)
+    points = pd.DataFrame({"image_id": [f"i{n}" for n in range(1000)], "label": ["pure"] * 800 + ["broken"] * 200,
+                           "kind": "image", "x": rng.normal(size=1000), "y": rng.normal(size=1000)})
+    monkeypatch.setattr(map_views, "PANEL_MAP_POINTS", 100)
+    drawn, counts, reading = map_views.panel_map(points)
+    assert (drawn["kind"] == "image").sum() == 100 and counts == {"pure": 800, "broken": 200}
+    assert reading.startswith(explain.read_projection(points)) and "draws 100 of the 1,000 images" in reading
+    figure = figures.projection_figure(drawn, "label", ["pure", "broken"], counts=counts)
+    assert sorted(trace.name for trace in figure.data) == ["broken (200)", "pure (800)"]  # the classes, not the sample
+    assert all("click" not in trace.hovertemplate for trace in figure.data)  # nothing to click in a panel or report
+    selectable = figures.projection_figure(drawn, "label", ["pure", "broken"], selectable=True)
+    assert all("click or select" in trace.hovertemplate for trace in selectable.data)
 
 
 def test_the_embedding_map_draws_every_image_with_webgl(large):

@@ -21,7 +21,8 @@ class AutopsyData(PageData):
     method: str                  # how the map was made (umap, or pca for tiny bundles)
     ladder: dict = field(default_factory=dict)  # ladder:{model key} ({} without one)
     evidence: dict | None = None  # the rung that shows the features separate the classes (ladder_panels)
-    map_total: int = 0           # image points of the map before thinning (``map_views.thinned``)
+    map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
+    map_reading: str = ""           # the reading of every image, with the thinning note
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
@@ -30,18 +31,17 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
     name = records.autopsy_name(model_key)
     autopsy = source.diagnostics(name)
     projection = autopsy.get("projection") or model_key
-    points, total = None, 0
+    points, counts, reading = None, None, ""
     if projection in source.projection_names():
         placed = tables.prompt_sets_of(source.projection(projection))
-        points = source.map_points(projection, record["id"],
-                                   record.get("prompt_set") if record.get("prompt_set") in placed else None)
-        total, points = int((points["kind"] == "image").sum()), map_views.thinned(points)
+        points, counts, reading = map_views.panel_map(source.map_points(
+            projection, record["id"], record.get("prompt_set") if record.get("prompt_set") in placed else None))
     reference = reference_rates(source)
     evidence = ladder_panels.separation_evidence(source.manifest.get("approaches", []), reference.get("majority_rate"),
                                                  model_key)
     return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
                        tables.projection_method(source.manifest, projection),
-                       source.diagnostics(f"ladder:{model_key}"), evidence, total)
+                       source.diagnostics(f"ladder:{model_key}"), evidence, counts, reading)
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
@@ -78,8 +78,9 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: bool(d.diagnostics.get("reliability")), half=True),
     confusion_panel("Confidence and mistakes", "Confusion matrix (chosen prompt set)", half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
-              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method),
-              lambda d: explain.read_projection(d.points) + map_views.thinning_note(d.points, d.map_total),
+              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method,
+                                                  counts=d.map_counts),
+              lambda d: d.map_reading,
               lambda d: d.points is not None, missing="projections"),
 )
 

@@ -55,18 +55,18 @@ class ConvnextData(PageData):
     points: pd.DataFrame | None
     method: str
     majority_by_view: dict[str, float]  # what always answering the majority class scores per view
-    map_total: int = 0  # image points of the map before thinning (``map_views.thinned``)
+    map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
+    map_reading: str = ""           # the reading of every image, with the thinning note
 
 
 def convnext_data(source: Source, record: dict) -> ConvnextData:
     key = tables.model_key(record)
-    points = source.map_points(key, record["id"], None) if key in source.projection_names() else None
-    total = int((points["kind"] == "image").sum()) if points is not None else 0
+    points, counts, reading = (map_views.panel_map(source.map_points(key, record["id"], None))
+                               if key in source.projection_names() else (None, None, ""))
     return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
-                        map_views.thinned(points) if points is not None else None,
-                        tables.projection_method(source.manifest, key),
+                        points, tables.projection_method(source.manifest, key),
                         run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")),
-                        total)
+                        counts, reading)
 
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
@@ -87,7 +87,7 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
     PanelSpec("feature_map", "embedding map", "Its own feature space",
               lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
                                                   method=d.method, title=f"Embedding map ({tables.model_key(d.record)}), "
-                                                                        "coloured by true class"),
-              lambda d: explain.read_projection(d.points) + map_views.thinning_note(d.points, d.map_total),
+                                                                        "coloured by true class", counts=d.map_counts),
+              lambda d: d.map_reading,
               lambda d: d.points is not None),
 )
