@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import confinement, records
-from analysis.thumbnail_index import ThumbnailIndex
+from analysis.thumbnail_index import ThumbnailFileError, ThumbnailIndex
 from analysis.thumbnail_index import WRITE_OPTIONS as THUMBNAIL_WRITE_OPTIONS
 from analysis.version import __version__
 from analysis.atomic import WriteError, atomic_path, transaction  # noqa: F401 (atomic_path, WriteError: re-exported)
@@ -273,7 +273,7 @@ def _reading(path: Path) -> Iterator[None]:
         yield
     except FileNotFoundError as error:
         raise BundleError(f"{path}: file is missing from the bundle.") from error
-    except (OSError, ValueError, pa.ArrowException) as error:
+    except (OSError, ThumbnailFileError, pa.ArrowException) as error:  # not any ValueError: a bug is not the bundle's
         raise BundleError(f"{path}: cannot be read as Parquet ({error}); rebuild the bundle.") from error
 
 

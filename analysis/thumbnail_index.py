@@ -21,11 +21,15 @@ COLUMNS = ("image_id", "jpeg")
 WRITE_OPTIONS = {"row_group_size": ROW_GROUP_ROWS, "write_statistics": ["image_id"]}  # for pq.write_table
 
 
+class ThumbnailFileError(ValueError):
+    """A thumbnails file without the columns it must have."""
+
+
 class ThumbnailIndex:
     """Which row group of a thumbnails file holds each image id.
 
-    Raises ``OSError`` or ``pyarrow.ArrowException`` when the file cannot be read, ``ValueError``
-    when it lacks a column (the bundle reader turns them into a ``BundleError`` naming the file).
+    Raises ``OSError`` or ``pyarrow.ArrowException`` when the file cannot be read,
+    :class:`ThumbnailFileError` when it lacks a column (the bundle reader turns them into a ``BundleError`` naming the file).
     """
 
     def __init__(self, path: Path):
@@ -33,7 +37,7 @@ class ThumbnailIndex:
         self.metadata = pq.ParquetFile(self.path).metadata
         missing = [column for column in COLUMNS if column not in self.metadata.schema.names]
         if missing:
-            raise ValueError(f"missing column(s) {', '.join(missing)}")
+            raise ThumbnailFileError(f"missing column(s) {', '.join(missing)}")
         ids = pq.read_table(self.path, columns=["image_id"]).column("image_id").to_pandas()
         kept = (ids.notna() & ~ids.duplicated()).to_numpy()  # a repeated id: its first row counts
         self.rows = pd.Series(np.flatnonzero(kept), index=ids[kept].astype(str).to_numpy())
@@ -67,4 +71,4 @@ class ThumbnailIndex:
         return found
 
 
-__all__ = ["COLUMNS", "ROW_GROUP_ROWS", "ThumbnailIndex", "WRITE_OPTIONS"]
+__all__ = ["COLUMNS", "ROW_GROUP_ROWS", "ThumbnailFileError", "ThumbnailIndex", "WRITE_OPTIONS"]

@@ -12,6 +12,7 @@ from analysis.bundle import BundleError
 from dashboard import components, loaders
 
 PREVIEW_HEIGHT = 900
+NOT_RENDERED = "The report could not be rendered for this bundle: {}"  # the bundle's files; a CornLens bug is not blamed on it
 
 
 def html_or_error(ref) -> str:
@@ -19,7 +20,7 @@ def html_or_error(ref) -> str:
     try:
         return loaders.report(ref, "html")
     except BundleError as error:
-        return f"<p>The report could not be rendered for this bundle: {html.escape(str(error))}</p>"
+        return f"<p>{html.escape(NOT_RENDERED.format(error))}</p>"
 
 
 def downloads(ref, opened, markdown_text: str) -> None:
@@ -45,8 +46,8 @@ st.title("Report")
 ref, opened = components.require_bundle()
 try:
     markdown_text = loaders.report(ref, "md")
-except BundleError as error:  # the bundle's files; a bug in CornLens is not blamed on the bundle
-    st.error(f"The report could not be rendered for this bundle: {error}")
+except BundleError as error:
+    st.error(NOT_RENDERED.format(error))
     st.stop()
 downloads(ref, opened, markdown_text)
 # Only the open tab runs: the HTML (every figure, neighbours in every embedding space) is drawn when
@@ -60,4 +61,4 @@ if preview.open:
         try:
             st.iframe(loaders.report(ref, "html"), height=PREVIEW_HEIGHT)
         except BundleError as error:
-            st.error(f"The report could not be rendered for this bundle: {error}")
+            st.error(NOT_RENDERED.format(error))
