@@ -78,30 +78,14 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
 
 
 def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict) -> None:
-    """Draw a page's panels in order: a subheader when the heading changes, half panels in pairs."""
-    heading, pending = None, []
-
-    def flush() -> None:
-        if len(pending) == 1:  # a lone half panel keeps its width: it need not fill the page
-            with st.columns(2)[0]:
-                _draw(pending[0], ref, manifest)
-        elif pending:
-            for column, panel in zip(st.columns(2), pending):
-                with column:
-                    _draw(panel, ref, manifest)
-        pending.clear()
-
-    for panel in _built(specs, data):
-        if panel.heading != heading:
-            flush()
-            heading = panel.heading
-            if heading:
-                st.subheader(heading)
-        if panel.half:
-            pending.append(panel)
-            if len(pending) == 2:
-                flush()
-        else:
-            flush()
-            _draw(panel, ref, manifest)
-    flush()
+    """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
+    panels in pairs; a lone half panel keeps its width, it need not fill the page."""
+    for heading, row in panels.rows(_built(specs, data)):
+        if heading:
+            st.subheader(heading)
+        if not row[0].half:
+            _draw(row[0], ref, manifest)
+            continue
+        for column, panel in zip(st.columns(2), row):
+            with column:
+                _draw(panel, ref, manifest)

@@ -87,3 +87,13 @@ def test_one_wording_for_a_comparison():
     assert explain.difference(0.53, 0.41) == "12.0 points above"
     assert "level with the 41%" in explain.read_prompt_ladder(
         {"prompt_sets": [{"name": "simple", "accuracy": 0.412}]}, 0.41)
+
+
+def test_rows_lay_out_headings_and_half_panels_as_both_adapters_draw_them():
+    def panel(key: str, heading: str, half: bool = False) -> panels.Panel:
+        return panels.Panel(key, key, heading, half=half)
+
+    laid_out = panels.rows([panel("a", "H1"), panel("b", "H1", True), panel("c", "H1", True), panel("d", "H1", True),
+                            panel("e", "H2", True), panel("f", "H2"), panel("g", "", True)])
+    assert [(heading, [p.key for p in row]) for heading, row in laid_out] == [
+        ("H1", ["a"]), ("", ["b", "c"]), ("", ["d"]), ("H2", ["e"]), ("", ["f"]), ("", ["g"])]

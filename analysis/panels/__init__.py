@@ -36,11 +36,11 @@ from analysis.panels.autopsy import (AUTOPSY_PANELS, SHORTCUT_PANELS, AutopsyDat
                                      shortcut_data)
 from analysis.panels.ladder import LADDER_PANELS, VERDICT_PANELS, verdict_data
 from analysis.panels.overview import COMPARE_PANELS, HOME_PANELS, CompareData, HomeData, compare_data, home_data
-from analysis.panels.spec import BundleSource, PageData, Panel, PanelSpec, Source, build, build_all, reference_rates
+from analysis.panels.spec import BundleSource, PageData, Panel, PanelSpec, Source, build, build_all, reference_rates, rows
 from analysis.panels.training import CONVNEXT_PANELS, PROBE_PANELS, ConvnextData, ProbeData, convnext_data, probe_data
 
 __all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "LADDER_PANELS", "PROBE_PANELS",
            "SHORTCUT_PANELS", "VERDICT_PANELS", "verdict_data",
            "AutopsyData", "BundleSource", "CompareData", "ConvnextData", "HomeData", "PageData", "Panel",
-           "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "build", "build_all", "compare_data", "convnext_data", "home_data", "probe_data",
+           "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "build", "build_all", "compare_data", "convnext_data", "home_data", "probe_data", "rows",
            "reference_rates", "shortcut_data"]

@@ -6,7 +6,7 @@ See :mod:`analysis.panels` for how pages declare their panels with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, Protocol, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -165,6 +165,33 @@ def build(spec: PanelSpec[Data], data: Data) -> Panel | None:
 def build_all(specs: tuple[PanelSpec[Data], ...], data: Data) -> list[Panel]:
     """Every panel of a page, in order (for tests and notebooks; adapters build one at a time)."""
     return [panel for spec in specs if (panel := build(spec, data)) is not None]
+
+
+def rows(built: Iterable[Panel]) -> Iterator[tuple[str, list[Panel]]]:
+    """Panels in the rows the dashboard and the report lay them out in: ``(heading, row)``, where
+    ``heading`` is written before the row when it starts a new heading ("" otherwise) and ``row`` is
+    one full-width panel or one or two half panels (a half panel waits for a partner under the same
+    heading)."""
+    heading, row, announce = None, [], ""
+    for panel in built:
+        if panel.heading != heading:
+            if row:
+                yield announce, row
+                row = []
+            heading, announce = panel.heading, panel.heading or ""
+        if panel.half:
+            row.append(panel)
+            if len(row) < 2:
+                continue
+        else:
+            if row:
+                yield announce, row
+                announce = ""
+            row = [panel]
+        yield announce, row
+        announce, row = "", []
+    if row:
+        yield announce, row
 
 
 def reference_rates(source: Source) -> dict:

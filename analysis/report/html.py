@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 from markupsafe import Markup
@@ -147,15 +147,20 @@ def panel_html(panel: Panel, missing: Callable[[str], Markup]) -> Markup:
 
 
 def panels_html(specs: Sequence[PanelSpec], data: panels.PageData, missing: Callable[[str], Markup]) -> Markup:
-    """A page's panels in order, as the dashboard draws them: a heading when it changes, half
-    panels in pairs; a panel whose data has another shape becomes a note, the others are drawn."""
-    parts, pending, heading = [], [], None
+    """A page's panels in order, as the dashboard draws them (``panels.rows``: a heading when it
+    changes, half panels in pairs); a panel whose data has another shape becomes a note, the others
+    are drawn."""
+    parts = []
+    for heading, row in panels.rows(_built(specs, data)):
+        if heading:
+            parts.append(Markup("<h4>{}</h4>").format(heading))
+        blocks = Markup("").join(panel_html(panel, missing) for panel in row)
+        parts.append(Markup('<div class="halves">{}</div>').format(blocks) if row[0].half else blocks)
+    return Markup("").join(parts)
 
-    def flush() -> None:
-        if pending:
-            parts.append(Markup('<div class="halves">{}</div>').format(Markup("").join(pending)))
-            pending.clear()
 
+def _built(specs: Sequence[PanelSpec], data: panels.PageData) -> Iterator[Panel]:
+    """Each panel that has data; one whose data has another shape as a warning panel."""
     for spec in specs:
         try:
             panel = panels.build(spec, data)
@@ -164,20 +169,5 @@ def panels_html(specs: Sequence[PanelSpec], data: panels.PageData, missing: Call
             panel = Panel(spec.key, spec.title, spec.heading, half=spec.half,
                           warning=f"The {spec.title} could not be drawn from the bundle's data: {error} "
                                   "Rebuilding the bundle with the current CornLens usually fixes it.")
-        if panel is None:
-            continue
-        if panel.heading != heading:
-            flush()
-            heading = panel.heading
-            if heading:
-                parts.append(Markup("<h4>{}</h4>").format(heading))
-        block = panel_html(panel, missing)
-        if panel.half:
-            pending.append(block)
-            if len(pending) == 2:
-                flush()
-        else:
-            flush()
-            parts.append(block)
-    flush()
-    return Markup("").join(parts)
+        if panel is not None:
+            yield panel
