@@ -44,9 +44,6 @@ class ThumbnailIndex:
         sizes = np.array([self.metadata.row_group(group).num_rows for group in range(self.metadata.num_row_groups)])
         self.group_starts = np.cumsum(sizes) - sizes
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def ids(self) -> list[str]:
         """Every image id that has a thumbnail, in file order."""
         return self.rows.index.tolist()
