@@ -36,8 +36,9 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from analysis import clip_weights, devices, embed, synthetic  # noqa: E402
-from analysis.data import load_rgb  # noqa: E402
+from analysis.models import clip_weights, devices, embed  # noqa: E402
+from analysis.data import synthetic
+from analysis.data.loading import load_rgb  # noqa: E402
 
 MODEL = "ViT-B-32-quickgelu:random"
 SIDE = 224

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from analysis import bundle  # noqa: E402
+from analysis.core import bundle  # noqa: E402
 from bench_dashboard_browser import start_server  # noqa: E402
 from large_bundle import write_large_bundle  # noqa: E402
 

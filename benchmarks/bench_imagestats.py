@@ -1,7 +1,7 @@
 """Time the per-image statistics of `baseline:image-stats` on a competition-size image list.
 
 Target: 15,000 images in under 60 s on 2 CPU cores. The image list repeats a smaller set of files
-(by default 1,000 synthetic kernels drawn by ``analysis.synthetic``, and the real 600-image sample
+(by default 1,000 synthetic kernels drawn by ``analysis.data.synthetic``, and the real 600-image sample
 when it is beside the project), so the files come from the page cache after the first pass, as
 they do on any second read of a dataset; decoding and statistics are the measured work.
 
@@ -21,7 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from analysis import baselines, imagestats, synthetic  # noqa: E402
+from analysis.stages import baselines  # noqa: E402
+from analysis.data import imagestats, synthetic
 
 REAL_SAMPLE = ROOT.parent / "shared" / "data" / "corn-real"
 TARGET_S = 60.0

@@ -31,7 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from analysis import ladder, probe, verdict  # noqa: E402
+from analysis.ladder import rungs, verdict  # noqa: E402
+from analysis.stages import probe
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 SHARES = (0.41, 0.32, 0.17, 0.10)
@@ -42,10 +43,10 @@ def clip_like(n_images: int, dim: int, seed: int = 0):
     """Unit embeddings, labels, a train mask (80%), folds 0–4 inside train, and class directions."""
     rng = np.random.default_rng(seed)
     label_index = rng.choice(len(CLASSES), size=n_images, p=SHARES)
-    shared = ladder.normalize(rng.normal(size=dim))
-    centres = ladder.normalize(rng.normal(size=(len(CLASSES), dim)))
+    shared = rungs.normalize(rng.normal(size=dim))
+    centres = rungs.normalize(rng.normal(size=(len(CLASSES), dim)))
     noise = rng.normal(size=(n_images, dim)).astype(np.float32) / np.sqrt(dim)
-    images = ladder.normalize(2.0 * shared + 0.06 * centres[label_index] + 1.0 * noise)
+    images = rungs.normalize(2.0 * shared + 0.06 * centres[label_index] + 1.0 * noise)
     is_train = rng.random(n_images) < 0.8
     folds = np.where(is_train, rng.integers(0, 5, size=n_images), -1)
     return images, np.asarray(CLASSES, dtype=object)[label_index], label_index, is_train, folds, centres, shared
@@ -59,14 +60,14 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     images, labels, index, is_train, folds, centres, shared = clip_like(args.images, args.dim)
     rng = np.random.default_rng(1)
-    sets = {f"set-{i}": ladder.normalize(centres + 0.6 * rng.normal(size=centres.shape) + 0.3 * shared)
+    sets = {f"set-{i}": rungs.normalize(centres + 0.6 * rng.normal(size=centres.shape) + 0.3 * shared)
             for i in range(6)}
-    phrases = {c: [ladder.normalize(centres[c] + 0.8 * rng.normal(size=args.dim)) for _ in range(8)]
+    phrases = {c: [rungs.normalize(centres[c] + 0.8 * rng.normal(size=args.dim)) for _ in range(8)]
                for c in range(len(CLASSES))}
 
     def candidates(prompt_set: str):
-        return [[ladder.Wording(name, "prompt set", sets[prompt_set][c])]
-                + [ladder.Wording(f"{name} {j}", "wordings file", v) for j, v in enumerate(phrases[c])]
+        return [[rungs.Wording(name, "prompt set", sets[prompt_set][c])]
+                + [rungs.Wording(f"{name} {j}", "wordings file", v) for j, v in enumerate(phrases[c])]
                 for c, name in enumerate(CLASSES)]
 
     held_out = ~is_train
@@ -74,7 +75,7 @@ def main() -> None:
           f"{cores} usable core(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     timings = {}
     started = time.perf_counter()
-    climbed = ladder.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, candidates, held_out,
+    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, candidates, held_out,
                            is_eval=held_out)
     timings["zero-shot rungs, centroid, kNN (k search)"] = time.perf_counter() - started
     step = time.perf_counter()
@@ -84,7 +85,7 @@ def main() -> None:
     step = time.perf_counter()
     truth = index[held_out]
     correct = {name: (proba.argmax(1) == truth) for name, proba in climbed.proba.items()}
-    zeroshot = ladder.zeroshot_logits(images[held_out], sets[climbed.prompt_choice["prompt_set"]], 100).argmax(1) == truth
+    zeroshot = rungs.zeroshot_logits(images[held_out], sets[climbed.prompt_choice["prompt_set"]], 100).argmax(1) == truth
     for other in list(correct.values()) + [probe_correct]:
         verdict.paired_difference(other, zeroshot)
     timings["paired bootstraps"] = time.perf_counter() - step

@@ -2,7 +2,7 @@
 
 17,800 images × 512 dims (ViT-B-32's embedding width; 80% train, the rest held-out or unlabelled),
 random unit vectors: exact cosine search costs the same whatever the numbers are. The text query
-loads the real ViT-B-32 text tower architecture through ``analysis.texttower`` with random weights
+loads the real ViT-B-32 text tower architecture through ``analysis.models.texttower`` with random weights
 (no weights can be downloaded here; the cost of a forward pass does not depend on them) and times
 encoding one phrase plus ranking every image and the per-class summary.
 
@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import neighbours  # noqa: E402
+from analysis.stats import neighbours  # noqa: E402
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"neighbours query (k=10, with the vote): median {query * 1000:.1f} ms over {args.queries} images")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from analysis import texttower
+    from analysis.models import texttower
 
     started = time.perf_counter()
     tower = texttower.load_text_tower(texttower.TowerSource("bench", args.model, "random", 0))

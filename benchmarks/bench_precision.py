@@ -8,7 +8,7 @@ subtracting fp32's mean over the images), min and mean over images:
   reads): ``fp32``; ``autocast`` (fp32 weights under ``torch.autocast`` bfloat16); ``bf16 (bf16
   sums)`` (open_clip's ``precision="bf16"``: weights in bfloat16, LayerNorm kept fp32, the residual
   stream bfloat16); ``bf16 (CornLens)`` (the same weights, the residual stream in fp32 under
-  autocast: ``analysis.embed.encode_batch``); ``pure_bf16`` (open_clip's ``precision="pure_bf16"``);
+  autocast: ``analysis.models.embed.encode_batch``); ``pure_bf16`` (open_clip's ``precision="pure_bf16"``);
 - timm ``convnext_tiny``: ``fp32``; ``autocast``; ``cast`` (``model.to(torch.bfloat16)``, what timm's
   own ``validate.py --model-dtype bfloat16`` does; timm has no precision argument of its own).
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from analysis import devices  # noqa: E402
+from analysis.models import devices  # noqa: E402
 
 
 def measure(forward: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int,
@@ -66,7 +66,7 @@ def open_clip_modes(images: torch.Tensor, batch_size: int) -> None:
     """The pooled features before the projection (what the probe reads), per precision mode."""
     import open_clip
 
-    from analysis import embed
+    from analysis.models import embed
 
     print("open_clip ViT-B-32-quickgelu (random weights), pooled image features, model alone")
     modes = {  # name: (open_clip precision, input dtype, autocast, residual stream in fp32)
@@ -84,7 +84,7 @@ def open_clip_modes(images: torch.Tensor, batch_size: int) -> None:
         visual = model.visual
 
         def forward(batch: torch.Tensor) -> torch.Tensor:
-            if fp32_sums:  # analysis.embed.encode_batch under analysis.devices.autocast
+            if fp32_sums:  # analysis.models.embed.encode_batch under analysis.models.devices.autocast
                 return embed.encode_batch(model, batch.to(dtype))[1]
             return visual._pool(visual.transformer(visual._embeds(batch.to(dtype))))[0]
 
@@ -119,7 +119,9 @@ def timm_modes(images: torch.Tensor, batch_size: int) -> None:
 def probe_parity() -> None:
     import tempfile
 
-    from analysis import bundle, cli, demo, synthetic
+    from analysis.core import bundle
+    from analysis.cli import commands, demo
+    from analysis.data import synthetic
 
     model = demo.DEMO_OPTIONS["clip"][0]
     print(f"demo data (600 + 150 synthetic images), {model}: held-out accuracy at fp32 and bf16")
@@ -129,7 +131,7 @@ def probe_parity() -> None:
         accuracy = {}
         for precision in ("fp32", "bf16"):
             out = folder / precision
-            cli.main(["run", "--data", str(folder / "data"), "--out", str(out), "--clip", model, "--no-baselines",
+            commands.main(["run", "--data", str(folder / "data"), "--out", str(out), "--clip", model, "--no-baselines",
                       "--eval-fraction", str(demo.DEMO_OPTIONS["eval_fraction"]), "--folds",
                       str(demo.DEMO_OPTIONS["folds"]), "--precision", precision, "--cache-dir",
                       str(folder / "cache"), "-q"])

@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from analysis import probe  # noqa: E402
+from analysis.stages import probe  # noqa: E402
 
 CLASSES = np.array(["pure", "broken", "discolored", "silkcut"])
 SHARES = (0.41, 0.32, 0.17, 0.10)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import large_bundle  # noqa: E402
 
-from analysis import report  # noqa: E402
+from analysis.present import report  # noqa: E402
 
 TARGET_MB, TARGET_S = 15.0, 30.0
 

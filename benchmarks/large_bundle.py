@@ -28,8 +28,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from analysis import bundle, metrics  # noqa: E402
-from analysis.synthetic import CLASS_SHARES, CLASSES, VIEWS  # noqa: E402
+from analysis.core import bundle  # noqa: E402
+from analysis.stats import metrics
+from analysis.data.synthetic import CLASS_SHARES, CLASSES, VIEWS  # noqa: E402
 
 TEST_SHARE = 0.2  # share of images that are unlabelled competition test images
 EVAL_FRACTION = 0.2

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import html
 
-from analysis import figures, tables
+from analysis.present import figures
+from analysis.core import tables
 
 RIGHT_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['correct']}'>{tables.RIGHT}</span>"
 WRONG_MARK = f"<span style='color:{figures.CORRECTNESS_COLOURS['wrong']};font-weight:bold'>{tables.WRONG}</span>"

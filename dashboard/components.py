@@ -13,8 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import explain, figures, tables
-from analysis.bundle import MANIFEST, Bundle, BundleError
+from analysis.present import explain, figures
+from analysis.core import tables
+from analysis.core.bundle import MANIFEST, Bundle, BundleError
 from dashboard import full_view, loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
@@ -155,7 +156,7 @@ def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:
 
 def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Run a page panel; if the bundle's data for it has an unexpected shape (a diagnostics file
-    from another CornLens version, say: the read-time checks of ``analysis.records`` raise
+    from another CornLens version, say: the read-time checks of ``analysis.core.records`` raise
     ``BundleError``), say so in place of the panel and keep the rest of the page. Any other error is
     a bug in CornLens and is not hidden."""
     def decorate(panel: Callable[..., None]) -> Callable[..., None]:

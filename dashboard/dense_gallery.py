@@ -10,7 +10,8 @@ from typing import Iterable
 import pandas as pd
 import streamlit as st
 
-from analysis import figures, tables, tags
+from analysis.present import figures
+from analysis.core import tables, tags
 from dashboard import components, full_view, loaders
 from dashboard.loaders import BundleRef
 

@@ -8,7 +8,8 @@ import html
 
 import streamlit as st
 
-from analysis import image_details, tables
+from analysis.present import image_details
+from analysis.core import tables
 from dashboard import loaders, neighbours_view, tagging
 from dashboard.loaders import BundleError, BundleRef
 

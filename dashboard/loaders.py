@@ -17,17 +17,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import background
-from analysis import bundle as bundle_module
-from analysis import combine
-from analysis import confinement
-from analysis import explain
-from analysis import figures
-from analysis import neighbours
-from analysis import report as report_module
-from analysis import tables
-from analysis.bundle import MANIFEST, Bundle, BundleError
-from analysis.paths import DEFAULT_RESULTS
+from analysis.core import background
+from analysis.core import bundle as bundle_module
+from analysis.core import side_by_side
+from analysis.core import confinement
+from analysis.present import explain
+from analysis.present import figures
+from analysis.stats import neighbours
+from analysis.present import report as report_module
+from analysis.core import tables
+from analysis.core.bundle import MANIFEST, Bundle, BundleError
+from analysis.core.paths import DEFAULT_RESULTS
 
 RESULTS_VARIABLE = confinement.RESULTS_VARIABLE  # folder of bundles to list (default: the project's results/)
 BUNDLE_VARIABLE = confinement.BUNDLE_VARIABLE    # bundle to open first (a `?bundle=PATH` query parameter wins)
@@ -35,7 +35,7 @@ BUNDLE_VARIABLE = confinement.BUNDLE_VARIABLE    # bundle to open first (a `?bun
 
 class BundleRef(NamedTuple):
     """A bundle path and a stamp that changes whenever the bundle is rewritten; ``others``: bundles
-    whose approaches are shown beside this one's (:mod:`analysis.combine`; the Compare page), part of
+    whose approaches are shown beside this one's (:mod:`analysis.core.side_by_side`; the Compare page), part of
     every cache key."""
 
     path: str
@@ -60,7 +60,7 @@ def find_bundles(folder: Path) -> list[Path]:
 
 
 def confined(path: str | Path) -> Path:
-    """``path`` resolved, when the dashboard may open it (:func:`analysis.confinement.allowed_roots`);
+    """``path`` resolved, when the dashboard may open it (:func:`analysis.core.confinement.allowed_roots`);
     otherwise a BundleError naming the variables that allow more."""
     try:
         return confinement.confine(path, confinement.allowed_roots(results_folder()))
@@ -98,18 +98,18 @@ def describe_bundle(path: str | Path) -> str:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def open_bundle(ref: BundleRef) -> Bundle:
     """The validated bundle (raises BundleError, which is not cached); with ``ref.others``, a
-    :class:`~analysis.combine.SideBySide` of it and them (checked with :func:`refusal` first)."""
+    :class:`~analysis.core.side_by_side.SideBySide` of it and them (checked with :func:`refusal` first)."""
     if ref.others:
-        return combine.SideBySide(open_bundle(ref.alone()), [open_bundle(other) for other in ref.others])
+        return side_by_side.SideBySide(open_bundle(ref.alone()), [open_bundle(other) for other in ref.others])
     return bundle_module.open_bundle(ref.path)
 
 
 @st.cache_data(show_spinner="Checking the bundles match…", max_entries=32)
 def refusal(ref: BundleRef, other: BundleRef) -> str | None:
     """Why ``other``'s approaches cannot be shown beside ``ref``'s (other images, split or labels:
-    :func:`analysis.combine.check_comparable`), or None when they can."""
+    :func:`analysis.core.side_by_side.check_comparable`), or None when they can."""
     try:
-        combine.check_comparable(open_bundle(ref.alone()), open_bundle(other))
+        side_by_side.check_comparable(open_bundle(ref.alone()), open_bundle(other))
     except BundleError as error:
         return str(error)
     return None
@@ -182,7 +182,7 @@ def diagnostics(ref: BundleRef, name: str) -> dict | None:
 def full_image(ref: BundleRef, image_id: str) -> tuple[bytes | Path, bool]:
     """The image at full size when its file is reachable under ``dataset.root`` and is the one the
     bundle analysed (same content hash), else its thumbnail. A path that leads outside the dataset
-    folder raises BundleError naming the row (:func:`analysis.confinement.dataset_image`).
+    folder raises BundleError naming the row (:func:`analysis.core.confinement.dataset_image`).
 
     Returns:
         (the image file or thumbnail bytes, True when it is the full-size file)
@@ -223,7 +223,7 @@ def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
 def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file: str = "", precision: str = "fp32"):
     """The CLIP text tower of ``space`` (``texttower.TextTower``), or the message saying which
     weights file to pass. Imports torch: only the text-search page calls it."""
-    from analysis import texttower
+    from analysis.models import texttower
 
     source = texttower.TowerSource(space, model, pretrained, seed, precision)
     try:
@@ -235,7 +235,7 @@ def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file:
 
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)
 def report(ref: BundleRef, form: str) -> str:
-    """The shareable report as ``html`` or ``md`` (:mod:`analysis.report`)."""
+    """The shareable report as ``html`` or ``md`` (:mod:`analysis.present.report`)."""
     render = report_module.render_html if form == "html" else report_module.render_markdown
     return render(open_bundle(ref))
 

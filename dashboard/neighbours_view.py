@@ -10,8 +10,10 @@ import html
 import pandas as pd
 import streamlit as st
 
-from analysis import explain, figures, neighbours, tables
-from analysis.bundle import Bundle
+from analysis.present import explain, figures
+from analysis.stats import neighbours
+from analysis.core import tables
+from analysis.core.bundle import Bundle
 from dashboard import loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge
 from dashboard.loaders import BundleRef

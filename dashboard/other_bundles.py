@@ -1,5 +1,5 @@
 """The Compare page's other bundles: the approaches of more bundles of the same images and split,
-shown beside this one's (:mod:`analysis.combine`).
+shown beside this one's (:mod:`analysis.core.side_by_side`).
 
 The choices are the sidebar's (bundles under the results folder, bundles opened by path or URL), or
 a folder typed here; every one is confined like any folder a browser asks for
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import combine
-from analysis.bundle import Bundle, BundleError
+from analysis.core import side_by_side
+from analysis.core.bundle import Bundle, BundleError
 from dashboard import components, loaders
 from dashboard.loaders import BundleRef
 
@@ -47,8 +47,8 @@ def picker(ref: BundleRef) -> BundleRef:
     """Choose other bundles to compare with; returns ``ref`` with the comparable ones added
     (``BundleRef.others``) and says on the page why each other one is not."""
     options = [path for path in components.known_bundles() if path != ref.path]
-    # named beside the shown bundle, as analysis.combine.SideBySide names them on the charts
-    names = dict(zip(options, combine.bundle_names([Path(path) for path in [ref.path, *options]])[1:]))
+    # named beside the shown bundle, as analysis.core.side_by_side.SideBySide names them on the charts
+    names = dict(zip(options, side_by_side.bundle_names([Path(path) for path in [ref.path, *options]])[1:]))
     asked = st.query_params.get_all(KEY)  # a shared link names bundles; only known ones can be restored
     left, right = st.columns([3, 2])
     chosen = left.multiselect(
@@ -82,12 +82,12 @@ def select_added(opened: Bundle, key: str) -> bool:
     """Choose, in the approaches picker ``key``, the representative approaches of each bundle added
     since the last run (call it before the picker is drawn; on a first visit the picker's default
     does it). Returns True when it set the picker's value."""
-    added = list(dict.fromkeys(name for name in map(combine.bundle_of, opened.approaches) if name))
+    added = list(dict.fromkeys(name for name in map(side_by_side.bundle_of, opened.approaches) if name))
     new = [name for name in added if name not in st.session_state.get(SEEN_KEY, [])]
     st.session_state[SEEN_KEY] = added
     if not new or key not in st.session_state:
         return False
     chosen = list(st.session_state[key] or [])
-    st.session_state[key] = chosen + [record["id"] for record in combine.representative_by_bundle(
+    st.session_state[key] = chosen + [record["id"] for record in side_by_side.representative_by_bundle(
         opened.approaches, new) if record["id"] not in chosen]
     return True

@@ -1,6 +1,6 @@
-"""The dashboard's adapter for :mod:`analysis.panels`: draws a page's panels with Streamlit.
+"""The dashboard's adapter for :mod:`analysis.present.panels`: draws a page's panels with Streamlit.
 
-The report draws the same lists (:mod:`analysis.report.sections`); nothing here decides what a
+The report draws the same lists (:mod:`analysis.present.report.sections`); nothing here decides what a
 page shows or says, only how: a heading when it changes, two half-width panels side by side, the
 figure with its reading as a caption, a warning or a "missing part" notice in place of a panel.
 """
@@ -13,9 +13,9 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from analysis import panels
-from analysis.bundle import Bundle, BundleError
-from analysis.panels import Panel, PanelSpec
+from analysis.present import panels
+from analysis.core.bundle import Bundle, BundleError
+from analysis.present.panels import Panel, PanelSpec
 from dashboard import components, loaders
 from dashboard.loaders import BundleRef
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class LoaderSource:
-    """An :class:`analysis.panels.Source` over the dashboard's cached loaders."""
+    """An :class:`analysis.present.panels.Source` over the dashboard's cached loaders."""
 
     def __init__(self, ref: BundleRef, opened: Bundle):
         self.ref, self.opened = ref, opened

@@ -1,6 +1,6 @@
 """Tag images in the gallery ("label wrong", "ambiguous", "bad photo"), filter by tag, export for relabelling.
 
-Tags are saved in ``<bundle>/tags.csv`` (``analysis.tags``) on every change, so they survive a reload
+Tags are saved in ``<bundle>/tags.csv`` (``analysis.core.tags``) on every change, so they survive a reload
 and a rerun of ``python -m analysis run``. They are read afresh on every script run (a small file),
 never cached, so two browser tabs see each other's tags.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import tags
+from analysis.core import tags
 from dashboard.loaders import BundleRef
 
 FILTER_KEY = "gallery_tagged"

@@ -52,7 +52,7 @@ def real_sample() -> Path:
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory) -> Path:
     """A small synthetic Kaggle-layout dataset (160 labelled, 40 test images)."""
-    from analysis import synthetic
+    from analysis.data import synthetic
 
     return synthetic.write_dataset(tmp_path_factory.mktemp("synthetic"), 160, 40, seed=3, show_progress=False)
 
@@ -63,7 +63,7 @@ def demo_bundle(tmp_path_factory) -> Path:
 
     Tests must not modify it; copy it (shutil.copytree) to damage or trim it.
     """
-    from analysis import demo
+    from analysis.cli import demo
 
     folder = tmp_path_factory.mktemp("demo") / "bundle"
     demo.build_demo(folder, n_train=240, n_test=60, seed=0, show_progress=False, **demo.TEST_OVERRIDES)

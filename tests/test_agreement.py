@@ -7,7 +7,8 @@ import types
 import numpy as np
 import pandas as pd
 
-from analysis import agreement, bundle, pipeline, records, tables
+from analysis.stages import agreement, runner
+from analysis.core import bundle, records, tables
 
 CLASSES = ["pure", "broken"]
 LABELS = ["pure", "pure", "broken", "broken", "pure"]
@@ -21,7 +22,7 @@ def hand_made(path):
                            "fold": [-1] * 6 + [0], "group": range(7),
                            "content_hash": ["h0", "h1", "h2", "h3", "h4", "h4", "h6"]})
     bundle.create_bundle(path, {"classes": CLASSES, "dataset": {"root": str(path), "fingerprint": "f"}}, images)
-    context = pipeline.RunContext(pipeline.RunOptions(data=path, out=path, show_progress=False),
+    context = runner.RunContext(runner.RunOptions(data=path, out=path, show_progress=False),
                                   types.SimpleNamespace(classes=CLASSES), images, path)
     answers = [  # (kind, model key, prompt set, answer per eval image); the kaggle_test image gets "pure"
         ("baseline", "majority", None, "ppppp"),
@@ -43,7 +44,7 @@ def hand_made(path):
 
 def test_patterns_and_all_wrong_on_known_predictions(tmp_path):
     context = hand_made(tmp_path / "b")
-    pipeline.run_stage(agreement.STAGE, context)
+    runner.run_stage(agreement.STAGE, context)
     opened = bundle.open_bundle(tmp_path / "b")
     found = opened.diagnostics("agreement")
     assert found["approaches"] == ["zeroshot:M:a", "probe:M", "finetune:convnext_atto"]

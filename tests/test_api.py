@@ -48,7 +48,7 @@ def test_public_api_surface(demo_bundle):
 
 def test_open_bundle_errors_name_the_folder(tmp_path):
     from analysis import open_bundle
-    from analysis.api import BundleError
+    from analysis.core.api import BundleError
 
     with pytest.raises(BundleError, match=str(tmp_path / "nowhere")):
         open_bundle(tmp_path / "nowhere")

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 PACKAGES = ("analysis", "dashboard")
-RUNNER = {"analysis.pipeline", "analysis.stages", "analysis.cli", "analysis.__main__", "analysis.demo"}
+RUNNER = {"analysis.stages.runner", "analysis.stages.registry", "analysis.cli.commands", "analysis.__main__", "analysis.cli.demo"}
 
 
 def module_name(path: Path) -> str:
@@ -37,7 +37,7 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from analysis import bundle` imports the module analysis.bundle; `from analysis import
+            # `from analysis import bundle` imports the module analysis.core.bundle; `from analysis import
             # open_bundle` imports the package itself (its __init__)
             names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in known else node.module
                      for alias in node.names]
@@ -82,10 +82,10 @@ def test_no_import_cycle():
 
 def test_the_walk_sees_what_it_should():
     graph = import_graph()
-    assert "analysis.stages" in graph["analysis.pipeline"]       # imported inside run(): still seen
-    assert {"analysis.zeroshot", "analysis.finetune"} <= graph["analysis.stages"]
-    assert stage_modules() == {"analysis.baselines", "analysis.zeroshot", "analysis.probe", "analysis.finetune",
-                               "analysis.ladder_stage", "analysis.agreement", "analysis.submission"}
+    assert "analysis.stages.registry" in graph["analysis.stages.runner"]       # imported inside run(): still seen
+    assert {"analysis.stages.zeroshot", "analysis.stages.finetune"} <= graph["analysis.stages.registry"]
+    assert stage_modules() == {"analysis.stages.baselines", "analysis.stages.zeroshot", "analysis.stages.probe", "analysis.stages.finetune",
+                               "analysis.stages.ladder", "analysis.stages.agreement", "analysis.stages.submission"}
 
 
 def test_no_stage_imports_the_runner():
@@ -104,9 +104,9 @@ def test_the_dashboard_imports_no_cli_pipeline_or_stage():
 
 def test_context_and_records_sit_below_the_stages():
     graph = import_graph()
-    for low in ("analysis.context", "analysis.options", "analysis.records", "analysis.bundle", "analysis.paths"):
+    for low in ("analysis.stages.context", "analysis.core.options", "analysis.core.records", "analysis.core.bundle", "analysis.core.paths"):
         assert not reachable(graph, low) & (stage_modules() | RUNNER), low
-    assert reachable(graph, "analysis.records") == set()  # the ground floor
+    assert reachable(graph, "analysis.core.records") == set()  # the ground floor
 
 
 def test_no_module_over_500_lines():
@@ -116,8 +116,8 @@ def test_no_module_over_500_lines():
 
 
 def test_registered_stages_read_only_run_options():
-    from analysis.options import RunOptions
-    from analysis.stages import STAGES, list_stages, stage
+    from analysis.core.options import RunOptions
+    from analysis.stages.registry import STAGES, list_stages, stage
 
     run_fields = {item.name for item in dataclasses.fields(RunOptions)}
     for entry in STAGES:
@@ -139,3 +139,34 @@ def test_stages_write_only_through_the_context():
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "bundle"}
         assert not {call.split(".")[1] for call in calls} & writers, f"{stage}: {calls}"
+
+
+LAYERS = ["core", "data", "models", "stats", "ladder", "stages", "present", "cli"]
+MAY_IMPORT = {"core": set(), "data": {"core"}, "models": {"core", "data"}, "stats": {"core"},
+              "ladder": {"core", "data", "stats"},
+              "stages": {"core", "data", "models", "stats", "ladder"},
+              "present": {"core", "data", "models", "stats", "ladder"},
+              "cli": set(LAYERS)}
+
+
+def package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "analysis" and len(parts) > 2 and parts[1] in LAYERS else None
+
+
+def test_packages_import_only_the_layers_below():
+    """Each sub-package imports only what its docstring allows (imports only go down)."""
+    graph = import_graph()
+    for name, imported in graph.items():
+        package = package_of(name)
+        if package is None:
+            continue
+        upward = {other for other in imported if package_of(other) not in MAY_IMPORT[package] | {package, None}}
+        assert not upward, f"{name} imports {upward}"
+
+
+def test_no_top_level_module_but_the_faces():
+    assert sorted(path.name for path in (PROJECT_ROOT / "analysis").glob("*.py")) == ["__init__.py", "__main__.py"]
+    for package in LAYERS:
+        doc = ast.get_docstring(ast.parse((PROJECT_ROOT / "analysis" / package / "__init__.py").read_text()))
+        assert doc and "May import" in doc, package

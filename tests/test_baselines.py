@@ -9,12 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import baselines, bundle, cli, demo, metrics, pipeline, split, synthetic
+from analysis.stages import baselines, runner
+from analysis.core import bundle
+from analysis.cli import commands, demo
+from analysis.stats import metrics
+from analysis.data import split, synthetic
 
 
 def run_baselines(data, out, **options) -> bundle.Bundle:
-    run_options = pipeline.RunOptions(data=data, out=out, show_progress=False, **options)
-    return pipeline.run(run_options, stages=[baselines.STAGE])
+    run_options = runner.RunOptions(data=data, out=out, show_progress=False, **options)
+    return runner.run(run_options, stages=[baselines.STAGE])
 
 
 def test_size_shortcut_beats_majority(tmp_path, monkeypatch):
@@ -125,7 +129,7 @@ def test_real_sample_without_network(real_sample, tmp_path, monkeypatch):
         raise OSError("network access attempted during an offline run")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    assert cli.main(["run", "--data", str(real_sample), "--out", str(tmp_path / "b"), "-q"]) == 0
+    assert commands.main(["run", "--data", str(real_sample), "--out", str(tmp_path / "b"), "-q"]) == 0
     opened = bundle.open_bundle(tmp_path / "b")
     majority = opened.approach(baselines.MAJORITY)["metrics"]["accuracy"]
     image_stats = opened.approach(baselines.IMAGE_STATS)["metrics"]["accuracy"]

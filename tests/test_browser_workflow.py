@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import export
+from analysis.present import export
 from tests.test_browser import ARTIFACTS, browser, page, results, screenshot, server, settle  # noqa: F401 (fixtures)
 from tests.test_combine import copy_bundle, with_other_split
 

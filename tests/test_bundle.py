@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, records
+from analysis.core import bundle, records
 
 CLASSES = ["pure", "broken"]
 

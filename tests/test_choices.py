@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import choices
+from analysis.stats import choices
 
 CLASSES = ["pure", "broken"]
 
@@ -65,7 +65,7 @@ def test_kshot_axis_labels_the_last_point_as_all_training_images():
 # --- the readings that use them ----------------------------------------------------------------------
 
 def test_kshot_reading_gives_a_range_not_a_number_when_the_curve_runs_along_zero_shot():
-    from analysis import explain
+    from analysis.present import explain
 
     probe = {"kshot": flat_curve(), "zeroshot_accuracy": 0.4052, "effective_shots": 15.9,
              "effective_shots_range": choices.shots_range(flat_curve(), 0.4052, 3560)}
@@ -80,7 +80,7 @@ def test_kshot_reading_gives_a_range_not_a_number_when_the_curve_runs_along_zero
 
 
 def test_template_reading_says_when_templates_only_collapse_onto_different_classes():
-    from analysis import explain
+    from analysis.present import explain
 
     true = {"pure": 41, "broken": 32, "discolored": 17, "silkcut": 10}
     templates = [{"prompt_set": "s", "template": f"t{i}", "accuracy": value}
@@ -96,7 +96,7 @@ def test_template_reading_says_when_templates_only_collapse_onto_different_class
 
 
 def test_blend_reading_uses_the_weight_chosen_on_training_folds():
-    from analysis import explain, figures
+    from analysis.present import explain, figures
 
     blend = [{"alpha": 0.0, "accuracy": 0.50, "train_accuracy": 0.60},
              {"alpha": 0.5, "accuracy": 0.56, "train_accuracy": 0.58},
@@ -111,7 +111,7 @@ def test_blend_reading_uses_the_weight_chosen_on_training_folds():
 def test_joint_map_caption_never_claims_prompts_among_images_and_a_gap_at_once():
     import pandas as pd
 
-    from analysis import explain
+    from analysis.present import explain
 
     images = pd.DataFrame({"kind": "image", "label": ["pure", "pure", "broken", "broken"],
                            "x": [0.0, 0.1, 5.0, 5.1], "y": [0.0, 0.1, 5.0, 5.1]})
@@ -123,7 +123,7 @@ def test_joint_map_caption_never_claims_prompts_among_images_and_a_gap_at_once()
 
 
 def test_kshot_figure_labels_the_last_tick_as_all_training_images():
-    from analysis import figures
+    from analysis.present import figures
 
     figure = figures.kshot_figure(flat_curve(), 0.4052, shots_range=choices.shots_range(flat_curve(), 0.4052, 3560),
                                   class_counts={"pure": 5800, "silkcut": 1400})
@@ -134,7 +134,7 @@ def test_kshot_figure_labels_the_last_tick_as_all_training_images():
 # --- the training choice, not the held-out winner, is what readings and reports name -----------------
 
 def test_prompt_reading_names_the_set_chosen_on_training_and_the_held_out_winner_only_as_oracle():
-    from analysis import explain
+    from analysis.present import explain
 
     autopsy = {"best_prompt_set": "plain", "oracle_prompt_set": "lucky",
                "prompt_sets": [{"name": "plain", "accuracy": 0.38, "train_accuracy": 0.45},
@@ -151,7 +151,7 @@ def test_prompt_reading_names_the_set_chosen_on_training_and_the_held_out_winner
 def test_report_picks_each_kind_by_its_training_choice_not_held_out():
     from types import SimpleNamespace
 
-    from analysis.report.findings import chosen_of_kind
+    from analysis.present.report.findings import chosen_of_kind
 
     def zeroshot(name, train, held_out):
         return {"id": f"zeroshot:M:{name}", "kind": "zeroshot", "model_key": "M", "prompt_set": name,
@@ -164,7 +164,8 @@ def test_report_picks_each_kind_by_its_training_choice_not_held_out():
 
 
 def test_dashboard_defaults_show_the_training_choice_not_the_held_out_winner():
-    from analysis import map_views, records
+    from analysis.present import map_views
+    from analysis.core import records
 
     lucky = {"id": "zeroshot:M:lucky", "kind": "zeroshot", "model_key": "M", "prompt_set": "lucky",
              "train_accuracy": 0.30, "metrics": {"accuracy": 0.60}}
@@ -177,7 +178,7 @@ def test_dashboard_defaults_show_the_training_choice_not_the_held_out_winner():
 
 
 def test_records_without_training_accuracy_take_the_first_listed_never_the_held_out_winner():
-    from analysis import records
+    from analysis.core import records
 
     first = {"id": "zeroshot:M:first", "kind": "zeroshot", "model_key": "M", "metrics": {"accuracy": 0.30}}
     lucky = {"id": "zeroshot:M:lucky", "kind": "zeroshot", "model_key": "M", "metrics": {"accuracy": 0.60}}

@@ -7,7 +7,8 @@ import sys
 
 import pandas as pd
 
-from analysis import bundle, cli
+from analysis.core import bundle
+from analysis.cli import commands
 from tests.conftest import PROJECT_ROOT
 
 
@@ -39,7 +40,7 @@ def test_validate_unusable_dataset_fails_clearly(tmp_path):
 
 
 def test_run_on_real_sample_writes_data_part(real_sample, tmp_path):
-    assert cli.main(["run", "--data", str(real_sample), "--out", str(tmp_path / "b"), "-q", "--no-baselines"]) == 0
+    assert commands.main(["run", "--data", str(real_sample), "--out", str(tmp_path / "b"), "-q", "--no-baselines"]) == 0
     opened = bundle.open_bundle(tmp_path / "b")
     images = opened.images()
     assert len(images) == 600 and set(images["split"]) == {"train", "eval"}
@@ -49,5 +50,5 @@ def test_run_on_real_sample_writes_data_part(real_sample, tmp_path):
 
 
 def test_bad_bundle_path_is_a_clear_error(tmp_path, capsys):
-    assert cli.main(["validate", "--data", str(tmp_path / "nowhere"), "-q"]) == 1
+    assert commands.main(["validate", "--data", str(tmp_path / "nowhere"), "-q"]) == 1
     assert "dataset folder does not exist" in capsys.readouterr().err

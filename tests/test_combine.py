@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import bundle, cli, combine, report, tables
+from analysis.core import bundle, side_by_side, tables
+from analysis.cli import commands
+from analysis.present import report
 
 
 def copy_bundle(source: Path, target: Path) -> Path:
@@ -30,8 +32,8 @@ def test_two_bundles_with_different_splits_are_refused(demo_bundle, tmp_path, ca
     other = with_other_split(demo_bundle, tmp_path / "seed-1")
     with pytest.raises(bundle.BundleError, match="different split \\(10 images are held out in one bundle and not "
                                                  "in the other"):
-        combine.side_by_side(demo_bundle, other)
-    assert cli.main(["compare", str(demo_bundle), str(other)]) == 1
+        side_by_side.side_by_side(demo_bundle, other)
+    assert commands.main(["compare", str(demo_bundle), str(other)]) == 1
     error = capsys.readouterr().err
     assert "cannot be compared" in error and "different split" in error and "Traceback" not in error
 
@@ -41,15 +43,15 @@ def test_different_images_or_the_same_bundle_are_refused(demo_bundle, tmp_path):
     images = bundle.open_bundle(other).images()
     bundle.write_parquet(other / bundle.IMAGES, images.iloc[3:])
     with pytest.raises(bundle.BundleError, match="different images \\(3 only in the first"):
-        combine.side_by_side(demo_bundle, other)
+        side_by_side.side_by_side(demo_bundle, other)
     with pytest.raises(bundle.BundleError, match="the same bundle"):
-        combine.side_by_side(demo_bundle, demo_bundle)
+        side_by_side.side_by_side(demo_bundle, demo_bundle)
 
 
 def test_side_by_side_adds_the_other_approaches_labelled_with_their_bundle(demo_bundle, tmp_path, capsys):
     other = copy_bundle(demo_bundle, tmp_path / "prompts-b")
     first = bundle.open_bundle(demo_bundle)
-    both = combine.side_by_side(demo_bundle, other)
+    both = side_by_side.side_by_side(demo_bundle, other)
     assert len(both.approaches) == 2 * len(first.approaches)
     added = both.approaches[len(first.approaches):]
     assert all(record["bundle"] == "prompts-b" and record["id"].endswith(" @ prompts-b") for record in added)
@@ -57,11 +59,11 @@ def test_side_by_side_adds_the_other_approaches_labelled_with_their_bundle(demo_
     assert both.predictions(f"{some} @ prompts-b").equals(first.predictions(some))
     labels = tables.approach_labels(both.approaches)
     assert labels[f"{some} @ prompts-b"] == labels[some] + " [prompts-b]"
-    assert cli.main(["compare", str(demo_bundle), str(other)]) == 0
+    assert commands.main(["compare", str(demo_bundle), str(other)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("[prompts-b]") == len(first.approaches) and "accuracy (95% interval)" in printed
     assert "baseline: majority [prompts-b]" in printed  # a baseline's name, not its id with the suffix
     markdown = report.render_markdown(both)  # brackets are escaped in Markdown
     assert markdown.count("\\[prompts-b\\]") >= len(first.approaches)
-    assert cli.main(["report", str(demo_bundle), str(other), "--format", "md", "--out", str(tmp_path / "r.md")]) == 0
+    assert commands.main(["report", str(demo_bundle), str(other), "--format", "md", "--out", str(tmp_path / "r.md")]) == 0
     assert (tmp_path / "r.md").read_text() == markdown

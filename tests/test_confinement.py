@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, confinement, submission
+from analysis.core import bundle, confinement
+from analysis.stages import submission
 
 CLASSES = ["pure", "broken"]
 

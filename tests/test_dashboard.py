@@ -15,7 +15,9 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import bundle, comparison, explain, export, figures, ladder_panels, records, tables
+from analysis.core import bundle, records, tables
+from analysis.stats import approach_agreement
+from analysis.present import explain, export, figures, ladder_panels
 from dashboard import loaders
 from tests.apptest import open_page, shown_text
 
@@ -250,7 +252,7 @@ def test_compare_disagreements_and_agreement(full_bundle):
     rows = tables.disagreements(scored, first, second)
     assert f"They disagree on {len(rows)} images" in shown_text(app)
     chosen = [record["id"] for record in tables.representative_approaches(opened.approaches)]
-    agreement = comparison.agreement_of(scored, chosen)  # the agreement of the approaches chosen on the page
+    agreement = approach_agreement.agreement_of(scored, chosen)  # the agreement of the approaches chosen on the page
     assert len(app.dataframe[0].value) == len(agreement["patterns"])
     assert app.dataframe[0].value["images"].sum() == len(scored)
     assert len(app.image) == min(len(rows), 16) + min(len(agreement["all_wrong"]), 12)  # + the all-wrong expander
@@ -322,7 +324,7 @@ def test_broken_bundle_gives_a_message_not_a_traceback(demo_bundle, tmp_path):
 
 
 def test_no_bundle_builds_the_demo_in_a_child_process(demo_bundle, empty_results, monkeypatch):
-    from analysis import background
+    from analysis.core import background
 
     commands = []
 
@@ -348,7 +350,7 @@ def test_no_bundle_builds_the_demo_in_a_child_process(demo_bundle, empty_results
 
 
 def test_a_failed_demo_build_shows_its_output(empty_results, monkeypatch):
-    from analysis import background
+    from analysis.core import background
 
     monkeypatch.setattr(background, "demo_command", lambda out: [
         sys.executable, "-c", "import sys; print('error: no space left on device', file=sys.stderr); sys.exit(1)"])

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import bundle, cli, combine, runfile, tables
+from analysis.core import bundle, side_by_side, runfile, tables
+from analysis.cli import commands
 from tests.apptest import open_page
 from tests.test_combine import copy_bundle, with_other_split
 from tests.test_csvlayout import csv_split_bundle
@@ -20,7 +21,7 @@ def recorded_copy(demo_bundle: Path, folder: Path) -> Path:
     """A copy of the demo bundle that records a `run` command, as `python -m analysis run` leaves it."""
     target = folder / "recorded"
     shutil.copytree(demo_bundle, target)
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     argv = ["run", "--data", "/data/corn", "--out", str(target), "--clip", "ViT-B-32:openai", "--seed", "3"]
     args = runfile.with_command_parser(parser, argv, parser.parse_args(argv))
     runfile.record_run(target, runfile.run_record("run", args.command_parser, args))
@@ -68,13 +69,13 @@ def test_compare_adds_the_approaches_of_a_comparable_bundle(demo_bundle, tmp_pat
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert app.multiselect(key="compare_bundles").value == [str(other.resolve())]
     assert app.query_params["compare_bundles"] in ("prompts-b", ["prompts-b"])  # kept in the URL
-    both = combine.side_by_side(demo_bundle, other)
+    both = side_by_side.side_by_side(demo_bundle, other)
     labels = tables.approach_labels(both.approaches)
     added = [record["id"] for record in both.approaches if record.get("bundle") == "prompts-b"]
     picker = app.multiselect(key="compare_approaches")
     assert {labels[approach] for approach in added} <= set(picker.options)
     assert all(labels[approach].endswith(" [prompts-b]") for approach in added)
-    expected = [record["id"] for record in combine.representative_by_bundle(both.approaches)]
+    expected = [record["id"] for record in side_by_side.representative_by_bundle(both.approaches)]
     assert picker.value == expected  # this bundle's representatives, then the added bundle's
     short = tables.approach_labels([both.approach(approach) for approach in expected], short=True)
     table = next(frame.value for frame in app.dataframe if "images" in frame.value.columns)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis import data
+from analysis.data import loading
 
 
 def make_kaggle(root: Path, rows: list[dict], images: dict[str, Image.Image | bytes]) -> Path:
@@ -40,7 +40,7 @@ def good_rows(n: int = 8) -> tuple[list[dict], dict]:
 
 def test_kaggle_layout_keeps_zero_padded_ids(tmp_path):
     rows, images = good_rows()
-    dataset = data.load_dataset(make_kaggle(tmp_path / "d", rows, images), show_progress=False)
+    dataset = loading.load_dataset(make_kaggle(tmp_path / "d", rows, images), show_progress=False)
     assert dataset.layout == "kaggle"
     assert dataset.images["seed_id"].iloc[0] == "00000"
     assert dataset.classes == ["broken", "pure"]  # tie in counts: alphabetical
@@ -65,7 +65,7 @@ def test_each_bad_row_is_named_counted_and_skipped(tmp_path):
     images |= {"train/empty.png": b"", "train/text.png": b"this is not a png",
                "train/truncated.png": full.read_bytes()[:300]}
     root = make_kaggle(tmp_path / "d", rows, images)
-    dataset = data.load_dataset(root, classes=["pure", "broken"], show_progress=False)
+    dataset = loading.load_dataset(root, classes=["pure", "broken"], show_progress=False)
     kinds = dataset.problem_counts()
     assert kinds == {"missing_file": 1, "zero_byte": 1, "not_an_image": 1, "truncated": 1,
                      "duplicate_row": 1, "bad_path": 2, "empty_label": 1, "unknown_label": 1}
@@ -84,11 +84,11 @@ def test_odd_image_modes_are_converted_not_rejected(tmp_path):
     Image.new("CMYK", (20, 20), (0, 50, 200, 0)).save(cmyk)
     images["train/00003.png"] = cmyk.read_bytes()  # a JPEG named .png, CMYK
     root = make_kaggle(tmp_path / "d", rows, images)
-    dataset = data.load_dataset(root, show_progress=False)
+    dataset = loading.load_dataset(root, show_progress=False)
     assert dataset.problems == []
-    transparent = data.load_rgb(root / "train/00001.png")
-    assert transparent.mode == "RGB" and transparent.getpixel((0, 0)) == data.BACKGROUND_RGB
-    sixteen = data.load_rgb(root / "train/00002.png")
+    transparent = loading.load_rgb(root / "train/00001.png")
+    assert transparent.mode == "RGB" and transparent.getpixel((0, 0)) == loading.BACKGROUND_RGB
+    sixteen = loading.load_rgb(root / "train/00002.png")
     assert sixteen.mode == "RGB" and sixteen.getpixel((0, 0))[0] == round(40000 / 65535 * 255)
 
 
@@ -97,19 +97,19 @@ def test_missing_column_is_a_clear_error(tmp_path):
     root.mkdir()
     pd.DataFrame({"seed_id": ["00000"], "image": ["train/00000.png"], "labels": ["pure"]}).to_csv(
         root / "train.csv", index=False)
-    with pytest.raises(data.DatasetError, match=r"train.csv: missing required column\(s\) view, label"):
-        data.load_dataset(root, show_progress=False)
+    with pytest.raises(loading.DatasetError, match=r"train.csv: missing required column\(s\) view, label"):
+        loading.load_dataset(root, show_progress=False)
 
 
 def test_nothing_usable_is_a_clear_error(tmp_path):
     rows = [{"seed_id": "0", "view": "top", "image": "train/a.png", "label": "pure"}]
-    with pytest.raises(data.DatasetError, match="no usable labelled image"):
-        data.load_dataset(make_kaggle(tmp_path / "d", rows, {}), show_progress=False)
+    with pytest.raises(loading.DatasetError, match="no usable labelled image"):
+        loading.load_dataset(make_kaggle(tmp_path / "d", rows, {}), show_progress=False)
 
 
 def test_expected_class_without_images_is_reported(tmp_path):
     rows, images = good_rows(8)
-    dataset = data.load_dataset(make_kaggle(tmp_path / "d", rows, images),
+    dataset = loading.load_dataset(make_kaggle(tmp_path / "d", rows, images),
                                 classes=["pure", "broken", "silkcut"], show_progress=False)
     assert dataset.problem_counts() == {"empty_class": 1}
     assert dataset.classes == ["pure", "broken"]
@@ -121,11 +121,11 @@ def test_imagefolder_layout(tmp_path):
         for i in range(count):
             kernel((i * 40, 0, 0)).save(tmp_path / name / f"{i}.png")
     (tmp_path / "empty").mkdir()
-    dataset = data.load_dataset(tmp_path, show_progress=False)
+    dataset = loading.load_dataset(tmp_path, show_progress=False)
     assert dataset.layout == "imagefolder"
     assert dataset.classes == ["cat", "dog"]
     assert dataset.problem_counts() == {"empty_class": 1}
-    assert set(dataset.images["view"]) == {data.UNKNOWN_VIEW}
+    assert set(dataset.images["view"]) == {loading.UNKNOWN_VIEW}
 
 
 def test_duplicate_groups_find_conflicts_and_leaks(tmp_path):
@@ -136,15 +136,15 @@ def test_duplicate_groups_find_conflicts_and_leaks(tmp_path):
     shutil.copy(root / "train/00001.png", root / "test/09999.png")
     pd.DataFrame([{"seed_id": "09999", "view": "top", "image": "test/09999.png"}]).to_csv(root / "test.csv",
                                                                                        index=False)
-    groups = data.duplicate_groups(data.load_dataset(root, show_progress=False).images)
+    groups = loading.duplicate_groups(loading.load_dataset(root, show_progress=False).images)
     assert len(groups) == 2
     assert groups["conflicting"].sum() == 1 and groups["leak"].sum() == 1
 
 
 def test_real_sample_loads_with_sizes(real_sample):
-    dataset = data.load_dataset(real_sample, thumbnail_size=64, show_progress=False)
+    dataset = loading.load_dataset(real_sample, thumbnail_size=64, show_progress=False)
     assert len(dataset.labelled) == 600 and dataset.problems == []
     assert sorted(dataset.classes) == ["broken", "discolored", "pure", "silkcut"]
     assert dataset.images["width"].between(84, 224).all() and dataset.images["height"].between(86, 228).all()
     assert len(dataset.thumbnails) == 600
-    assert "299" in data.describe(dataset)  # top views in the sample
+    assert "299" in loading.describe(dataset)  # top views in the sample

@@ -18,8 +18,11 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import bundle, cli, clip_weights, devices, embed, pipeline, projection, zeroshot
-from analysis.data import load_rgb
+from analysis.core import bundle
+from analysis.cli import commands
+from analysis.models import clip_weights, devices, embed, projection
+from analysis.stages import runner, zeroshot
+from analysis.data.loading import load_rgb
 from tests.conftest import PROJECT_ROOT
 
 TINY = clip_weights.TINY_MODEL
@@ -72,8 +75,8 @@ def reference_logits(checkpoint: Path, paths: list[Path], classnames: list[str],
         return (model.logit_scale.exp() * features @ weights).numpy()
 
 
-def run_options(data: Path, out: Path, cache: Path, clip: str, **extra) -> pipeline.RunOptions:
-    return pipeline.RunOptions(data=data, out=out, clip=[clip], cache_dir=cache, show_progress=False,
+def run_options(data: Path, out: Path, cache: Path, clip: str, **extra) -> runner.RunOptions:
+    return runner.RunOptions(data=data, out=out, clip=[clip], cache_dir=cache, show_progress=False,
                                baselines=False, device="cpu", batch_size=16, workers=2, **extra)
 
 
@@ -147,7 +150,7 @@ def test_run_with_checkpoint_then_second_run_makes_no_model_call(tiny_checkpoint
                                                                   calls, quick_map):
     spec = f"{TINY}:{tiny_checkpoint}"
     # fp32: the numbers are compared with open_clip's fp32 (auto would pick bf16 on a bf16 CPU)
-    assert cli.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "first"), "--clip", spec,
+    assert commands.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "first"), "--clip", spec,
                      "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "--batch-size", "32",
                      "--precision", "fp32", "-q"]) == 0
     assert calls["load"] == 1 and calls["encode"] > 0
@@ -173,7 +176,7 @@ def test_run_with_checkpoint_then_second_run_makes_no_model_call(tiny_checkpoint
     assert first.manifest["embeddings"][f"{key}:features"]["kind"] == "clip_features"
 
     calls.update(encode=0, load=0)
-    assert cli.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "second"), "--clip", spec,
+    assert commands.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "second"), "--clip", spec,
                      "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "--precision", "fp32", "-q"]) == 0
     assert calls == {"encode": 0, "load": 0}  # images and texts from the cache; the model never loaded
     second = bundle.open_bundle(tmp_path / "second")
@@ -185,7 +188,7 @@ def test_run_with_checkpoint_then_second_run_makes_no_model_call(tiny_checkpoint
 def test_interrupted_run_resumes_to_identical_predictions(synthetic_data, tmp_path, monkeypatch, calls, quick_map):
     monkeypatch.setattr(embed, "CHUNK_IMAGES", 32)  # 200 images, 16 a batch: 7 chunks of 2 batches (the last 1)
     spec = f"{TINY}:random"
-    pipeline.run(run_options(synthetic_data, tmp_path / "whole", tmp_path / "cache-whole", spec),
+    runner.run(run_options(synthetic_data, tmp_path / "whole", tmp_path / "cache-whole", spec),
                  stages=[zeroshot.STAGE])
     total = calls["encode"]
     assert total == 13
@@ -201,12 +204,12 @@ def test_interrupted_run_resumes_to_identical_predictions(synthetic_data, tmp_pa
     monkeypatch.setattr(embed, "encode_batch", dies_after_five)
     options = run_options(synthetic_data, tmp_path / "resumed", tmp_path / "cache-resumed", spec)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.run(options, stages=[zeroshot.STAGE])
+        runner.run(options, stages=[zeroshot.STAGE])
     assert len(list((tmp_path / "cache-resumed").rglob("images-*.npz"))) == 2
 
     monkeypatch.setattr(embed, "encode_batch", counting)
     calls["encode"] = 0
-    pipeline.run(options, stages=[zeroshot.STAGE])
+    runner.run(options, stages=[zeroshot.STAGE])
     assert calls["encode"] == total - 4  # only the unfinished chunks were computed
     whole, resumed = bundle.open_bundle(tmp_path / "whole"), bundle.open_bundle(tmp_path / "resumed")
     key = f"{TINY}:random"
@@ -273,7 +276,7 @@ def test_hub_switched_off_fails_at_once_with_the_way_out(synthetic_data, tmp_pat
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     started = time.perf_counter()
-    code = cli.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "b"), "--clip", "ViT-B-32:openai"])
+    code = commands.main(["run", "--data", str(synthetic_data), "--out", str(tmp_path / "b"), "--clip", "ViT-B-32:openai"])
     assert code == 1 and time.perf_counter() - started < 10
     error = capsys.readouterr().err
     assert "ViT-B-32:openai" in error and "HF_HUB_OFFLINE" in error
@@ -294,7 +297,7 @@ def test_hub_that_never_answers_fails_within_seconds(tmp_path, capsys, monkeypat
     monkeypatch.setattr(socket, "create_connection", silent)
     monkeypatch.setattr(socket, "getaddrinfo", silent)
     started = time.perf_counter()
-    code = cli.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--clip",
+    code = commands.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--clip",
                      "ViT-B-32-quickgelu:laion400m_e32"])
     elapsed = time.perf_counter() - started
     released.set()

@@ -11,8 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import atomic, bundle, cli, lock, pipeline
-from analysis.context import NoOptions, RunContext, Stage
+from analysis.core import atomic, bundle, lock
+from analysis.cli import commands
+from analysis.stages import runner
+from analysis.stages.context import NoOptions, RunContext, Stage
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -33,7 +35,7 @@ always_pure = Stage("always-first", "a test approach: always the first class", N
 @pytest.fixture
 def built(synthetic_data, tmp_path) -> Path:
     folder = tmp_path / "bundle"
-    pipeline.run(pipeline.RunOptions(data=synthetic_data, out=folder, show_progress=False, workers=1),
+    runner.run(runner.RunOptions(data=synthetic_data, out=folder, show_progress=False, workers=1),
                  stages=[always_pure])
     return folder
 
@@ -57,9 +59,9 @@ def disk_full_after(monkeypatch, module, name: str, successes: int) -> list[int]
 def test_a_run_whose_write_fails_midway_leaves_the_previous_bundle_unchanged(built, synthetic_data, monkeypatch):
     before = snapshot(built)
     calls = disk_full_after(monkeypatch, pq, "write_table", successes=1)  # images.parquet yes, thumbnails no
-    options = pipeline.RunOptions(data=synthetic_data, out=built, show_progress=False, workers=1, force=True)
+    options = runner.RunOptions(data=synthetic_data, out=built, show_progress=False, workers=1, force=True)
     with pytest.raises(atomic.WriteError) as failed:
-        pipeline.run(options, stages=[always_pure])
+        runner.run(options, stages=[always_pure])
     assert len(calls) == 2
     assert str(built) in str(failed.value) and "No space left on device" in str(failed.value)
     assert snapshot(built) == before  # not a byte changed, no temporary file left
@@ -98,7 +100,7 @@ def test_the_cli_names_the_folder_it_cannot_write(built, synthetic_data, monkeyp
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
-    code = cli.main(["run", "--data", str(synthetic_data), "--out", str(built), "--no-baselines", "-q", "--force"])
+    code = commands.main(["run", "--data", str(synthetic_data), "--out", str(built), "--no-baselines", "-q", "--force"])
     message = capsys.readouterr().err
     assert code == 1 and "Traceback" not in message
     assert f"error: {built}: cannot write here (Permission denied)" in message
@@ -110,7 +112,7 @@ def test_a_read_only_bundle_folder_is_named(built, synthetic_data, capsys):
     before = snapshot(built)
     built.chmod(0o555)
     try:
-        code = cli.main(["run", "--data", str(synthetic_data), "--out", str(built), "--no-baselines", "-q"])
+        code = commands.main(["run", "--data", str(synthetic_data), "--out", str(built), "--no-baselines", "-q"])
     finally:
         built.chmod(0o755)
     message = capsys.readouterr().err

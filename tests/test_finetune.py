@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import bundle, finetune
+from analysis.core import bundle
+from analysis.stages import finetune
 
 TINY = "convnext_atto"
 
@@ -95,7 +96,7 @@ def test_weights_come_from_a_checkpoint_file_or_scratch(tmp_path, monkeypatch):
         finetune.parse_spec("convnext_tinny")
     with pytest.raises(finetune.ModelError, match="does not exist"):
         finetune.parse_spec(f"{TINY}:{tmp_path / 'missing.pt'}")
-    from analysis.options import RunOptions  # checked before the data is read
+    from analysis.core.options import RunOptions  # checked before the data is read
     with pytest.raises(finetune.ModelError, match="at least 32 px"):
         finetune.STAGE.check(finetune.STAGE.typed_options(
             RunOptions(data=tmp_path, out=tmp_path, convnext=[TINY], image_size=16)))
@@ -144,6 +145,6 @@ def test_image_gone_in_a_loader_worker_is_named_without_its_traceback(synthetic_
     gone = tmp_path / "gone.png"
     validation.paths[-1] = gone
     model = finetune.build_model(finetune.ConvNextSpec(TINY, "scratch"), len(classes), "scratch")
-    with pytest.raises(finetune.data.DatasetError) as caught:
+    with pytest.raises(finetune.loading.DatasetError) as caught:
         finetune.predict(model, validation, torch.device("cpu"), batch_size=1, workers=1, show_progress=False)
     assert str(caught.value).startswith(str(gone)) and "Traceback" not in str(caught.value)

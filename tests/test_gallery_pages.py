@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from analysis import bundle, neighbours, tags
+from analysis.core import bundle, tags
+from analysis.stats import neighbours
 from tests.apptest import open_page, shown_text
 from tests.test_dashboard import full_bundle  # noqa: F401  (fixture)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analysis import data
+from analysis.data import loading
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,26 +41,26 @@ def bomb(tmp_path_factory) -> Path:
 
 def test_a_decompression_bomb_is_reported_not_decoded(bomb):
     assert bomb.stat().st_size < 1_000_000
-    problem = data.inspect_image(bomb)
-    assert isinstance(problem, data.Problem) and problem.kind == "too_large" and problem.where == str(bomb)
-    with pytest.raises(data.ImageTooLarge):  # an OSError: every reader of images already handles it
-        data.load_rgb(bomb)
+    problem = loading.inspect_image(bomb)
+    assert isinstance(problem, loading.Problem) and problem.kind == "too_large" and problem.where == str(bomb)
+    with pytest.raises(loading.ImageTooLarge):  # an OSError: every reader of images already handles it
+        loading.load_rgb(bomb)
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("width,height", [(100_000, 100_000), (10_000, 10_000), (2**20, 2**20)])
 def test_an_image_claiming_an_absurd_size_is_reported(tmp_path, width, height):
     # 10,000² is over PIL's limit (89 million pixels) but under twice it, where PIL itself only warns.
-    problem = data.inspect_image(png_claiming(tmp_path / "liar.png", width, height, rows=2))
-    assert isinstance(problem, data.Problem) and problem.kind == "too_large"
+    problem = loading.inspect_image(png_claiming(tmp_path / "liar.png", width, height, rows=2))
+    assert isinstance(problem, loading.Problem) and problem.kind == "too_large"
     assert f"{width} × {height}" in problem.message or "decompression bomb" in problem.message
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc (Linux)")
 def test_checking_a_bomb_uses_little_memory(bomb):
     # VmHWM: this process's peak resident memory (ru_maxrss would include the forking test process's)
-    script = ("import pathlib, re, sys; from analysis import data; "
-              "problem = data.inspect_image(pathlib.Path(sys.argv[1])); "
+    script = ("import pathlib, re, sys; from analysis.data import loading; "
+              "problem = loading.inspect_image(pathlib.Path(sys.argv[1])); "
               "print(problem.kind, re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
     answer = subprocess.run([sys.executable, "-c", script, str(bomb)], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, check=True)
@@ -75,15 +75,16 @@ def test_a_dataset_with_a_bomb_keeps_its_other_images(tmp_path, bomb):
         for index in range(3):
             Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / label / f"{index}.png")
     (tmp_path / "pure" / "bomb.png").write_bytes(bomb.read_bytes())
-    dataset = data.load_dataset(tmp_path, show_progress=False, workers=2)
+    dataset = loading.load_dataset(tmp_path, show_progress=False, workers=2)
     assert len(dataset.images) == 6 and "pure/bomb.png" not in set(dataset.images["path"])
     [problem] = dataset.problems
     assert problem.kind == "too_large" and "pure/bomb.png" in problem.where
-    assert "too_large: 1" in data.describe(dataset)
+    assert "too_large: 1" in loading.describe(dataset)
 
 
 def test_a_csv_of_many_missing_files_is_summarised_not_listed(tmp_path, capsys):
-    from analysis import cli, problems
+    from analysis.cli import commands
+    from analysis.data import problems
 
     rng = np.random.default_rng(0)
     (tmp_path / "train").mkdir()
@@ -93,18 +94,18 @@ def test_a_csv_of_many_missing_files_is_summarised_not_listed(tmp_path, capsys):
         lines.append(f"{index},top,train/{index}.png,{label}")
     lines += [f"{index},top,train/missing-{index}.png,pure" for index in range(6, 20_006)]
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
-    dataset = data.load_dataset(tmp_path, show_progress=False, workers=2)
+    dataset = loading.load_dataset(tmp_path, show_progress=False, workers=2)
     assert len(dataset.images) == 6 and dataset.problem_counts() == {"missing_file": 20_000}
     assert len(dataset.problems) == problems.KEEP_PER_KIND  # the first examples kept, the rest counted
     assert str(dataset.problems[0]) == "train.csv row 8 (train/missing-6.png): image file is missing"
-    assert cli.main(["validate", "--data", str(tmp_path), "-q"]) == 0
+    assert commands.main(["validate", "--data", str(tmp_path), "-q"]) == 0
     printed = capsys.readouterr().out
     assert "missing_file: 20000" in printed and "… and 19990 more" in printed
     assert len(printed.splitlines()) < 40
 
     (tmp_path / "train.csv").write_text("\n".join(lines[:1] + lines[7:]) + "\n")  # nothing usable at all
-    with pytest.raises(data.DatasetError) as unusable:
-        data.load_dataset(tmp_path, show_progress=False)
+    with pytest.raises(loading.DatasetError) as unusable:
+        loading.load_dataset(tmp_path, show_progress=False)
     message = str(unusable.value)
     assert "20000 problem(s) found" in message and "missing_file: 20000" in message and "… and 19995 more" in message
     assert len(message.splitlines()) < 12

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis import bundle, imagestats
-from analysis.data import load_rgb
+from analysis.core import bundle
+from analysis.data import imagestats
+from analysis.data.loading import load_rgb
 
 # A 4 × 2 image, both rows: red, white, a brown (100, 80, 60), black.
 ROW = [(255, 0, 0), (255, 255, 255), (100, 80, 60), (0, 0, 0)]

@@ -39,6 +39,6 @@ def test_pip_install_gives_a_working_cornlens_command(tmp_path):
     assert helped.returncode == 0, helped.stderr
     assert "run" in helped.stdout and "validate" in helped.stdout
     where = subprocess.check_output([python, "-c", "import analysis, pathlib; p = pathlib.Path(analysis.__file__).parent; "
-                                     "print(p); print((p / 'prompts' / 'corn.json').is_file())"],
+                                     "print(p); print((p / 'stages' / 'prompts' / 'corn.json').is_file())"],
                                     text=True, cwd=tmp_path, env=clean).split()
     assert Path(where[0]).is_relative_to(target) and where[1] == "True"  # the installed copy, with its data files

@@ -7,7 +7,8 @@ import pytest
 from sklearn.model_selection import cross_val_score, PredefinedSplit
 from sklearn.neighbors import KNeighborsClassifier
 
-from analysis import alignment, ladder, verdict
+from analysis.stats import alignment
+from analysis.ladder import rungs, verdict
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 SHARES = (0.4, 0.3, 0.2, 0.1)
@@ -16,10 +17,10 @@ SHARES = (0.4, 0.3, 0.2, 0.1)
 def clusters(n: int = 800, dim: int = 32, noise: float = 0.9, common: float = 3.0, seed: int = 0):
     """Images around one centre per class plus a large shared direction (as CLIP images share one)."""
     rng = np.random.default_rng(seed)
-    centres = ladder.normalize(rng.normal(size=(len(CLASSES), dim)))
-    shared = ladder.normalize(rng.normal(size=dim))
+    centres = rungs.normalize(rng.normal(size=(len(CLASSES), dim)))
+    shared = rungs.normalize(rng.normal(size=dim))
     label_index = rng.choice(len(CLASSES), size=n, p=SHARES)
-    images = ladder.normalize(common * shared + centres[label_index] + noise * rng.normal(size=(n, dim)) / np.sqrt(dim) * 4)
+    images = rungs.normalize(common * shared + centres[label_index] + noise * rng.normal(size=(n, dim)) / np.sqrt(dim) * 4)
     is_train = np.arange(n) < int(0.75 * n)
     folds = np.where(is_train, np.arange(n) % 4, -1)
     labels = np.asarray(CLASSES, dtype=object)[label_index]
@@ -28,19 +29,19 @@ def clusters(n: int = 800, dim: int = 32, noise: float = 0.9, common: float = 3.
 
 def wordings_of(embeddings: np.ndarray):
     """Candidates that are just each class's set wording."""
-    return lambda prompt_set: [[ladder.Wording(name, "prompt set", row)] for name, row in zip(CLASSES, embeddings)]
+    return lambda prompt_set: [[rungs.Wording(name, "prompt set", row)] for name, row in zip(CLASSES, embeddings)]
 
 
 def test_planted_class_bias_is_mostly_recovered_by_calibration():
     images, labels, index, is_train, folds, centres, shared = clusters()
     biased = centres.copy()
-    biased[3] = ladder.normalize(centres[3] + 1.5 * shared)  # silkcut's prompt leans on what every image shares
+    biased[3] = rungs.normalize(centres[3] + 1.5 * shared)  # silkcut's prompt leans on what every image shares
     held_out = ~is_train
-    fair = ladder.accuracy(index[held_out], ladder.zeroshot_logits(images[held_out], centres, 100).argmax(1))
-    climbed = ladder.climb(images, labels, is_train, folds, CLASSES, {"biased": biased}, 100.0,
+    fair = rungs.accuracy(index[held_out], rungs.zeroshot_logits(images[held_out], centres, 100).argmax(1))
+    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, {"biased": biased}, 100.0,
                            wordings_of(biased), held_out)
-    zeroshot = ladder.accuracy(index[held_out], ladder.zeroshot_logits(images[held_out], biased, 100).argmax(1))
-    calibrated = ladder.accuracy(index[held_out], climbed.proba["zeroshot-calibrated"].argmax(1))
+    zeroshot = rungs.accuracy(index[held_out], rungs.zeroshot_logits(images[held_out], biased, 100).argmax(1))
+    calibrated = rungs.accuracy(index[held_out], climbed.proba["zeroshot-calibrated"].argmax(1))
     assert zeroshot < fair - 0.3, "the planted bias must cost accuracy for the test to mean anything"
     assert calibrated - zeroshot >= 0.8 * (fair - zeroshot)
     offsets = climbed.rungs["zeroshot-calibrated"].choice["offsets"]
@@ -51,27 +52,27 @@ def test_calibration_recovers_a_known_temperature_and_offsets():
     rng = np.random.default_rng(1)
     logits = rng.normal(scale=3, size=(20000, 4))
     truth = np.array([0.8, -0.3, 0.1, -0.6])
-    proba = ladder.apply_calibration(logits, {"temperature": 2.0, "offsets": truth})
+    proba = rungs.apply_calibration(logits, {"temperature": 2.0, "offsets": truth})
     labels = (proba.cumsum(1) > rng.random((len(logits), 1))).argmax(1)
-    fitted = ladder.fit_calibration(logits, labels, 4)
+    fitted = rungs.fit_calibration(logits, labels, 4)
     assert fitted["temperature"] == pytest.approx(2.0, rel=0.08)
     assert np.allclose(fitted["offsets"], truth - truth.mean(), atol=0.08)
 
 
 def test_planted_bad_wording_is_replaced_by_the_good_one():
     images, labels, index, is_train, folds, centres, _ = clusters(seed=2)
-    bad = ladder.Wording("cracked", "prompt set corn", centres[2])   # broken's set wording points at discolored
-    good = ladder.Wording("broken", "wordings file", centres[1])
-    other = ladder.Wording("chipped", "wordings file", ladder.normalize(centres[1] + 3 * centres[0]))
+    bad = rungs.Wording("cracked", "prompt set corn", centres[2])   # broken's set wording points at discolored
+    good = rungs.Wording("broken", "wordings file", centres[1])
+    other = rungs.Wording("chipped", "wordings file", rungs.normalize(centres[1] + 3 * centres[0]))
     set_embeddings = centres.copy()
     set_embeddings[1] = centres[2]
 
     def candidates(prompt_set):
-        per_class = [[ladder.Wording(name, "prompt set", row)] for name, row in zip(CLASSES, set_embeddings)]
+        per_class = [[rungs.Wording(name, "prompt set", row)] for name, row in zip(CLASSES, set_embeddings)]
         per_class[1] = [bad, other, good]
         return per_class
 
-    climbed = ladder.climb(images, labels, is_train, folds, CLASSES, {"corn": set_embeddings}, 100.0, candidates,
+    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, {"corn": set_embeddings}, 100.0, candidates,
                            ~is_train)
     worded = climbed.rungs["zeroshot-worded"]
     assert worded.choice["wordings"]["broken"] == {"text": "broken", "source": "wordings file"}
@@ -79,12 +80,12 @@ def test_planted_bad_wording_is_replaced_by_the_good_one():
     chosen = [row for row in worded.details["candidates"] if row["chosen"]]
     assert [row["class"] for row in chosen] == CLASSES
     held_out = ~is_train
-    assert ladder.accuracy(index[held_out], climbed.proba["zeroshot-worded"].argmax(1)) > \
-        ladder.accuracy(index[held_out], ladder.zeroshot_logits(images[held_out], set_embeddings, 100).argmax(1)) + 0.1
+    assert rungs.accuracy(index[held_out], climbed.proba["zeroshot-worded"].argmax(1)) > \
+        rungs.accuracy(index[held_out], rungs.zeroshot_logits(images[held_out], set_embeddings, 100).argmax(1)) + 0.1
 
 
 def test_the_training_best_prompt_set_is_reported_not_the_held_out_best():
-    choice = ladder.choose_prompt_set({"a-photo-of": 0.61, "corn": 0.55}, {"a-photo-of": 0.40, "corn": 0.47})
+    choice = rungs.choose_prompt_set({"a-photo-of": 0.61, "corn": 0.55}, {"a-photo-of": 0.40, "corn": 0.47})
     assert choice["prompt_set"] == "a-photo-of"
     assert choice["oracle_prompt_set"] == "corn" and choice["oracle_accuracy"] == 0.47
     assert choice["chosen_eval_accuracy"] == 0.40
@@ -95,9 +96,9 @@ def test_climb_chooses_the_prompt_set_on_the_training_rows_only():
     held_out = ~is_train
     # "flip" swaps two classes' prompts on the held-out rows' favourite … by being right only on train rows:
     # score both sets on train and eval and check the choice follows train.
-    noisy = ladder.normalize(centres + 0.8 * np.random.default_rng(4).normal(size=centres.shape))
+    noisy = rungs.normalize(centres + 0.8 * np.random.default_rng(4).normal(size=centres.shape))
     sets = {"clean": centres, "noisy": noisy}
-    climbed = ladder.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, wordings_of(centres), held_out,
+    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, wordings_of(centres), held_out,
                            is_eval=held_out)
     train_scores = climbed.prompt_choice["train_accuracy"]
     assert climbed.prompt_choice["prompt_set"] == max(train_scores, key=train_scores.get)
@@ -108,19 +109,19 @@ def test_climb_chooses_the_prompt_set_on_the_training_rows_only():
 def test_centroid_rung_equals_a_hand_computation():
     train = np.array([[3.0, 0, 0], [0, 4, 0], [1, 1, 0], [0, 0, 2]])
     label_index = np.array([0, 0, 1, 1])
-    centroids = ladder.class_centroids(train, label_index, 2)
+    centroids = rungs.class_centroids(train, label_index, 2)
     # class 0: mean of (1,0,0) and (0,1,0) = (.5,.5,0) → (1,1,0)/√2; class 1: mean of (1,1,0)/√2 and (0,0,1)
     half = 1 / np.sqrt(2)
     expected_1 = np.array([half / 2, half / 2, 0.5]) / np.linalg.norm([half / 2, half / 2, 0.5])
     assert np.allclose(centroids, [[half, half, 0], expected_1], atol=1e-6)
     query = np.array([[0.0, 0, 5]])
-    assert np.allclose(ladder.centroid_scores(query, centroids), [[0, expected_1[2]]], atol=1e-6)
+    assert np.allclose(rungs.centroid_scores(query, centroids), [[0, expected_1[2]]], atol=1e-6)
 
 
 def test_knn_k_search_matches_scikit_learn_per_fold():
     images, labels, index, is_train, folds, *_ = clusters(n=400, seed=5)
     grid = (1, 5, 15)
-    k, table = ladder.choose_k(images[is_train], index[is_train], folds[is_train], 4, grid)
+    k, table = rungs.choose_k(images[is_train], index[is_train], folds[is_train], 4, grid)
     for row in table:
         model = KNeighborsClassifier(n_neighbors=row["k"], metric="cosine", algorithm="brute")
         expected = cross_val_score(model, images[is_train], index[is_train], cv=PredefinedSplit(folds[is_train]))
@@ -172,6 +173,6 @@ def test_alignment_table_flags_split_names_and_misdirected_prompts():
 
 def test_a_class_without_training_images_is_named():
     with pytest.raises(ValueError, match="class index \\[1\\] has no training image"):
-        ladder.class_centroids(np.eye(3), np.array([0, 0, 2]), 3)
+        rungs.class_centroids(np.eye(3), np.array([0, 0, 2]), 3)
     with pytest.raises(ValueError, match="two cross-validation folds"):
-        ladder.choose_k(np.eye(3), np.array([0, 1, 1]), np.zeros(3), 2)
+        rungs.choose_k(np.eye(3), np.array([0, 1, 1]), np.zeros(3), 2)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from analysis import explain, ladder_panels, verdict
+from analysis.present import explain, ladder_panels
+from analysis.ladder import verdict
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 

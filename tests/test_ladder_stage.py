@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from analysis import bundle, ladder, ladder_stage, report
+from analysis.core import bundle
+from analysis.ladder import rungs
+from analysis.stages import ladder
+from analysis.present import report
 
 KEY = "CornLens-Tiny:random"
 
@@ -14,14 +17,14 @@ KEY = "CornLens-Tiny:random"
 def test_every_rung_is_an_approach_with_a_submission(demo_bundle):
     opened = bundle.open_bundle(demo_bundle)
     ids = {record["id"] for record in opened.approaches}
-    for name in ladder.COMPUTED_RUNGS:
+    for name in rungs.COMPUTED_RUNGS:
         record = opened.approach(f"{name}:{KEY}")
         assert record["kind"] == name and record["model_key"] == KEY
         assert record["params"]["trained_on"] == "train"
         assert f"{name}:{KEY}" in opened.manifest.get("submissions", {}) or not opened.manifest.get("submissions")
-    assert {f"{name}:{KEY}" for name in ladder.COMPUTED_RUNGS} <= ids
+    assert {f"{name}:{KEY}" for name in rungs.COMPUTED_RUNGS} <= ids
     agreement = opened.diagnostics("agreement")
-    assert {f"{name}:{KEY}" for name in ladder.COMPUTED_RUNGS} <= set(agreement["approaches"])
+    assert {f"{name}:{KEY}" for name in rungs.COMPUTED_RUNGS} <= set(agreement["approaches"])
 
 
 def test_ladder_reports_the_prompt_set_chosen_on_training_images(demo_bundle):
@@ -57,13 +60,13 @@ def test_verdict_warns_about_random_weights_and_scratch_training(demo_bundle):
 def test_wordings_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "words.json"
     bad.write_text(json.dumps({"broken": "cracked"}))
-    with pytest.raises(ladder_stage.WordingsError, match="words.json"):
-        ladder_stage.read_wordings(bad)
-    with pytest.raises(ladder_stage.WordingsError, match="not found"):
-        ladder_stage.read_wordings(tmp_path / "missing.json")
+    with pytest.raises(ladder.WordingsError, match="words.json"):
+        ladder.read_wordings(bad)
+    with pytest.raises(ladder.WordingsError, match="not found"):
+        ladder.read_wordings(tmp_path / "missing.json")
 
 
 def test_the_shipped_corn_wordings_are_candidates_for_the_corn_classes():
-    found = ladder_stage.wordings([], ["pure", "broken", "discolored", "silkcut"])
+    found = ladder.wordings([], ["pure", "broken", "discolored", "silkcut"])
     assert ("cracked", "wordings corn") in found["broken"] and ("mouldy", "wordings corn") in found["discolored"]
-    assert ladder_stage.wordings([], ["cat", "dog"]) == {"cat": [], "dog": []}
+    assert ladder.wordings([], ["cat", "dog"]) == {"cat": [], "dog": []}

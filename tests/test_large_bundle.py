@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from large_bundle import main  # noqa: E402
 
-from analysis import bundle  # noqa: E402
+from analysis.core import bundle  # noqa: E402
 
 
 def test_a_small_large_bundle_has_five_approaches_two_maps_and_distinct_thumbnails(tmp_path, capsys):

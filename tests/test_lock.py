@@ -15,13 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import cli, lock, pipeline
-from analysis.context import NoOptions, RunContext, Stage
+from analysis.cli import commands
+from analysis.core import lock
+from analysis.stages import runner
+from analysis.stages.context import NoOptions, RunContext, Stage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOLDER = """
 import sys
-from analysis import lock
+from analysis.core import lock
 with lock.bundle_lock(sys.argv[1], command="python -m analysis run --out (the first run)"):
     print("locked", flush=True)
     sys.stdin.read()
@@ -35,7 +37,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def data_part(synthetic_data: Path, out: Path) -> None:
-    pipeline.run(pipeline.RunOptions(data=synthetic_data, out=out, show_progress=False, workers=1), stages=[])
+    runner.run(runner.RunOptions(data=synthetic_data, out=out, show_progress=False, workers=1), stages=[])
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_a_second_run_refuses_at_once_naming_the_running_one(synthetic_data, tmp
     data_part(synthetic_data, folder)
     before = snapshot(folder)
     holder = start_holder(folder)
-    code = cli.main(["run", "--data", str(synthetic_data), "--out", str(folder), "--no-baselines", "-q"])
+    code = commands.main(["run", "--data", str(synthetic_data), "--out", str(folder), "--no-baselines", "-q"])
     message = capsys.readouterr().err
     assert code == 1 and "Traceback" not in message
     assert f"another `run` is writing this bundle: pid {holder.pid} on host {socket.gethostname()}" in message
@@ -89,7 +91,7 @@ def test_a_lock_left_by_a_process_that_is_gone_is_taken_over(tmp_path, caplog):
     dead_pid = int(gone.stdout)
     assert not lock.pid_alive(dead_pid)
     (folder / lock.LOCK_FILE).write_text(json.dumps({"pid": dead_pid, "host": socket.gethostname()}))
-    with caplog.at_level(logging.INFO, logger="analysis.lock"):
+    with caplog.at_level(logging.INFO, logger="analysis.core.lock"):
         with lock.bundle_lock(folder) as path:
             assert json.loads(path.read_text())["pid"] == os.getpid()
     assert f"stale lock of a run that is gone (pid {dead_pid}" in caplog.text
@@ -111,7 +113,7 @@ def test_run_holds_the_lock_while_its_stages_write(synthetic_data, tmp_path):
     def look(context: RunContext, options: NoOptions, unit: None) -> None:
         seen.append(json.loads((context.path / lock.LOCK_FILE).read_text()))
 
-    pipeline.run(pipeline.RunOptions(data=synthetic_data, out=tmp_path / "b", show_progress=False, workers=1),
+    runner.run(runner.RunOptions(data=synthetic_data, out=tmp_path / "b", show_progress=False, workers=1),
                  stages=[Stage("look", "reads the lock file", NoOptions, look)])
     assert seen[0]["pid"] == os.getpid() and seen[0]["host"] == socket.gethostname()
     assert not (tmp_path / "b" / lock.LOCK_FILE).exists()
@@ -119,7 +121,7 @@ def test_run_holds_the_lock_while_its_stages_write(synthetic_data, tmp_path):
 
 def test_a_run_that_fails_before_writing_leaves_no_empty_folder(tmp_path):
     with pytest.raises(Exception, match="does not exist"):
-        pipeline.run(pipeline.RunOptions(data=tmp_path / "no-data", out=tmp_path / "b", show_progress=False), [])
+        runner.run(runner.RunOptions(data=tmp_path / "no-data", out=tmp_path / "b", show_progress=False), [])
     assert not (tmp_path / "b").exists()
 
 
@@ -136,7 +138,7 @@ def chunk(number: int) -> tuple[list[str], dict[str, np.ndarray]]:
 
 
 def fill(folder: str, seed: int, rounds: int) -> None:
-    from analysis.embedding_cache import EmbeddingCache
+    from analysis.models.embedding_cache import EmbeddingCache
 
     cache = EmbeddingCache(Path(folder), {"model": "test"})
     order = np.random.default_rng(seed).permutation(CHUNKS)
@@ -146,7 +148,7 @@ def fill(folder: str, seed: int, rounds: int) -> None:
 
 
 def test_the_embedding_cache_stays_whole_under_two_concurrent_fillers(tmp_path, caplog):
-    from analysis.embedding_cache import EmbeddingCache
+    from analysis.models.embedding_cache import EmbeddingCache
 
     folder = tmp_path / "cache"
     context = multiprocessing.get_context("fork")

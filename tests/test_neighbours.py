@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, neighbours
+from analysis.core import bundle
+from analysis.stats import neighbours
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 
@@ -134,7 +135,7 @@ def test_spaces_of_the_demo_bundle(demo_bundle):
 
 
 def test_confident_mistakes_come_with_their_neighbours(demo_bundle):
-    from analysis import tables
+    from analysis.core import tables
 
     opened = bundle.open_bundle(demo_bundle)
     scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},

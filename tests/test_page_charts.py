@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import explain, figures, run_facts, tables
+from analysis.present import explain, figures, run_facts
+from analysis.core import tables
 
 
 def test_margin_axis_scales_to_the_margins():

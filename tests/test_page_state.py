@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, comparison, image_details, label_review, map_views, tables
+from analysis.core import bundle, tables
+from analysis.stats import approach_agreement
+from analysis.present import image_details, label_review, map_views
 from tests.apptest import go, open_page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +92,7 @@ def test_agreement_follows_the_chosen_approaches(competition_bundle, opened, sco
 def test_comparison_agreement_counts_by_hand():
     scored = pd.DataFrame({"image_id": list("abcd"), "label": ["x", "y", "x", "y"],
                            "pred:one": ["x", "y", "y", "x"], "pred:two": ["x", "x", "y", "y"]})
-    found = comparison.agreement_of(scored, ["one", "two"])
+    found = approach_agreement.agreement_of(scored, ["one", "two"])
     counts = {tuple(p["correct"].values()): p["count"] for p in found["patterns"]}
     assert counts == {(True, True): 1, (True, False): 1, (False, False): 1, (False, True): 1}
     assert found["all_wrong"] == ["c"] and found["n_images"] == 4

@@ -1,12 +1,13 @@
-"""Panels declared once (analysis.panels): the dashboard and the report draw the same figures with
+"""Panels declared once (analysis.present.panels): the dashboard and the report draw the same figures with
 the same readings, in the same order; data of another shape costs one panel, named."""
 
 from __future__ import annotations
 
 import pytest
 
-from analysis import bundle, explain, panels, records, report
-from analysis.report.html import inline_markdown
+from analysis.core import bundle, records
+from analysis.present import explain, panels, report
+from analysis.present.report.html import inline_markdown
 from tests.apptest import open_page
 
 pytestmark = pytest.mark.usefixtures("empty_results")

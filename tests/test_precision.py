@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from analysis import bundle, clip_weights, devices, embed, finetune, pipeline, projection, tables, zeroshot
+from analysis.core import bundle, tables
+from analysis.models import clip_weights, devices, embed, projection
+from analysis.stages import finetune, runner, zeroshot
 
 TINY = clip_weights.TINY_MODEL
 CPU = torch.device("cpu")
@@ -18,7 +20,7 @@ CPU = torch.device("cpu")
 # random ViT-B-32: see README ("Scale") and benchmarks/bench_precision.py.
 BF16_MIN_COSINE = 0.999
 # The same for the pooled ViT features after subtracting fp32's mean over the images: 0.98 on 128
-# synthetic kernels with the residual stream in fp32 (analysis.embed.encode_batch), 0.93 with it in bf16.
+# synthetic kernels with the residual stream in fp32 (analysis.models.embed.encode_batch), 0.93 with it in bf16.
 BF16_MIN_CENTRED_COSINE = 0.97
 
 
@@ -52,7 +54,7 @@ def test_auto_chooses_bf16_only_on_a_cpu_with_native_bfloat16(cpu_with, monkeypa
 
 def test_bf16_on_a_cpu_without_it_falls_back_to_fp32_with_one_warning(cpu_with, caplog):
     cpu_with("avx2")
-    with caplog.at_level(logging.WARNING, logger="analysis.devices"):
+    with caplog.at_level(logging.WARNING, logger="analysis.models.devices"):
         assert devices.resolve_precision("bf16", CPU) == "fp32"
         assert devices.resolve_precision("bf16", CPU) == "fp32"
         clip = embed.ClipModel.from_text(f"{TINY}:random", "cpu", precision="bf16")
@@ -69,7 +71,7 @@ def test_precision_is_part_of_the_cache_key_and_recorded(synthetic_data, tmp_pat
 
     def run(precision: str, name: str = "") -> bundle.Bundle:
         out = tmp_path / (name or precision)
-        pipeline.run(pipeline.RunOptions(data=synthetic_data, out=out, clip=[f"{TINY}:random"], cache_dir=cache,
+        runner.run(runner.RunOptions(data=synthetic_data, out=out, clip=[f"{TINY}:random"], cache_dir=cache,
                                          show_progress=False, baselines=False, device="cpu", batch_size=32,
                                          workers=1, precision=precision), stages=[zeroshot.STAGE])
         return bundle.open_bundle(out)

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, choices, pipeline, probe
+from analysis.core import bundle
+from analysis.stats import choices
+from analysis.stages import runner, probe
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 SHARES = [0.41, 0.32, 0.17, 0.10]
@@ -39,7 +41,7 @@ def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, 
                            "content_hash": [f"h{i}" for i in range(n + n_test)]})
     train_labels = images.loc[images["split"] == "train", "label"]
     eval_labels = images.loc[images["split"] == "eval", "label"]
-    from analysis import metrics
+    from analysis.stats import metrics
     manifest = {"classes": CLASSES, "dataset": {"root": str(path), "fingerprint": "f"}, "split": {"seed": 0},
                 "reference": metrics.reference_rates(train_labels.to_numpy(), eval_labels.to_numpy(), CLASSES)}
     bundle.create_bundle(path, manifest, images)
@@ -48,7 +50,7 @@ def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, 
                            model_key=KEY, model="Tiny", pretrained="random")
     bundle.save_embeddings(path, f"{KEY}:features", features, kind="clip_features", model_key=KEY,
                            model="Tiny", pretrained="random")
-    context = pipeline.RunContext(pipeline.RunOptions(data=path, out=path, show_progress=False),
+    context = runner.RunContext(runner.RunOptions(data=path, out=path, show_progress=False),
                                   types.SimpleNamespace(classes=CLASSES), images, path)
     # a weak zero-shot head: the true class with probability ``zeroshot_quality``, else random
     right = rng.random(n + n_test) < zeroshot_quality
@@ -63,7 +65,7 @@ def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, 
 
 def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
     context = hand_made_bundle(tmp_path / "b")
-    pipeline.run_stage(probe.STAGE, context)
+    runner.run_stage(probe.STAGE, context)
     opened = bundle.open_bundle(tmp_path / "b")
     record = opened.approach(f"probe:{KEY}")
     majority = opened.manifest["reference"]["majority_rate"]
@@ -93,15 +95,15 @@ def test_probe_clearly_beats_majority_on_separable_features(tmp_path):
 
 def test_stage_skips_a_finished_probe_unless_forced(tmp_path, monkeypatch):
     context = hand_made_bundle(tmp_path / "b", n=160, n_test=0)
-    pipeline.run_stage(probe.STAGE, context)
+    runner.run_stage(probe.STAGE, context)
     calls = []
     monkeypatch.setattr(probe, "fit_probe", lambda *args, **kwargs: calls.append(args) or (_ for _ in ()).throw(
         AssertionError("refitted")))
-    pipeline.run_stage(probe.STAGE, context)
+    runner.run_stage(probe.STAGE, context)
     assert calls == []
     context.options.force = True
     with pytest.raises(AssertionError, match="refitted"):
-        pipeline.run_stage(probe.STAGE, context)
+        runner.run_stage(probe.STAGE, context)
 
 
 def test_kshot_curve_rises_in_expectation():
@@ -162,7 +164,7 @@ def test_one_standard_error_rule_breaks_near_ties_towards_stronger_regularisatio
 
 
 def test_the_c_sweep_figure_draws_the_line_the_choice_is_read_from():
-    from analysis import figures
+    from analysis.present import figures
 
     sweep = [{"C": 0.1, "cv_accuracy_mean": 0.55, "cv_accuracy_std": 0.02, "cv_accuracy_folds": [0.52, 0.54, 0.56, 0.58]},
              {"C": 1.0, "cv_accuracy_mean": 0.56, "cv_accuracy_std": 0.02, "cv_accuracy_folds": [0.53, 0.55, 0.57, 0.59]}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import projection
+from analysis.models import projection
 
 
 def two_clusters(seed: int = 0) -> np.ndarray:
@@ -48,7 +48,8 @@ def test_frame_layout():
 
 
 def test_a_map_of_few_images_is_recorded_and_drawn_as_pca():
-    from analysis import figures, tables
+    from analysis.present import figures
+    from analysis.core import tables
 
     assert projection.method(9) == "pca" and projection.method(10) == "umap"
     points = projection.projection_frame(projection.project(two_clusters()[:9]), [f"i{i}" for i in range(9)],

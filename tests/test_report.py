@@ -19,8 +19,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis import bundle, cli, figures, metrics, panels, report, tables
-from analysis.records import choice_accuracy
+from analysis.core import bundle, tables
+from analysis.cli import commands
+from analysis.present import figures, panels, report
+from analysis.stats import metrics
+from analysis.core.records import choice_accuracy
 from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -330,16 +333,16 @@ def test_markdown_findings_read_the_numbers(hostile_bundle):
 def test_cli_writes_both_formats(tmp_path, hostile_bundle):
     folder = tmp_path / "b"
     shutil.copytree(hostile_bundle.path, folder)
-    assert cli.main(["report", str(folder), "-q"]) == 0
+    assert commands.main(["report", str(folder), "-q"]) == 0
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
     out = tmp_path / "shared" / "summary.md"
-    assert cli.main(["report", str(folder), "--format", "md", "--out", str(out), "-q"]) == 0
+    assert commands.main(["report", str(folder), "--format", "md", "--out", str(out), "-q"]) == 0
     assert out.read_text() == report.render_markdown(bundle.open_bundle(folder))
     bundle.open_bundle(folder)  # a report inside the bundle leaves it readable
 
 
 def test_cli_bad_bundle_is_a_clear_error(tmp_path, capsys):
-    assert cli.main(["report", str(tmp_path / "nowhere"), "-q"]) == 1
+    assert commands.main(["report", str(tmp_path / "nowhere"), "-q"]) == 1
     assert "no bundle folder here" in capsys.readouterr().err
 
 
@@ -390,7 +393,7 @@ def test_malformed_diagnostics_cost_one_panel_not_the_report(tmp_path, hostile_b
     bundle.save_diagnostics(folder, probe_id, {**diagnostics, "kshot": {"k": [1, 2]}})  # no "mean": unusable
     text = report.render_html(bundle.open_bundle(folder))
     probe = text.split('<section id="probe">', 1)[1].split("</section>", 1)[0]
-    # found when the diagnostics are read (analysis.records), named with the key; one panel lost, not the section
+    # found when the diagnostics are read (analysis.core.records), named with the key; one panel lost, not the section
     assert "The k-shot curve could not be drawn from the bundle&#39;s data" in probe and "&#39;kshot&#39;" in probe
     assert 'data-panel="c_sweep"' in probe and 'data-panel="blend"' in probe  # the rest of the section is drawn
     assert "Most confident mistakes" in text and "panel kshot" in caplog.text

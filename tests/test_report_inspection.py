@@ -6,8 +6,10 @@ import html
 import re
 import shutil
 
-from analysis import bundle, neighbours, report, tables, tags
-from analysis.report import inspection
+from analysis.core import bundle, tables, tags
+from analysis.stats import neighbours
+from analysis.present import report
+from analysis.present.report import inspection
 
 
 def test_report_shows_the_neighbours_of_confident_mistakes_and_the_tagged_images(demo_bundle, tmp_path):

@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from analysis import bundle, cli, export, report, reproduce, runfile
+from analysis.core import bundle, runfile
+from analysis.cli import commands
+from analysis.present import export, report, reproduce
 
 
 def test_reproduction_block_names_command_weights_hyperparameters_seed_and_version(demo_bundle, tmp_path):
@@ -47,7 +49,7 @@ def test_unrecorded_bundle_says_so(demo_bundle):
 
 def test_headline_png_or_a_clear_reason(demo_bundle, tmp_path, capsys):
     out = tmp_path / "headline.png"
-    code = cli.main(["report", str(demo_bundle), "--format", "png", "--out", str(out)])
+    code = commands.main(["report", str(demo_bundle), "--format", "png", "--out", str(out)])
     if export.png_export_available() and code == 0:
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     else:

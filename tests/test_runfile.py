@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import bundle, cli, runfile
+from analysis.core import bundle, runfile
+from analysis.cli import commands
 
 
 def parse(*argv: str):
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     return runfile.with_command_parser(parser, list(argv), parser.parse_args(list(argv)))
 
 
@@ -41,7 +42,7 @@ def test_run_file_sets_options_and_command_line_wins(tmp_path):
 ])
 def test_bad_run_file_names_the_key(tmp_path, capsys, content, message):
     (tmp_path / "run.toml").write_text(content)
-    assert cli.main(["run", "--config", str(tmp_path / "run.toml")]) == 1
+    assert commands.main(["run", "--config", str(tmp_path / "run.toml")]) == 1
     error = capsys.readouterr().err
     assert message in error and str(tmp_path / "run.toml") in error and "Traceback" not in error
 
@@ -70,11 +71,11 @@ def test_recorded_config_round_trips_through_toml_and_command(tmp_path):
 
 def test_toml_file_reproduces_the_command_line_bundle(tmp_path, synthetic_data):
     by_command = tmp_path / "by-command"
-    assert cli.main(["run", "--data", str(synthetic_data), "--out", str(by_command), "-q", "--no-baselines",
+    assert commands.main(["run", "--data", str(synthetic_data), "--out", str(by_command), "-q", "--no-baselines",
                      "--seed", "4", "--eval-fraction", "0.25", "--folds", "3"]) == 0
     (tmp_path / "run.toml").write_text(f'data = "{synthetic_data}"\nout = "by-file"\nquiet = true\n'
                                        'no-baselines = true\nseed = 4\neval_fraction = 0.25\nfolds = 3\n')
-    assert cli.main(["run", "--config", str(tmp_path / "run.toml")]) == 0
+    assert commands.main(["run", "--config", str(tmp_path / "run.toml")]) == 0
     first, second = bundle.open_bundle(by_command), bundle.open_bundle(tmp_path / "by-file")
     pd.testing.assert_frame_equal(first.images(), second.images())
     assert first.manifest["split"] == second.manifest["split"]

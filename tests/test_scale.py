@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bundle, figures, map_views, report
+from analysis.core import bundle
+from analysis.present import figures, map_views, report
 from tests.apptest import open_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -58,7 +59,7 @@ def test_thinned_keeps_each_class_share_and_every_class_prompt():
 
 
 def test_a_panel_map_reads_and_counts_every_image_while_drawing_a_sample(monkeypatch):
-    from analysis import explain
+    from analysis.present import explain
 
     rng = np.random.default_rng(0)
     points = pd.DataFrame({"image_id": [f"i{n}" for n in range(1000)], "label": ["pure"] * 800 + ["broken"] * 200,

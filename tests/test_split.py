@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import split
+from analysis.data import split
 
 
 def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -62,7 +62,8 @@ def test_planted_duplicates_stay_together_end_to_end(synthetic_data, tmp_path):
     """Byte-identical copies under other seed_ids (one with a conflicting label) never straddle."""
     import shutil
 
-    from analysis import data, pipeline
+    from analysis.data import loading
+    from analysis.stages import runner
 
     root = tmp_path / "d"
     shutil.copytree(synthetic_data, root)
@@ -71,33 +72,35 @@ def test_planted_duplicates_stay_together_end_to_end(synthetic_data, tmp_path):
         shutil.copyfile(root / rows["image"][source], root / rows["image"][target])
     rows.loc[90, "label"] = "silkcut" if rows.loc[1, "label"] != "silkcut" else "pure"
     rows.to_csv(root / "train.csv", index=False)
-    options = pipeline.RunOptions(data=root, out=tmp_path / "b", show_progress=False)
+    options = runner.RunOptions(data=root, out=tmp_path / "b", show_progress=False)
     for seed in range(3):
-        table = pipeline.images_table(data.load_dataset(root, show_progress=False),
-                                      pipeline.RunOptions(data=root, out=tmp_path, seed=seed))
+        table = runner.images_table(loading.load_dataset(root, show_progress=False),
+                                      runner.RunOptions(data=root, out=tmp_path, seed=seed))
         assert table.groupby("content_hash")["split"].nunique().max() == 1
         assert table.groupby("seed_id")["split"].nunique().max() == 1
-    context = pipeline.prepare(options)
+    context = runner.prepare(options)
     duplicates = context.path / "diagnostics" / "data.json"
     assert '"conflicting": true' in duplicates.read_text()
 
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.2, 0.8])
 def test_an_unusable_eval_fraction_fails_before_any_image_is_read(fraction, tmp_path, monkeypatch, capsys):
-    from analysis import cli, data, options
+    from analysis.cli import commands
+    from analysis.data import loading
+    from analysis.core import options
 
-    monkeypatch.setattr(data, "load_dataset", lambda *args, **kwargs: pytest.fail("images were read"))
+    monkeypatch.setattr(loading, "load_dataset", lambda *args, **kwargs: pytest.fail("images were read"))
     with pytest.raises(options.OptionsError, match=f"--eval-fraction {fraction}"):
         options.RunOptions(data=tmp_path, out=tmp_path / "b", eval_fraction=fraction)
-    assert cli.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"),
+    assert commands.main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "b"),
                      "--eval-fraction", str(fraction)]) == 1
     assert "error: --eval-fraction" in capsys.readouterr().err and not (tmp_path / "b").exists()
 
 
 def test_the_manifest_records_the_eval_fraction_actually_used(synthetic_data, tmp_path, caplog):
-    from analysis import pipeline
+    from analysis.stages import runner
 
-    context = pipeline.prepare(pipeline.RunOptions(data=synthetic_data, out=tmp_path / "b", eval_fraction=0.4,
+    context = runner.prepare(runner.RunOptions(data=synthetic_data, out=tmp_path / "b", eval_fraction=0.4,
                                                    show_progress=False))
     recorded = json.loads((context.path / "manifest.json").read_text())["split"]
     assert recorded["eval_fraction"] == 0.5 and recorded["eval_fraction_requested"] == 0.4  # one of 2 folds

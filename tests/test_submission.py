@@ -7,7 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis import bundle, cli, submission
+from analysis.core import bundle
+from analysis.cli import commands
+from analysis.stages import submission
 
 
 def sample_of(opened: bundle.Bundle) -> pd.DataFrame:
@@ -38,10 +40,10 @@ def test_run_writes_one_submission_per_approach_in_the_sample_format(demo_bundle
 def test_submit_command_and_its_errors(demo_bundle, tmp_path, capsys):
     approach = next(record["id"] for record in bundle.open_bundle(demo_bundle).approaches if record["kind"] == "probe")
     out = tmp_path / "probe.csv"
-    assert cli.main(["submit", str(demo_bundle), "--approach", approach, "--out", str(out), "-q"]) == 0
+    assert commands.main(["submit", str(demo_bundle), "--approach", approach, "--out", str(out), "-q"]) == 0
     assert out.read_text() == (demo_bundle / bundle.open_bundle(demo_bundle).manifest["submissions"][approach]["file"]
                                ).read_text()
-    assert cli.main(["submit", str(demo_bundle), "--approach", "probe:nothing", "--out", str(out), "-q"]) == 1
+    assert commands.main(["submit", str(demo_bundle), "--approach", "probe:nothing", "--out", str(out), "-q"]) == 1
     assert "no approach 'probe:nothing'" in capsys.readouterr().err
 
 

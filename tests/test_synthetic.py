@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 
-from analysis import data, synthetic
+from analysis.data import loading, synthetic
 
 
 def digest(folder) -> dict[str, str]:
@@ -41,10 +41,10 @@ def test_layout_and_quirks_match_the_competition(synthetic_data):
 
 
 def test_images_look_like_the_real_data(synthetic_data):
-    dataset = data.load_dataset(synthetic_data, show_progress=False)
+    dataset = loading.load_dataset(synthetic_data, show_progress=False)
     assert dataset.problems == []
     sizes = dataset.images[["width", "height"]]
     assert sizes.min().min() >= synthetic.MIN_SIDE and sizes.max().max() <= synthetic.MAX_SIDE
-    image = data.load_rgb(synthetic_data / dataset.images["path"].iloc[0])
+    image = loading.load_rgb(synthetic_data / dataset.images["path"].iloc[0])
     corner = image.getpixel((0, 0))
     assert min(corner) > 200  # light background

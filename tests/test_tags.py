@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis import bundle, tags
+from analysis.core import bundle, tags
 
 
 def test_tags_round_trip_and_export(tmp_path):

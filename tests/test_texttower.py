@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bundle, neighbours, texttower
+from analysis.core import bundle
+from analysis.stats import neighbours
+from analysis.models import texttower
 
 SPACE = "CornLens-Tiny:random"
 

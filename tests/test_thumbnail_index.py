@@ -6,8 +6,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import bundle, thumbnail_index
-from analysis.bundle import BundleError
+from analysis.core import bundle, thumbnail_index
+from analysis.core.bundle import BundleError
 
 N_IMAGES = 1000
 

@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
-from analysis import bundle, cli, embed, projection, zeroshot
+from analysis.core import bundle
+from analysis.cli import commands
+from analysis.models import embed, projection
+from analysis.stages import zeroshot
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 AUTOPSY_KEYS = {"model", "pretrained", "prompt_sets", "templates", "true_distribution", "predicted_distribution",
@@ -163,7 +166,7 @@ def test_user_prompts_through_the_cli(synthetic_data, tmp_path, monkeypatch):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(ISSUE_EXAMPLE))
     out = tmp_path / "b"
-    assert cli.main(["run", "--data", str(synthetic_data), "--out", str(out), "--clip", "CornLens-Tiny:random",
+    assert commands.main(["run", "--data", str(synthetic_data), "--out", str(out), "--clip", "CornLens-Tiny:random",
                      "--prompts", str(path), "--no-baselines", "--cache-dir", str(tmp_path / "cache"), "-q"]) == 0
     record = bundle.open_bundle(out).approach("zeroshot:CornLens-Tiny:random:mine")
     assert record["prompt_set"] == "mine" and record["params"]["classnames"]["silkcut"] == "kernel with a thin silk cut"
@@ -173,7 +176,7 @@ def test_user_prompts_through_the_cli(synthetic_data, tmp_path, monkeypatch):
 def test_bad_prompt_file_fails_before_the_data_is_read(tmp_path, capsys):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"name": "x", "templates": ["no placeholder"]}))
-    assert cli.main(["run", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "b"), "--clip",
+    assert commands.main(["run", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "b"), "--clip",
                      "CornLens-Tiny:random", "--prompts", str(path)]) == 1
     error = capsys.readouterr().err
     assert str(path) in error and "exactly one {}" in error and "Traceback" not in error

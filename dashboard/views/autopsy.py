@@ -1,6 +1,6 @@
 """Zero-shot autopsy: why zero-shot CLIP fails on these images, one figure and one reading at a time.
 
-The figures and their readings are ``analysis.panels.AUTOPSY_PANELS`` and ``SHORTCUT_PANELS``,
+The figures and their readings are ``analysis.present.panels.AUTOPSY_PANELS`` and ``SHORTCUT_PANELS``,
 the ones the report shows too.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, panels, records
+from analysis.present import explain, panels
+from analysis.core import records
 from dashboard import components
 from dashboard import panels as page_panels
 

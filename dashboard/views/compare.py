@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import combine, comparison, explain, panels, tables
+from analysis.core import side_by_side, tables
+from analysis.stats import approach_agreement
+from analysis.present import explain, panels
 from dashboard import components, loaders, other_bundles
 from dashboard import panels as page_panels
 
@@ -14,7 +16,7 @@ from dashboard import panels as page_panels
 def choose_approaches(approaches: list[dict], labels: dict[str, str], preset: bool = False) -> list[dict]:
     """The approaches picker; ``preset``: its value was just set in the session state (no default then)."""
     ids = [record["id"] for record in approaches]
-    default = None if preset else [record["id"] for record in combine.representative_by_bundle(approaches)]
+    default = None if preset else [record["id"] for record in side_by_side.representative_by_bundle(approaches)]
     chosen = st.multiselect("Approaches to compare", ids, default=default, format_func=labels.get,
                             key="compare_approaches", **components.KEPT)
     return [record for record in approaches if record["id"] in chosen]
@@ -28,7 +30,7 @@ def agreement_panel(ref, opened, chosen: list[dict]) -> None:
         return
     ids = [record["id"] for record in chosen]
     scored = loaders.scored_images(ref)
-    found = comparison.agreement_of(scored, ids)
+    found = approach_agreement.agreement_of(scored, ids)
     short = tables.approach_labels(chosen, short=True)
     table = tables.agreement_table(found, short)
     st.markdown(explain.read_agreement(found))
@@ -90,7 +92,7 @@ if not opened.approaches:
     st.stop()
 all_labels = tables.approach_labels(opened.approaches)
 chosen = choose_approaches(opened.approaches, all_labels, preset)
-if chosen:  # the figures and readings of analysis.panels.COMPARE_PANELS, as in the report
+if chosen:  # the figures and readings of analysis.present.panels.COMPARE_PANELS, as in the report
     page_panels.show(panels.COMPARE_PANELS, panels.compare_data(page_panels.LoaderSource(ref, opened), chosen), ref,
                      opened.manifest)
 agreement_panel(ref, opened, chosen)

@@ -1,13 +1,14 @@
 """ConvNeXt: the fine-tuned network's training curves, scores and mistakes.
 
-The figures and their readings are ``analysis.panels.CONVNEXT_PANELS``, the ones the report shows too.
+The figures and their readings are ``analysis.present.panels.CONVNEXT_PANELS``, the ones the report shows too.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analysis import explain, panels, run_facts, tables
+from analysis.present import explain, panels, run_facts
+from analysis.core import tables
 from dashboard import components
 from dashboard import panels as page_panels
 

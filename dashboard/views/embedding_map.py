@@ -6,7 +6,8 @@ import functools
 
 import streamlit as st
 
-from analysis import map_views, records, tables
+from analysis.present import map_views
+from analysis.core import records, tables
 from dashboard import components, loaders
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}

@@ -7,7 +7,8 @@ import functools
 
 import streamlit as st
 
-from analysis import explain, figures, records, tables, tags
+from analysis.present import explain, figures
+from analysis.core import records, tables, tags
 from dashboard import components, dense_gallery, loaders, tagging
 
 MATRIX_KEY = "gallery_matrix"

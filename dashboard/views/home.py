@@ -6,8 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import background, panels, runfile, split as split_module, tables
-from analysis.bundle import BundleError
+from analysis.core import background, runfile, tables
+from analysis.present import panels
+from analysis.data import split as split_module
+from analysis.core.bundle import BundleError
 from dashboard import components, loaders
 from dashboard import panels as page_panels
 

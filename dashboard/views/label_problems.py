@@ -8,7 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import figures, label_review, tables
+from analysis.present import figures, label_review
+from analysis.core import tables
 from dashboard import components, full_view, loaders
 
 GROUPS_PER_PAGE = 24

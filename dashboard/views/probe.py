@@ -1,13 +1,15 @@
 """Linear probe: what a logistic regression on the same CLIP features buys over zero-shot.
 
-The figures and their readings are ``analysis.panels.PROBE_PANELS``, the ones the report shows too.
+The figures and their readings are ``analysis.present.panels.PROBE_PANELS``, the ones the report shows too.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analysis import choices, explain, panels, tables
+from analysis.stats import choices
+from analysis.present import explain, panels
+from analysis.core import tables
 from dashboard import components
 from dashboard import panels as page_panels
 

@@ -1,4 +1,4 @@
-"""Report: preview and download the shareable report of this bundle (built by analysis.report)."""
+"""Report: preview and download the shareable report of this bundle (built by analysis.present.report)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import export
-from analysis.bundle import BundleError
+from analysis.present import export
+from analysis.core.bundle import BundleError
 from dashboard import components, loaders
 
 PREVIEW_HEIGHT = 900

@@ -8,7 +8,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import figures, neighbours, texttower
+from analysis.present import figures
+from analysis.stats import neighbours
+from analysis.models import texttower
 from dashboard import components, loaders, neighbours_view
 
 SCOPES = {"all images": None, "held-out images": ["eval"], "training images": ["train"],

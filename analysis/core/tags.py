@@ -1,0 +1,120 @@
+"""Tags a person puts on images ("label wrong", "ambiguous", "bad photo"), kept beside the bundle.
+
+Tags live in ``<bundle>/tags.csv`` (columns ``image_id``, ``tag``, ``tagged``): the one file of a
+bundle that belongs to its user. ``python -m analysis run`` never writes, replaces or deletes it,
+so tags survive a rerun; every change rewrites it atomically (temporary file + rename), so a crash
+leaves the old file or the new one, never half of one. The export (``image_id,path,label,tag``) is
+what a relabelling tool wants.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from analysis.core.bundle import atomic_path, now
+
+TAGS_FILE = "tags.csv"
+TAGS = ("label wrong", "ambiguous", "bad photo")
+COLUMNS = ("image_id", "tag", "tagged")
+EXPORT_COLUMNS = ("image_id", "path", "label", "tag")
+
+
+class TagError(Exception):
+    """The tags file cannot be read or written; the message names the file and says what to do."""
+
+
+def tags_path(bundle_path: str | Path) -> Path:
+    return Path(bundle_path) / TAGS_FILE
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=str) for column in COLUMNS})
+
+
+def read_tags(bundle_path: str | Path) -> pd.DataFrame:
+    """Every tag of the bundle, one row per (image, tag); empty when nothing is tagged yet.
+
+    Raises:
+        TagError: the file exists but is not a tags CSV (it names the file and the missing column).
+    """
+    path = tags_path(bundle_path)
+    if not path.exists():
+        return empty()
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise TagError(f"{path}: cannot be read as a tags CSV ({error}); move it away to start again.") from error
+    missing = [column for column in ("image_id", "tag") if column not in frame.columns]
+    if missing:
+        raise TagError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}.")
+    if "tagged" not in frame.columns:
+        frame["tagged"] = ""
+    frame = frame[list(COLUMNS)]
+    frame = frame[(frame["image_id"] != "") & (frame["tag"] != "")]
+    return frame.drop_duplicates(["image_id", "tag"]).reset_index(drop=True)
+
+
+def write_tags(bundle_path: str | Path, frame: pd.DataFrame) -> None:
+    """Replace the tags file atomically with ``frame`` (``image_id``, ``tag``, ``tagged``)."""
+    path = tags_path(bundle_path)
+    frame = frame[list(COLUMNS)].drop_duplicates(["image_id", "tag"]).sort_values(["image_id", "tag"])
+    try:
+        with atomic_path(path) as temporary:
+            frame.to_csv(temporary, index=False)
+    except OSError as error:
+        raise TagError(f"{path}: cannot be written ({error}); the tags were not changed.") from error
+
+
+def set_tags(bundle_path: str | Path, image_id: str, tags: Iterable[str]) -> pd.DataFrame:
+    """Make ``tags`` exactly the tags of ``image_id`` (an empty list removes them); returns every tag.
+
+    Tags already there keep the time they were first given.
+    """
+    current = read_tags(bundle_path)
+    wanted = list(dict.fromkeys(tag.strip() for tag in tags if tag and tag.strip()))
+    mine = current[current["image_id"] == image_id]
+    kept = mine[mine["tag"].isin(wanted)]
+    added = pd.DataFrame({"image_id": image_id, "tag": [tag for tag in wanted if tag not in set(kept["tag"])],
+                          "tagged": now()}, columns=list(COLUMNS))
+    updated = pd.concat([current[current["image_id"] != image_id], kept, added], ignore_index=True)
+    write_tags(bundle_path, updated)
+    return read_tags(bundle_path)
+
+
+def tags_of(frame: pd.DataFrame, image_id: str) -> list[str]:
+    """The tags of one image, in the order of ``TAGS`` (other tags after)."""
+    found = frame.loc[frame["image_id"] == image_id, "tag"].tolist()
+    return sorted(found, key=lambda tag: (TAGS.index(tag) if tag in TAGS else len(TAGS), tag))
+
+
+def tagged_ids(frame: pd.DataFrame, wanted: Iterable[str]) -> set[str]:
+    """Image ids carrying any of the ``wanted`` tags."""
+    return set(frame.loc[frame["tag"].isin(list(wanted)), "image_id"])
+
+
+def export_table(frame: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
+    """``image_id, path, label, tag``, one row per tag, ready for relabelling.
+
+    Tags of images no longer in the bundle (a rebuilt dataset) keep an empty path and label.
+    """
+    table = frame[["image_id", "tag"]].merge(images[["image_id", "path", "label"]], on="image_id", how="left")
+    return table[list(EXPORT_COLUMNS)].fillna("").sort_values(["image_id", "tag"]).reset_index(drop=True)
+
+
+def export_csv(frame: pd.DataFrame, images: pd.DataFrame) -> str:
+    """``export_table`` as CSV text."""
+    buffer = io.StringIO()
+    export_table(frame, images).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    return buffer.getvalue()
+
+
+def summary(frame: pd.DataFrame) -> dict[str, int]:
+    """Images per tag (``TAGS`` order, then any other tag)."""
+    counts = frame.groupby("tag")["image_id"].nunique().to_dict()
+    ordered = [tag for tag in TAGS if tag in counts] + sorted(tag for tag in counts if tag not in TAGS)
+    return {tag: int(counts[tag]) for tag in ordered}

@@ -1,0 +1,189 @@
+"""The ladder and the verdict, computed from a bundle's stored predictions (no model).
+
+``ladder:{model key}``: every rung of one CLIP model side by side (held-out accuracy with its
+interval, what it chose on the training part, its paired difference with the majority class),
+the steps between rungs with paired bootstrap intervals, the oracle prompt set, and the
+alignment table. ``verdict``: the three rows of :mod:`analysis.ladder.verdict` and the weight warnings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.core import bundle
+from analysis.data import split
+from analysis.ladder import verdict
+
+# (step, from rung, to rung, what the difference measures)
+STEPS = (
+    ("bias", "zeroshot", "zeroshot-calibrated", "decision bias"),
+    ("wording", "zeroshot", "zeroshot-worded", "wording"),
+    ("alignment", "zeroshot", "centroid", "text–image alignment"),
+    ("neighbours", "centroid", "knn", "one prototype per class vs every training image"),
+    ("directions", "centroid", "probe", "one direction per class vs many"),
+    ("features", "probe", "finetune", "the features themselves"),
+)
+RUNG_NAMES = {"zeroshot": "zero-shot", "zeroshot-calibrated": "zero-shot, calibrated",
+              "zeroshot-worded": "zero-shot, worded", "centroid": "class centroid", "knn": "k nearest neighbours",
+              "probe": "linear probe", "finetune": "fine-tuned ConvNeXt"}
+SEPARATING_RUNGS = ("centroid", "knn", "probe")
+
+
+def eval_correct(opened: bundle.Bundle, approach_id: str, images: pd.DataFrame) -> np.ndarray:
+    """1 where the approach is right on each held-out image, in ``images`` order (eval rows)."""
+    predicted = opened.predictions(approach_id).set_index("image_id")["pred_label"]
+    answers = predicted.reindex(images["image_id"]).to_numpy()
+    return (answers == images["label"].to_numpy()).astype(float)
+
+
+def best_finetune(opened: bundle.Bundle) -> dict | None:
+    """The fine-tuned model with the best validation accuracy (measured on a training fold)."""
+    records = opened.approaches_of_kind("finetune")
+
+    def validation(record: dict) -> float:
+        found = opened.diagnostics(record["id"]) if opened.has_diagnostics(record["id"]) else {}
+        return max((epoch.get("val_accuracy") or 0 for epoch in found.get("epochs", [])), default=0.0)
+
+    return max(records, key=validation, default=None)
+
+
+def rung_ids(opened: bundle.Bundle, model_key: str) -> dict[str, str]:
+    """Rung name → approach id, for the rungs this bundle holds."""
+    ids = {record["id"] for record in opened.approaches}
+    climb = opened.diagnostics(f"climb:{model_key}")
+    wanted = {"zeroshot": f"zeroshot:{model_key}:{climb['prompt_choice']['prompt_set']}",
+              **{name: f"{name}:{model_key}" for name in ("zeroshot-calibrated", "zeroshot-worded", "centroid",
+                                                          "knn", "probe")}}
+    found = {name: approach for name, approach in wanted.items() if approach in ids}
+    finetune = best_finetune(opened)
+    if finetune is not None:
+        found["finetune"] = finetune["id"]
+    return found
+
+
+def choice_text(name: str, record: dict, climb: dict) -> str:
+    """What a rung chose on the training part, in a few words."""
+    params = record.get("params", {})
+    if name == "zeroshot":
+        return f"prompt set {climb['prompt_choice']['prompt_set']} (best on the training images)"
+    if name == "zeroshot-calibrated":
+        temperature = params.get("temperature", float("nan"))
+        if temperature > 1e3:  # the fit flattened the logits: only the offsets (class frequencies) are left
+            return "one offset per class; the logits carry no signal (temperature → ∞): it answers by class frequency"
+        return f"temperature {temperature:.3g} and one offset per class"
+    if name == "zeroshot-worded":
+        return "; ".join(f"{c}: “{w['text']}”" for c, w in params.get("wordings", {}).items())
+    if name == "knn":
+        return f"k = {params.get('k')} (grouped cross-validation)"
+    if name == "probe":
+        return f"C = {params.get('C'):g} (grouped cross-validation)" if params.get("C") else ""
+    if name == "finetune":
+        return f"{record.get('model')}, weights: {record.get('weights') or record.get('pretrained')}"
+    return "one mean per class" if name == "centroid" else ""
+
+
+def summary(opened: bundle.Bundle, model_key: str) -> dict:
+    """The ``ladder:{model key}`` diagnostics (see the module docstring and ``docs/bundle.md``)."""
+    climb = opened.diagnostics(f"climb:{model_key}")
+    images = opened.images()
+    held_out = images[images["split"] == split.EVAL]
+    reference = opened.manifest.get("reference", {})
+    majority = (held_out["label"].to_numpy() == reference.get("majority_class")).astype(float)
+    ids = rung_ids(opened, model_key)
+    correct = {name: eval_correct(opened, approach, held_out) for name, approach in ids.items()}
+    rungs = []
+    for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "centroid", "knn", "probe", "finetune"):
+        if name not in ids:
+            continue
+        record = opened.approach(ids[name])
+        scores = record["metrics"]
+        rungs.append({"rung": name, "label": RUNG_NAMES[name], "approach_id": ids[name],
+                      "accuracy": scores["accuracy"], "accuracy_ci": scores.get("accuracy_ci"),
+                      "choice": choice_text(name, record, climb),
+                      "versus_majority": verdict.paired_difference(correct[name], majority)})
+    steps = [{"step": step, "from": first, "to": second, "measures": measures,
+              **verdict.paired_difference(correct[second], correct[first])}
+             for step, first, second, measures in STEPS if first in correct and second in correct]
+    separable = [row["rung"] for row in rungs
+                 if row["rung"] in SEPARATING_RUNGS and verdict.clearly(row["versus_majority"]) == "above"]
+    return {"model_key": model_key, "n_eval": int(len(held_out)), "majority_rate": reference.get("majority_rate"),
+            "uniform_rate": reference.get("uniform_rate"), "majority_class": reference.get("majority_class"),
+            "prompt_choice": climb["prompt_choice"], "rungs": rungs, "steps": steps,
+            "separable_by": separable, "alignment": climb.get("alignment", [])}
+
+
+def _chosen_ladder(opened: bundle.Bundle) -> dict | None:
+    """The ladder of the CLIP model whose chosen zero-shot is best on the training images."""
+    ladders = [opened.diagnostics(name) for name in (f"ladder:{entry.get('model_key', key)}" for key, entry in
+                                                     opened.manifest.get("embeddings", {}).items()
+                                                     if entry.get("kind") == "clip_image")
+               if opened.has_diagnostics(name)]
+
+    def train_score(found: dict) -> float:
+        choice = found["prompt_choice"]
+        return choice["train_accuracy"][choice["prompt_set"]]
+
+    return max(ladders, key=train_score, default=None)
+
+
+def verdict_of(opened: bundle.Bundle) -> dict:
+    """The ``verdict`` diagnostics: three rows and the weight warnings."""
+    images = opened.images()
+    held_out = images[images["split"] == split.EVAL]
+    reference = opened.manifest.get("reference", {})
+    majority = (held_out["label"].to_numpy() == reference.get("majority_class")).astype(float)
+    found = _chosen_ladder(opened)
+    ids = {row["rung"]: row["approach_id"] for row in (found or {}).get("rungs", [])}
+    if "probe" not in ids and opened.approaches_of_kind("probe"):
+        ids["probe"] = opened.approaches_of_kind("probe")[0]["id"]
+    if "finetune" not in ids and (finetune := best_finetune(opened)) is not None:
+        ids["finetune"] = finetune["id"]
+    known = {record["id"] for record in opened.approaches}
+    if "baseline:image-stats" in known:
+        ids["image-stats"] = "baseline:image-stats"
+    correct = {name: eval_correct(opened, approach, held_out) for name, approach in ids.items()}
+
+    def compare(first: str, second: str) -> dict | None:
+        if first not in correct or (second != "majority" and second not in correct):
+            return None
+        return verdict.paired_difference(correct[first], majority if second == "majority" else correct[second])
+
+    steps = {step["step"]: step for step in (found or {}).get("steps", [])}
+    majority_name = f"always *{reference.get('majority_class')}*"
+    zeroshot = compare("zeroshot", "majority")
+    rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
+                                verdict.zeroshot_diagnosis(zeroshot, steps))]
+    over_zeroshot, over_stats = compare("probe", "zeroshot"), compare("probe", "image-stats")
+    rows.append(verdict.verdict_row("probe vs zero-shot", over_zeroshot, "**linear probe**", "*zero-shot*",
+                                    probe_diagnosis(over_zeroshot, over_stats)))
+    rows.append(verdict.verdict_row("probe vs image statistics", over_stats, "**linear probe**",
+                                    "*image statistics*", ""))
+    over_probe = compare("finetune", "probe")
+    rows.append(verdict.verdict_row("ConvNeXt vs probe", over_probe, "**fine-tuned ConvNeXt**", "*linear probe*",
+                                    finetune_diagnosis(over_probe)))
+    used = [opened.approach(approach) for approach in ids.values()]
+    return {"rows": rows, "approaches": ids, "model_key": (found or {}).get("model_key"),
+            "warnings": verdict.weight_warnings(used or opened.approaches), "n_eval": int(len(held_out))}
+
+
+def probe_diagnosis(over_zeroshot: dict | None, over_stats: dict | None) -> str:
+    """What the probe's two comparisons say about the image features."""
+    parts = []
+    if over_zeroshot is not None:
+        parts.append({"above": "The image features hold what zero-shot misses: the failure is on the text side.",
+                      "level": "The probe is not clearly better than zero-shot.",
+                      "below": "The probe is below zero-shot: too few labels for the features."}
+                     [verdict.clearly(over_zeroshot)])
+    if over_stats is not None and verdict.clearly(over_stats) != "above":
+        parts.append("It is not clearly better than trivial image statistics (size, view, colour): "
+                     "it may have learnt the same shortcuts.")
+    return " ".join(parts)
+
+
+def finetune_diagnosis(over_probe: dict | None) -> str:
+    if over_probe is None:
+        return ""
+    return {"above": "Fine-tuning changes the features themselves and gains beyond the probe.",
+            "level": "Fine-tuning is level with the probe on these images.",
+            "below": "Fine-tuning is below the probe on frozen CLIP features."}[verdict.clearly(over_probe)]

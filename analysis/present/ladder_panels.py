@@ -1,0 +1,224 @@
+"""The ladder, the alignment table and the verdict as figures, tables and readings.
+
+Each function takes the ``ladder:{model key}`` or ``verdict`` diagnostics (plain dicts) and returns
+a plotly figure, a DataFrame or Markdown text, so the dashboard and the report show the same
+thing. Every sentence states only numbers of the bundle, and each claim about the image features
+names the rung that supports it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis.ladder import verdict
+from analysis.present.figures import KIND_COLOURS, _layout, _reference_lines, wrap
+from analysis.ladder.summary import RUNG_NAMES
+
+STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
+RUNG_COLOURS = {"zeroshot": KIND_COLOURS["zeroshot"], "zeroshot-calibrated": "#CC6677", "zeroshot-worded": "#882255",
+                "centroid": "#44AA99", "knn": "#88CCEE", "probe": KIND_COLOURS["probe"],
+                "finetune": KIND_COLOURS["finetune"]}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _pts(value: float) -> str:
+    return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
+
+
+# --- the waterfall --------------------------------------------------------------------------------
+
+def waterfall_figure(found: dict) -> go.Figure:
+    """"Where the points go": each rung's held-out accuracy (95% interval), and each step as a
+    floating bar from the rung it starts at to the rung it reaches, labelled with what it measures."""
+    rungs = {row["rung"]: row for row in found.get("rungs", [])}
+    labels = {name: RUNG_NAMES[name] for name in rungs}
+    figure = go.Figure()
+    for step in found.get("steps", []):
+        direction = verdict.clearly(step)
+        top = max(rungs[step["from"]]["accuracy"], rungs[step["to"]]["accuracy"])
+        high = (rungs[step["to"]].get("accuracy_ci") or [top, top])[1]
+        figure.add_annotation(x=labels[step["to"]], y=max(top, high) + 0.01, yanchor="bottom", showarrow=False,
+                              text=f"<b>{verdict.points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}",
+                              font=dict(size=11, color="#333333"))
+        figure.add_trace(go.Bar(
+            x=[labels[step["to"]]], base=[rungs[step["from"]]["accuracy"]], y=[step["difference"]],
+            marker=dict(color=STEP_COLOURS[direction], opacity=0.55), width=0.5, showlegend=False,
+            hovertemplate=(f"{step['measures']}: {labels[step['from']]} → {labels[step['to']]}<br>"
+                           f"{verdict.points(step['difference'])} points (95% paired interval "
+                           f"{verdict.points(step['ci'][0])} to {verdict.points(step['ci'][1])})<extra></extra>")))
+    for direction, name in (("above", "step: a clear gain"), ("below", "step: a clear loss"),
+                            ("level", "step: within its paired interval")):
+        figure.add_trace(go.Bar(x=[None], y=[None], marker=dict(color=STEP_COLOURS[direction], opacity=0.55),
+                                name=name))
+    names = list(rungs)
+    lows = [rungs[n]["accuracy"] - (rungs[n].get("accuracy_ci") or [rungs[n]["accuracy"]] * 2)[0] for n in names]
+    highs = [(rungs[n].get("accuracy_ci") or [rungs[n]["accuracy"]] * 2)[1] - rungs[n]["accuracy"] for n in names]
+    figure.add_trace(go.Scatter(
+        x=[labels[n] for n in names], y=[rungs[n]["accuracy"] for n in names], mode="markers",
+        marker=dict(size=13, color=[RUNG_COLOURS[n] for n in names], line=dict(color="#333333", width=1)),
+        error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color="#555555"),
+        name="held-out accuracy (95% interval)",
+        customdata=[rungs[n]["choice"] for n in names],
+        hovertemplate="%{x}: %{y:.1%}<br>chosen on train: %{customdata}<extra></extra>"))
+    choice = found.get("prompt_choice", {})
+    if choice.get("oracle_prompt_set") and choice["oracle_prompt_set"] != choice.get("prompt_set") \
+            and "zeroshot" in rungs:
+        figure.add_trace(go.Scatter(
+            x=[labels["zeroshot"]], y=[choice["oracle_accuracy"]], mode="markers",
+            marker=dict(size=11, symbol="diamond-open", color=RUNG_COLOURS["zeroshot"]),
+            name=f"oracle: prompt set {choice['oracle_prompt_set']} (chosen on the held-out images — not a fair score)",
+            hovertemplate="oracle %{y:.1%}<extra></extra>"))
+    _reference_lines(figure, found.get("majority_rate"), found.get("uniform_rate"))
+    ceiling = max([(row.get("accuracy_ci") or [0, row["accuracy"]])[1] for row in rungs.values()] + [0.0])
+    figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%", range=[0, min(1.0, ceiling + 0.15)])
+    figure.update_xaxes(categoryorder="array", categoryarray=[labels[n] for n in names])
+    return _layout(figure, "Where the points go", height=460, barmode="overlay")
+
+
+def read_ladder(found: dict) -> str:
+    """The ladder in numbers: what each cause costs, and what the features can do."""
+    rungs = {row["rung"]: row for row in found.get("rungs", [])}
+    steps = {step["step"]: step for step in found.get("steps", [])}
+    if "zeroshot" not in rungs:
+        return ""
+    zeroshot = rungs["zeroshot"]["accuracy"]
+    parts = []
+    top = rungs.get("probe")
+    gains = {key: steps[key]["difference"] for key in ("bias", "wording", "alignment") if key in steps}
+    if top is not None and top["accuracy"] > zeroshot:
+        lead = f"Of the {_pts(top['accuracy'] - zeroshot)} between zero-shot and the probe, "
+    else:
+        lead = "Against zero-shot, "
+    pieces = []
+    if "bias" in gains:  # a gain is said only when the verdict calls it clear (its interval above 0)
+        pieces.append(f"{_pts(gains['bias'])} come back by correcting the class bias alone (calibrated rung)"
+                      if verdict.clearly(steps["bias"]) == "above" else
+                      f"correcting the class bias alone {_within_noise(steps['bias'], 'calibrated', plural=False)}")
+    if "wording" in gains:
+        pieces.append(f"{_pts(gains['wording'])} by better words (worded rung)"
+                      if verdict.clearly(steps["wording"]) == "above" else
+                      f"better words {_within_noise(steps['wording'], 'worded', plural=True)}")
+    if pieces:
+        parts.append(lead + " and ".join(pieces) + ".")
+    if "alignment" in gains:
+        alignment = steps["alignment"]
+        if verdict.clearly(alignment) == "above":
+            text = f"Image prototypes recover {_pts(gains['alignment'])} (centroid rung)"
+            if max(gains.get("bias", 0), gains.get("wording", 0)) < 0.5 * gains["alignment"]:
+                text += ": the prompts point to the wrong place"
+            parts.append(text + ".")
+        else:
+            parts.append(f"One image prototype per class is not clearly better than the prompts "
+                         f"({verdict.points(gains['alignment'])} points, centroid rung).")
+    separable = found.get("separable_by") or []
+    majority = found.get("majority_rate")
+    if separable:
+        best = max(separable, key=lambda name: rungs[name]["accuracy"])
+        parts.append(f"The features do separate the classes: the {RUNG_NAMES[best]} reaches "
+                     f"{_pct(rungs[best]['accuracy'])} against {_pct(majority)} for the majority class, beyond its "
+                     "interval.")
+    elif any(name in rungs for name in ("centroid", "knn", "probe")):
+        parts.append(f"No rung that reads the image features (centroid, kNN, probe) beats the {_pct(majority)} of "
+                     "the majority class beyond its interval: on this evidence the features do not separate the classes.")
+    if "features" in steps and verdict.clearly(steps["features"]) != "level":
+        parts.append(f"Fine-tuning the network moves accuracy by {verdict.points(steps['features']['difference'])} "
+                     "points over the probe (ConvNeXt rung).")
+    return " ".join(parts)
+
+
+def _within_noise(step: dict, rung: str, plural: bool) -> str:
+    """What a ladder step that is not clearly a gain does, as its verdict says: a loss, or within noise."""
+    if verdict.clearly(step) == "below":
+        return f"{'lose' if plural else 'loses'} {_pts(step['difference'])} ({rung} rung)"
+    return (f"{'stay' if plural else 'stays'} within noise ({verdict.points(step['difference'])} points, "
+            f"{rung} rung)")
+
+
+def ladder_table(found: dict) -> pd.DataFrame:
+    """One row per rung: accuracy with its interval, the paired difference with the majority class,
+    and what the rung chose on the training part."""
+    rows = []
+    for row in found.get("rungs", []):
+        low, high = row.get("accuracy_ci") or [None, None]
+        versus = row["versus_majority"]
+        rows.append({"rung": row["label"], "accuracy": _pct(row["accuracy"]),
+                     "95% interval": f"{_pct(low)}–{_pct(high)}",
+                     "vs majority (paired)": f"{verdict.points(versus['difference'])} "
+                                             f"[{verdict.points(versus['ci'][0])}, {verdict.points(versus['ci'][1])}]",
+                     "chosen on the training part": row["choice"], "approach": row["approach_id"]})
+    return pd.DataFrame(rows)
+
+
+# --- alignment ------------------------------------------------------------------------------------
+
+def alignment_frame(rows: Sequence[dict], classes: Sequence[str]) -> pd.DataFrame:
+    """The alignment table: one row per class prompt, one cosine column per image class."""
+    table = []
+    for row in rows:
+        entry = {"class": row["class"], "wording": row["wording"]}
+        entry.update({f"cos · {name} images": round(row["cosine"][name], 3) if row["cosine"].get(name) is not None
+                      else None for name in classes})
+        entry.update({"own rank": row["own_rank"], "tokens": " | ".join(" + ".join(word) for word in row["tokens"]),
+                      "flags": "; ".join(row["flags"]).replace("*", "")})
+        table.append(entry)
+    return pd.DataFrame(table)
+
+
+def read_alignment(rows: Sequence[dict]) -> str:
+    """Which prompts point at another class's images, and which names the tokenizer cuts up."""
+    if not rows:
+        return ""
+    astray = [row for row in rows if row["own_rank"] > 1]
+    text = (f"{len(rows) - len(astray)} of {len(rows)} class prompts are closest to their own class's images."
+            if astray else f"Every class prompt is closest to its own class's images (cosine up to "
+                           f"{max(row['own_cosine'] for row in rows):.2f}).")
+    if astray:
+        text += " " + "; ".join(f"*{row['class']}* points closer to the *{row['closest_class']}* images "
+                                f"(its own rank {row['own_rank']})" for row in astray) + "."
+    cut = [row for row in rows if any(len(word) > 1 for word in row["tokens"])]
+    if cut:
+        text += " The tokenizer cuts " + ", ".join(
+            f"*{row['class']}* into {' + '.join(piece for word in row['tokens'] for piece in word)}" for row in cut) + \
+            ": a word the text tower may never have seen whole."
+    return text
+
+
+# --- evidence for other readings ------------------------------------------------------------------
+
+def separation_evidence(approaches: Sequence[dict], majority_rate: float | None,
+                        model_key: str | None = None) -> dict | None:
+    """The strongest rung that reads the image features (centroid, kNN, probe) and beats the
+    majority rate beyond its 95% interval, or None: what a reading about the features must cite."""
+    if majority_rate is None:
+        return None
+    found = [record for record in approaches if record.get("kind") in ("centroid", "knn", "probe")
+             and (model_key is None or record.get("model_key") == model_key)
+             and (record["metrics"].get("accuracy_ci") or [0])[0] > majority_rate]
+    best = max(found, key=lambda record: record["metrics"]["accuracy"], default=None)
+    if best is None:
+        return None
+    return {"rung": RUNG_NAMES[best["kind"]], "approach_id": best["id"], "accuracy": best["metrics"]["accuracy"],
+            "accuracy_ci": best["metrics"]["accuracy_ci"], "majority_rate": majority_rate}
+
+
+# --- the verdict ----------------------------------------------------------------------------------
+
+def verdict_markdown(found: dict, warnings: bool = True) -> str:
+    """The verdict as Markdown: warnings first (unless ``warnings`` is false: a panel shows them
+    as its warning), then one bullet per row with its diagnosis."""
+    lines = [line for warning in found.get("warnings", []) for line in (f"> ⚠ {warning}", "")] if warnings else []
+    for row in found.get("rows", []):
+        if not row["available"]:
+            continue
+        marker = {"above": "▲", "below": "▼", "level": "≈"}[row["direction"]]
+        lines.append(f"- {marker} {row['text']}." + (f" {row['diagnosis']}" if row["diagnosis"] else ""))
+    missing = [row["row"] for row in found.get("rows", []) if not row["available"]]
+    if missing:
+        lines.append(f"- Not in this bundle: {', '.join(missing)}.")
+    return "\n".join(lines)

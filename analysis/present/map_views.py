@@ -1,0 +1,139 @@
+"""What the embedding map page shows around the map: which approach colours it, what a box selected,
+and the caption of each colouring (no I/O, no UI)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.present import explain
+from analysis.core import records, tables
+
+UNLABELLED = "unlabelled"
+PANEL_MAP_POINTS = 20_000  # image points drawn on a map inside another page or the report (not the Embedding map page)
+SPLIT_NAMES = {"eval": "held-out", "train": "training", "kaggle_test": "competition test"}
+COLOURING_CAPTIONS = {
+    "label": "Colour: the true class of each image (grey: unlabelled competition test images).",
+    "prediction": "Colour: the class that {approach} answers; held-out images only, the others are grey "
+                  "(not scored).",
+    "correctness": "Colour: whether {approach} is right (blue) or wrong (orange) on each held-out image; training "
+                   "and unlabelled images are light grey (not scored).",
+    "view": "Colour: the view the photo was taken from (top or bottom of the kernel), not its class.",
+}
+
+
+def approaches_for(projection: str, approaches: list[dict]) -> list[dict]:
+    """Approaches built on this projection's model first, then the others."""
+    own = [record for record in approaches if tables.model_key(record) == projection]
+    return own + [record for record in approaches if record not in own]
+
+
+def best_approach_for(projection: str, approaches: list[dict]) -> str | None:
+    """The approach shown first on a map: built on the projection's model (a ConvNeXt map: that
+    network; a CLIP map: its probe, else its zero-shot run chosen on the training images), else
+    of all (:func:`analysis.core.records.default_approach`); None when there is none."""
+    own = [record for record in approaches if tables.model_key(record) == projection] or approaches
+    chosen = records.default_approach(own)
+    return chosen["id"] if chosen else None
+
+
+def colouring_caption(colour_by: str, approach_label: str | None) -> str:
+    """The sentence under the map that says what its colours mean for this colouring."""
+    return COLOURING_CAPTIONS[colour_by].format(approach=f"**{approach_label}**" if approach_label else "the approach")
+
+
+def selection_breakdown(images: pd.DataFrame, ids: list[str], classes: list[str]) -> pd.DataFrame:
+    """How many selected images of each class lie in each split.
+
+    Returns:
+        DataFrame with a ``class`` column (``classes`` order, then ``unlabelled``) and one count
+        column per split present (held-out first), plus ``all``; classes with no image are left out.
+    """
+    chosen = images[images["image_id"].isin(ids)]
+    label = chosen["label"].where(chosen["label"].notna(), UNLABELLED)
+    split = chosen["split"].map(lambda name: SPLIT_NAMES.get(name, name))
+    counts = pd.crosstab(label, split)
+    order = [name for name in SPLIT_NAMES.values() if name in counts.columns]
+    counts = counts[order + [column for column in counts.columns if column not in order]]
+    rows = [name for name in [*classes, UNLABELLED] if name in counts.index]
+    counts = counts.reindex(rows)
+    counts["all"] = counts.sum(axis=1)
+    counts.columns.name = None
+    return counts.rename_axis("class").reset_index()
+
+
+def selected_rows(images: pd.DataFrame, scored: pd.DataFrame, ids: list[str], include_training: bool) -> pd.DataFrame:
+    """The rows for the cards of a map selection, in ``ids`` order.
+
+    Held-out images carry every approach's answer (``tables.scored_images``); with
+    ``include_training`` the training and unlabelled images follow, with their label (or
+    ``unlabelled``) and split but no answers (approaches are scored on the held-out images only).
+    """
+    wanted = list(dict.fromkeys(ids))
+    scored_ids = set(scored["image_id"])
+    held_out = scored.set_index("image_id").reindex([i for i in wanted if i in scored_ids])
+    rows = held_out.reset_index()
+    if include_training:
+        others = images[images["image_id"].isin(wanted) & ~images["image_id"].isin(scored["image_id"])].copy()
+        others["label"] = others["label"].where(others["label"].notna(), UNLABELLED)
+        rows = pd.concat([rows, others], ignore_index=True)
+    return rows
+
+
+def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:
+    """Image ids of the points of a chart selection on ``figures.projection_figure(points)``, whose
+    ``customdata`` is the row among the image points (class-prompt stars carry none)."""
+    ids = points.loc[points["kind"] == "image", "image_id"].to_numpy(dtype=object)
+    rows = [point.get("customdata") for point in selected]
+    rows = [row[0] if isinstance(row, list) and row else row for row in rows]
+    return [str(ids[row]) for row in rows if isinstance(row, int) and not isinstance(row, bool) and 0 <= row < len(ids)]
+
+
+def box_text(boxes: list[dict]) -> str:
+    """A box selection as ``x0,x1,y0,y1`` (the URL form); empty for a lasso or no selection."""
+    if not boxes or "x" not in boxes[0] or "y" not in boxes[0]:
+        return ""
+    (x0, x1), (y0, y1) = sorted(boxes[0]["x"][:2]), sorted(boxes[0]["y"][:2])
+    return ",".join(f"{value:.6g}" for value in (x0, x1, y0, y1))
+
+
+def ids_in_box(points: pd.DataFrame, box: str) -> list[str]:
+    """Image ids of the map points inside a ``box_text`` box; empty when ``box`` cannot be read."""
+    try:
+        x0, x1, y0, y1 = (float(part) for part in box.split(","))
+    except ValueError:
+        return []
+    images = points[points["kind"] == "image"]
+    inside = images["x"].between(x0, x1) & images["y"].between(y0, y1)
+    return images.loc[inside, "image_id"].tolist()
+
+
+def thinned(points: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """``tables.map_points`` with at most about ``limit`` (default :data:`PANEL_MAP_POINTS`) image
+    points: the same random share of every true class, so each cloud keeps its place, shape and
+    relative density (a map a few hundred pixels high shows no more); text points are all kept, the
+    order is unchanged."""
+    limit = PANEL_MAP_POINTS if limit is None else limit
+    images = points["kind"] == "image"
+    if images.sum() <= limit:
+        return points
+    kept = points[images].groupby("label", group_keys=False).sample(frac=limit / images.sum(), random_state=seed)
+    return points[~images | points.index.isin(kept.index)]
+
+
+def thinning_note(points: pd.DataFrame, total: int) -> str:
+    """The sentence that says a map draws a sample (``thinned``); empty when it draws every image."""
+    shown = int((points["kind"] == "image").sum())
+    if shown >= total:
+        return ""
+    return (f" This map draws {shown:,} of the {total:,} images, the same random {shown / total:.1%} of each class: "
+            "more points would only draw the same clouds denser. The dashboard's Embedding map page shows every image.")
+
+
+def panel_map(points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], str]:
+    """A map as a panel draws it: the ``thinned`` points, the images per true class before thinning
+    (for the legend) and the reading of every image (``explain.read_projection``) with the
+    thinning note, so that the numbers said are those of all images, as on the Embedding map page."""
+    drawn = thinned(points)
+    images = points[points["kind"] == "image"]
+    counts = images["label"].fillna("unknown").astype(str).value_counts().to_dict()
+    return drawn, counts, explain.read_projection(points) + thinning_note(drawn, len(images))

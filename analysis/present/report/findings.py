@@ -1,0 +1,109 @@
+"""What a report says about a bundle in plain sentences: its approaches in story order, the key
+findings, and the line that replaces a part the bundle lacks. Plain text: callers escape it."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from analysis.stats import choices
+from analysis.present import explain
+from analysis.core import tables
+from analysis.core.bundle import Bundle, BundleError
+from analysis.core.records import best_per_model, choice_accuracy
+
+log = logging.getLogger(__name__)
+
+KIND_ORDER = {"baseline": 0, "zeroshot": 1, "zeroshot-calibrated": 2, "zeroshot-worded": 3, "centroid": 4, "knn": 5,
+              "probe": 6, "finetune": 7}
+
+
+def diagnostics(bundle: Bundle, name: str) -> dict:
+    """The named diagnostics, or an empty dict when the bundle has none (or they cannot be read)."""
+    if not bundle.has_diagnostics(name):
+        return {}
+    try:
+        return bundle.diagnostics(name)
+    except BundleError as error:
+        log.warning("report: %s", error)
+        return {}
+
+
+def ordered_approaches(bundle: Bundle) -> list[dict]:
+    """The bundle's approaches in story order: baselines, zero-shot, probe, fine-tuned; best first within."""
+    return sorted(bundle.approaches,
+                  key=lambda record: (KIND_ORDER.get(record["kind"], 9), -record["metrics"]["accuracy"]))
+
+
+def chosen_of_kind(bundle: Bundle, kind: str) -> dict | None:
+    """The approach of one kind chosen on the training part (:func:`~analysis.core.records.best_per_model`,
+    then across models by :func:`~analysis.core.records.choice_accuracy`), never the held-out winner; or None."""
+    return max(best_per_model(bundle.approaches, kind).values(), key=choice_accuracy, default=None)
+
+
+def key_findings(bundle: Bundle) -> list[str]:
+    """A few plain sentences that read the headline numbers (plain text; callers escape them)."""
+    labels = tables.approach_labels(bundle.approaches)
+    reference = bundle.manifest.get("reference", {})
+    majority = reference.get("majority_rate")
+    findings = []
+    if bundle.approaches:
+        best = max(bundle.approaches, key=lambda record: record["metrics"]["accuracy"])
+        scores = best["metrics"]
+        interval = scores.get("accuracy_ci") or [math.nan, math.nan]
+        findings.append(f"Best approach: {labels[best['id']]} at {scores['accuracy']:.3f} "
+                        f"(95% interval {interval[0]:.3f}–{interval[1]:.3f}) on {scores.get('n', '?')} "
+                        "held-out images.")
+    zeroshot = chosen_of_kind(bundle, "zeroshot")
+    if zeroshot and majority is not None:
+        accuracy = zeroshot["metrics"]["accuracy"]
+        findings.append(f"The zero-shot run chosen on the training images ({labels[zeroshot['id']]}) scores "
+                        f"{accuracy:.3f}, "
+                        f"{explain.versus(accuracy, majority)} the majority-class rate of {majority:.3f} "
+                        f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
+    probe = chosen_of_kind(bundle, "probe")
+    if probe and zeroshot:
+        findings.append(f"The linear probe ({labels[probe['id']]}) scores {probe['metrics']['accuracy']:.3f}, "
+                        f"{explain.difference(probe['metrics']['accuracy'], zeroshot['metrics']['accuracy'])} "
+                        "the zero-shot run chosen on the training images.")
+    finetune = chosen_of_kind(bundle, "finetune")
+    if finetune and probe:
+        findings.append(f"Fine-tuning ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
+                        f"{explain.difference(finetune['metrics']['accuracy'], probe['metrics']['accuracy'])} "
+                        "the linear probe.")
+    stats = next((record for record in bundle.approaches if record["id"] == "baseline:image-stats"), None)
+    if stats and zeroshot:
+        findings.append(f"Simple image statistics (size, view, colour) alone score "
+                        f"{stats['metrics']['accuracy']:.3f}, against {zeroshot['metrics']['accuracy']:.3f} "
+                        "for the zero-shot run chosen on the training images.")
+    probe_diagnostics = diagnostics(bundle, probe["id"]) if probe else {}
+    shots = probe_diagnostics.get("effective_shots")
+    if probe_diagnostics.get("effective_shots_range"):
+        phrase = choices.shots_phrase(probe_diagnostics["effective_shots_range"])
+        findings.append("The probe never clearly overtakes zero-shot in this bundle." if phrase == "never clearly"
+                        else f"The probe clearly overtakes zero-shot with {phrase} labelled images per class.")
+    elif isinstance(shots, (int, float)):
+        at_most = probe_diagnostics.get("effective_shots_bound") == "at_most"
+        findings.append(f"The probe matches zero-shot with {'at most' if at_most else 'about'} "
+                        f"{tables.shots_text(shots)} labelled images per class.")
+    elif probe_diagnostics.get("effective_shots_bound") == "never":
+        findings.append("The probe never reaches zero-shot within the labelled images of this bundle.")
+    all_wrong = diagnostics(bundle, "agreement").get("all_wrong")
+    n_eval = bundle.approaches[0]["metrics"].get("n") if bundle.approaches else None
+    if all_wrong is not None and n_eval:
+        findings.append(f"{len(all_wrong)} held-out images ({len(all_wrong) / n_eval:.0%}) are missed by every "
+                        "approach: candidates for label problems.")
+    return findings
+
+
+def missing_line(bundle: Bundle, part: str) -> str:
+    """One line saying what is missing and the command that produces it (plain text).
+
+    The command names the data and the bundle by placeholders: a report is made to be shared, and
+    the author's folder names are nobody else's business (nor any use on another machine).
+    """
+    manifest = {**bundle.manifest, "dataset": {**bundle.manifest.get("dataset", {}), "root": "DATA_DIR"}}
+    text = explain.missing_part(manifest, "BUNDLE", part)
+    sentence, _, rest = text.partition("```bash\n")
+    command = rest.split("\n```", 1)[0]
+    return " ".join(f"{sentence.strip()} {command}".split())

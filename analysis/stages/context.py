@@ -1,0 +1,191 @@
+"""What a stage may read and write: :class:`RunContext`, :class:`Stage`, and the options (from :mod:`analysis.core.options`).
+
+This module sits below every stage and below the runner (:mod:`analysis.stages.runner`): stages import it,
+it imports no stage. A stage reads its own typed options (a frozen dataclass whose field names are
+:class:`RunOptions` fields, see :func:`stage_options`) and writes into the bundle only through the
+context: :meth:`RunContext.save_approach`, :meth:`~RunContext.save_embeddings`,
+:meth:`~RunContext.save_projection`, :meth:`~RunContext.save_diagnostics`,
+:meth:`~RunContext.set_manifest_entry` and :meth:`~RunContext.file_path`; it reads what earlier stages
+wrote with :meth:`RunContext.bundle`. How to add a stage: see :mod:`analysis.stages.registry`.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from analysis.core import bundle, records
+from analysis.data import loading, split
+from analysis.stats import metrics
+from analysis.core.options import NoOptions, O, OptionsError, RunOptions, stage_options
+
+__all__ = ["NoOptions", "OptionsError", "RunContext", "RunOptions", "Stage", "stage_options"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What a stage needs: the options, the validated dataset and the bundle being written."""
+
+    options: RunOptions
+    dataset: loading.Dataset
+    images: pd.DataFrame  # images.parquet as written: one row per image with split and fold
+    path: Path            # the bundle folder
+    clip_models: dict = field(default_factory=dict, init=False, repr=False)  # see clip_model
+
+    def clip_model(self, text: str, device: str, seed: int, cache_dir: Path | None, precision: str) -> Any:
+        """The ``--clip`` model ``text`` of this run (an :class:`analysis.models.embed.ClipModel`), made once:
+        the stages that use it in turn (zero-shot, then the ladder's wordings) share its loaded weights."""
+        key = (text, device, seed, cache_dir, precision)
+        if key not in self.clip_models:
+            from analysis.models import embed  # torch: only when a CLIP model is asked for
+
+            self.clip_models[key] = embed.ClipModel.from_text(*key)
+        return self.clip_models[key]
+
+    @property
+    def classes(self) -> list[str]:
+        return self.dataset.classes
+
+    def image_paths(self, frame: pd.DataFrame | None = None) -> list[Path]:
+        """Absolute image file paths of ``frame`` (default: every image), in row order."""
+        frame = self.images if frame is None else frame
+        return [self.dataset.root / relative for relative in frame["path"]]
+
+    def rows(self, *splits: str) -> pd.DataFrame:
+        """The images of the given splits (``train``, ``eval``, ``kaggle_test``)."""
+        return self.images[self.images["split"].isin(splits)]
+
+    # --- reading what is written ------------------------------------------------------------------
+
+    def bundle(self) -> bundle.Bundle:
+        """The bundle as written so far (manifest read afresh), to read earlier stages' output."""
+        return bundle.Bundle(self.path, bundle.read_manifest(self.path))
+
+    def is_complete(self, approach_id: str) -> bool:
+        """True when the bundle already holds this approach and ``force`` is not set."""
+        if self.options.force:
+            return False
+        return any(record["id"] == approach_id for record in self.bundle().approaches)
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def save_approach(self, kind: str, image_ids: Any, proba: np.ndarray, *, model_key: str,
+                      prompt_set: str | None = None, model: str | None = None, pretrained: str | None = None,
+                      params: dict | None = None, diagnostics: dict | None = None,
+                      wall_time_s: float | None = None, device: str = "cpu", **extra: Any) -> dict:
+        """Score an approach on the held-out ``eval`` images and store it in the bundle.
+
+        The approach's id is :func:`analysis.core.records.approach_id` of its identity (``kind``,
+        ``model_key``, ``prompt_set``), which the record also stores as data.
+
+        Args:
+            image_ids: the predicted images; must include every ``eval`` image (and should include
+                ``kaggle_test`` images so that a submission can be written).
+            proba: ndarray of shape (n_images, n_classes), ``classes`` order.
+            model_key: the model key (``ViT-B-32:openai``, ``convnext_tiny``) or the baseline's name.
+        """
+        approach_id = records.approach_id(kind, model_key, prompt_set)
+        predictions = bundle.predictions_frame(list(image_ids), proba, self.classes)
+        eval_rows = self.rows(split.EVAL)
+        scored = eval_rows[["image_id", "label", "view"]].merge(predictions, on="image_id", how="left")
+        if scored["pred_label"].isna().any():
+            missing = scored.loc[scored["pred_label"].isna(), "image_id"].head(3).tolist()
+            raise ValueError(f"approach {approach_id} has no prediction for held-out images such as {missing}")
+        proba_eval = scored[[f"prob_{name}" for name in self.classes]].to_numpy()
+        scores = metrics.evaluate(scored["label"].to_numpy(), proba_eval, self.classes, seed=self.options.seed)
+        scores["accuracy_by_view"] = {
+            str(view): float((group["pred_label"] == group["label"]).mean())
+            for view, group in scored.groupby("view")
+        }
+        record = {"id": approach_id, "kind": kind, "model_key": model_key, "prompt_set": prompt_set,
+                  "model": model, "pretrained": pretrained, "params": params or {}, "metrics": scores,
+                  "wall_time_s": wall_time_s, "device": device, **extra}
+        stored = bundle.save_approach(self.path, record, predictions, diagnostics)
+        log.info("%s: accuracy %.3f (95%% CI %.3f–%.3f) on %d held-out images", approach_id,
+                 scores["accuracy"], *scores["accuracy_ci"], scores["n"])
+        return stored
+
+    def save_embeddings(self, name: str, array: np.ndarray, **meta: Any) -> None:
+        """``embeddings/<name>.npy`` (rows in images order) and its manifest entry."""
+        bundle.save_embeddings(self.path, name, array, **meta)
+
+    def save_projection(self, name: str, frame: pd.DataFrame, **meta: Any) -> None:
+        """``projections/<name>.parquet`` and its manifest entry (give ``method``: the one actually used)."""
+        bundle.save_projection(self.path, name, frame, **meta)
+
+    def save_diagnostics(self, name: str, diagnostics: dict) -> None:
+        """``diagnostics/<name>.json``."""
+        bundle.save_diagnostics(self.path, name, diagnostics)
+
+    def set_manifest_entry(self, key: str, value: Any, section: str | None = None) -> None:
+        """Set ``manifest[key]`` (or ``manifest[section][key]``) to ``value``."""
+        def change(manifest: dict) -> None:
+            (manifest.setdefault(section, {}) if section else manifest)[key] = value
+        bundle.update_manifest(self.path, change)
+
+    def file_path(self, relative: str | Path) -> Path:
+        """A path inside the bundle for a stage's own files (checkpoints, submissions); write it with
+        :meth:`atomic_file` or a helper that writes atomically."""
+        return self.path / relative
+
+    @contextmanager
+    def atomic_file(self, relative: str | Path) -> Iterator[Path]:
+        """A temporary path that replaces ``relative`` (inside the bundle) in one rename on success."""
+        with bundle.atomic_path(self.file_path(relative)) as temporary:
+            yield temporary
+
+
+U = TypeVar("U")
+
+
+def _one_unit(context: RunContext, options: Any) -> Iterable[Any]:
+    return [None]
+
+
+def _never_done(context: RunContext, options: Any, unit: Any) -> bool:
+    return False
+
+
+def _no_check(options: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Stage(Generic[O, U]):
+    """One step of `run`, as listed in :data:`analysis.stages.registry.STAGES`.
+
+    The runner, for each stage in order: builds its typed ``options`` (:func:`stage_options`), calls
+    ``check(options)`` before any image is read, then after the data part is written, for each
+    unit of ``units(context, options)`` (a CLIP model, a ConvNeXt spec, …): skips it when
+    ``done(context, options, unit)`` and ``--force`` is not set, else calls ``run(context, options, unit)``.
+
+    Attributes:
+        name: short name (``zeroshot``), used in logs and to pick stages.
+        summary: one line on what the stage adds to the bundle.
+        options: a frozen dataclass whose field names are :class:`RunOptions` fields.
+        run: does the work of one unit, writing only through the context.
+        units: the units of work (default: one, ``None``).
+        done: the stage's own "already in the bundle" rule for one unit (default: never done).
+        check: fails in seconds on unusable options (raise an error written for the user).
+        describe: names a unit in the "skipped" log line.
+    """
+
+    name: str
+    summary: str
+    options: type[O]
+    run: Callable[[RunContext, O, U], None]
+    units: Callable[[RunContext, O], Iterable[U]] = _one_unit
+    done: Callable[[RunContext, O, U], bool] = _never_done
+    check: Callable[[O], None] = _no_check
+    describe: Callable[[U], str] = str
+
+    def typed_options(self, options: RunOptions) -> O:
+        return stage_options(self.options, options)
