@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.core import bundle, lock
 from analysis.data import loading, split
 from analysis.stats import metrics
+from analysis.stages import timing
 from analysis.stages.context import RunContext, RunOptions, Stage
 
 __all__ = ["RunContext", "RunOptions", "images_table", "prepare", "run", "run_stage", "split_facts"]
@@ -125,9 +126,14 @@ def run(options: RunOptions, stages: Sequence[Stage] | None = None) -> bundle.Bu
     stages = STAGES if stages is None else stages
     for stage in stages:  # fail in seconds, before the data is read
         stage.check(stage.typed_options(options))
+    times: list[dict] = []  # one row per stage: seconds and peak memory (analysis.stages.timing)
     with lock.bundle_lock(options.out):  # one writer per bundle: a second run refuses at once
-        context = prepare(options)
+        with timing.measured("data", times):  # image checks, split, thumbnails
+            context = prepare(options)
         for stage in stages:
-            run_stage(stage, context)
+            with timing.measured(stage.name, times):
+                run_stage(stage, context)
+        bundle.update_manifest(context.path, lambda manifest: manifest.__setitem__(timing.MANIFEST_KEY, times))
+    log.info("time and peak memory per stage:\n%s", timing.table_text(times))
     log.info("bundle ready at %s (%.1f s)", context.path, time.perf_counter() - started)
     return bundle.open_bundle(context.path)
