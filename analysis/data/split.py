@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.model_selection import StratifiedGroupKFold
 
 from analysis.data.csvlayout import GIVEN_SPLIT as GIVEN  # the CSV's split column (train/eval)
 from analysis.core.options import held_out_folds, used_eval_fraction  # noqa: F401  (split.used_eval_fraction)
@@ -57,6 +54,9 @@ def group_ids(frame: pd.DataFrame, keys: tuple[str, ...] = ("seed_id", "content_
         sources.append(order[:-1][same])
         targets.append(order[1:][same])
     rows, cols = np.concatenate(sources), np.concatenate(targets)
+    from scipy.sparse import coo_matrix  # here: the dashboard imports this module, and scipy costs it ~1 s
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_rows, n_rows))
     return connected_components(graph, directed=False)[1]
 
@@ -65,6 +65,8 @@ def _grouped_folds(labels: np.ndarray, groups: np.ndarray, n_folds: int, seed: i
     """Fold number per row from a stratified, grouped k-fold (k reduced when groups are few)."""
     n_folds = max(2, min(n_folds, len(np.unique(groups))))
     folds = np.full(len(labels), -1, dtype=np.int64)
+    from sklearn.model_selection import StratifiedGroupKFold  # here: scikit-learn costs the dashboard ~1 s
+
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
         folds[held_out] = fold
