@@ -263,10 +263,12 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
                 image_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key)
 
 
+@st.fragment
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
     """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
-    ``rows`` with a page selector above it."""
+    ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
+    only the grid, not the charts and filters above it."""
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())

@@ -8,7 +8,7 @@ figure with its reading as a caption, a warning or a "missing part" notice in pl
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Hashable, Sequence, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +20,7 @@ from dashboard import components, loaders
 from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
+Made = TypeVar("Made")
 
 
 class LoaderSource:
@@ -61,6 +62,17 @@ def _built(specs: Sequence[PanelSpec], data: panels.PageData) -> list[Panel]:
     return built
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _once(ref: BundleRef, key: Hashable, _make: Callable[[], Made]) -> Made:
+    return _make()
+
+
+def page_data(ref: BundleRef, key: Hashable, make: Callable[[], Made]) -> Made:
+    """``make()`` (a page's :class:`analysis.present.panels.PageData`) once per bundle version and ``key``
+    (the page and every choice its data depends on), shared by every session and rerun, read-only."""
+    return _once(ref, ("data", key), make)
+
+
 def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
     if panel.missing:
         components.missing(manifest, ref, panel.missing)
@@ -77,10 +89,16 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
         st.markdown(panel.reading)
 
 
-def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict) -> None:
+def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict,
+         key: Hashable | None = None) -> None:
     """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
-    panels in pairs; a lone half panel keeps its width, it need not fill the page."""
-    for heading, row in panels.rows(_built(specs, data)):
+    panels in pairs; a lone half panel keeps its width, it need not fill the page.
+
+    With ``key`` (the ``page_data`` key of ``data``), the figures and readings are built once per
+    bundle version and key and shared by every session and rerun (a rerun only sends them again).
+    """
+    built = _once(ref, ("panels", key), lambda: _built(specs, data)) if key is not None else _built(specs, data)
+    for heading, row in panels.rows(built):
         if heading:
             st.subheader(heading)
         if not row[0].half:

@@ -3,6 +3,9 @@ and the caption of each colouring (no I/O, no UI)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
+import numpy as np
 import pandas as pd
 
 from analysis.present import explain
@@ -48,7 +51,7 @@ def selection_breakdown(images: pd.DataFrame, ids: list[str], classes: list[str]
         DataFrame with a ``class`` column (``classes`` order, then ``unlabelled``) and one count
         column per split present (held-out first), plus ``all``; classes with no image are left out.
     """
-    chosen = images[images["image_id"].isin(ids)]
+    chosen = images.iloc[np.sort(positions(images, ids))]
     label = chosen["label"].where(chosen["label"].notna(), UNLABELLED)
     split = chosen["split"].map(lambda name: SPLIT_NAMES.get(name, name))
     counts = pd.crosstab(label, split)
@@ -68,15 +71,22 @@ def selected_rows(images: pd.DataFrame, scored: pd.DataFrame, ids: list[str], in
     ``include_training`` the training and unlabelled images follow, with their label (or
     ``unlabelled``) and split but no answers (approaches are scored on the held-out images only).
     """
-    wanted = list(dict.fromkeys(ids))
-    scored_ids = set(scored["image_id"])
-    held_out = scored.set_index("image_id").reindex([i for i in wanted if i in scored_ids])
-    rows = held_out.reset_index()
+    rows = scored.iloc[positions(scored, ids)].reset_index(drop=True)
     if include_training:
-        others = images[images["image_id"].isin(wanted) & ~images["image_id"].isin(scored["image_id"])].copy()
+        chosen = np.sort(positions(images, ids))
+        not_scored = pd.Index(scored["image_id"]).get_indexer(images["image_id"].iloc[chosen]) < 0
+        others = images.iloc[chosen[not_scored]].copy()
         others["label"] = others["label"].where(others["label"].notna(), UNLABELLED)
         rows = pd.concat([rows, others], ignore_index=True)
     return rows
+
+
+def positions(table: pd.DataFrame, ids: Sequence[str]) -> np.ndarray:
+    """Row positions in ``table`` (unique ``image_id`` column) of ``ids``, in ``ids`` order, each once;
+    ids not in the table are left out. A hash lookup: pandas' ``isin`` with 100,000 ids on an Arrow
+    string column takes about a second, this about 0.05 s."""
+    found = pd.Index(table["image_id"]).get_indexer(pd.unique(np.asarray(list(ids), dtype=object)))
+    return found[found >= 0]
 
 
 def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:

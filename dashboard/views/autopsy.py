@@ -32,12 +32,13 @@ if not models:
     components.missing(opened.manifest, ref, "zeroshot")
 else:
     model = st.selectbox("CLIP model", list(models), key="autopsy_model") if len(models) > 1 else next(iter(models))
-    data = panels.autopsy_data(source, model)
+    data = page_panels.page_data(ref, ("autopsy", model), lambda: panels.autopsy_data(source, model))
     headline(data.record, data.reference)
     if not data.diagnostics:
         components.missing(opened.manifest, ref, "autopsy")
-    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest)
+    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model))
     if data.points is not None:
         st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                      icon=":material/scatter_plot:")
-page_panels.show(panels.SHORTCUT_PANELS, panels.shortcut_data(source), ref, opened.manifest)
+page_panels.show(panels.SHORTCUT_PANELS, page_panels.page_data(ref, "shortcuts", lambda: panels.shortcut_data(source)),
+                 ref, opened.manifest, key="shortcuts")

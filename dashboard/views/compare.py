@@ -93,7 +93,8 @@ if not opened.approaches:
 all_labels = tables.approach_labels(opened.approaches)
 chosen = choose_approaches(opened.approaches, all_labels, preset)
 if chosen:  # the figures and readings of analysis.present.panels.COMPARE_PANELS, as in the report
-    page_panels.show(panels.COMPARE_PANELS, panels.compare_data(page_panels.LoaderSource(ref, opened), chosen), ref,
-                     opened.manifest)
+    key = ("compare", tuple(record["id"] for record in chosen))
+    page_panels.show(panels.COMPARE_PANELS, page_panels.page_data(
+        ref, key, lambda: panels.compare_data(page_panels.LoaderSource(ref, opened), chosen)), ref, opened.manifest, key)
 agreement_panel(ref, opened, chosen)
 disagreement_panel(ref, opened, opened.approaches, all_labels)

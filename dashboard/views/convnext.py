@@ -19,9 +19,10 @@ st.markdown(explain.describe_approach(record))
 components.metric_row(record)
 with st.expander("Hyper-parameters", expanded=True):
     st.table(run_facts.hyperparameter_table(record.get("params")).set_index("setting"))
-data = panels.convnext_data(page_panels.LoaderSource(ref, opened), record)
+data = page_panels.page_data(ref, ("convnext", record["id"]),
+                             lambda: panels.convnext_data(page_panels.LoaderSource(ref, opened), record))
 if not data.diagnostics:
     st.info(f"This network has no training diagnostics in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--convnext {tables.model_key(record)}', '--force')}\n```")
-page_panels.show(panels.CONVNEXT_PANELS, data, ref, opened.manifest)
+page_panels.show(panels.CONVNEXT_PANELS, data, ref, opened.manifest, key=("convnext", record["id"]))
 st.page_link("views/gallery.py", label="See the misclassified images in the gallery", icon=":material/photo_library:")

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis.present import explain, figures
 from analysis.core import records, tables, tags
 from dashboard import components, dense_gallery, loaders, tagging
+from dashboard import panels as page_panels
 
 MATRIX_KEY = "gallery_matrix"
 FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
@@ -69,14 +70,15 @@ def tag_controls(ref, opened, all_tags) -> list[str]:
     return chosen
 
 
-def confusion_matrix_panel(record: dict, classes: list[str]) -> None:
+def confusion_matrix_panel(ref, record: dict, classes: list[str]) -> None:
     matrix = record["metrics"].get("confusion_matrix")
     if not matrix:
         return
     st.caption("Confusion matrix on the held-out images — **click a cell** to show its images.")
-    components.figure(figures.confusion_matrix_figure(matrix, classes, clickable=True, height=300),
-                      explain.read_confusion(matrix, classes), key=MATRIX_KEY,
-                      on_select=apply_matrix_click, selection_mode="points")
+    figure, reading = page_panels.page_data(ref, ("gallery_matrix", record["id"]), lambda: (
+        figures.confusion_matrix_figure(matrix, classes, clickable=True, height=300),
+        explain.read_confusion(matrix, classes)))
+    components.figure(figure, reading, key=MATRIX_KEY, on_select=apply_matrix_click, selection_mode="points")
 
 
 def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tagged: list[str], all_tags) -> None:
@@ -116,5 +118,5 @@ with left:
     chosen = filters(opened, scored, approaches)
     tagged = tag_controls(ref, opened, all_tags)
 with right:
-    confusion_matrix_panel(opened.approach(chosen["approach_id"]), opened.classes)
+    confusion_matrix_panel(ref, opened.approach(chosen["approach_id"]), opened.classes)
 gallery_panel(ref, opened, scored, chosen, labels, tagged, all_tags)

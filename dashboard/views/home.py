@@ -102,10 +102,10 @@ def made_with_panel(opened) -> None:
 
 def headline_panel(opened, ref) -> None:
     """The headline table: approaches, reference rates, published leaderboard."""
-    data = panels.home_data(page_panels.LoaderSource(ref, opened))
+    data = page_panels.page_data(ref, "home", lambda: panels.home_data(page_panels.LoaderSource(ref, opened)))
     table = data.table
     st.subheader("Headline")
-    page_panels.show(panels.HOME_PANELS, data, ref, opened.manifest)
+    page_panels.show(panels.HOME_PANELS, data, ref, opened.manifest, key="home")
     # A static table: long approach names wrap instead of being cut, and every header shows whole.
     st.table(tables.headline_display(table).set_index("approach"))
     st.caption("Accuracy: share of the held-out images classified correctly, with its 95% bootstrap interval; balanced "
@@ -145,10 +145,10 @@ if opened is None:
 components.demo_banner(opened.manifest)
 bundle_facts(opened)
 made_with_panel(opened)
-verdict = panels.verdict_data(page_panels.LoaderSource(ref, opened))
+verdict = page_panels.page_data(ref, "verdict", lambda: panels.verdict_data(page_panels.LoaderSource(ref, opened)))
 if verdict.diagnostics:  # written after the approaches by `run`
     st.subheader("Verdict")
-    page_panels.show(panels.VERDICT_PANELS, verdict, ref, opened.manifest)
+    page_panels.show(panels.VERDICT_PANELS, verdict, ref, opened.manifest, key="verdict")
 headline_panel(opened, ref)
 missing_parts(opened, ref)
 page_guide()

@@ -18,7 +18,8 @@ ref, opened = components.require_bundle()
 record = components.require_approach(opened, ref, "probe", "Probe", "probe_choice")
 st.markdown(explain.describe_approach(record))
 components.metric_row(record)
-data = panels.probe_data(page_panels.LoaderSource(ref, opened), record)
+data = page_panels.page_data(ref, ("probe", record["id"]),
+                             lambda: panels.probe_data(page_panels.LoaderSource(ref, opened), record))
 if not data.diagnostics:
     st.info(f"This probe has no diagnostics (C sweep, k-shot curve, blend) in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--clip {tables.model_key(record)}', '--force')}\n```")
@@ -29,4 +30,4 @@ elif "kshot" in data.diagnostics:  # (reading a malformed curve here would raise
               f"{tables.shots_text(shots)} per class" if isinstance(shots, (int, float)) else "never reached",
               help="labelled images per class at which the probe clearly overtakes zero-shot: k-shot points closer "
                    "to the zero-shot line than their uncertainty count as level, so the answer can be a range")
-page_panels.show(panels.PROBE_PANELS, data, ref, opened.manifest)
+page_panels.show(panels.PROBE_PANELS, data, ref, opened.manifest, key=("probe", record["id"]))
