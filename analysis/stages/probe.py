@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from analysis.core import bundle, records
+from analysis.models import devices
 from analysis.stats import choices, metrics
 from analysis.data import split
 from analysis.stages.context import RunContext, Stage
@@ -52,20 +53,33 @@ SWEEP_PATIENCE = 3
 
 # --- models ---------------------------------------------------------------------------------------
 
-def make_probe(C: float = 1.0, seed: int = 0, max_iter: int = MAX_ITER) -> Pipeline:
-    """Standardised features → multinomial logistic regression (lbfgs)."""
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+def logistic_regression(C: float = 1.0, seed: int = 0, max_iter: int = MAX_ITER, warm_start: bool = False,
+                        device: str = "cpu"):
+    """Multinomial logistic regression (lbfgs): scikit-learn's on the CPU (the default); on ``cuda``
+    the same objective fitted in torch (:class:`analysis.models.linear.TorchLogisticRegression`)."""
+    if device == "cuda":
+        from analysis.models.linear import TorchLogisticRegression
+
+        return TorchLogisticRegression(C=C, max_iter=max_iter, warm_start=warm_start, device=device,
+                                       random_state=seed)
+    return LogisticRegression(C=C, max_iter=max_iter, warm_start=warm_start, random_state=seed)
+
+
+def make_probe(C: float = 1.0, seed: int = 0, max_iter: int = MAX_ITER, device: str = "cpu") -> Pipeline:
+    """Standardised features → multinomial logistic regression (lbfgs; see :func:`logistic_regression`)."""
+    return make_pipeline(StandardScaler(), logistic_regression(C, seed, max_iter, device=device))
 
 
 class _FoldPath:
     """One fold's regularisation path: the scaler fitted on the fold's training rows only, and a
     model warm-started from its previous C (the path of ``LogisticRegressionCV``)."""
 
-    def __init__(self, features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, seed: int):
+    def __init__(self, features: np.ndarray, labels: np.ndarray, held_out: np.ndarray, seed: int,
+                 device: str = "cpu"):
         scaler = StandardScaler().fit(features[~held_out])
         self.fit_rows, self.test_rows = scaler.transform(features[~held_out]), scaler.transform(features[held_out])
         self.fit_labels, self.test_labels = labels[~held_out], labels[held_out]
-        self.model = LogisticRegression(max_iter=MAX_ITER, warm_start=True, random_state=seed)
+        self.model = logistic_regression(seed=seed, warm_start=True, device=device)
 
     def score(self, c: float) -> float:
         with warnings.catch_warnings():
@@ -75,7 +89,8 @@ class _FoldPath:
 
 
 def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: Sequence[float] = C_GRID,
-            seed: int = 0, patience: int | None = SWEEP_PATIENCE) -> tuple[Pipeline, list[dict], float]:
+            seed: int = 0, patience: int | None = SWEEP_PATIENCE, device: str = "cpu"
+            ) -> tuple[Pipeline, list[dict], float]:
     """Choose ``C`` by cross-validated accuracy over predefined folds, then refit on all of them.
 
     Every fold walks the grid from strong to weak regularisation, warm-starting each fit from the
@@ -91,6 +106,7 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
         folds: ndarray of shape (n_train,), the cross-validation fold of each row (``fold`` column
             of images.parquet: grouped by seed_id and content, stratified by label).
         grid: the C values to try.
+        device: ``cuda`` fits in torch on the GPU (:func:`logistic_regression`), else scikit-learn.
 
     Returns:
         The probe refitted on every row with the best C, the sweep (list of ``C``,
@@ -102,7 +118,7 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
     fold_ids = np.unique(folds)
     if len(fold_ids) < 2:
         raise ValueError("the C sweep needs at least two cross-validation folds in the training part")
-    paths = [_FoldPath(features, labels, folds == fold, seed) for fold in fold_ids]
+    paths = [_FoldPath(features, labels, folds == fold, seed, device) for fold in fold_ids]
     sweep: list[dict] = []
     best, since_best = -1.0, 0
     for c in grid:
@@ -115,7 +131,7 @@ def sweep_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, grid: S
     best_c = choices.one_standard_error_c(sweep)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        probe = make_probe(best_c, seed).fit(features, labels)
+        probe = make_probe(best_c, seed, device=device).fit(features, labels)
     return probe, sweep, best_c
 
 
@@ -139,7 +155,7 @@ def kshot_sample(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
 
 def kshot_curve(train_features: np.ndarray, train_labels: np.ndarray, eval_features: np.ndarray,
                 eval_labels: np.ndarray, C: float, draws: int = KSHOT_DRAWS, seed: int = 0,
-                sizes: Sequence[int] | None = None) -> list[dict]:
+                sizes: Sequence[int] | None = None, device: str = "cpu") -> list[dict]:
     """Held-out accuracy of probes trained on k labelled images per class.
 
     Args:
@@ -166,7 +182,7 @@ def kshot_curve(train_features: np.ndarray, train_labels: np.ndarray, eval_featu
             n_used = len(rows)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model = make_probe(C, seed).fit(train_features[rows], train_labels[rows])
+                model = make_probe(C, seed, device=device).fit(train_features[rows], train_labels[rows])
             accuracies.append(float(np.mean(model.predict(eval_features) == eval_labels)))
         curve.append({"k": int(k), "mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)),
                       "draws": len(accuracies), "accuracies": accuracies, "n_train": int(n_used),
@@ -197,7 +213,7 @@ def effective_shots(ks: Sequence[float], accuracies: Sequence[float], target: fl
 
 
 def out_of_fold_proba(features: np.ndarray, labels: np.ndarray, folds: np.ndarray, C: float,
-                      classes: Sequence[str], seed: int = 0) -> np.ndarray:
+                      classes: Sequence[str], seed: int = 0, device: str = "cpu") -> np.ndarray:
     """Probabilities of every training row from a probe (``C``) fitted on the other folds,
     ndarray of shape (n_train, n_classes), ``classes`` order."""
     proba = np.zeros((len(labels), len(classes)))
@@ -205,7 +221,7 @@ def out_of_fold_proba(features: np.ndarray, labels: np.ndarray, folds: np.ndarra
         held_out = folds == fold
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = make_probe(C, seed).fit(features[~held_out], labels[~held_out])
+            model = make_probe(C, seed, device=device).fit(features[~held_out], labels[~held_out])
         proba[held_out] = metrics.class_proba(model, features[held_out], list(classes))
     return proba
 
@@ -253,8 +269,10 @@ def zeroshot_proba(opened: bundle.Bundle, approach: str, image_ids: Sequence[str
 # --- the pipeline stage ---------------------------------------------------------------------------
 
 def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: int = 0,
-              grid: Sequence[float] = C_GRID, draws: int = KSHOT_DRAWS) -> tuple[list[str], np.ndarray, dict, dict]:
-    """Everything the probe of one model key computes, from the bundle alone.
+              grid: Sequence[float] = C_GRID, draws: int = KSHOT_DRAWS, device: str = "cpu"
+              ) -> tuple[list[str], np.ndarray, dict, dict]:
+    """Everything the probe of one model key computes, from the bundle alone (``device``: ``cuda``
+    fits every logistic regression in torch on the GPU, anything else with scikit-learn on the CPU).
 
     Returns:
         ``(image_ids, proba, params, diagnostics)``: probabilities for the eval and kaggle_test
@@ -273,13 +291,14 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
 
     started = time.perf_counter()
     model, sweep, best_c = sweep_c(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(),
-                                   grid, seed)
+                                   grid, seed, device=device)
     sweep_seconds = time.perf_counter() - started
     proba = metrics.class_proba(model, np.asarray(features[predicted], dtype=np.float32), classes)
     eval_proba = proba[is_eval[predicted]]  # the eval rows among the predicted ones
 
     started = time.perf_counter()
-    curve = kshot_curve(features[is_train], train_labels, features[is_eval], eval_labels, best_c, draws, seed)
+    curve = kshot_curve(features[is_train], train_labels, features[is_eval], eval_labels, best_c, draws, seed,
+                        device=device)
     kshot_seconds = time.perf_counter() - started
 
     reference = opened.manifest.get("reference", {})
@@ -305,7 +324,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
         alpha, train_scores = choices.choose_blend_alpha(
             zeroshot_proba(opened, zeroshot["id"], train_ids),
             out_of_fold_proba(features[is_train], train_labels, images.loc[is_train, "fold"].to_numpy(), best_c,
-                              classes, seed),
+                              classes, seed, device),
             train_labels, classes, [row["alpha"] for row in blend])
         for row, score in zip(blend, train_scores):
             row["train_accuracy"] = score
@@ -316,7 +335,8 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
             blend_accuracy=next(row["accuracy"] for row in blend if row["alpha"] == alpha))
     params = {"features": features_name, "C": best_c, "C_grid": list(map(float, sorted(grid))),
               "cv": f"{len(sweep[0]['cv_accuracy_folds'])} grouped folds of the training part",
-              "standardized": True, "solver": "lbfgs", "max_iter": MAX_ITER, "trained_on": split.TRAIN,
+              "standardized": True, "solver": "lbfgs" if device != "cuda" else "lbfgs (torch, cuda)",
+              "max_iter": MAX_ITER, "trained_on": split.TRAIN,
               "n_train": int(is_train.sum())}
     return images.loc[predicted, "image_id"].tolist(), proba, params, diagnostics
 
@@ -324,6 +344,7 @@ def fit_probe(opened: bundle.Bundle, model_key: str, features_name: str, seed: i
 @dataclass(frozen=True)
 class ProbeOptions:
     seed: int
+    device: str
 
 
 def units(context: RunContext, options: ProbeOptions) -> list[str]:
@@ -340,14 +361,15 @@ def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> Non
     started = time.perf_counter()
     opened = context.bundle()
     features_name = feature_sources(opened.manifest)[model_key]
-    image_ids, proba, params, diagnostics = fit_probe(opened, model_key, features_name, options.seed)
+    device = devices.resolve_device(options.device).type  # cuda: the fits run in torch there
+    image_ids, proba, params, diagnostics = fit_probe(opened, model_key, features_name, options.seed, device=device)
     entry = opened.manifest["embeddings"][features_name]
     log.info("probe:%s: C = %g chosen by %s; effective shots %s (%s)", model_key, params["C"], params["cv"],
              f"{diagnostics['effective_shots']:.3g}" if diagnostics["effective_shots"] else "none",
              diagnostics["effective_shots_bound"])
     context.save_approach(records.PROBE, image_ids, proba, model_key=model_key, model=entry.get("model"),
                           pretrained=entry.get("pretrained"), precision=entry.get("precision"),
-                          params=params, diagnostics=diagnostics,
+                          params=params, diagnostics=diagnostics, device=device,
                           wall_time_s=round(time.perf_counter() - started, 3))
 
 
