@@ -48,3 +48,12 @@ def test_images_look_like_the_real_data(synthetic_data):
     image = loading.load_rgb(synthetic_data / dataset.images["path"].iloc[0])
     corner = image.getpixel((0, 0))
     assert min(corner) > 200  # light background
+
+
+def test_drawing_in_several_processes_writes_the_same_bytes(tmp_path, monkeypatch):
+    serial = synthetic.write_dataset(tmp_path / "serial", 24, 6, seed=4, show_progress=False)
+    monkeypatch.setattr(synthetic, "PARALLEL_FROM", 10)  # 24 train images: two processes
+    parallel = synthetic.write_dataset(tmp_path / "parallel", 24, 6, seed=4, show_progress=False)
+    files = sorted(path.relative_to(serial) for path in serial.rglob("*") if path.is_file())
+    assert files == sorted(path.relative_to(parallel) for path in parallel.rglob("*") if path.is_file())
+    assert all((serial / name).read_bytes() == (parallel / name).read_bytes() for name in files)

@@ -12,6 +12,9 @@ images, as on the real archive) without coming near the visual signal. Same seed
 from __future__ import annotations
 
 import colorsys
+import contextlib
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,7 @@ from analysis.core.progress import progress
 CLASSES = ("pure", "broken", "discolored", "silkcut")
 CLASS_SHARES = (0.41, 0.32, 0.17, 0.10)
 VIEWS = ("top", "bottom")
+PARALLEL_FROM = 1000  # images per drawing process at least: below, one process draws them all
 MIN_SIDE, MAX_SIDE = 84, 228
 # Mean image side per class: silkcut a little larger, as in the real archive (about 160 vs 140 px).
 MEAN_SIDE = {"pure": 138, "broken": 134, "discolored": 140, "silkcut": 156}
@@ -107,6 +111,12 @@ def sample_labels(n_images: int, rng: np.random.Generator) -> list[str]:
     return list(rng.permutation(labels))
 
 
+def _draw_file(job: tuple[Path, str, str, int]) -> None:
+    """Draw one kernel (``path``, ``label``, ``view``, ``seed``) and save it as PNG."""
+    path, label, view, seed = job
+    draw_kernel(label, view, np.random.default_rng(seed)).save(path, format="PNG")
+
+
 def write_dataset(out: str | Path, n_train: int = 800, n_test: int = 200, seed: int = 0,
                   show_progress: bool = True) -> Path:
     """Write a synthetic dataset folder in the Kaggle layout.
@@ -130,15 +140,22 @@ def write_dataset(out: str | Path, n_train: int = 800, n_test: int = 200, seed: 
     tables = {"train": [], "test": []}
     for source, source_ids in (("train", train_ids), ("test", test_ids)):
         (out / source).mkdir(parents=True, exist_ok=True)
-        for image_id in progress(source_ids, desc=f"drawing {source} kernels", unit="img",
-                                 disable=not show_progress):
+        jobs = []
+        for image_id in source_ids:
             seed_id = f"{image_id:05d}"
             label = labels.get(image_id) or str(np.random.default_rng(image_seeds[image_id]).choice(
                 CLASSES, p=CLASS_SHARES))
-            image = draw_kernel(label, str(views[image_id]), np.random.default_rng(image_seeds[image_id]))
-            image.save(out / source / f"{seed_id}.png", format="PNG")
+            jobs.append((out / source / f"{seed_id}.png", label, str(views[image_id]), int(image_seeds[image_id])))
             row = {"seed_id": seed_id, "view": str(views[image_id]), "image": f"{source}/{seed_id}.png"}
             tables[source].append(row | ({"label": label} if source == "train" else {}))
+        # every image has its own seed, so drawing them in parallel writes the same bytes
+        workers = min(os.cpu_count() or 1, max(1, len(jobs) // PARALLEL_FROM))
+        with contextlib.ExitStack() as stack:
+            drawn = (stack.enter_context(ProcessPoolExecutor(workers)).map(_draw_file, jobs, chunksize=64)
+                     if workers > 1 else map(_draw_file, jobs))
+            for _ in progress(drawn, total=len(jobs), desc=f"drawing {source} kernels", unit="img",
+                              disable=not show_progress):
+                pass
     pd.DataFrame(tables["train"]).to_csv(out / "train.csv", index=False)
     pd.DataFrame(tables["test"], columns=["seed_id", "view", "image"]).to_csv(out / "test.csv", index=False)
     sample = pd.DataFrame({"seed_id": rng.permutation(test_ids).astype(int), "label": CLASSES[0]})
