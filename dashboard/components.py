@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-import html
+import ipaddress
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -13,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.present import explain, figures
+from analysis.core import escape
+from analysis.present import explain, figure_style, figures
 from analysis.core import tables
 from analysis.core.bundle import MANIFEST, Bundle, BundleError
 from dashboard import full_view, loaders
@@ -28,14 +30,55 @@ TYPED_ERROR_KEY = "bundle_typed_error"
 # key, so that a link reopens the same view (Streamlit's own binding; no copy of the state by hand).
 KEPT = dict(bind="query-params", persist_state="session")
 CARDS_PER_ROW = 4
+HOSTS_VARIABLE = "CORNLENS_HOSTS"  # more host names the dashboard answers for (comma-separated)
+EVERY_INTERFACE = ("", "0.0.0.0", "::", "[::]")
 
 
 # --- the bundle ----------------------------------------------------------------------------------
 
+def allowed_host(host: str | None, environment: dict[str, str] | None = None) -> bool:
+    """True when the ``Host`` header names this server: an IP address (a page cannot rebind one),
+    ``localhost``, this machine's names, the address the server was told to listen on, or a name in
+    ``$CORNLENS_HOSTS``. A page of another site whose name was made to resolve to this machine (DNS
+    rebinding) sends its own name and is refused."""
+    if not host:
+        return True  # no header: not a browser (Streamlit's own test harness)
+    environment = os.environ if environment is None else environment
+    name = host.strip().lower()
+    name = name[1:name.find("]")] if name.startswith("[") else name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    names = {"localhost", socket.gethostname().lower(), socket.getfqdn().lower(),
+             str(st.get_option("server.address") or "").lower()}
+    names |= {part.strip().lower() for part in environment.get(HOSTS_VARIABLE, "").split(",") if part.strip()}
+    return name in names or name.endswith(".localhost")
+
+
+def host_guard() -> None:
+    """Stop the page when the browser asked for another host name than this server's (see :func:`allowed_host`)."""
+    host = st.context.headers.get("Host") if st.context.headers is not None else None
+    if not allowed_host(host):
+        log.warning("refused a page for host %r (not one of this server's names; %s adds names)", host, HOSTS_VARIABLE)
+        st.error(f"This dashboard does not answer for the host name {escape.markdown_code(host)}. Open it by this "
+                 f"machine's name or address, or start it with {HOSTS_VARIABLE}=that-name.", icon=":material/block:")
+        st.stop()
+
+
 def exposure_notice() -> None:
     """Warn when the server listens on every network interface without anyone having asked for it:
-    started outside the project folder, streamlit does not read its ``.streamlit/config.toml``."""
-    if not st.get_option("server.address"):
+    started outside the project folder, streamlit does not read its ``.streamlit/config.toml``; or
+    the address came from the environment (``STREAMLIT_SERVER_ADDRESS``), not from a flag."""
+    address = st.get_option("server.address")
+    from_environment = os.environ.get("STREAMLIT_SERVER_ADDRESS")
+    if address in EVERY_INTERFACE and from_environment is not None and from_environment == address:
+        st.warning("**This dashboard can be reached from other machines.** It listens on every network interface "
+                   f"because the environment sets STREAMLIT_SERVER_ADDRESS={escape.markdown_text(from_environment)}. "
+                   "Unset it, or restart with `--server.address localhost`, unless you mean to share it (README: "
+                   "“Sharing the dashboard”).", icon=":material/public:")
+    elif not address:
         st.warning("**This dashboard can be reached from other machines.** It was started outside the CornLens "
                    "folder, so its `.streamlit/config.toml` (`server.address = \"localhost\"`) was not read. "
                    "Restart it with `--server.address localhost` unless you mean to share it (README: "
@@ -50,7 +93,12 @@ def bundle_picker() -> str | None:
     """
     exposure_notice()
     asked = st.query_params.get("bundle") or os.environ.get(loaders.BUNDLE_VARIABLE)
-    asked = str(Path(asked).expanduser().resolve()) if asked else None
+    if asked:
+        try:  # confined first: a refusal names the folder as given, never where it resolves to
+            asked = str(loaders.confined(asked))
+        except BundleError as error:
+            st.error(f"This bundle cannot be opened.\n\n{escape.markdown_text(error)}", icon=":material/error:")
+            st.stop()
     extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
     if asked and asked not in extra:
         extra.append(asked)
@@ -64,11 +112,11 @@ def bundle_picker() -> str | None:
             path = st.selectbox("Bundle", options, format_func=lambda option: Path(option).name, key="bundle_choice",
                                 help=f"Bundles found in {loaders.results_folder()}, newest first, then the ones "
                                      "opened by path.")
-            st.caption(f"Showing `{path}` · {describe(path)}")
+            st.caption(f"Showing {escape.markdown_code(path)} · {escape.markdown_text(describe(path))}")
         st.text_input("…or open a bundle folder", key="bundle_typed", placeholder="/path/to/bundle",
                       on_change=open_typed_bundle, help="Any bundle folder written by `python -m analysis run`.")
         if st.session_state.get(TYPED_ERROR_KEY):
-            st.error(st.session_state[TYPED_ERROR_KEY], icon=":material/error:")
+            st.error(escape.markdown_text(st.session_state[TYPED_ERROR_KEY]), icon=":material/error:")
     st.session_state[BUNDLE_KEY] = path
     if path and st.query_params.get("bundle") != path:
         st.query_params["bundle"] = path
@@ -87,7 +135,7 @@ def typed_bundle(typed: str) -> str:
     BundleError saying why not (outside the allowed folders, no bundle there)."""
     path = str(loaders.confined(typed))
     if not (Path(path) / MANIFEST).is_file():
-        raise BundleError(f"No bundle at `{path}` (no {MANIFEST} there).")
+        raise BundleError(f"No bundle at {typed} (no {MANIFEST} there).")
     extra = st.session_state.setdefault(EXTRA_BUNDLES_KEY, [])
     if path not in extra:
         extra.append(path)
@@ -135,7 +183,7 @@ def require_bundle() -> tuple[BundleRef, Bundle]:
             st.stop()
         opened = loaders.open_bundle(ref)
     except BundleError as error:
-        st.error(f"This bundle cannot be opened.\n\n{error}")
+        st.error(f"This bundle cannot be opened.\n\n{escape.markdown_text(error)}")
         st.stop()
     demo_banner(opened.manifest)
     return ref, opened
@@ -145,7 +193,7 @@ def demo_banner(manifest: dict) -> None:
     if manifest.get("demo"):
         made_by = manifest.get("generated_by")
         st.warning("**Demo bundle** — synthetic images and random model weights"
-                   + (f" ({made_by})" if made_by else "")
+                   + (f" ({escape.markdown_text(made_by)})" if made_by else "")
                    + ". The numbers show how CornLens works; they say nothing about CLIP.", icon=":material/science:")
 
 
@@ -166,7 +214,7 @@ def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
                 panel(*args, **kwargs)
             except BundleError as error:
                 log.warning("panel %s: %s", panel.__name__, error)
-                st.warning(f"The {part} in this bundle has an unexpected shape ({error}), "
+                st.warning(f"The {part} in this bundle has an unexpected shape ({escape.markdown_text(error)}), "
                            "so it is not shown; the rest of the page is. Rebuilding the bundle with this CornLens "
                            "version fixes it.", icon=":material/warning:")
         return run
@@ -179,8 +227,9 @@ def figure(fig: go.Figure, reading: str = "", key: str | None = None, **chart_op
     """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state.
 
     ``theme=None`` keeps the figure's own template (``figures.TEMPLATE``), the look of the report too.
+    Every string in it is drawn as text (``figure_style.text_only``): names from the bundle make no link.
     """
-    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, theme=None, **chart_options)
+    event = st.plotly_chart(figure_style.text_only(fig), key=key, config={"displaylogo": False}, theme=None, **chart_options)
     if reading:
         st.caption(reading)
     return event
@@ -199,7 +248,7 @@ def metric_row(record: dict) -> None:
                       help="mean recall over the classes: answering one class always gives 1/number of classes")
     columns[2].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
     columns[3].metric("wall time", tables.duration_text(record.get("wall_time_s")) or "—",
-                      help=f"on {record.get('device') or 'unknown device'}")
+                      help=f"on {escape.markdown_text(record.get('device') or 'unknown device')}")
 
 
 def approach_selector(label: str, approaches: list[dict], key: str, default: str | None = None,
@@ -228,7 +277,7 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
     """HTML lines ``✔ badge 87% approach`` for ``tables.image_predictions``."""
     lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
-             f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{html.escape(answer.approach)}</span>"
+             f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{escape.markdown_text(answer.approach)}</span>"
              for answer in answers.itertuples()]
     return "<br>".join(lines) or "no predictions"
 
@@ -242,8 +291,8 @@ def image_card(ref: BundleRef, row: pd.Series, approach_ids: Iterable[str], labe
             st.image(thumbnail, width=96)
         else:
             st.caption("no thumbnail")
-        split = f" · {row['split']}" if row.get("split", tables.GALLERY_SPLIT) != tables.GALLERY_SPLIT else ""
-        st.markdown(f"**{html.escape(str(row['image_id']))}** · {html.escape(str(row.get('view', '')))}{split}<br>"
+        split = f" · {escape.markdown_text(row['split'])}" if row.get("split", tables.GALLERY_SPLIT) != tables.GALLERY_SPLIT else ""
+        st.markdown(f"**{escape.markdown_text(str(row['image_id']))}** · {escape.markdown_text(str(row.get('view', '')))}{split}<br>"
                     f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
         st.markdown(answer_lines(answers, colours), unsafe_allow_html=True)
         st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:",

@@ -4,12 +4,12 @@ approach's probabilities, tags, nearest training images)."""
 
 from __future__ import annotations
 
-import html
 from typing import Iterable
 
 import pandas as pd
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import figures
 from analysis.core import tables, tags
 from dashboard import components, full_view, loaders
@@ -45,10 +45,10 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
         said = (f"<br>{components.RIGHT_MARK if answer.correct else components.WRONG_MARK} "
                 f"{components.class_badge(answer.prediction, colours)}" if answer is not None else "")
         marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
-                  f"{html.escape(', '.join(image_tags))}</span>") if image_tags else ""
+                  f"{escape.markdown_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
             f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers.itertuples())
-        st.markdown(f"<div title='{html.escape(title, quote=True)}' style='font-size:0.75em;line-height:1.45;"
+        st.markdown(f"<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
         st.button("Details", key=f"{key}_open_{image_id}", type="tertiary", width="stretch",

@@ -4,10 +4,10 @@ same kernel (``seed_id``)."""
 
 from __future__ import annotations
 
-import html
 
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import image_details
 from analysis.core import tables
 from dashboard import loaders, neighbours_view, tagging
@@ -60,9 +60,10 @@ def full_view_dialog(ref: BundleRef) -> None:
         picture_panel(ref, image_id)
     with facts:
         label = row["label"] if isinstance(row["label"], str) else None
-        st.markdown(f"**{html.escape(image_id)}**  \n{row.get('width', '?')}×{row.get('height', '?')} px · "
-                    f"{row.get('view', '?')} view · {row['split']} split · seed `{row.get('seed_id', '?')}`  \n"
-                    f"true class: **{label or 'unlabelled'}**")
+        st.markdown(f"**{escape.markdown_text(image_id)}**  \n{row.get('width', '?')}×{row.get('height', '?')} px · "
+                    f"{escape.markdown_text(row.get('view', '?'))} view · {escape.markdown_text(row['split'])} split · "
+                    f"seed {escape.markdown_code(row.get('seed_id', '?'))}  \n"
+                    f"true class: **{escape.markdown_text(label or 'unlabelled')}**")
         tagging.tag_editor(ref, image_id, key="full_view")
     probabilities_panel(ref, opened, image_id, label)
     neighbours_panel(ref, opened, image_id)
@@ -84,7 +85,7 @@ def picture_panel(ref: BundleRef, image_id: str) -> None:
     try:
         image, is_full = loaders.full_image(ref, image_id)
     except BundleError as error:  # a path in the bundle that leads outside its dataset folder
-        st.error(str(error), icon=":material/block:")
+        st.error(escape.markdown_text(error), icon=":material/block:")
         return
     if not image:
         st.warning("Neither the image file nor a thumbnail is available.")
@@ -129,4 +130,4 @@ def same_seed_panel(ref: BundleRef, siblings) -> None:
             if thumbs.get(sibling.image_id):
                 st.image(thumbs[sibling.image_id], width=SIBLING_PX)
             label = sibling.label if isinstance(sibling.label, str) else "unlabelled"
-            st.caption(f"{sibling.image_id} · {label} · {sibling.view} view · {sibling.split}")
+            st.caption(escape.markdown_text(f"{sibling.image_id} · {label} · {sibling.view} view · {sibling.split}"))

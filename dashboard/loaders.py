@@ -8,7 +8,6 @@ Large tables are shared between sessions (``st.cache_resource``) and must be tre
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -87,11 +86,11 @@ def describe_bundle(path: str | Path) -> str:
     except BundleError:
         return "outside the folders this dashboard may open"
     try:
-        manifest = json.loads((Path(path) / MANIFEST).read_text())
+        manifest = bundle_module.read_manifest(path)
         created = str(manifest.get("created", ""))[:16].replace("T", " ")
         demo = " · demo" if manifest.get("demo") else ""
         return f"created {created} · {len(manifest.get('approaches', []))} approaches{demo}"
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, BundleError):
         return f"{Path(path).name} (unreadable)"
 
 

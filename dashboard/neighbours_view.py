@@ -5,11 +5,11 @@ Shown in the gallery's details, from a map selection and from the label-problem 
 
 from __future__ import annotations
 
-import html
 
 import pandas as pd
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import explain, figures
 from analysis.stats import neighbours
 from analysis.core import tables
@@ -69,8 +69,9 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
                shares: dict[str, float]) -> None:
     """The vote in one sentence (beside the class's share of all training images: what chance gives),
     then each approach's answer and whether the neighbours agree."""
-    chance = f" ({vote.winner} is {shares[vote.winner]:.0%} of all training images)" if vote.winner in shares else ""
-    st.markdown(f"**{vote.sentence()}**{chance}.")
+    chance = (f" ({escape.markdown_text(vote.winner)} is {shares[vote.winner]:.0%} of all training images)"
+              if vote.winner in shares else "")
+    st.markdown(f"**{vote.sentence()}**{chance}.")  # Markdown, its class name escaped
     if answers.empty:
         st.caption("No approach answered for this image (only held-out images are scored).")
         return
@@ -78,9 +79,9 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
     for answer in answers.itertuples():
         mark = RIGHT_MARK if answer.correct else WRONG_MARK
         agree = "the neighbours agree" if vote.agrees_with(answer.prediction) else \
-            f"the neighbours say {html.escape(str(vote.winner))}"
+            f"the neighbours say {escape.markdown_text(str(vote.winner))}"
         lines.append(f"{mark} {class_badge(answer.prediction, colours)} {answer.probability:.0%} "
-                     f"<span style='color:#666;font-size:0.85em'>{html.escape(answer.approach)} — {agree}</span>")
+                     f"<span style='color:#666;font-size:0.85em'>{escape.markdown_text(answer.approach)} — {agree}</span>")
     st.markdown("<br>".join(lines), unsafe_allow_html=True)
 
 
@@ -94,10 +95,10 @@ def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str,
                 thumbnail = thumbs.get(row.image_id)
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
-                st.markdown(f"<div title='{html.escape(row.image_id, quote=True)}' style='font-size:0.8em;"
+                st.markdown(f"<div title='{escape.html_text(row.image_id)}' style='font-size:0.8em;"
                             "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                             f"{row.rank}. {class_badge(row.label, colours)} {row.similarity:.3f}<br>"
-                            f"<span style='color:#666;font-size:0.9em'>{html.escape(row.image_id)}</span></div>",
+                            f"<span style='color:#666;font-size:0.9em'>{escape.markdown_text(row.image_id)}</span></div>",
                             unsafe_allow_html=True)
 
 
@@ -114,14 +115,14 @@ def neighbours_panel(ref: BundleRef, opened: Bundle, image_id: str, key: str, ap
         index = loaders.neighbour_index(ref, space)
         found = neighbours.neighbours_of(index, image_id, k)
     except (KeyError, ValueError) as error:  # an image or embeddings file that does not match the bundle
-        st.warning(f"No neighbours for {image_id} in {space}: {error}")
+        st.warning(escape.markdown_text(f"No neighbours for {image_id} in {space}: {error}"))
         return
     colours = figures.class_colours(opened.classes)
     vote_panel(neighbours.vote(found, opened.classes), answers_of(ref, opened, image_id, approach_ids), colours,
                neighbours.training_shares(index, opened.classes))
     with below if below is not None else st.container():
         neighbour_thumbnails(ref, found, colours, per_row)
-        st.caption(f"The {len(found)} training images whose {space_label(opened.manifest, space)} embeddings are "
+        st.caption(f"The {len(found)} training images whose {escape.markdown_text(space_label(opened.manifest, space))} embeddings are "
                    "most similar (cosine) to this image's; held-out and unlabelled images never count, nor the image "
                    "itself.")
 
@@ -131,13 +132,13 @@ def image_heading(ref: BundleRef, opened: Bundle, image_id: str) -> None:
     images = opened.images()
     row = images[images["image_id"] == image_id]
     if row.empty:
-        st.markdown(f"**{html.escape(image_id)}**")
+        st.markdown(f"**{escape.markdown_text(image_id)}**")
         return
     row = row.iloc[0]
     size = f"{row['width']}×{row['height']} px · " if "width" in row and "height" in row else ""
     label = row["label"]
-    st.markdown(f"**{html.escape(image_id)}** · {html.escape(str(row['split']))}<br>{size}"
-                f"{html.escape(str(row.get('view', '')))} view · "
+    st.markdown(f"**{escape.markdown_text(image_id)}** · {escape.markdown_text(str(row['split']))}<br>{size}"
+                f"{escape.markdown_text(str(row.get('view', '')))} view · "
                 + (f"true {class_badge(label, figures.class_colours(opened.classes))}"
                    if isinstance(label, str) else "unlabelled"), unsafe_allow_html=True)
 

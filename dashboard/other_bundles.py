@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.core import side_by_side
+from analysis.core import escape, side_by_side
 from analysis.core.bundle import Bundle, BundleError
 from dashboard import components, loaders
 from dashboard.loaders import BundleRef
@@ -59,9 +59,9 @@ def picker(ref: BundleRef) -> BundleRef:
     right.text_input("…or add a bundle folder", key=TYPED_KEY, on_change=add_typed, placeholder="/path/to/bundle",
                      help="Any bundle folder the dashboard may open (under the results folder or CORNLENS_ROOTS).")
     if st.session_state.get(TYPED_ERROR_KEY):
-        st.error(st.session_state[TYPED_ERROR_KEY], icon=":material/error:")
+        st.error(escape.markdown_text(st.session_state[TYPED_ERROR_KEY]), icon=":material/error:")
     if unknown := [name for name in asked if name not in names.values()]:
-        st.warning(f"This link asks for {', '.join(f'**{name}**' for name in unknown)}, which is not among the bundles "
+        st.warning(f"This link asks for {', '.join(f'**{escape.markdown_text(name)}**' for name in unknown)}, which is not among the bundles "
                    "this dashboard lists (the results folder and bundles opened in this session); add it by its "
                    "folder above.", icon=":material/link_off:")
     others = []
@@ -72,7 +72,8 @@ def picker(ref: BundleRef) -> BundleRef:
         except BundleError as error:
             refused = str(error)
         if refused:
-            st.error(f"**{names.get(path, path)}** is not added: {refused}", icon=":material/block:")
+            st.error(f"**{escape.markdown_text(names.get(path, path))}** is not added: {escape.markdown_text(refused)}",
+                     icon=":material/block:")
         else:
             others.append(other)
     return ref._replace(others=tuple(others))

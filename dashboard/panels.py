@@ -13,6 +13,7 @@ from typing import Callable, Hashable, Sequence, TypeVar
 import pandas as pd
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import panels
 from analysis.core.bundle import Bundle, BundleError
 from analysis.present.panels import Panel, PanelSpec
@@ -55,7 +56,8 @@ def _built(specs: Sequence[PanelSpec], data: panels.PageData) -> list[Panel]:
         except BundleError as error:  # data of another shape; a bug in CornLens is not caught
             log.warning("panel %s: %s", spec.key, error)
             panel = Panel(spec.key, spec.title, spec.heading, half=spec.half, warning=(
-                f"The {spec.title} in this bundle has an unexpected shape ({error}), so it is not shown; the rest of "
+                f"The {spec.title} in this bundle has an unexpected shape ({escape.markdown_text(error)}), so it is not "
+                "shown; the rest of "
                 "the page is. Rebuilding the bundle with this CornLens version fixes it."))
         if panel is not None:
             built.append(panel)
@@ -78,7 +80,7 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
         components.missing(manifest, ref, panel.missing)
         return
     if panel.warning:
-        st.warning(panel.warning, icon=":material/warning:")
+        st.warning(panel.warning, icon=":material/warning:")  # Markdown made by present.panels, names escaped
     if panel.figure is not None:
         components.figure(panel.figure, panel.reading)
     elif panel.table is not None:

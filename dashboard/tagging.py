@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis.core import tags
+from analysis.core import escape, tags
 from dashboard.loaders import BundleRef
 
 FILTER_KEY = "gallery_tagged"
@@ -21,7 +21,7 @@ def current_tags(ref: BundleRef) -> pd.DataFrame:
     try:
         return tags.read_tags(ref.path)
     except tags.TagError as error:
-        st.warning(f"Tags cannot be read: {error}", icon=":material/sell:")
+        st.warning(f"Tags cannot be read: {escape.markdown_text(error)}", icon=":material/sell:")
         return tags.empty()
 
 
@@ -42,10 +42,11 @@ def tag_editor(ref: BundleRef, image_id: str, key: str) -> None:
     options = list(tags.TAGS) + [tag for tag in given if tag not in tags.TAGS]
     st.pills("Tags", options, selection_mode="multi", key=widget_key, on_change=save_tags,
              args=(ref, image_id, widget_key),
-             help=f"Saved at once in {tags.tags_path(ref.path)} (yours: `run` never touches it).")
+             format_func=escape.markdown_text,
+             help=f"Saved at once in {escape.markdown_text(tags.tags_path(ref.path))} (yours: `run` never touches it).")
     error = st.session_state.pop(f"{widget_key}_error", None)
     if error:
-        st.error(error)
+        st.error(escape.markdown_text(error))
 
 
 def tag_filter(frame: pd.DataFrame, container=st) -> list[str]:
@@ -55,7 +56,7 @@ def tag_filter(frame: pd.DataFrame, container=st) -> list[str]:
         st.session_state.pop(FILTER_KEY, None)
         return []
     return container.multiselect("Tagged", in_use, key=FILTER_KEY, placeholder="any or none",
-                                 format_func=lambda tag: f"{tag} ({tags.summary(frame)[tag]})",
+                                 format_func=lambda tag: f"{tag} ({tags.summary(frame)[tag]})",  # options: plain text
                                  help="Only images carrying one of these tags.")
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.core import confinement, records
+from analysis.core import confinement, jsonfile, records
 from analysis.core.thumbnail_index import ThumbnailFileError, ThumbnailIndex
 from analysis.core.thumbnail_index import WRITE_OPTIONS as THUMBNAIL_WRITE_OPTIONS
 from analysis.core.version import __version__
@@ -207,11 +207,9 @@ class Bundle:
         """The diagnostics called ``name``, checked against their type in :mod:`analysis.core.records`."""
         path = self.file(f"{DIAGNOSTICS}/{file_stem(name)}.json", f"diagnostics {name!r}")
         try:
-            found = json.loads(path.read_text())
+            found = read_json(path)
         except FileNotFoundError as error:
             raise BundleError(f"{path}: no diagnostics named {name!r} in this bundle.") from error
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BundleError(f"{path}: cannot be read as JSON ({error}).") from error
         expected = records.diagnostics_type(name, self.approaches)
         if expected is None:
             return found
@@ -225,14 +223,28 @@ def inside_bundle(path: Path, relative: object, what: str) -> Path:
     """``path / relative`` resolved, when it stays inside the bundle folder (symbolic links followed).
 
     A bundle is data received from someone: a file name in it that is absolute, climbs out with
-    ``..`` or is a link to elsewhere is refused with a BundleError naming the manifest entry.
+    ``..`` or is a link to elsewhere is refused with a BundleError naming the manifest entry; so is
+    a FIFO, device or folder in the place of a file (reading it would block or fail).
     """
     full = confinement.resolve_inside(path, relative)
     if full is None:
         raise BundleError(f"{Path(path) / MANIFEST}: {what} names {relative!r}, which is not a file inside the "
                           "bundle folder (absolute, '..' or a link to elsewhere); this bundle is refused.")
-    return full
+    try:
+        return confinement.regular_file(full, f"{full} ({what})")
+    except confinement.UnsafePathError as error:
+        raise BundleError(f"{error} This bundle is refused.") from error
 
+
+def read_json(path: Path) -> Any:
+    """The JSON file ``path`` of a bundle (:func:`analysis.core.jsonfile.read_json`: bounded in size and
+    depth); BundleError naming it otherwise. FileNotFoundError passes through."""
+    try:
+        return jsonfile.read_json(path)
+    except FileNotFoundError:
+        raise
+    except (OSError, jsonfile.JsonFileError) as error:
+        raise BundleError(f"{path}: cannot be read as JSON ({error}).") from error
 
 def check_image_paths(path: Path, manifest: dict) -> None:
     """Refuse a bundle whose ``dataset.root`` or an ``images.parquet`` ``path`` could lead outside the
@@ -243,7 +255,7 @@ def check_image_paths(path: Path, manifest: dict) -> None:
         raise BundleError(f"{path / MANIFEST}: dataset.root {root!r} is neither an absolute folder nor a folder "
                           "inside the bundle; this bundle is refused.")
     try:
-        table = pq.read_table(path / IMAGES, columns=["image_id", "path"]).to_pandas()
+        table = pq.read_table(inside_bundle(path, IMAGES, IMAGES), columns=["image_id", "path"]).to_pandas()
     except (OSError, pa.ArrowException) as error:
         raise BundleError(f"{path / IMAGES}: cannot be read as Parquet ({error}); rebuild the bundle.") from error
     bad = confinement.unsafe_rows(table["path"])
@@ -282,35 +294,58 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pq.read_table(path).to_pandas()
 
 
-def _check_parquet(path: Path, required: tuple[str, ...]) -> None:
+def _check_parquet(path: Path, required: tuple[str, ...], text: tuple[str, ...] = (),
+                   number_prefix: str | None = None) -> None:
+    """The Parquet file has the ``required`` columns, the ``text`` ones hold text and every column
+    starting with ``number_prefix`` (``prob_``) numbers; a BundleError names the file and column."""
     if not path.is_file():
         raise BundleError(f"{path}: file is missing from the bundle; rebuild it with `python -m analysis run`.")
     try:
-        columns = set(pq.read_schema(path).names)
+        schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as error:
         raise BundleError(f"{path}: cannot be read as Parquet ({error}); the file is damaged or "
                           "truncated. Rebuild the bundle.") from error
-    missing = [column for column in required if column not in columns]
+    missing = [column for column in required if column not in schema.names]
     if missing:
         raise BundleError(f"{path}: missing column(s) {', '.join(missing)}.")
+    for field in schema:
+        kind = _column_kind(field.type)
+        if field.name in text and kind not in ("text", "null"):
+            raise BundleError(f"{path}: column {field.name!r} holds {field.type}, expected text; this bundle is refused.")
+        if number_prefix and field.name.startswith(number_prefix) and kind not in ("number", "null"):
+            raise BundleError(f"{path}: column {field.name!r} holds {field.type}, expected numbers; this bundle is "
+                              "refused.")
+
+
+def _column_kind(kind: pa.DataType) -> str:
+    """``text``, ``number``, ``null`` or ``other`` for a Parquet column's type."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return "number"
+    return "null" if pa.types.is_null(kind) else "other"
 
 
 def read_manifest(path: str | Path) -> dict:
     """The manifest of the bundle at ``path``, checked for presence, JSON and schema version."""
     path = Path(path)
     manifest_path = path / MANIFEST
+    if path.is_dir():
+        try:
+            confinement.file_inside(path, MANIFEST, str(manifest_path))
+        except confinement.UnsafePathError as error:
+            raise BundleError(f"{error} This bundle is refused (a bundle may only hold its own files).") from error
     if not path.is_dir():
         raise BundleError(f"{path}: no bundle folder here. Build one with `python -m analysis run` "
                           "or `python -m analysis demo`.")
     if not manifest_path.is_file():
         raise BundleError(f"{manifest_path}: not found; {path} is not a results bundle (or it was "
                           "interrupted before its first step finished).")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{manifest_path}: cannot be read as JSON ({error}).") from error
+    manifest = read_json(manifest_path)
     version = manifest.get("schema_version") if isinstance(manifest, dict) else None
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"{manifest_path}: has no integer 'schema_version'; not a CornLens bundle.")
     if version > SCHEMA_VERSION:
         raise BundleError(f"{manifest_path}: schema_version {version} is newer than this CornLens "
@@ -318,6 +353,9 @@ def read_manifest(path: str | Path) -> dict:
     for key in ("classes", "dataset", "approaches"):
         if key not in manifest:
             raise BundleError(f"{manifest_path}: required key {key!r} is missing.")
+    problems = records.check_shape(manifest, records.Manifest, str(manifest_path))
+    if problems:
+        raise BundleError("; ".join(problems.values()) + ". This bundle is refused.")
     return manifest
 
 
@@ -325,7 +363,7 @@ def open_bundle(path: str | Path) -> Bundle:
     """Open and validate a bundle: manifest, images table and every file the manifest names."""
     path = Path(path).expanduser()
     manifest = read_manifest(path)
-    _check_parquet(inside_bundle(path, IMAGES, IMAGES), IMAGE_COLUMNS)
+    _check_parquet(inside_bundle(path, IMAGES, IMAGES), IMAGE_COLUMNS, text=("image_id", "path", "split"))
     check_image_paths(path, manifest)
     check_no_links_out(path)
     for index, record in enumerate(manifest["approaches"]):
@@ -334,7 +372,7 @@ def open_bundle(path: str | Path) -> Bundle:
         if problems:
             raise BundleError("; ".join(problems))
         _check_parquet(inside_bundle(path, record["predictions_file"], f"predictions_file of {record['id']!r}"),
-                       PREDICTION_COLUMNS)
+                       PREDICTION_COLUMNS, text=PREDICTION_COLUMNS, number_prefix="prob_")
     for section in ("embeddings", "projections"):
         for name, entry in manifest.get(section, {}).items():
             if not inside_bundle(path, entry.get("file") if isinstance(entry, dict) else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -89,7 +90,7 @@ def confine(path: str | Path, roots: list[Path]) -> Path:
     raise OutsideRootsError(
         f"{path} is outside the folders this dashboard may open. It opens bundles under the results folder "
         f"({RESULTS_VARIABLE}), the bundle it was started with ({BUNDLE_VARIABLE}) and the folders listed in "
-        f"{ROOTS_VARIABLE}. To open this one, start the dashboard with {ROOTS_VARIABLE}={resolved.parent} "
+        f"{ROOTS_VARIABLE}. To open this one, start the dashboard with {ROOTS_VARIABLE}={Path(str(path)).parent} "
         "(several folders separated by '" + os.pathsep + "'), or move the bundle into the results folder.")
 
 
@@ -97,6 +98,32 @@ def confine(path: str | Path, roots: list[Path]) -> Path:
 
 class UnsafePathError(ValueError):
     """A path taken from a bundle leads outside the bundle or its dataset folder."""
+
+
+def regular_file(path: Path, where: str) -> Path:
+    """``path`` when it is a regular file or absent; :class:`UnsafePathError` naming ``where`` when it
+    is a FIFO, a device, a socket or a folder. Checked with ``stat`` before anything opens it: opening
+    a FIFO would block the reader (a dashboard page) for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # absent, or unreadable: the reader says so
+        return path
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
+                "not a file")
+        raise UnsafePathError(f"{where}: is {kind}, not a regular file; it is not opened.")
+    return path
+
+
+def file_inside(base: Path, relative: str, where: str) -> Path:
+    """``base / relative`` resolved, when it stays inside ``base`` (symbolic links followed) and is a
+    regular file or absent; otherwise :class:`UnsafePathError` naming ``where``. For the files a
+    bundle holds by fixed name (``manifest.json``, ``tags.csv``)."""
+    full = resolve_inside(base, relative)
+    if full is None:
+        raise UnsafePathError(f"{where}: a link to somewhere outside {base}; it is not opened.")
+    return regular_file(full, where)
 
 
 def dataset_root(bundle: Path, root: object) -> Path | None:

@@ -5,6 +5,11 @@ second `run` on the same bundle refuses at once and says which run is writing. T
 ``flock`` on that file, which the kernel releases when the holder exits, however it exits: a lock
 file left by a process that is gone is stale and is taken over. Where ``flock`` is not available the
 holder's pid is checked instead (on the same host).
+
+The lock file is opened without following a symbolic link and must be a regular file: a bundle
+received from someone whose lock file is a link (to a file of yours) or a FIFO is refused by name,
+and nothing outside the bundle is touched. While the lock is held, every write into the bundle stays
+inside it (:func:`analysis.core.atomic.writing_bundle`).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import json
 import logging
 import os
 import socket
+import stat
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from analysis.core.atomic import WriteError
+from analysis.core.atomic import LinkOutError, WriteError, writing_bundle
 from analysis.core.bundle import BundleError
 
 try:
@@ -70,6 +76,22 @@ def _locked_message(folder: Path, holder: dict) -> str:
             f"it, or write to another --out folder. If that process is gone, delete {folder / LOCK_FILE}.")
 
 
+def _open_lock_file(path: Path):
+    """The lock file, created when absent, opened without following a link; a link or anything but
+    a regular file raises :class:`~analysis.core.atomic.LinkOutError` naming it."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if path.is_symlink():
+        raise LinkOutError(f"{path}: the bundle's lock file is a symbolic link (to {os.readlink(path)}); `run` "
+                           "refuses to open it. Delete the link, or write to another --out folder.")
+    descriptor = os.open(path, flags, 0o644)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise LinkOutError(f"{path}: the bundle's lock file is not a regular file (a FIFO, device or folder); `run` "
+                           "refuses it. Delete it, or write to another --out folder.")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "r+")
+
+
 def _take(handle, folder: Path) -> bool:
     """Try the lock on the open lock file; False when someone alive holds it."""
     if fcntl is not None:
@@ -102,7 +124,7 @@ def bundle_lock(folder: str | Path, command: str | None = None) -> Iterator[Path
     try:
         folder.mkdir(parents=True, exist_ok=True)
         while True:
-            handle = open(path, "a+")
+            handle = _open_lock_file(path)
             if not _take(handle, folder):
                 holder = read_holder(path)
                 handle.close()
@@ -120,11 +142,14 @@ def bundle_lock(folder: str | Path, command: str | None = None) -> Iterator[Path
         handle.truncate()
         handle.write(json.dumps(me) + "\n")
         handle.flush()
+    except LinkOutError:
+        raise
     except OSError as error:
         raise WriteError(f"{folder}: cannot take the bundle's lock file ({error.strerror or error}); the folder "
                          "must be writable by you, on a disk with free space.") from error
     try:
-        yield path
+        with writing_bundle(folder):
+            yield path
     finally:
         try:
             path.unlink()  # while still holding the lock: nobody took it meanwhile

@@ -129,6 +129,28 @@ class ApproachRecord(TypedDict, total=False):
     precision: str | None               # the image model's number format (--precision), zeroshot/probe/finetune
 
 
+class FileEntry(TypedDict, total=False):
+    """An entry of the manifest's ``embeddings`` or ``projections``: the file, and what it holds."""
+
+    file: Required[str]
+
+
+class Manifest(TypedDict, total=False):
+    """``manifest.json``, the keys every reader relies on (docs/bundle.md); each approach is checked
+    on its own (:func:`approach_problems`)."""
+
+    schema_version: Required[int]
+    demo: bool
+    classes: Required[list[str]]
+    dataset: Required[dict]
+    split: dict
+    approaches: Required[list[dict]]
+    embeddings: dict[str, FileEntry]
+    projections: dict[str, FileEntry]
+    features: dict
+    runs: list[dict]
+
+
 class PromptSetScore(TypedDict, total=False):
     name: Required[str]
     accuracy: Required[float]
@@ -280,9 +302,13 @@ def shape_problem(value: Any, expected: Any, where: str) -> str | None:
     if container in (list, dict):
         if not isinstance(value, container):
             return f"{where}: expected a {'list' if container is list else 'mapping'}, found {_kind_of(value)}"
-        if container is list and arguments and is_typeddict(arguments[0]):  # rows of a table: check each
+        if container is list and arguments and arguments[0] is not Any:  # rows of a table, names: check each
             for index, row in enumerate(value):
                 if problem := shape_problem(row, arguments[0], f"{where}[{index}]"):
+                    return problem
+        if container is dict and len(arguments) == 2 and arguments[1] is not Any:
+            for key, item in value.items():
+                if problem := shape_problem(item, arguments[1], f"{where}[{key!r}]"):
                     return problem
         return None
     return None

@@ -3,20 +3,31 @@
 Tags live in ``<bundle>/tags.csv`` (columns ``image_id``, ``tag``, ``tagged``): the one file of a
 bundle that belongs to its user. ``python -m analysis run`` never writes, replaces or deletes it,
 so tags survive a rerun; every change rewrites it atomically (temporary file + rename), so a crash
-leaves the old file or the new one, never half of one. The export (``image_id,path,label,tag``) is
-what a relabelling tool wants.
+leaves the old file or the new one, never half of one. A change is a transaction: it reads, changes
+and writes the file while holding an exclusive ``flock`` on the bundle folder, so two sessions (two
+browser tabs, two people) tagging at once never lose each other's tags. ``tags.csv`` is read only
+when it is a regular file inside the bundle (a link to elsewhere or a FIFO is refused by name). The
+export (``image_id,path,label,tag``) is what a relabelling tool wants; no cell of it starts a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 
+from analysis.core import confinement
 from analysis.core.bundle import atomic_path, now
+from analysis.core.escape import spreadsheet_csv
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process's sessions are still serialised by the thread lock
+    fcntl = None  # type: ignore[assignment]
 
 TAGS_FILE = "tags.csv"
 TAGS = ("label wrong", "ambiguous", "bad photo")
@@ -43,6 +54,11 @@ def read_tags(bundle_path: str | Path) -> pd.DataFrame:
         TagError: the file exists but is not a tags CSV (it names the file and the missing column).
     """
     path = tags_path(bundle_path)
+    try:
+        confinement.file_inside(Path(bundle_path), TAGS_FILE, str(path))
+    except confinement.UnsafePathError as error:
+        raise TagError(f"{error} Tags are kept only in a regular tags.csv inside the bundle; remove it to start "
+                       "again.") from error
     if not path.exists():
         return empty()
     try:
@@ -70,20 +86,44 @@ def write_tags(bundle_path: str | Path, frame: pd.DataFrame) -> None:
         raise TagError(f"{path}: cannot be written ({error}); the tags were not changed.") from error
 
 
+_in_process = threading.Lock()  # where flock is missing; cheap beside it
+
+
+@contextmanager
+def changing(bundle_path: str | Path) -> Iterator[None]:
+    """Hold the bundle's tags for a read-modify-write: an exclusive ``flock`` on the bundle folder
+    (released by the kernel if the holder dies), which other sessions and processes wait for."""
+    with _in_process:
+        if fcntl is None:
+            yield
+            return
+        try:
+            folder = os.open(bundle_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError as error:
+            raise TagError(f"{bundle_path}: cannot be opened to change its tags ({error.strerror or error}).") from error
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(folder)  # releases the lock
+
+
 def set_tags(bundle_path: str | Path, image_id: str, tags: Iterable[str]) -> pd.DataFrame:
     """Make ``tags`` exactly the tags of ``image_id`` (an empty list removes them); returns every tag.
 
-    Tags already there keep the time they were first given.
+    Tags already there keep the time they were first given. Read, change and write happen in one
+    transaction (:func:`changing`): another session's tags written meanwhile are kept.
     """
-    current = read_tags(bundle_path)
     wanted = list(dict.fromkeys(tag.strip() for tag in tags if tag and tag.strip()))
-    mine = current[current["image_id"] == image_id]
-    kept = mine[mine["tag"].isin(wanted)]
-    added = pd.DataFrame({"image_id": image_id, "tag": [tag for tag in wanted if tag not in set(kept["tag"])],
-                          "tagged": now()}, columns=list(COLUMNS))
-    updated = pd.concat([current[current["image_id"] != image_id], kept, added], ignore_index=True)
-    write_tags(bundle_path, updated)
-    return read_tags(bundle_path)
+    with changing(bundle_path):
+        current = read_tags(bundle_path)
+        mine = current[current["image_id"] == image_id]
+        kept = mine[mine["tag"].isin(wanted)]
+        added = pd.DataFrame({"image_id": image_id, "tag": [tag for tag in wanted if tag not in set(kept["tag"])],
+                              "tagged": now()}, columns=list(COLUMNS))
+        updated = pd.concat([current[current["image_id"] != image_id], kept, added], ignore_index=True)
+        write_tags(bundle_path, updated)
+        return read_tags(bundle_path)
 
 
 def tags_of(frame: pd.DataFrame, image_id: str) -> list[str]:
@@ -107,10 +147,9 @@ def export_table(frame: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_csv(frame: pd.DataFrame, images: pd.DataFrame) -> str:
-    """``export_table`` as CSV text."""
-    buffer = io.StringIO()
-    export_table(frame, images).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-    return buffer.getvalue()
+    """``export_table`` as CSV text, safe to open in a spreadsheet: a cell that would start a formula
+    (``=``, ``+``, ``-``, ``@``, tab, line break) starts with ``'`` (:func:`analysis.core.escape.spreadsheet_csv`)."""
+    return spreadsheet_csv(export_table(frame, images))
 
 
 def summary(frame: pd.DataFrame) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """One or two sentences that read each figure for the user, and what to run for a missing part.
 
 Each ``read_*`` function takes the same data as its figure in :mod:`analysis.present.figures` and returns
-Markdown text (class names in *italics*), so the dashboard and the report say the same thing.
+Markdown text (class names in *italics*), so the dashboard and the report say the same thing. Every
+name taken from a bundle (class, prompt set, approach, device) is escaped (:mod:`analysis.core.escape`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.core.escape import markdown_text as _text, one_line
 from analysis.present import run_facts
 from analysis.stats.choices import collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy
@@ -51,11 +53,11 @@ def run_command(manifest: dict, bundle_path: str | Path, *extra: str) -> str:
     (the ``--data`` of the last recorded run: a CSV dataset's file, not only its folder)."""
     out = shlex.quote(str(bundle_path))
     if manifest.get("demo") and not manifest.get("generated_by"):
-        return f"python -m analysis demo --out {out}"
+        return one_line(f"python -m analysis demo --out {out}")
     recorded = [entry["config"]["data"] for entry in manifest.get("runs") or []
                 if isinstance(entry, dict) and isinstance(entry.get("config"), dict) and entry["config"].get("data")]
     root = shlex.quote(str(recorded[-1] if recorded else manifest.get("dataset", {}).get("root", "DIR")))
-    return " ".join([f"python -m analysis run --data {root} --out {out}", *extra])
+    return one_line(" ".join([f"python -m analysis run --data {root} --out {out}", *extra]))
 
 
 def _clip_options(manifest: dict) -> list[str]:
@@ -123,7 +125,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
         return "No approach has been run on this bundle yet."
     best = ours.iloc[ours["accuracy"].argmax()]
     majority = reference.get("majority_rate")
-    parts = [f"Best here: **{best['approach']}** with {_pct(best['accuracy'])} accuracy"
+    parts = [f"Best here: **{_text(best['approach'])}** with {_pct(best['accuracy'])} accuracy"
              + (f" (95% interval {_pct(best['ci_low'])}–{_pct(best['ci_high'])})." if pd.notna(best["ci_low"]) else ".")]
     chosen = max(best_per_model(approaches, ZEROSHOT).values(), key=choice_accuracy, default=None)
     zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
@@ -131,7 +133,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
         top = zeroshot.iloc[0]
         verb = versus(top["accuracy"], majority)
         parts.append(f"The zero-shot run chosen on the training images reaches {_pct(top['accuracy'])}, {verb} the "
-                     f"{_pct(majority)} of always answering *{reference.get('majority_class')}*.")
+                     f"{_pct(majority)} of always answering *{_text(reference.get('majority_class'))}*.")
     return " ".join(parts)
 
 
@@ -146,12 +148,12 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     named = sets[sets["name"] == autopsy.get("best_prompt_set")]
     chosen = (named if len(named) else sets).iloc[0]
     oracle, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
-    text = f"The prompt set chosen on the training images, *{chosen['name']}*, reaches {_pct(chosen['accuracy'])}"
+    text = f"The prompt set chosen on the training images, *{_text(chosen['name'])}*, reaches {_pct(chosen['accuracy'])}"
     if majority_rate is not None:
         text += f" — {versus(chosen['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
     if oracle["name"] != chosen["name"] and oracle["accuracy"] > chosen["accuracy"]:
-        text += f"; the held-out oracle, *{oracle['name']}*, {_pct(oracle['accuracy'])} (picked on the held-out images)"
-    text += "." if worst["name"] == chosen["name"] else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
+        text += f"; the held-out oracle, *{_text(oracle['name'])}*, {_pct(oracle['accuracy'])} (picked on the held-out images)"
+    text += "." if worst["name"] == chosen["name"] else f"; the worst, *{_text(worst['name'])}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
         text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {})
@@ -171,7 +173,7 @@ def read_templates(templates: Sequence[dict], true_distribution: dict[str, int])
                 f"{_points(high - low)}.")
     onto = sorted({row["onto"] for row in collapsed})
     text = (f"Single templates range from {_pct(low)} to {_pct(high)}, but {len(collapsed)} of {len(scored)} score "
-            f"exactly one class's share ({', '.join(f'*{name}*' for name in onto)}): they answer that class for "
+            f"exactly one class's share ({', '.join(f'*{_text(name)}*' for name in onto)}): they answer that class for "
             "every image, so much of the spread is the answer collapsing onto different classes, not better wording.")
     collapsed_ids = {(row.get("prompt_set"), row.get("template")) for row in collapsed}
     kept = [row["accuracy"] for row in scored if (row.get("prompt_set"), row.get("template")) not in collapsed_ids]
@@ -189,11 +191,11 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     counts = predicted_counts[name]
     total_pred, total_true = sum(counts.values()) or 1, sum(true_counts.values()) or 1
     top = max(counts, key=counts.get)
-    text = (f"With the *{name}* prompts the model answers *{top}* for {_pct(counts[top] / total_pred)} of the images, "
-            f"while *{top}* is {_pct(true_counts.get(top, 0) / total_true)} of the data.")
+    text = (f"With the *{_text(name)}* prompts the model answers *{_text(top)}* for {_pct(counts[top] / total_pred)} of the images, "
+            f"while *{_text(top)}* is {_pct(true_counts.get(top, 0) / total_true)} of the data.")
     never = [c for c in true_counts if counts.get(c, 0) == 0 and true_counts[c] > 0]
     if never:
-        text += f" It never answers {', '.join(f'*{c}*' for c in never)}."
+        text += f" It never answers {', '.join(f'*{_text(c)}*' for c in never)}."
     collapsed = [set_name for set_name, set_counts in predicted_counts.items()
                  if max(set_counts.values(), default=0) >= 0.9 * (sum(set_counts.values()) or 1)]
     if len(collapsed) > 1:
@@ -211,7 +213,7 @@ def read_modality_gap(gap: dict) -> str:
             "images, so zero-shot rests on small differences between far-away points.")
     if per_class:
         widest = max(per_class, key=per_class.get)
-        text += f" The gap is widest for *{widest}* ({per_class[widest]:.2f})."
+        text += f" The gap is widest for *{_text(widest)}* ({per_class[widest]:.2f})."
     cosine = gap.get("image_text_cosine") or {}
     if cosine:
         text += f" The cosine between an image class and its own prompt is at most {max(cosine.values()):.2f}."
@@ -236,21 +238,21 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
     closest_text, closest_image = float(text_pairs[i]), float(image_pairs[j])
     if closest_text > closest_image:
         above = int((text_pairs > closest_image).sum())
-        text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {closest_text:.2f}) than any two "
+        text_out = (f"The prompts for *{_text(a)}* and *{_text(b)}* are closer to each other (cosine {closest_text:.2f}) than any two "
                     f"image classes are (at most {closest_image:.2f})")
         text_out += (f"; so are {above - 1} other prompt pair(s)." if above > 1 else ".")
         return text_out + " The text side barely tells the classes apart, whatever the images show."
     if closest_image > 0.95 and evidence:
-        return (f"The image class centroids are very close (cosine up to {closest_image:.2f}, *{c}* and *{d}*), yet the "
+        return (f"The image class centroids are very close (cosine up to {closest_image:.2f}, *{_text(c)}* and *{_text(d)}*), yet the "
                 f"{evidence['rung']} on the same features reaches {evidence['accuracy']:.1%} against "
                 f"{evidence['majority_rate']:.1%} for the majority class, beyond its interval: the classes differ in "
                 "directions that a class mean hides, so close centroids do not make them inseparable.")
     if closest_image > 0.95:
-        return (f"The image classes are almost indistinguishable (centroid cosine up to {closest_image:.2f}, *{c}* and "
-                f"*{d}*), closer than the closest prompts (*{a}* and *{b}*, {closest_text:.2f}): this image encoder does "
+        return (f"The image classes are almost indistinguishable (centroid cosine up to {closest_image:.2f}, *{_text(c)}* and "
+                f"*{_text(d)}*), closer than the closest prompts (*{_text(a)}* and *{_text(b)}*, {closest_text:.2f}): this image encoder does "
                 "not separate the classes, so no wording of the prompts can.")
-    return (f"The closest prompts, *{a}* and *{b}* (cosine {closest_text:.2f}), are no closer than the closest image "
-            f"classes, *{c}* and *{d}* ({closest_image:.2f}): the prompts separate the classes at least as well as "
+    return (f"The closest prompts, *{_text(a)}* and *{_text(b)}* (cosine {closest_text:.2f}), are no closer than the closest image "
+            f"classes, *{_text(c)}* and *{_text(d)}* ({closest_image:.2f}): the prompts separate the classes at least as well as "
             "the images do.")
 
 
@@ -295,8 +297,8 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     share = off[t, p] / max(counts[t].sum(), 1)
     recall = np.divide(np.diag(counts), counts.sum(axis=1), out=np.zeros(len(classes)), where=counts.sum(axis=1) > 0)
     worst = int(np.argmin(recall))
-    return (f"The most frequent mistake: *{classes[t]}* taken for *{classes[p]}* ({int(off[t, p])} images, "
-            f"{_pct(share)} of *{classes[t]}*). The hardest class is *{classes[worst]}* "
+    return (f"The most frequent mistake: *{_text(classes[t])}* taken for *{_text(classes[p])}* ({int(off[t, p])} images, "
+            f"{_pct(share)} of *{_text(classes[t])}*). The hardest class is *{_text(classes[worst])}* "
             f"(recall {_pct(recall[worst])}).")
 
 
@@ -410,7 +412,7 @@ SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with Ima
 def read_weights(finetune: dict) -> str:
     """Where a fine-tuned network started from, and whether predictions use test-time augmentation."""
     weights = finetune.get("weights")
-    return (f"Started from **{WEIGHTS.get(weights, weights or 'unknown weights')}**"
+    return (f"Started from **{_text(WEIGHTS.get(weights, weights or 'unknown weights'))}**"
             + (" · test-time augmentation on" if finetune.get("tta") else "") + ".")
 
 
@@ -450,8 +452,8 @@ def read_disagreement(rows: pd.DataFrame, first: str, second: str, labels: dict[
     if rows.empty:
         return "The two approaches give the same answer on every held-out image."
     counts = rows["right"].value_counts()
-    return (f"They disagree on {len(rows)} images: **{labels.get(first, first)}** is right on {counts.get(first, 0)}, "
-            f"**{labels.get(second, second)}** on {counts.get(second, 0)}, neither on {counts.get('neither', 0)}.")
+    return (f"They disagree on {len(rows)} images: **{_text(labels.get(first, first))}** is right on {counts.get(first, 0)}, "
+            f"**{_text(labels.get(second, second))}** on {counts.get(second, 0)}, neither on {counts.get('neither', 0)}.")
 
 
 def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | None,
@@ -465,18 +467,18 @@ def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | N
     interval = (details or {}).get(best, {}).get("accuracy_ci")
     low = interval[0] if interval else value
     if majority_rate is not None and low > majority_rate:
-        return (f"Trivial image statistics alone (*{best}*) reach {_pct(value)}, clearly above the {_pct(majority_rate)} "
+        return (f"Trivial image statistics alone (*{_text(best)}*) reach {_pct(value)}, clearly above the {_pct(majority_rate)} "
                 "majority rate: part of what any model learns here can be a shortcut rather than the kernel itself.")
     if majority_rate is not None and value > majority_rate:
-        return (f"Trivial image statistics (*{best}*) reach {_pct(value)}, a little above the {_pct(majority_rate)} "
+        return (f"Trivial image statistics (*{_text(best)}*) reach {_pct(value)}, a little above the {_pct(majority_rate)} "
                 "majority rate but within its uncertainty: at most a weak shortcut.")
-    return (f"Trivial image statistics predict little (best: *{best}*, {_pct(value)}), so a model that does well is "
+    return (f"Trivial image statistics predict little (best: *{_text(best)}*, {_pct(value)}), so a model that does well is "
             "looking at the kernels.")
 
 
 def describe_approach(record: dict) -> str:
     """One line of facts about an approach: model, weights, time, device."""
-    parts = [approach_label(record)]
+    parts = [_text(approach_label(record))]
     if record.get("wall_time_s") is not None:
-        parts.append(f"{duration_text(record['wall_time_s'])} on {record.get('device') or 'an unknown device'}")
+        parts.append(f"{duration_text(record['wall_time_s'])} on {_text(record.get('device') or 'an unknown device')}")
     return " · ".join(parts)

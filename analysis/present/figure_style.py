@@ -7,11 +7,14 @@ it are in :mod:`analysis.present.figures` (which re-exports the names callers ne
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
+
+from analysis.core.escape import html_text
 
 # Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
 # "silkcut" is the same pink on every page and in every report.
@@ -64,6 +67,31 @@ def wrap(label: str, width: int = 20) -> str:
         else:
             line = f"{line} {word}".strip()
     return "<br>".join(lines + [line])
+
+
+# The only markup the figures write themselves: line breaks, bold and italics, and the hover's
+# ``<extra>`` box. After escaping they are put back; none of them can load or link anything.
+_OWN_MARKUP = re.compile(r"&lt;(/?(?:br|b|i|extra))&gt;")
+
+
+def text_only(figure: go.Figure) -> go.Figure:
+    """A copy of ``figure`` whose every string is plain text for plotly, which reads its text as a small
+    HTML (``<a href>``, ``<span style>``): class names, approach labels, prompts and paths become
+    characters (:func:`analysis.core.escape.html_text`), the figures' own ``<br>``/``<b>``/``<i>`` stay.
+    A selection event then carries the escaped strings: ``html.unescape`` gives back the originals."""
+    return go.Figure(_escaped(figure.to_plotly_json()))
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return _OWN_MARKUP.sub(r"<\1>", html_text(value))
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_escaped(item) for item in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return np.array([_escaped(item) for item in value.ravel().tolist()], dtype=object).reshape(value.shape)
+    return value
 
 
 def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.core.escape import spreadsheet_csv
+
 PROBLEM_NAMES = {"conflicting_labels": "identical images, conflicting labels",
                  "train_test_leak": "identical images on both sides (leak)",
                  "duplicate": "identical images, same label",
@@ -45,6 +47,11 @@ def problem_counts(groups: list[dict]) -> dict[str, int]:
         counts[group["problem"]] = counts.get(group["problem"], 0) + 1
     order = [name for name in PROBLEM_NAMES if name in counts] + [name for name in counts if name not in PROBLEM_NAMES]
     return {name: counts[name] for name in order}
+
+
+def problems_csv(groups: list[dict]) -> str:
+    """:func:`problems_csv_table` as CSV text, safe to open in a spreadsheet (no cell starts a formula)."""
+    return spreadsheet_csv(problems_csv_table(groups))
 
 
 def problems_csv_table(groups: list[dict]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.core import escape
 from analysis.ladder import verdict
 from analysis.present.figures import KIND_COLOURS, _layout, _reference_lines, wrap
 from analysis.ladder.summary import RUNG_NAMES
@@ -179,12 +180,14 @@ def read_alignment(rows: Sequence[dict]) -> str:
             if astray else f"Every class prompt is closest to its own class's images (cosine up to "
                            f"{max(row['own_cosine'] for row in rows):.2f}).")
     if astray:
-        text += " " + "; ".join(f"*{row['class']}* points closer to the *{row['closest_class']}* images "
+        text += " " + "; ".join(f"*{escape.markdown_text(row['class'])}* points closer to the "
+                                f"*{escape.markdown_text(row['closest_class'])}* images "
                                 f"(its own rank {row['own_rank']})" for row in astray) + "."
     cut = [row for row in rows if any(len(word) > 1 for word in row["tokens"])]
     if cut:
         text += " The tokenizer cuts " + ", ".join(
-            f"*{row['class']}* into {' + '.join(piece for word in row['tokens'] for piece in word)}" for row in cut) + \
+            f"*{escape.markdown_text(row['class'])}* into "
+            f"{escape.markdown_text(' + '.join(piece for word in row['tokens'] for piece in word))}" for row in cut) + \
             ": a word the text tower may never have seen whole."
     return text
 
@@ -212,13 +215,15 @@ def separation_evidence(approaches: Sequence[dict], majority_rate: float | None,
 def verdict_markdown(found: dict, warnings: bool = True) -> str:
     """The verdict as Markdown: warnings first (unless ``warnings`` is false: a panel shows them
     as its warning), then one bullet per row with its diagnosis."""
-    lines = [line for warning in found.get("warnings", []) for line in (f"> ⚠ {warning}", "")] if warnings else []
+    lines = [line for warning in found.get("warnings", [])
+             for line in (f"> ⚠ {escape.markdown_text(warning)}", "")] if warnings else []
+    kept = escape.markdown_emphasis  # the texts were written by `run` with emphasis, but they come from the bundle
     for row in found.get("rows", []):
         if not row["available"]:
             continue
         marker = {"above": "▲", "below": "▼", "level": "≈"}[row["direction"]]
-        lines.append(f"- {marker} {row['text']}." + (f" {row['diagnosis']}" if row["diagnosis"] else ""))
+        lines.append(f"- {marker} {kept(row['text'])}." + (f" {kept(row['diagnosis'])}" if row["diagnosis"] else ""))
     missing = [row["row"] for row in found.get("rows", []) if not row["available"]]
     if missing:
-        lines.append(f"- Not in this bundle: {', '.join(missing)}.")
+        lines.append(f"- Not in this bundle: {escape.markdown_text(', '.join(map(str, missing)))}.")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.present import explain
-from analysis.core import records, tables
+from analysis.core import escape, records, tables
 
 UNLABELLED = "unlabelled"
 PANEL_MAP_POINTS = 20_000  # image points drawn on a map inside another page or the report (not the Embedding map page)
@@ -41,7 +41,7 @@ def best_approach_for(projection: str, approaches: list[dict]) -> str | None:
 
 def colouring_caption(colour_by: str, approach_label: str | None) -> str:
     """The sentence under the map that says what its colours mean for this colouring."""
-    return COLOURING_CAPTIONS[colour_by].format(approach=f"**{approach_label}**" if approach_label else "the approach")
+    return COLOURING_CAPTIONS[colour_by].format(approach=f"**{escape.markdown_text(approach_label)}**" if approach_label else "the approach")
 
 
 def selection_breakdown(images: pd.DataFrame, ids: list[str], classes: list[str]) -> pd.DataFrame:

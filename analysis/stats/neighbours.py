@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import tables
+from analysis.core.escape import markdown_text
 
 SPACE_KINDS = ("clip_image", "convnext")  # embeddings that mean "what the model sees" (not clip_features)
 TRAIN_SPLIT = "train"
@@ -149,7 +150,7 @@ class Vote:
         if not self.k:
             return "it has no training images to compare with"
         top = self.counts[self.winner]
-        return f"{top} of its {self.k} nearest training images are *{self.winner}*"
+        return f"{top} of its {self.k} nearest training images are *{markdown_text(self.winner)}*"
 
     def agrees_with(self, answer: str | None) -> bool:
         return answer is not None and self.winner == answer
@@ -236,11 +237,11 @@ def read_similarity_by_class(table: pd.DataFrame, phrase: str, top: int = 50) ->
     best = table.sort_values("top_share", ascending=False).iloc[0]
     highest_mean = table.sort_values("mean", ascending=False).iloc[0]
     lift = best["top_share"] / best["base_share"] if best["base_share"] else float("nan")
-    sentence = (f"Of the {min(top, int(table['n'].sum()))} labelled images most similar to “{phrase}”, "
-                f"{best['top_share']:.0%} are *{best['label']}* (its share of all labelled images: "
+    sentence = (f"Of the {min(top, int(table['n'].sum()))} labelled images most similar to “{markdown_text(phrase)}”, "
+                f"{best['top_share']:.0%} are *{markdown_text(best['label'])}* (its share of all labelled images: "
                 f"{best['base_share']:.0%}, so {lift:.1f}× chance)")
     if highest_mean["label"] != best["label"]:
-        sentence += f"; by mean similarity over all images, *{highest_mean['label']}* ranks first"
+        sentence += f"; by mean similarity over all images, *{markdown_text(highest_mean['label'])}* ranks first"
     return sentence + "."
 
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.present import explain, panels
-from analysis.core import records
+from analysis.core import escape, records
 from dashboard import components
 from dashboard import panels as page_panels
 
 
 def headline(best: dict, reference: dict) -> None:
-    st.markdown(f"Prompt set chosen on the training images: **{best.get('prompt_set') or best['id']}** — "
+    st.markdown(f"Prompt set chosen on the training images: **{escape.markdown_text(best.get('prompt_set') or best['id'])}** — "
                 f"{explain.describe_approach(best)}")
     components.metric_row(best)
     majority = reference.get("majority_rate")
     if majority is not None and best["metrics"]["accuracy"] < majority:
         st.warning(f"Zero-shot ({best['metrics']['accuracy']:.1%}) is below always answering "
-                   f"*{reference.get('majority_class')}* ({majority:.1%}).", icon=":material/trending_down:")
+                   f"*{escape.markdown_text(reference.get('majority_class'))}* ({majority:.1%}).", icon=":material/trending_down:")
 
 
 st.title("Zero-shot autopsy")

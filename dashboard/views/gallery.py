@@ -4,11 +4,12 @@ each card opens the image's details (every answer, tags, nearest training images
 from __future__ import annotations
 
 import functools
+import html
 
 import streamlit as st
 
 from analysis.present import explain, figures
-from analysis.core import records, tables, tags
+from analysis.core import escape, records, tables, tags
 from dashboard import components, dense_gallery, loaders, tagging
 from dashboard import panels as page_panels
 
@@ -22,7 +23,7 @@ def apply_matrix_click() -> None:
     cells = [point.get("customdata") for point in points if isinstance(point.get("customdata"), list)]
     if not cells:
         return
-    true_class, predicted_class = cells[0][:2]
+    true_class, predicted_class = (html.unescape(str(name)) for name in cells[0][:2])  # drawn escaped: text_only
     st.session_state["gallery_true"] = [true_class]
     st.session_state["gallery_predicted"] = [predicted_class]
     st.session_state["gallery_only_wrong"] = true_class != predicted_class
@@ -94,7 +95,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tag
     if rows.empty:
         st.info("No images match these filters.")
         return
-    st.caption(f"Most confident answers of **{labels[chosen['approach_id']]}** first. Each card: the true label, then "
+    st.caption(f"Most confident answers of **{escape.markdown_text(labels[chosen['approach_id']])}** first. Each card: the true label, then "
                f"that approach's answer ({tables.RIGHT} right, {tables.WRONG} wrong); **Details** opens the full-size view: every "
                "approach's probabilities, the tags and the image's nearest training images.")
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]

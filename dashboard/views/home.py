@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.core import background, runfile, tables
+from analysis.core import background, escape, runfile, tables
 from analysis.present import panels
 from analysis.data import split as split_module
 from analysis.core.bundle import BundleError
@@ -31,7 +31,7 @@ def demo_target() -> Path:
 
 def build_demo_panel() -> None:
     """No bundle anywhere: offer to build the demo bundle in a child process."""
-    st.info(f"No results bundle was found in `{loaders.results_folder()}`.\n\n"
+    st.info(f"No results bundle was found in {escape.markdown_code(loaders.results_folder())}.\n\n"
             "Build the **demo bundle** (synthetic kernels, random-weight models; a few minutes, no data or network "
             "needed), type the path of a bundle in the sidebar, or build one from your data with "
             "`python -m analysis run --data DIR --out BUNDLE --clip MODEL:PRETRAINED`.", icon=":material/info:")
@@ -74,14 +74,17 @@ def bundle_facts(opened) -> None:
     counts = dataset.get("counts", {})
     total = sum(counts.values()) or 1
     shares = ", ".join(f"{name} {counts.get(name, 0) / total:.0%}" for name in opened.classes)
-    st.markdown(f"**Bundle** `{opened.path}` · created {str(manifest.get('created', '?'))[:16].replace('T', ' ')}  \n"
-                f"**Data** `{dataset.get('root', '?')}` ({dataset.get('layout', '?')} layout): "
-                f"{dataset.get('n_labelled', '?')} labelled images ({shares}), "
-                f"{dataset.get('n_unlabelled', 0)} unlabelled test images  \n"
-                f"**Split** {split.get('counts', {}).get('eval', '?')} held-out images scored by every approach "
-                f"({split_module.method_text(split)}), "
-                f"{split.get('counts', {}).get('train', '?')} for training ({split.get('n_folds', '?')} folds, "
-                f"grouped by {', '.join(split.get('grouped_by', [])) or '—'}, seed {split.get('seed', '?')})")
+    text = escape.markdown_text
+    st.markdown(f"**Bundle** {escape.markdown_code(opened.path)} · created "
+                f"{text(str(manifest.get('created', '?'))[:16].replace('T', ' '))}  \n"
+                f"**Data** {escape.markdown_code(dataset.get('root', '?'))} ({text(dataset.get('layout', '?'))} layout): "
+                f"{text(dataset.get('n_labelled', '?'))} labelled images ({text(shares)}), "
+                f"{text(dataset.get('n_unlabelled', 0))} unlabelled test images  \n"
+                f"**Split** {text(split.get('counts', {}).get('eval', '?'))} held-out images scored by every approach "
+                f"({text(split_module.method_text(split))}), "
+                f"{text(split.get('counts', {}).get('train', '?'))} for training ({text(split.get('n_folds', '?'))} "
+                f"folds, grouped by {text(', '.join(map(str, split.get('grouped_by', []))) or '—')}, "
+                f"seed {text(split.get('seed', '?'))})")
 
 
 def made_with_panel(opened) -> None:
@@ -136,7 +139,7 @@ try:
     ref = components.current_ref()
     opened = loaders.open_bundle(ref) if ref else None
 except BundleError as error:
-    st.error(f"This bundle cannot be opened.\n\n{error}", icon=":material/error:")
+    st.error(f"This bundle cannot be opened.\n\n{escape.markdown_text(error)}", icon=":material/error:")
     st.stop()
 demo_build_status()
 if opened is None:

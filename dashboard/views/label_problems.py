@@ -3,11 +3,11 @@ approach contradicts, shown as pictures side by side with their labels and split
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import figures, label_review
 from analysis.core import tables
 from dashboard import components, full_view, loaders
@@ -20,7 +20,7 @@ THUMB_PX = 120
 def problem_filter(counts: dict[str, int]) -> list[str]:
     """Which kinds of problem to show (all by default)."""
     return st.pills("Show", list(counts), selection_mode="multi", default=list(counts), key="problems_kinds",
-                    format_func=lambda name: f"{label_review.PROBLEM_NAMES.get(name, name)} ({counts[name]})",
+                    format_func=lambda name: escape.markdown_text(f"{label_review.PROBLEM_NAMES.get(name, name)} ({counts[name]})"),
                     **components.KEPT)
 
 
@@ -30,8 +30,7 @@ def group_key(group: dict) -> str:
 
 
 def export_button(ref, groups: list[dict]) -> None:
-    table = label_review.problems_csv_table(groups)
-    st.download_button("Download as CSV (one row per image)", table.to_csv(index=False),
+    st.download_button("Download as CSV (one row per image)", label_review.problems_csv(groups),
                        file_name=f"label-problems-{Path(ref.path).name}.csv", mime="text/csv",
                        icon=":material/download:", key="problems_csv")
 
@@ -42,8 +41,8 @@ def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[
         st.image(thumbs[member.image_id], width=THUMB_PX)
     else:
         st.caption("no thumbnail")
-    st.markdown(f"{components.class_badge(member.label, colours)} · {html.escape(str(member.split))}"
-                f"<br><span style='font-size:0.8em'>{html.escape(str(member.image_id))}</span>",
+    st.markdown(f"{components.class_badge(member.label, colours)} · {escape.markdown_text(str(member.split))}"
+                f"<br><span style='font-size:0.8em'>{escape.markdown_text(str(member.image_id))}</span>",
                 unsafe_allow_html=True)
     st.button("Full size", key=f"problems_open_{group['number']}_{member.image_id}", icon=":material/open_in_full:",
               on_click=full_view.open_image, args=(group_key(group), member.image_id))
@@ -52,7 +51,7 @@ def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[
 def group_card(ref, group: dict, colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
     """One problem: its pictures side by side, each with its label and split, and what is wrong."""
     with st.container(border=True):
-        st.markdown(f"**{group['number']}. {html.escape(group['name'])}** — {html.escape(group['detail'])}")
+        st.markdown(f"**{group['number']}. {escape.markdown_text(group['name'])}** — {escape.markdown_text(group['detail'])}")
         members = list(group["images"].itertuples())
         for start in range(0, len(members), PER_ROW):
             for column, member in zip(st.columns(PER_ROW), members[start:start + PER_ROW]):
@@ -65,7 +64,7 @@ def single_cards(ref, groups: list[dict], colours: dict[str, str], thumbs: dict[
     for start in range(0, len(groups), PER_ROW):
         for column, group in zip(st.columns(PER_ROW), groups[start:start + PER_ROW]):
             with column, st.container(border=True):
-                st.markdown(f"**{group['number']}.** {html.escape(group['detail'])}")
+                st.markdown(f"**{group['number']}.** {escape.markdown_text(group['detail'])}")
                 member_tile(ref, group, next(group["images"].itertuples()), colours, thumbs)
 
 

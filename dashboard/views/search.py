@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import figures
 from analysis.stats import neighbours
 from analysis.models import texttower
@@ -27,7 +28,7 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
         return None
     space = st.selectbox("CLIP model", spaces, key="search_space") if len(spaces) > 1 else spaces[0]
     source = texttower.recorded_source(opened.manifest, space)
-    with st.expander(f"Text tower: {source.describe()}"):
+    with st.expander(f"Text tower: {escape.markdown_text(source.describe())}"):
         weights = st.text_input("Weights file (optional)", key="search_weights", placeholder="/path/to/checkpoint.pt",
                                 help="The same weights as the bundle's, as a local open_clip checkpoint, when the "
                                      "recorded ones cannot be found on this machine.").strip()
@@ -39,7 +40,8 @@ def load_tower(source: texttower.TowerSource, weights: str):
     """The loaded text tower, or None after saying which file to pass (the page stops there)."""
     tower = loaders.text_tower(source.model, source.pretrained, source.seed, source.space, weights, source.precision)
     if isinstance(tower, str):
-        st.error(f"**Text search is not available for this bundle here.** {tower}", icon=":material/key_off:")
+        st.error(f"**Text search is not available for this bundle here.** {escape.markdown_text(tower)}",
+                 icon=":material/key_off:")
         if st.button("Try again", key="search_retry", icon=":material/refresh:"):
             loaders.text_tower.clear()
             st.rerun()
@@ -91,7 +93,7 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                     st.image(thumbnail, width="stretch")
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
                 st.markdown(f"**{row.rank}** · {label} <span style='font-size:0.8em'>{row.similarity:.3f}</span>",
-                            unsafe_allow_html=True, help=f"{row.image_id} ({row.split})")
+                            unsafe_allow_html=True, help=escape.markdown_text(f"{row.image_id} ({row.split})"))
                 if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", icon=":material/hub:",
                              width="stretch"):
                     neighbours_view.neighbours_dialog(ref, row.image_id)
@@ -115,7 +117,7 @@ if not phrase:
 index = loaders.neighbour_index(ref, source.space)
 query = tower.encode([phrase])[0]
 ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
-st.subheader(f"The {min(shown, len(ranked))} images most similar to “{phrase}”")
+st.subheader(f"The {min(shown, len(ranked))} images most similar to “{escape.markdown_text(phrase)}”")
 st.caption(f"Searched: {scope} ({len(ranked)}).")
 class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase)
 ranked_images(ref, ranked.head(shown), opened.classes)

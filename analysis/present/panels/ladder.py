@@ -6,6 +6,7 @@ which order, under which heading, and when each is shown.
 
 from __future__ import annotations
 
+from analysis.core.escape import markdown_text
 from analysis.present import ladder_panels
 from analysis.present.panels.spec import PageData, PanelSpec, Source, reference_rates
 
@@ -16,8 +17,8 @@ def _oracle_note(ladder: dict) -> str:
     choice = ladder.get("prompt_choice", {})
     if not choice.get("oracle_prompt_set") or choice["oracle_prompt_set"] == choice.get("prompt_set"):
         return ""
-    return (f"Zero-shot uses the prompt set chosen on the training images, *{choice['prompt_set']}*. The best on the "
-            f"held-out images, *{choice['oracle_prompt_set']}* ({choice['oracle_accuracy']:.1%}), is an oracle: "
+    return (f"Zero-shot uses the prompt set chosen on the training images, *{markdown_text(choice['prompt_set'])}*. The best on the "
+            f"held-out images, *{markdown_text(choice['oracle_prompt_set'])}* ({choice['oracle_accuracy']:.1%}), is an oracle: "
             "choosing it would be selection on the test images.")
 
 
@@ -44,5 +45,5 @@ VERDICT_PANELS: tuple[PanelSpec[PageData], ...] = (
     PanelSpec("verdict", "verdict", "", None,
               lambda d: ladder_panels.verdict_markdown(d.diagnostics, warnings=False),
               lambda d: bool(d.diagnostics.get("rows")),
-              warning=lambda d: "\n\n".join(d.diagnostics.get("warnings", []))),
+              warning=lambda d: "\n\n".join(map(markdown_text, d.diagnostics.get("warnings", [])))),
 )

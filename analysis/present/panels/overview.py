@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.present import explain, figures
 from analysis.core import tables
+from analysis.core.escape import markdown_text
 from analysis.present.panels.spec import PageData, PanelSpec, Source, reference_rates
 
 
@@ -53,7 +54,7 @@ def compare_data(source: Source, approaches: list[dict]) -> CompareData:
 
 def _confusion_readings(data: CompareData) -> str:
     short = tables.approach_labels(data.approaches, short=True)
-    lines = [f"- **{short[record['id']]}**: {explain.read_confusion(record['metrics']['confusion_matrix'], data.classes)}"
+    lines = [f"- **{markdown_text(short[record['id']])}**: {explain.read_confusion(record['metrics']['confusion_matrix'], data.classes)}"
              for record in data.approaches if record["metrics"].get("confusion_matrix")]
     return "Colour: share of each true class (rows sum to 100%); numbers: images.\n\n" + "\n".join(lines)
 

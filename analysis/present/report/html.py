@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import pandas as pd
 from markupsafe import Markup
 
-from analysis.present import figures, panels
+from analysis.present import figure_style, figures, panels
 from analysis.core import tables
 from analysis.core.bundle import BundleError
 from analysis.present.panels import Panel, PanelSpec
@@ -31,7 +31,7 @@ def figure_html(figure, reading: str = "") -> Markup:
     plotly escapes ``<`` and ``/`` in the figure JSON, so a label such as ``</script>`` cannot end
     the script early; the check keeps it that way should plotly ever change.
     """
-    fragment = figure.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
+    fragment = figure_style.text_only(figure).to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
                               default_height=f"{figure.layout.height or figures.HEIGHT}px")
     if fragment.lower().count("</script") != 1:
         raise ValueError("a plotly figure would close its <script> early; refusing to embed it")

@@ -1,0 +1,211 @@
+"""A bundle and links written to attack the dashboard, in a real browser: every string the bundle holds
+(classes, splits, views, paths, prompt sets, tags, approach and model names) and the ``?bundle=`` of a
+link carry HTML and Markdown payloads. On every page, no injected element, request or script may
+result, and the browser makes no request beyond the dashboard's own server (every other request is
+blocked and recorded). One server, one small bundle built once (about 30 s on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, START_TIMEOUT_S, VIEWPORT, free_port, settle
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements-dev.txt) is not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
+                                                               "(apt-get install chromium)")]
+
+EVIL = "evil.test"  # every payload points here: a request to it, or an element naming it, is an injection
+
+
+def payload(number: int) -> str:
+    """One string that is an element, a script, an image, a link and Streamlit Markdown at once."""
+    return (f'<img src="http://{EVIL}/{number}.png" onerror="window.pwned={number}" id="pwn{number}">'
+            f"![i](http://{EVIL}/md{number}.png)[link{number}](http://{EVIL}/l{number}) :red[r{number}] $x{number}$ "
+            f"**b{number}** <script>window.pwned={number}</script>=HYPERLINK(\"http://{EVIL}\")")
+
+
+def build_hostile_bundle(folder: Path) -> Path:
+    """The pipeline on synthetic kernels whose classes, one split, views, paths, prompt set, model
+    names and tags are payloads (classes are short: they become file and column names too)."""
+    from analysis.data import synthetic
+    from analysis.stages import runner
+
+    data = synthetic.write_dataset(folder / "data", 96, 0, seed=1, show_progress=False)
+    classes = [f"<img src=http://{EVIL}/c0.png id=pwnc0>", f"![c1](http://{EVIL}/c1.png)",
+               f"[c2](http://{EVIL}/c2) :red[c]", f"=HYPERLINK(\"http://{EVIL}\")<b>c3</b>"]
+    train = pd.read_csv(data / "train.csv", dtype=str)
+    train["label"] = train["label"].map(dict(zip(synthetic.CLASSES, classes)))
+    train.to_csv(data / "train.csv", index=False)
+    prompts = folder / "prompts.json"
+    prompts.write_text(json.dumps({"name": payload(1), "templates": ["a photo of a {}."]}))
+    bundle = folder / "bundle"
+    runner.run(runner.RunOptions(data=data, out=bundle, seed=0, show_progress=False, eval_fraction=0.25, folds=3,
+                                 clip=["CornLens-Tiny:random"], convnext=["convnext_atto:scratch"], epochs=1,
+                                 image_size=32, batch_size=32, prompts=[prompts]))
+    images = pd.read_parquet(bundle / "images.parquet")
+    images.loc[images.index[:4], "view"] = payload(2)
+    images.loc[images.index[4:8], "path"] = [f"x{index}{payload(3)}.png".replace("/", "_") for index in range(4)]
+    images.loc[images.index[len(images) // 2], "split"] = "train" + payload(4)
+    images.to_parquet(bundle / "images.parquet", index=False)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for record in manifest["approaches"]:
+        record["model"] = payload(5) if record.get("model") else record.get("model")
+        record["device"] = payload(6)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    pd.DataFrame({"image_id": images["image_id"].iloc[:6], "tag": [payload(7), "=cmd|' /C calc'!A0"] * 3,
+                  "tagged": "2026-12-04T00:00:00+00:00"}).to_csv(bundle / "tags.csv", index=False)
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    return build_hostile_bundle(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="module")
+def server(hostile, tmp_path_factory):
+    """The dashboard on a free localhost port, opening the hostile bundle (CORNLENS_BUNDLE)."""
+    port = free_port()
+    environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
+        "CORNLENS_BUNDLE": str(hostile), "CORNLENS_RESULTS": str(tmp_path_factory.mktemp("results")),
+        "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "Home.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"the dashboard server did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def watched(server):
+    """A browser page whose every request beyond the server is blocked and recorded (``outside``)."""
+    own = urllib.parse.urlsplit(server).netloc
+    outside: list[str] = []
+
+    def route(request_route) -> None:
+        address = urllib.parse.urlsplit(request_route.request.url)
+        if address.scheme in ("data", "blob") or address.netloc == own:
+            request_route.continue_()
+        else:
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport=VIEWPORT)
+        context.route("**/*", route)
+        context.on("dialog", lambda dialog: outside.append(f"dialog: {dialog.message}") or dialog.dismiss())
+        page = context.new_page()
+        page.outside = outside
+        yield page
+        browser.close()
+
+
+# Anything a payload could have made: its element ids, an attribute naming the payload host, an
+# inline event handler, a script the page does not own, the flag the payload scripts set.
+INJECTED = """() => {
+  const found = [];
+  for (const element of document.querySelectorAll('*')) {
+    if (/^pwn/.test(element.id)) found.push('element #' + element.id);
+    for (const attribute of element.attributes) {
+      if (attribute.value.includes('EVIL') && !['title', 'aria-label', 'value', 'data-testid', 'data-unformatted'].includes(attribute.name))
+        found.push(element.tagName + ' ' + attribute.name + '=' + attribute.value.slice(0, 80));
+      if (/^on/.test(attribute.name)) found.push(element.tagName + ' ' + attribute.name);
+    }
+    if (element.tagName === 'SCRIPT' && element.textContent.includes('pwned')) found.push('script');
+  }
+  if (window.pwned !== undefined) found.push('window.pwned=' + window.pwned);
+  return found;
+}""".replace("EVIL", EVIL)
+
+
+def injected(page) -> list[str]:
+    """What payloads made in the page and in every frame of it (the report preview is one)."""
+    found = []
+    for frame in page.frames:
+        try:
+            found += [f"{frame.url[:60]}: {item}" for item in frame.evaluate(INJECTED)]
+        except sync_api.Error:  # a frame that went away while looking
+            continue
+    return found
+
+
+def visit(page, url: str, wait_for: str | None = None) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("[data-testid='stSidebar']").wait_for(timeout=60_000)
+    if wait_for:
+        page.get_by_text(wait_for, exact=False).first.wait_for(timeout=60_000)
+    settle(page)
+    page.wait_for_timeout(500)  # images and fonts a payload might ask for
+
+
+PAGES = {"": "Headline", "autopsy": None, "probe": None, "convnext": None, "compare": None, "gallery": None,
+         "label_problems": None, "search": None, "report": None}
+
+
+def test_no_page_runs_or_loads_what_a_bundle_says(server, watched, hostile):
+    problems = {}
+    for path, wait_for in PAGES.items():
+        visit(watched, f"{server}/{path}", wait_for)
+        problems[path or "home"] = injected(watched)
+    # the embedding map with a box around every point and training images shown: every image card
+    visit(watched, f"{server}/embedding_map?map_box=-1000,1000,-1000,1000&map_training=true", "images selected")
+    problems["embedding_map"] = injected(watched)
+    # the gallery's details of one image (its answers, tags, neighbours)
+    visit(watched, f"{server}/gallery?gallery_only_wrong=false")
+    watched.get_by_role("button", name="Details").first.click()
+    watched.get_by_role("dialog").wait_for(timeout=30_000)
+    settle(watched)
+    problems["gallery details"] = injected(watched)
+    # the report's preview (the HTML report in a frame)
+    visit(watched, f"{server}/report")
+    watched.get_by_role("tab", name="Preview").click()
+    watched.locator("iframe").first.wait_for(timeout=60_000)
+    settle(watched)
+    watched.wait_for_timeout(1500)
+    problems["report preview"] = injected(watched)
+    assert not {page: found for page, found in problems.items() if found}, problems
+    assert not watched.outside, watched.outside
+
+
+@pytest.mark.parametrize("asked", [f"/x/![a](http://{EVIL}/a.png)", f"[Session expired: sign in](http://{EVIL}/)",
+                                   payload(8), f"/proc/self/cwd/{payload(9)}"])
+def test_a_link_cannot_inject_through_the_bundle_it_asks_for(server, watched, asked):
+    visit(watched, f"{server}/?bundle={urllib.parse.quote(asked)}", "outside the folders this dashboard may open")
+    alert = watched.locator("[data-testid='stAlert']", has_text="outside the folders").first.inner_text()
+    assert not injected(watched) and not watched.outside, (injected(watched), watched.outside)
+    assert "/proc/self/cwd" not in asked or os.getcwd() not in alert  # names what was given, not where it leads
