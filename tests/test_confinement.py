@@ -175,3 +175,109 @@ def test_the_sample_submission_named_by_a_bundle_stays_in_its_dataset(tmp_path):
     write_raw(folder, change=lambda m: m["dataset"].__setitem__("sample_submission", "../../etc/passwd"))
     with pytest.raises(submission.SubmissionError, match="not a file inside the dataset folder"):
         submission.sample_path(bundle.open_bundle(folder))
+
+
+# --- `run` writes nothing through a link, and reads only regular files ------------------------------
+
+def finishes(call, *args) -> object:
+    """``call(*args)`` in a thread: its result or exception; fails when it does not return at all
+    (opening a FIFO for reading would block for ever)."""
+    import threading
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call(*args)
+        except Exception as error:  # noqa: BLE001 (handed to the test)
+            outcome["value"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), f"{call.__name__} blocked on a FIFO"
+    return outcome["value"]
+
+
+def test_run_refuses_a_lock_file_that_is_a_link_or_a_fifo(tmp_path):
+    from analysis.core import atomic, lock
+
+    folder, outside = tmp_path / "bundle", tmp_path / "yours.txt"
+    folder.mkdir()
+    outside.write_text("keep me")
+    (folder / lock.LOCK_FILE).symlink_to(outside)
+    with pytest.raises(atomic.LinkOutError, match=r"\.cornlens-run\.lock: the bundle's lock file is a symbolic link"):
+        with lock.bundle_lock(folder):
+            pass
+    assert outside.read_text() == "keep me"
+    (folder / lock.LOCK_FILE).unlink()
+    os.mkfifo(folder / lock.LOCK_FILE)
+
+    def take() -> None:
+        with lock.bundle_lock(folder):
+            pass
+
+    refused = finishes(take)
+    assert isinstance(refused, atomic.LinkOutError) and "not a regular file" in str(refused)
+
+
+def test_writes_inside_a_bundle_never_go_through_a_link_out(tmp_path):
+    from analysis.core import atomic, lock
+
+    folder, outside = tmp_path / "bundle", tmp_path / "elsewhere"
+    (folder / "checkpoints").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "submissions").symlink_to(outside, target_is_directory=True)
+    (folder / "checkpoints" / "last.pt").symlink_to(outside / "last.pt")
+    (folder / "inner").symlink_to(folder / "checkpoints", target_is_directory=True)  # a link inside is fine
+    with lock.bundle_lock(folder):
+        for target, named in ((folder / "submissions" / "a.csv", "submissions"),
+                              (folder / "checkpoints" / "last.pt", "last.pt")):
+            with pytest.raises(atomic.LinkOutError, match=f"{named}: a symbolic link to .*outside the bundle"):
+                bundle.write_json(target, {"x": 1})
+        bundle.write_json(folder / "inner" / "ok.json", {"x": 1})
+        bundle.write_json(tmp_path / "cache" / "chunk.json", {"x": 1})  # outside the bundle: not its business
+    assert list(outside.iterdir()) == [] and (folder / "checkpoints" / "ok.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_into_a_bundle_whose_submissions_folder_links_out_writes_nothing_there(synthetic_data, tmp_path):
+    from analysis.core import atomic
+    from analysis.stages import runner
+
+    out, outside = tmp_path / "bundle", tmp_path / "elsewhere"
+    out.mkdir()
+    outside.mkdir()
+    (out / "submissions").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(atomic.LinkOutError, match="submissions: a symbolic link"):
+        runner.run(runner.RunOptions(data=synthetic_data, out=out, show_progress=False, workers=1))
+    assert list(outside.iterdir()) == []
+    assert not (out / ".cornlens-run.lock").exists()
+
+
+def test_a_manifest_that_is_a_link_out_or_a_fifo_is_refused(tmp_path):
+    folder = crafted_bundle(tmp_path / "b")
+    outside = tmp_path / "outside.json"
+    (folder / bundle.MANIFEST).rename(outside)
+    (folder / bundle.MANIFEST).symlink_to(outside)
+    with pytest.raises(bundle.BundleError, match=r"manifest.json: a link to somewhere outside"):
+        bundle.open_bundle(folder)
+    (folder / bundle.MANIFEST).unlink()
+    os.mkfifo(folder / bundle.MANIFEST)
+    refused = finishes(bundle.open_bundle, folder)
+    assert isinstance(refused, bundle.BundleError) and "manifest.json: is a FIFO" in str(refused)
+
+
+@pytest.mark.parametrize("relative", ["thumbnails.parquet", "diagnostics/verdict.json", "predictions/zs_x.parquet"])
+def test_a_fifo_in_place_of_a_bundle_file_is_refused_without_blocking(tmp_path, relative):
+    folder = crafted_bundle(tmp_path / "b")
+    (folder / relative).parent.mkdir(exist_ok=True)
+    (folder / relative).unlink(missing_ok=True)
+    os.mkfifo(folder / relative)
+    opened = bundle.Bundle(folder, json.loads((folder / bundle.MANIFEST).read_text()))
+    read = {"thumbnails.parquet": lambda: opened.thumbnails(["a"]),
+            "diagnostics/verdict.json": lambda: opened.diagnostics("verdict"),
+            "predictions/zs_x.parquet": lambda: opened.predictions("zs:x")}[relative]
+    refused = finishes(read)
+    assert isinstance(refused, bundle.BundleError) and "is a FIFO, not a regular file" in str(refused)
+    assert relative.split("/")[-1] in str(refused)

@@ -109,3 +109,94 @@ def test_a_csv_of_many_missing_files_is_summarised_not_listed(tmp_path, capsys):
     message = str(unusable.value)
     assert "20000 problem(s) found" in message and "missing_file: 20000" in message and "… and 19995 more" in message
     assert len(message.splitlines()) < 12
+
+
+# --- a bundle of the wrong shapes: a named problem, never a traceback -------------------------------
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def wrong_embeddings(folder):
+    from tests.test_confinement import write_raw
+
+    write_raw(folder, change=lambda manifest: manifest.__setitem__("embeddings", ["m.npy"]))
+
+
+def wrong_classes(folder):
+    from tests.test_confinement import write_raw
+
+    write_raw(folder, change=lambda manifest: manifest.__setitem__("classes", "pure,broken"))
+
+
+def wrong_probabilities(folder):
+    import pandas as pd
+
+    path = folder / "predictions" / "zs_x.parquet"
+    frame = pd.read_parquet(path)
+    frame["prob_pure"] = frame["prob_pure"].map(lambda value: f"{value:.2f}")
+    frame.to_parquet(path, index=False)
+
+
+def deep_manifest(folder):
+    (folder / "manifest.json").write_text(nested(200_000))
+
+
+def huge_manifest(folder):
+    (folder / "manifest.json").write_text('{"schema_version": 1, "pad": "' + "x" * 2_000_000 + '"}')
+
+
+WRONG_SHAPES = {"embeddings as a list": (wrong_embeddings, "'embeddings': expected a mapping, found a list"),
+                "classes as text": (wrong_classes, "'classes': expected a list, found text"),
+                "probabilities as text": (wrong_probabilities, "column 'prob_pure' holds string, expected numbers"),
+                "JSON nested 200,000 deep": (deep_manifest, "nested deeper than 64 levels"),
+                "JSON too large": (huge_manifest, "larger than 1 MB")}
+
+
+@pytest.fixture
+def small_json_limit(monkeypatch):
+    from analysis.core import jsonfile
+
+    monkeypatch.setattr(jsonfile, "MAX_BYTES", 1024 * 1024)
+
+
+@pytest.mark.parametrize("shape", list(WRONG_SHAPES))
+def test_a_bundle_of_the_wrong_shape_is_a_named_problem(tmp_path, shape, small_json_limit):
+    from analysis.core import bundle
+    from tests.test_confinement import crafted_bundle
+
+    folder = crafted_bundle(tmp_path / "b")
+    damage, expected = WRONG_SHAPES[shape]
+    damage(folder)
+    with pytest.raises(bundle.BundleError) as refused:
+        bundle.open_bundle(folder)
+    assert expected in str(refused.value) and str(folder) in str(refused.value)
+
+
+def test_diagnostics_nested_too_deep_are_a_named_problem(tmp_path):
+    from analysis.core import bundle
+    from tests.test_confinement import crafted_bundle
+
+    folder = crafted_bundle(tmp_path / "b")
+    (folder / "diagnostics").mkdir(exist_ok=True)
+    (folder / "diagnostics" / "verdict.json").write_text(nested(200_000))
+    (folder / "diagnostics" / "agreement.json").write_text('{"patterns": ' + nested(100) + "}")
+    opened = bundle.open_bundle(folder)
+    for name in ("verdict", "agreement"):
+        with pytest.raises(bundle.BundleError, match=f"{name}.json: cannot be read as JSON \\(nested deeper"):
+            opened.diagnostics(name)
+
+
+@pytest.mark.slow
+def test_the_dashboard_names_each_wrong_shape(tmp_path, monkeypatch, small_json_limit):
+    from analysis.core import escape
+    from tests.apptest import open_page
+    from tests.test_confinement import crafted_bundle
+
+    monkeypatch.setenv("CORNLENS_RESULTS", str(tmp_path / "results"))
+    for shape, (damage, expected) in WRONG_SHAPES.items():
+        folder = crafted_bundle(tmp_path / shape.replace(" ", "-").replace(",", ""))
+        damage(folder)
+        app = open_page(folder)  # fails on any exception the script raised
+        errors = " ".join(element.value for element in app.error)
+        assert "cannot be opened" in errors and escape.markdown_text(expected) in errors, (shape, errors)

@@ -135,3 +135,35 @@ def test_a_server_listening_everywhere_by_accident_says_so(monkeypatch):
     monkeypatch.setattr(streamlit, "get_option", lambda name: None if name == "server.address" else real(name))
     warnings = " ".join(w.value for w in open_page().warning)
     assert "can be reached from other machines" in warnings and "--server.address localhost" in warnings
+
+
+def test_the_environment_address_listening_everywhere_is_said_too(monkeypatch):
+    import streamlit
+
+    real = streamlit.get_option
+    monkeypatch.setattr(streamlit, "get_option", lambda name: "0.0.0.0" if name == "server.address" else real(name))
+    monkeypatch.setenv("STREAMLIT_SERVER_ADDRESS", "0.0.0.0")
+    warnings = " ".join(w.value for w in open_page().warning)
+    assert "can be reached from other machines" in warnings and "STREAMLIT\\_SERVER\\_ADDRESS=0\\.0\\.0\\.0" in warnings
+    monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS")  # the same address from the flag: meant, no warning
+    assert "can be reached from other machines" not in " ".join(w.value for w in open_page().warning)
+
+
+def test_the_server_answers_only_for_its_own_host_names():
+    from dashboard.components import allowed_host
+
+    for host in (None, "localhost:8501", "127.0.0.1:8501", "[::1]:8501", "10.1.2.3", "app.localhost:8501",
+                 f"{socket.gethostname()}:8501"):
+        assert allowed_host(host, {}), host
+    for host in ("evil.example:8501", "evil.example", "localhost.evil.example", "rebind.127.0.0.1.nip.io:8501"):
+        assert not allowed_host(host, {}), host
+    assert allowed_host("cornlens.lab:8501", {"CORNLENS_HOSTS": "other, cornlens.lab"})
+
+
+def test_a_refused_link_names_the_folder_as_given_not_where_it_leads(monkeypatch):
+    asked = "/proc/self/cwd/[x](http://evil.test/)"
+    app = open_page(query={"bundle": asked})
+    [refusal] = [element.value for element in app.error]
+    assert "outside the folders this dashboard may open" in refusal and not app.table
+    assert "/proc/self/cwd/" in refusal.replace("\\", "") and os.getcwd() not in refusal.replace("\\", "")
+    assert "](" not in refusal  # no link: the Markdown is escaped

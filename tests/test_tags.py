@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 
 import pandas as pd
@@ -67,3 +68,46 @@ def test_a_failed_write_keeps_the_old_tags(tmp_path, monkeypatch):
         tags.set_tags(tmp_path, "b", ["bad photo"])
     monkeypatch.undo()
     assert tags.read_tags(tmp_path)[["image_id", "tag"]].values.tolist() == [["a", "ambiguous"]]
+
+
+def test_a_tags_file_that_links_out_or_is_a_fifo_is_refused(tmp_path):
+    from tests.test_confinement import finishes
+
+    outside = tmp_path / "outside.csv"
+    outside.write_text("image_id,tag,tagged\nsecret,from elsewhere,\n")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / tags.TAGS_FILE).symlink_to(outside)
+    with pytest.raises(tags.TagError, match="tags.csv: a link to somewhere outside"):
+        tags.read_tags(folder)
+    with pytest.raises(tags.TagError, match="tags.csv: a link"):
+        tags.set_tags(folder, "a", ["ambiguous"])
+    assert "secret" in outside.read_text() and "ambiguous" not in outside.read_text()
+    (folder / tags.TAGS_FILE).unlink()
+    os.mkfifo(folder / tags.TAGS_FILE)
+    refused = finishes(tags.read_tags, folder)
+    assert isinstance(refused, tags.TagError) and "tags.csv: is a FIFO" in str(refused)
+
+
+def test_two_sessions_tagging_at_once_lose_nothing(tmp_path):
+    import threading
+
+    def tag_many(prefix: str) -> None:
+        for index in range(60):
+            tags.set_tags(tmp_path, f"{prefix}{index}", ["ambiguous", "label wrong"] if index % 2 else ["bad photo"])
+
+    sessions = [threading.Thread(target=tag_many, args=(prefix,)) for prefix in ("left-", "right-")]
+    for session in sessions:
+        session.start()
+    for session in sessions:
+        session.join()
+    found = tags.read_tags(tmp_path)
+    assert found["image_id"].nunique() == 120 and len(found) == 2 * (30 * 2 + 30)
+
+
+def test_the_export_neutralises_formulas(tmp_path):
+    tags.set_tags(tmp_path, "a", ["=HYPERLINK(\"http://evil.test\",\"x\")", "@SUM(1)"])
+    images = pd.DataFrame({"image_id": ["a"], "path": ["-x.png"], "label": ["+pure"]})
+    exported = pd.read_csv(io.StringIO(tags.export_csv(tags.read_tags(tmp_path), images)), dtype=str)
+    assert sorted(exported["tag"]) == ["'=HYPERLINK(\"http://evil.test\",\"x\")", "'@SUM(1)"]
+    assert set(exported["path"]) == {"'-x.png"} and set(exported["label"]) == {"'+pure"}

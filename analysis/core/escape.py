@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import string
+from typing import Iterable
 
 import markupsafe
 import pandas as pd
@@ -95,13 +96,21 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
+def listed(items: Iterable[object], limit: int = 10, separator: str = ", ") -> str:
+    """The first ``limit`` items joined, then ``… and N more``: a list from data (classes, image ids,
+    labels) stays one readable line at any size (10,000 classes, a group of 5,000 identical images)."""
+    items = [str(item) for item in items]
+    shown = separator.join(items[:limit])
+    return shown + (f"{separator}… and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def spreadsheet_csv(frame: pd.DataFrame) -> str:
     """``frame`` as CSV text for a person to open in a spreadsheet: every text cell (and header)
     through :func:`spreadsheet_cell`. Not for files other programs read back as data (a Kaggle
     submission's labels must stay exactly the class names)."""
     safe = frame.rename(columns=lambda name: spreadsheet_cell(str(name)))
     for column in safe.columns:
-        if safe[column].dtype == object:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(spreadsheet_cell)
     buffer = io.StringIO()
     safe.to_csv(buffer, index=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.core.escape import listed
 from analysis.core.confinement import safe_relative_path
 from analysis.data.dataset_files import UNKNOWN_VIEW, DatasetError, read_csv
 from analysis.data.problems import Problem
@@ -31,7 +32,7 @@ def _row_problem(row: dict, where: str, classes: list[str] | None, has_split: bo
         return Problem("empty_label", where, f"column 'label' is empty for {relative}")
     if classes is not None and row["label"] not in classes:
         return Problem("unknown_label", where, f"label {row['label']!r} of {relative} is not one of the "
-                       f"expected classes {', '.join(classes)}")
+                       f"expected classes {listed(classes)}")
     if has_split and row["split"] not in SPLIT_VALUES:
         return Problem("bad_split", where, f"column 'split' value {row['split']!r} of {relative} is not "
                        "'train' or 'test'")

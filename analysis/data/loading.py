@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from analysis.core.escape import listed
 from analysis.core.confinement import IMAGE_SUFFIXES, safe_relative_path  # noqa: F401 (re-exported)
 from analysis.data.dataset_files import UNKNOWN_VIEW, DatasetError, read_csv  # noqa: F401 (re-exported)
 from analysis.data.problems import Problem, ProblemList, counts_of, summary_lines
@@ -211,7 +212,7 @@ def kaggle_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFrame, li
                 keep[index] = False
             elif classes is not None and row.label not in classes:
                 problems.append(Problem("unknown_label", row.row, f"label {row.label!r} of {relative} is not one "
-                                        f"of the expected classes {', '.join(classes)}"))
+                                        f"of the expected classes {listed(classes)}"))
                 keep[index] = False
     rows = rows.assign(image=normalised)[keep]
     duplicated = rows.duplicated("image", keep="first")
@@ -238,7 +239,7 @@ def imagefolder_rows(root: Path, classes: list[str] | None) -> tuple[pd.DataFram
     for folder in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")):
         if classes is not None and folder.name not in classes:
             problems.append(Problem("unknown_label", f"{folder}/", f"folder {folder.name!r} is not one of the "
-                                    f"expected classes {', '.join(classes)}; skipped"))
+                                    f"expected classes {listed(classes)}; skipped"))
             continue
         files = sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
         if not files:
@@ -352,7 +353,7 @@ def load_dataset(
                 problems.append(Problem("empty_class", f"class {name!r}", "no usable image has this label"))
         found = [name for name in classes if name in found]
     if len(found) < 2:
-        raise DatasetError(f"{root}: only one usable class ({', '.join(found)}); a classifier needs at least two.")
+        raise DatasetError(f"{root}: only one usable class ({listed(found)}); a classifier needs at least two.")
     return Dataset(root, layout, found, images, problems, sample, thumbnails)
 
 
@@ -399,6 +400,6 @@ def describe(dataset: Dataset, max_listed: int = 10) -> str:
     lines.append(f"Byte-identical images: {len(groups)} group(s), {int(groups['conflicting'].sum())} with "
                  f"conflicting labels, {int(groups['leak'].sum())} shared between train and test (leaks)")
     for group in groups[groups["conflicting"] | groups["leak"]].head(max_listed).itertuples(index=False):
-        what = "conflicting labels " + "/".join(group.labels) if group.conflicting else "train/test leak"
-        lines.append(f"    - {', '.join(group.image_ids)}: {what}")
+        what = "conflicting labels " + listed(group.labels, separator="/") if group.conflicting else "train/test leak"
+        lines.append(f"    - {listed(group.image_ids)}: {what}")
     return "\n".join(lines)

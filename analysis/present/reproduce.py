@@ -16,6 +16,7 @@ from typing import Callable
 from markupsafe import Markup
 
 from analysis.core import runfile
+from analysis.core.escape import one_line
 from analysis.data import split as split_module
 
 UNTRAINED_WEIGHTS = {"random": "random weights (not pretrained)",
@@ -103,7 +104,7 @@ def markdown(block: Reproduction, escape: Callable[[str], str] = str) -> list[st
     """The block as Markdown lines: the command(s) in a shell block, then one bullet per fact
     (``escape`` makes text from the data inert, e.g. :func:`analysis.present.report.markdown_text`)."""
     lines = ["**Reproduce**", ""]
-    lines += ["```bash", *block.commands, "```", ""] if block.commands else [NOT_RECORDED, ""]
+    lines += ["```bash", *map(one_line, block.commands), "```", ""] if block.commands else [NOT_RECORDED, ""]
     lines += [f"- {what}: {escape(text)}" for what, text in block.facts]
     return lines + [""]
 

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from analysis.core.escape import listed
 from analysis.core import bundle, records
 from analysis.data import split
 from analysis.stages.context import NoOptions, RunContext, Stage
@@ -89,14 +90,14 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
         labels = [by_id.at[i, "label"] if isinstance(by_id.at[i, "label"], str) else UNLABELLED for i in ids]
         splits = [str(by_id.at[i, "split"]) for i in ids]
         if group.get("conflicting"):
-            problem, detail = "conflicting_labels", f"{len(ids)} identical files labelled {' / '.join(labels)}"
+            problem, detail = "conflicting_labels", f"{len(ids)} identical files labelled {listed(labels, separator=' / ')}"
         elif group.get("leak"):
             problem, detail = "train_test_leak", (f"{len(ids)} identical files, labelled and in the competition "
                                                   "test set")
         else:
             problem, detail = "duplicate", f"{len(ids)} identical files, same label"
         if len(set(splits)) > 1:
-            detail += f" (on both sides of the split: {', '.join(sorted(set(splits)))})"
+            detail += f" (on both sides of the split: {listed(sorted(set(splits)))})"
         rows.append({"problem": problem, "image_ids": ids, "labels": labels, "splits": splits,
                      "content_hash": group.get("content_hash"), "true_class_probability": None, "detail": detail})
     missed = table[~table[approach_ids].any(axis=1)] if approach_ids else table.iloc[:0]

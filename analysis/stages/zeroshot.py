@@ -32,6 +32,7 @@ from scipy.special import softmax
 
 from analysis.models import clip_weights, devices, embed, projection
 from analysis.stats import metrics
+from analysis.core.escape import listed
 from analysis.core import records
 from analysis.data import split
 from analysis.stages.context import RunContext, Stage
@@ -158,7 +159,7 @@ def check_classes(prompt_set: PromptSet, classes: Sequence[str]) -> None:
     unknown = sorted((set(prompt_set.classnames) | set(prompt_set.descriptions)) - set(classes))
     if unknown:
         log.warning("%s: prompt set %r words class(es) %s that the dataset does not have (classes: %s); ignored",
-                    prompt_set.source, prompt_set.name, ", ".join(unknown), ", ".join(classes))
+                    prompt_set.source, prompt_set.name, listed(unknown), listed(classes))
 
 
 # --- the classifier -------------------------------------------------------------------------------

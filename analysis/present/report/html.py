@@ -39,18 +39,38 @@ def figure_html(figure, reading: str = "") -> Markup:
         Markup(fragment), Markup("<figcaption>{}</figcaption>").format(inline_markdown(reading)) if reading else "")
 
 
+_CODE = re.compile(r"```(?:bash)?\s*(.+?)\s*```|`([^`]+)`", flags=re.S)
+# What :func:`analysis.core.escape.markdown_text` writes for a literal character: a backslash
+# escape, or a numeric reference for HTML's characters.
+_LITERAL = re.compile(r"\\([!-/:-@\[-`{-~])|&#(38|60|62|34|39);")
+
+
 def inline_markdown(text: str) -> Markup:
     """The small Markdown of :mod:`analysis.present.explain` (``**bold**``, ``*italics*``, ```code```) as HTML.
 
-    The text is escaped first; only then are the markers turned into tags, so nothing from the data
-    can become markup.
+    Code spans are taken as they are; elsewhere the literal characters of escaped names (``\\*``,
+    ``&#60;``) are set aside, the rest escaped, and only then are the markers turned into tags, so
+    nothing from the data can become markup.
     """
-    escaped = str(Markup.escape(text))
-    escaped = re.sub(r"```(?:bash)?\s*(.+?)\s*```", r"<code>\1</code>", escaped, flags=re.S)
-    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+    parts, start = [], 0
+    for code in _CODE.finditer(text):
+        parts += [_emphasis(text[start:code.start()]), Markup("<code>{}</code>").format(code.group(1) or code.group(2))]
+        start = code.end()
+    parts.append(_emphasis(text[start:]))
+    return Markup("").join(parts)
+
+
+def _emphasis(text: str) -> Markup:
+    literals: list[str] = []
+
+    def set_aside(found: re.Match) -> str:
+        literals.append(found.group(1) or chr(int(found.group(2))))
+        return f"\x00{len(literals) - 1}\x00"
+
+    escaped = str(Markup.escape(_LITERAL.sub(set_aside, text.replace("\x00", ""))))
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     escaped = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", escaped)
-    return Markup(escaped)
+    return Markup(re.sub("\x00(\\d+)\x00", lambda found: str(Markup.escape(literals[int(found.group(1))])), escaped))
 
 
 def note(text: str) -> Markup:
@@ -134,7 +154,7 @@ def panel_html(panel: Panel, missing: Callable[[str], Markup]) -> Markup:
     """One built panel: a "missing part" line, or its warning, figure and reading."""
     if panel.missing:
         return missing(panel.missing)
-    parts = [Markup('<p class="warning">{}</p>').format(panel.warning)] if panel.warning else []
+    parts = [Markup('<p class="warning">{}</p>').format(inline_markdown(panel.warning))] if panel.warning else []
     if panel.figure is not None:
         parts.append(figure_html(panel.figure, panel.reading))
     elif panel.table is not None:

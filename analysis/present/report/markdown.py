@@ -7,13 +7,8 @@ import pandas as pd
 from analysis.present import ladder_panels, reproduce
 from analysis.core import tables
 from analysis.core.bundle import Bundle
+from analysis.core.escape import markdown_text  # text from the data made inert: no table break, link or HTML
 from analysis.present.report.findings import diagnostics, key_findings, missing_line
-
-
-def markdown_text(text: object) -> str:
-    """Text from the data made inert in Markdown: no table breaks, no emphasis, no links, no HTML."""
-    return "".join("\\" + character if character in "\\`*_[]<>|" else character
-                   for character in " ".join(str(text).split()))
 
 
 def interval_text(low: float, high: float) -> str:

@@ -1,0 +1,85 @@
+"""Text from a bundle, a CSV or a URL stays text: Markdown, HTML, plotly text, spreadsheet cells, long lists.
+(The real rendering in a browser is checked by tests/test_browser_hostile.py.)"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis.core import escape
+from analysis.present import figure_style
+from analysis.present.report import html as report_html
+
+
+def test_markdown_text_escapes_every_special_and_html():
+    assert escape.markdown_text("pure") == "pure"
+    assert escape.markdown_text("<img src=x>") == "&#60;img src\\=x&#62;"
+    assert escape.markdown_text("![b](x.png)") == r"\!\[b\]\(x\.png\)"
+    assert escape.markdown_text(":red[x] $y$") == r"\:red\[x\] \$y\$"
+    assert escape.markdown_text("a & 'b' \"c\"") == "a &#38; &#39;b&#39; &#34;c&#34;"
+    assert escape.markdown_text("# title\n- item") == r"\# title \- item"  # never a heading or a list
+    assert escape.markdown_text(3) == "3"
+
+
+def test_web_and_mail_addresses_do_not_become_links():
+    joiner = "\u2060"
+    assert escape.markdown_text("http://x") == rf"http\:{joiner}\/\/x"
+    assert escape.markdown_text("www.x.org") == rf"www{joiner}\.x\.org"
+    assert escape.markdown_text("a@b.c") == rf"a\@{joiner}b\.c"
+
+
+def test_code_spans_and_fenced_lines_cannot_be_left():
+    assert escape.markdown_code("/a/b") == "`/a/b`"
+    assert escape.markdown_code("a ``b`` c") == "```a ``b`` c```"
+    assert escape.markdown_code("`x") == "`` `x ``"
+    assert escape.one_line("a\n```\n![x](y)\r\x00z") == "a ``` ![x](y)  z"
+
+
+def test_emphasis_alone_is_kept_from_stored_markdown():
+    assert escape.markdown_emphasis("**zero-shot** vs *pure* <img>") == "**zero\\-shot** vs *pure* &#60;img&#62;"
+
+
+def test_html_text():
+    assert escape.html_text('<a href="x">&</a>') == "&lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt;"
+
+
+def test_spreadsheet_cells_never_start_a_formula():
+    for formula in ("=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx", "\nx"):
+        assert escape.spreadsheet_cell(formula) == "'" + formula
+    assert escape.spreadsheet_cell("pure") == "pure" and escape.spreadsheet_cell(-1) == -1
+    frame = pd.DataFrame({"tag": ["=cmd|' /C calc'!A0", "ok"], "n": [-1, 2], "=head": ["a", "b"]})
+    read = pd.read_csv(io.StringIO(escape.spreadsheet_csv(frame)), keep_default_na=False)
+    assert list(read.columns) == ["tag", "n", "'=head"]
+    assert read["tag"].tolist() == ["'=cmd|' /C calc'!A0", "ok"] and read["n"].tolist() == [-1, 2]
+
+
+def test_long_lists_are_summarised():
+    assert escape.listed(["a", "b"]) == "a, b"
+    names = [f"class{index}" for index in range(10_000)]
+    assert escape.listed(names, 3) == "class0, class1, class2, … and 9997 more"
+    assert len(escape.listed(names)) < 200
+
+
+def test_figure_text_is_escaped_and_the_figures_own_markup_kept():
+    name = '<a href="http://evil.test">x</a><img src=y>'
+    figure = go.Figure(go.Bar(x=[name, "b"], y=[1, 2], name=name, text=["1<br>2", name], customdata=[[name], ["b"]],
+                              hovertemplate="%{x}<br>" + name + "<extra></extra>"))
+    figure.update_layout(title="<b>bold</b> " + name)
+    safe = figure_style.text_only(figure).to_plotly_json()
+    trace = safe["data"][0]
+    assert list(trace["x"]) == [escape.html_text(name), "b"] and trace["name"] == escape.html_text(name)
+    assert list(trace["text"]) == ["1<br>2", escape.html_text(name)]  # the figure's own line break stays
+    assert trace["hovertemplate"] == "%{x}<br>" + escape.html_text(name) + "<extra></extra>"
+    assert safe["layout"]["title"]["text"] == "<b>bold</b> " + escape.html_text(name)
+    assert html.unescape(trace["customdata"][0][0]) == name  # a click gives back the original name
+    assert "<a" not in str(safe) and "<img" not in str(safe)
+    assert figure.data[0].name == name  # the figure itself (often a cached one) is not changed
+
+
+def test_the_html_report_renders_escaped_markdown_as_the_text_it_was():
+    text = f"The *{escape.markdown_text('<b>a_b</b>')}* class and `run --out {'<x>'}`"
+    rendered = str(report_html.inline_markdown(text))
+    assert rendered == "The <em>&lt;b&gt;a_b&lt;/b&gt;</em> class and <code>run --out &lt;x&gt;</code>"
