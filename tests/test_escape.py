@@ -16,19 +16,21 @@ from analysis.present.report import html as report_html
 
 def test_markdown_text_escapes_every_special_and_html():
     assert escape.markdown_text("pure") == "pure"
-    assert escape.markdown_text("<img src=x>") == "&#60;img src\\=x&#62;"
-    assert escape.markdown_text("![b](x.png)") == r"\!\[b\]\(x\.png\)"
-    assert escape.markdown_text(":red[x] $y$") == r"\:red\[x\] \$y\$"
-    assert escape.markdown_text("a & 'b' \"c\"") == "a &#38; &#39;b&#39; &#34;c&#34;"
-    assert escape.markdown_text("# title\n- item") == r"\# title \- item"  # never a heading or a list
+    assert escape.markdown_text("<img src=x>") == "&#60;img src=x&#62;"
+    assert escape.markdown_text("![b](x.png)") == r"!\[b\](x.png)"
+    assert escape.markdown_text(":red[x] $y$ `z`") == r":red\[x\] \$y\$ \`z\`"
+    assert escape.markdown_text("**a** _b_ c_d |e| ~~f~~") == r"\*\*a\*\* \_b\_ c_d \|e\| \~\~f\~\~"
+    assert escape.markdown_text("a & 'b' \"c\"") == "a &#38; 'b' \"c\""
+    assert escape.markdown_text("# title\n- item") == r"\# title - item"  # never a heading or a list
+    assert escape.markdown_text("- x") == r"\- x" and escape.markdown_text("12. x") == r"12\. x"
     assert escape.markdown_text(3) == "3"
 
 
 def test_web_and_mail_addresses_do_not_become_links():
     joiner = "\u2060"
-    assert escape.markdown_text("http://x") == rf"http\:{joiner}\/\/x"
-    assert escape.markdown_text("www.x.org") == rf"www{joiner}\.x\.org"
-    assert escape.markdown_text("a@b.c") == rf"a\@{joiner}b\.c"
+    assert escape.markdown_text("http://x") == f"http:{joiner}//x"
+    assert escape.markdown_text("www.x.org") == f"www{joiner}.x.org"
+    assert escape.markdown_text("a@b.c") == f"a@{joiner}b.c"
 
 
 def test_code_spans_and_fenced_lines_cannot_be_left():
@@ -39,7 +41,7 @@ def test_code_spans_and_fenced_lines_cannot_be_left():
 
 
 def test_emphasis_alone_is_kept_from_stored_markdown():
-    assert escape.markdown_emphasis("**zero-shot** vs *pure* <img>") == "**zero\\-shot** vs *pure* &#60;img&#62;"
+    assert escape.markdown_emphasis("**zero-shot** vs *pure* <img>") == "**zero-shot** vs *pure* &#60;img&#62;"
 
 
 def test_html_text():

@@ -148,7 +148,7 @@ def huge_manifest(folder):
 
 WRONG_SHAPES = {"embeddings as a list": (wrong_embeddings, "'embeddings': expected a mapping, found a list"),
                 "classes as text": (wrong_classes, "'classes': expected a list, found text"),
-                "probabilities as text": (wrong_probabilities, "column 'prob_pure' holds string, expected numbers"),
+                "probabilities as text": (wrong_probabilities, "column 'prob_pure' holds text"),
                 "JSON nested 200,000 deep": (deep_manifest, "nested deeper than 64 levels"),
                 "JSON too large": (huge_manifest, "larger than 1 MB")}
 

@@ -144,7 +144,7 @@ def test_the_environment_address_listening_everywhere_is_said_too(monkeypatch):
     monkeypatch.setattr(streamlit, "get_option", lambda name: "0.0.0.0" if name == "server.address" else real(name))
     monkeypatch.setenv("STREAMLIT_SERVER_ADDRESS", "0.0.0.0")
     warnings = " ".join(w.value for w in open_page().warning)
-    assert "can be reached from other machines" in warnings and "STREAMLIT\\_SERVER\\_ADDRESS=0\\.0\\.0\\.0" in warnings
+    assert "can be reached from other machines" in warnings and "STREAMLIT_SERVER_ADDRESS=0" in warnings
     monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS")  # the same address from the flag: meant, no warning
     assert "can be reached from other machines" not in " ".join(w.value for w in open_page().warning)
 

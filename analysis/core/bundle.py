@@ -311,10 +311,14 @@ def _check_parquet(path: Path, required: tuple[str, ...], text: tuple[str, ...] 
     for field in schema:
         kind = _column_kind(field.type)
         if field.name in text and kind not in ("text", "null"):
-            raise BundleError(f"{path}: column {field.name!r} holds {field.type}, expected text; this bundle is refused.")
+            raise BundleError(f"{path}: column {field.name!r} holds {_KIND_WORDS[kind]} ({field.type}), expected text; "
+                              "this bundle is refused.")
         if number_prefix and field.name.startswith(number_prefix) and kind not in ("number", "null"):
-            raise BundleError(f"{path}: column {field.name!r} holds {field.type}, expected numbers; this bundle is "
-                              "refused.")
+            raise BundleError(f"{path}: column {field.name!r} holds {_KIND_WORDS[kind]} ({field.type}), expected "
+                              "numbers; this bundle is refused.")
+
+
+_KIND_WORDS = {"text": "text", "number": "numbers", "null": "nothing", "other": "other values"}
 
 
 def _column_kind(kind: pa.DataType) -> str:

@@ -11,7 +11,7 @@ request, a link or a formula.
 from __future__ import annotations
 
 import io
-import string
+import re
 from typing import Iterable
 
 import markupsafe
@@ -19,11 +19,13 @@ import pandas as pd
 
 # Characters HTML gives a meaning to, as numeric references: understood by browsers, by Markdown
 # (CommonMark character references) and by plotly's text, and holding no Markdown special of their own.
-_HTML_REFERENCES = {"&": "&#38;", "<": "&#60;", ">": "&#62;", '"': "&#34;", "'": "&#39;"}
-# Every other ASCII punctuation character may carry a Markdown meaning (emphasis, links, images,
-# headings, lists, tables, Streamlit's ``:icon:``/``:colour[…]`` and ``$maths$``): a backslash makes
-# each one literal (CommonMark: any ASCII punctuation may be backslash-escaped).
-_MARKDOWN_SPECIALS = set(string.punctuation) - set(_HTML_REFERENCES)
+_HTML_REFERENCES = {"&": "&#38;", "<": "&#60;", ">": "&#62;"}
+# Markdown characters that make links and images (``[``, ``]``), code, emphasis, tables,
+# strikethrough, Streamlit's ``:colour[…]`` and ``$maths$``: backslash-escaped (CommonMark allows it
+# for any ASCII punctuation). ``_`` between two letters or digits means nothing and stays as it is.
+_MARKDOWN_SPECIALS = set("\\`*_[]$|~")
+# What starts a heading, a list or a quote at the beginning of a value.
+_BLOCK_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])")
 # GitHub-flavoured Markdown (Streamlit's) turns ``http://…``, ``www.…`` and ``a@b.c`` in plain text
 # into links after escapes are resolved; an invisible word joiner inside each breaks the pattern.
 _AUTOLINKS = (("://", ":\u2060//"), ("www.", "www\u2060."), ("WWW.", "WWW\u2060."), ("@", "@\u2060"))
@@ -39,21 +41,28 @@ def html_text(value: object) -> str:
 
 def markdown_text(value: object) -> str:
     """``value`` as literal text inside Markdown, also Markdown that allows HTML
-    (``unsafe_allow_html``): HTML's characters as references, every other ASCII punctuation
-    backslash-escaped, line breaks as spaces (a value never starts a heading, list or table row), and
-    web and mail addresses kept from becoming links (a word joiner, U+2060, after ``:``, ``www`` and ``@``)."""
+    (``unsafe_allow_html``): ``<``, ``>`` and ``&`` as references, Markdown's specials
+    backslash-escaped, line breaks as spaces and a leading ``#``, ``-``, ``+`` or ``1.`` escaped (a
+    value never starts a heading, list or table row), and web and mail addresses kept from becoming
+    links (a word joiner, U+2060, after ``:``, ``www`` and ``@``)."""
     text = " ".join(str(value).splitlines())
     for pattern, broken in _AUTOLINKS:
         text = text.replace(pattern, broken)
     out = []
-    for character in text:
+    for index, character in enumerate(text):
         if character in _HTML_REFERENCES:
             out.append(_HTML_REFERENCES[character])
-        elif character in _MARKDOWN_SPECIALS:
+        elif character in _MARKDOWN_SPECIALS and not (character == "_" and 0 < index < len(text) - 1
+                                                      and text[index - 1].isalnum() and text[index + 1].isalnum()):
             out.append("\\" + character)
         else:
             out.append(character)
-    return "".join(out)
+    escaped = "".join(out)
+    start = _BLOCK_START.match(escaped)
+    if start:
+        marker = start.group(2)
+        escaped = start.group(1) + marker[:-1] + "\\" + marker[-1] + escaped[start.end():]
+    return escaped
 
 
 def markdown_emphasis(value: object) -> str:

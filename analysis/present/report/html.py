@@ -42,7 +42,7 @@ def figure_html(figure, reading: str = "") -> Markup:
 _CODE = re.compile(r"```(?:bash)?\s*(.+?)\s*```|`([^`]+)`", flags=re.S)
 # What :func:`analysis.core.escape.markdown_text` writes for a literal character: a backslash
 # escape, or a numeric reference for HTML's characters.
-_LITERAL = re.compile(r"\\([!-/:-@\[-`{-~])|&#(38|60|62|34|39);")
+_LITERAL = re.compile(r"\\([!-/:-@\[-`{-~])|&#(38|60|62);")
 
 
 def inline_markdown(text: str) -> Markup:
