@@ -8,6 +8,7 @@ it are in :mod:`analysis.present.figures` (which re-exports the names callers ne
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -78,8 +79,18 @@ def text_only(figure: go.Figure) -> go.Figure:
     """A copy of ``figure`` whose every string is plain text for plotly, which reads its text as a small
     HTML (``<a href>``, ``<span style>``): class names, approach labels, prompts and paths become
     characters (:func:`analysis.core.escape.html_text`), the figures' own ``<br>``/``<b>``/``<i>`` stay.
-    A selection event then carries the escaped strings: ``html.unescape`` gives back the originals."""
-    return go.Figure(_escaped(figure.to_plotly_json()))
+    A selection event then carries the escaped strings: ``html.unescape`` gives back the originals.
+    The copy of a figure still alive (a cached one, drawn on every rerun) is made once."""
+    key = id(figure)
+    kept = _text_only_copies.get(key)
+    if kept is not None and kept[0]() is figure:
+        return kept[1]
+    copy = go.Figure(_escaped(figure.to_plotly_json()))
+    _text_only_copies[key] = (weakref.ref(figure, lambda _, key=key: _text_only_copies.pop(key, None)), copy)
+    return copy
+
+
+_text_only_copies: dict[int, tuple[weakref.ref, go.Figure]] = {}
 
 
 def _escaped(value: Any) -> Any:
@@ -90,7 +101,13 @@ def _escaped(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_escaped(item) for item in value]
     if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
-        return np.array([_escaped(item) for item in value.ravel().tolist()], dtype=object).reshape(value.shape)
+        items = value.ravel().tolist()
+        try:  # a column of a few distinct names (100,000 points, four classes): each escaped once
+            distinct = {item: _escaped(item) for item in set(items)}
+            escaped = [distinct[item] for item in items]
+        except TypeError:  # unhashable items (lists)
+            escaped = [_escaped(item) for item in items]
+        return np.array(escaped, dtype=object).reshape(value.shape)
     return value
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import streamlit as st
 
+from analysis.core import escape
 from analysis.present import export
 from analysis.core.bundle import BundleError
 from dashboard import components, loaders
@@ -20,7 +20,7 @@ def html_or_error(ref) -> str:
     try:
         return loaders.report(ref, "html")
     except BundleError as error:
-        return f"<p>{html.escape(NOT_RENDERED.format(error))}</p>"
+        return f"<p>{escape.html_text(NOT_RENDERED.format(error))}</p>"
 
 
 def downloads(ref, opened, markdown_text: str) -> None:
@@ -47,7 +47,7 @@ ref, opened = components.require_bundle()
 try:
     markdown_text = loaders.report(ref, "md")
 except BundleError as error:
-    st.error(NOT_RENDERED.format(error))
+    st.error(escape.markdown_text(NOT_RENDERED.format(error)))
     st.stop()
 downloads(ref, opened, markdown_text)
 # Only the open tab runs: the HTML (every figure, neighbours in every embedding space) is drawn when
@@ -61,4 +61,4 @@ if preview.open:
         try:
             st.iframe(loaders.report(ref, "html"), height=PREVIEW_HEIGHT)
         except BundleError as error:
-            st.error(NOT_RENDERED.format(error))
+            st.error(escape.markdown_text(NOT_RENDERED.format(error)))
