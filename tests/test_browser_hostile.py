@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.slow,
                                                                "(apt-get install chromium)")]
 
 EVIL = "evil.test"  # every payload points here: a request to it, or an element naming it, is an injection
+REBOUND = "rebound.test"  # a site whose name the browser resolves to this machine (DNS rebinding)
 
 
 def payload(number: int) -> str:
@@ -114,18 +115,21 @@ def server(hostile, tmp_path_factory):
 def watched(server):
     """A browser page whose every request beyond the server is blocked and recorded (``outside``)."""
     own = urllib.parse.urlsplit(server).netloc
+    rebound = f"{REBOUND}:{urllib.parse.urlsplit(server).port}"
     outside: list[str] = []
 
     def route(request_route) -> None:
         address = urllib.parse.urlsplit(request_route.request.url)
-        if address.scheme in ("data", "blob") or address.netloc == own:
+        if address.scheme in ("data", "blob") or address.netloc in (own, rebound):
             request_route.continue_()
         else:
             outside.append(request_route.request.url)
             request_route.abort()
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        # another site's name resolving to this machine, as a DNS-rebinding attack makes it
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS + [f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"])
         context = browser.new_context(viewport=VIEWPORT)
         context.route("**/*", route)
         context.on("dialog", lambda dialog: outside.append(f"dialog: {dialog.message}") or dialog.dismiss())
@@ -208,4 +212,13 @@ def test_a_link_cannot_inject_through_the_bundle_it_asks_for(server, watched, as
     visit(watched, f"{server}/?bundle={urllib.parse.quote(asked)}", "outside the folders this dashboard may open")
     alert = watched.locator("[data-testid='stAlert']", has_text="outside the folders").first.inner_text()
     assert not injected(watched) and not watched.outside, (injected(watched), watched.outside)
-    assert "/proc/self/cwd" not in asked or os.getcwd() not in alert  # names what was given, not where it leads
+    assert "/proc/self/cwd" not in asked or str(PROJECT_ROOT) not in alert  # names what was given, not where it leads
+
+
+def test_a_page_under_another_host_name_gets_nothing(server, watched):
+    watched.goto(f"http://{REBOUND}:{urllib.parse.urlsplit(server).port}/", wait_until="domcontentloaded")
+    refusal = watched.get_by_text("does not answer for the host name", exact=False).first
+    refusal.wait_for(timeout=60_000)
+    settle(watched)
+    assert REBOUND in refusal.inner_text()
+    assert watched.locator("[data-testid='stTable'], [data-testid='stDataFrame'], [data-testid='stSidebar']").count() == 0
