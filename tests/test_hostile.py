@@ -200,3 +200,17 @@ def test_the_dashboard_names_each_wrong_shape(tmp_path, monkeypatch, small_json_
         app = open_page(folder)  # fails on any exception the script raised
         errors = " ".join(element.value for element in app.error)
         assert "cannot be opened" in errors and escape.markdown_text(expected) in errors, (shape, errors)
+
+
+def test_ten_thousand_identical_images_of_ten_thousand_classes_make_short_lines():
+    import pandas as pd
+
+    from analysis.data import loading
+
+    classes = [f"class-{index:05d}" for index in range(10_000)]
+    images = pd.DataFrame({"image_id": [f"img-{index}" for index in range(10_000)], "label": classes,
+                           "view": "top", "content_hash": "same", "source": "train", "path": "x.png"})
+    dataset = loading.Dataset(root=Path("/data"), layout="imagefolder", classes=classes, images=images)
+    report = loading.describe(dataset)
+    [line] = [line for line in report.splitlines() if "conflicting labels class-" in line]
+    assert len(line) < 400 and "… and 9990 more" in line
