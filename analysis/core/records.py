@@ -302,16 +302,22 @@ def shape_problem(value: Any, expected: Any, where: str) -> str | None:
     if container in (list, dict):
         if not isinstance(value, container):
             return f"{where}: expected a {'list' if container is list else 'mapping'}, found {_kind_of(value)}"
-        if container is list and arguments and arguments[0] is not Any:  # rows of a table, names: check each
+        if container is list and arguments and _checked_items(arguments[0]):  # rows of a table, names
             for index, row in enumerate(value):
                 if problem := shape_problem(row, arguments[0], f"{where}[{index}]"):
                     return problem
-        if container is dict and len(arguments) == 2 and arguments[1] is not Any:
+        if container is dict and len(arguments) == 2 and _checked_items(arguments[1]):  # file entries
             for key, item in value.items():
                 if problem := shape_problem(item, arguments[1], f"{where}[{key!r}]"):
                     return problem
         return None
     return None
+
+
+def _checked_items(hint: Any) -> bool:
+    """Whether the items of a list or mapping are checked one by one: records and text are (a class
+    name must be text); numbers are not, so that older bundles' matrices of 3.0 or null still read."""
+    return is_typeddict(hint) or hint is str
 
 
 def check_shape(value: Any, expected: type, where: str) -> dict[str, str]:
