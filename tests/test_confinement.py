@@ -281,3 +281,11 @@ def test_a_fifo_in_place_of_a_bundle_file_is_refused_without_blocking(tmp_path, 
     refused = finishes(read)
     assert isinstance(refused, bundle.BundleError) and "is a FIFO, not a regular file" in str(refused)
     assert relative.split("/")[-1] in str(refused)
+
+
+def test_a_bundle_holding_a_fifo_is_refused_when_opened(tmp_path):
+    folder = crafted_bundle(tmp_path / "b")
+    (folder / "diagnostics").mkdir(exist_ok=True)
+    os.mkfifo(folder / "diagnostics" / "verdict.json")
+    refused = finishes(bundle.open_bundle, folder)
+    assert isinstance(refused, bundle.BundleError) and "verdict.json: is a FIFO" in str(refused)

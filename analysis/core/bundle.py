@@ -267,8 +267,9 @@ def check_image_paths(path: Path, manifest: dict) -> None:
 
 
 def check_no_links_out(path: Path) -> None:
-    """Refuse a bundle holding a symbolic link that leads outside it (a diagnostics file, say): the
-    files read by name, not through the manifest, are checked here once."""
+    """Refuse a bundle holding a symbolic link that leads outside it (a diagnostics file, say), or a
+    FIFO or device where a file belongs: the files read by name, not through the manifest, are
+    checked here once."""
     root = path.resolve()
     entries = [path / THUMBNAILS, *(entry for folder in (DIAGNOSTICS, "features") if (path / folder).is_dir()
                                     for entry in (path / folder).iterdir())]
@@ -276,6 +277,8 @@ def check_no_links_out(path: Path) -> None:
         if entry.is_symlink() and not entry.resolve().is_relative_to(root):
             raise BundleError(f"{entry}: a link to {os.readlink(entry)}, outside the bundle folder; this bundle "
                               "is refused (a bundle may only hold its own files).")
+        if not entry.is_dir():
+            inside_bundle(path, entry.relative_to(path).as_posix(), entry.name)
 
 
 @contextlib.contextmanager
