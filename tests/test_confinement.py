@@ -288,4 +288,5 @@ def test_a_bundle_holding_a_fifo_is_refused_when_opened(tmp_path):
     (folder / "diagnostics").mkdir(exist_ok=True)
     os.mkfifo(folder / "diagnostics" / "verdict.json")
     refused = finishes(bundle.open_bundle, folder)
-    assert isinstance(refused, bundle.BundleError) and "verdict.json: is a FIFO" in str(refused)
+    assert isinstance(refused, bundle.BundleError) and "diagnostics/verdict.json" in str(refused)
+    assert "is a FIFO, not a regular file" in str(refused)

@@ -278,7 +278,7 @@ def check_no_links_out(path: Path) -> None:
             raise BundleError(f"{entry}: a link to {os.readlink(entry)}, outside the bundle folder; this bundle "
                               "is refused (a bundle may only hold its own files).")
         if not entry.is_dir():
-            inside_bundle(path, entry.relative_to(path).as_posix(), entry.name)
+            inside_bundle(path, entry.relative_to(path).as_posix(), "a file it holds")
 
 
 @contextlib.contextmanager
