@@ -23,6 +23,7 @@ def test_markdown_text_escapes_every_special_and_html():
     assert escape.markdown_text("a & 'b' \"c\"") == "a &#38; 'b' \"c\""
     assert escape.markdown_text("# title\n- item") == r"\# title - item"  # never a heading or a list
     assert escape.markdown_text("- x") == r"\- x" and escape.markdown_text("12. x") == r"12\. x"
+    assert escape.markdown_text("0.250") == "0.250" and escape.markdown_text("-1") == "-1"  # numbers start nothing
     assert escape.markdown_text(3) == "3"
 
 

@@ -25,7 +25,8 @@ _HTML_REFERENCES = {"&": "&#38;", "<": "&#60;", ">": "&#62;"}
 # for any ASCII punctuation). ``_`` between two letters or digits means nothing and stays as it is.
 _MARKDOWN_SPECIALS = set("\\`*_[]$|~")
 # What starts a heading, a list or a quote at the beginning of a value.
-_BLOCK_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])")
+# (A marker needs a space or the end after it: ``-1`` or ``0.25`` starts nothing.)
+_BLOCK_START = re.compile(r"^(\s*)(#{1,6}|[+-]|\d{1,9}[.)])(?=\s|$)")
 # GitHub-flavoured Markdown (Streamlit's) turns ``http://…``, ``www.…`` and ``a@b.c`` in plain text
 # into links after escapes are resolved; an invisible word joiner inside each breaks the pattern.
 _AUTOLINKS = (("://", ":\u2060//"), ("www.", "www\u2060."), ("WWW.", "WWW\u2060."), ("@", "@\u2060"))
