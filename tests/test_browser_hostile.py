@@ -146,11 +146,11 @@ INJECTED = """() => {
   for (const element of document.querySelectorAll('*')) {
     if (/^pwn/.test(element.id)) found.push('element #' + element.id);
     for (const attribute of element.attributes) {
-      if (attribute.value.includes('EVIL') && !['title', 'aria-label', 'value', 'data-testid', 'data-unformatted'].includes(attribute.name))
+      if (attribute.value.includes('EVIL') && !['title', 'aria-label', 'value', 'data-testid', 'data-unformatted', 'srcdoc'].includes(attribute.name))
         found.push(element.tagName + ' ' + attribute.name + '=' + attribute.value.slice(0, 80));
       if (/^on/.test(attribute.name)) found.push(element.tagName + ' ' + attribute.name);
     }
-    if (element.tagName === 'SCRIPT' && element.textContent.includes('pwned')) found.push('script');
+    if (element.tagName === 'SCRIPT' && element.textContent.trim().startsWith('window.pwned')) found.push('script');
   }
   if (window.pwned !== undefined) found.push('window.pwned=' + window.pwned);
   return found;
