@@ -125,6 +125,17 @@ def current_ref() -> BundleRef | None:
     return loaders.bundle_ref(path) if path else None
 
 
+def start_text_tower() -> None:
+    """Start loading the open bundle's CLIP text tower in a background thread (``loaders.start_text_tower``);
+    a bundle that cannot be opened is left alone (its page says why)."""
+    try:
+        ref = current_ref()
+        if ref is not None:
+            loaders.start_text_tower(ref)
+    except BundleError:
+        pass
+
+
 def require_bundle() -> tuple[BundleRef, Bundle]:
     """The chosen bundle, opened; otherwise a message (never a traceback) and the page stops."""
     try:

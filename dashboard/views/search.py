@@ -35,13 +35,19 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
     return source, weights
 
 
-def load_tower(source: texttower.TowerSource, weights: str):
-    """The loaded text tower, or None after saying which file to pass (the page stops there)."""
-    tower = loaders.text_tower(source.model, source.pretrained, source.seed, source.space, weights, source.precision)
+def load_tower(ref, source: texttower.TowerSource, weights: str, phrase: str):
+    """The loaded text tower, or None after saying which file to pass or, with no phrase to search
+    yet, that it is still loading (the page stops there). It loads in the background from the
+    server's first page on (``loaders.start_text_tower``): the page waits for it only to search."""
+    loading = loaders.text_tower_loading(ref.alone(), source.space, weights)
+    if not phrase and not loading.done():
+        return None
+    with st.spinner("Loading the text tower (once per server)…"):
+        tower = loaders.text_tower(ref, source.space, weights)
     if isinstance(tower, str):
         st.error(f"**Text search is not available for this bundle here.** {tower}", icon=":material/key_off:")
         if st.button("Try again", key="search_retry", icon=":material/refresh:"):
-            loaders.text_tower.clear()
+            loaders.text_tower_loading.clear()
             st.rerun()
         st.caption("The rest of the dashboard does not need these weights.")
         return None
@@ -105,8 +111,8 @@ if chosen is None:
     st.stop()
 source, weights = chosen
 phrase, scope, shown = query_controls()
-tower = load_tower(source, weights)
-if tower is None:
+tower = load_tower(ref, source, weights, phrase)
+if tower is None and phrase:
     st.stop()
 if not phrase:
     st.info("Type a phrase — *a broken corn kernel*, *silk cut*, *a discoloured kernel* — to rank the images by "
