@@ -107,7 +107,8 @@ def test_search_page_says_which_file_to_pass_when_weights_are_absent(demo_bundle
         manifest["embeddings"][SPACE]["pretrained"] = str(checkpoint)
 
     bundle.update_manifest(folder, elsewhere)
-    app = open_page(folder, "views/search.py")
+    app = open_page(folder, "views/search.py")  # the tower loads in the background: searching waits for it
+    app.text_input(key="search_phrase").input("a broken corn kernel").run()
     text = shown_text(app)
     assert "Text search is not available for this bundle here" in text
     assert f"checkpoint file {checkpoint}, which is not on this machine" in text
