@@ -20,12 +20,13 @@ PYTHON=${PYTHON:-python3}
 LIMIT_S=${LIMIT_S:-420}  # `run` is stopped past this, so that the log and the table still come back
 mkdir -p "$OUT" "$WORK"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+export TQDM_MININTERVAL=10  # progress bars redrawn every 10 s at most: a short log
 export CORNLENS_CACHE="$WORK/cache" CORNLENS_ROOTS="$WORK" NUMBA_CACHE_DIR="$WORK/numba"
 TIMES="$OUT/timing.txt"
 : > "$TIMES"
 
 if ! "$PYTHON" -c "import open_clip" 2>/dev/null && compgen -G ".whl/*.whl" >/dev/null; then
-  pip install --quiet --no-index --no-deps --target /tmp/site .whl/*.whl
+  "$PYTHON" -m pip install --quiet --no-index --no-deps --target /tmp/site .whl/*.whl
 fi
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
