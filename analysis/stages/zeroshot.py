@@ -33,7 +33,7 @@ from scipy.special import softmax
 from analysis.models import clip_weights, devices, embed, projection
 from analysis.stats import metrics
 from analysis.core import records
-from analysis.data import split
+from analysis.data import engine, split
 from analysis.stages.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
@@ -331,6 +331,9 @@ class ZeroShotOptions:
     batch_size: int
     workers: int
     show_progress: bool
+    ray: str | None = None
+    ray_actors: int | None = None
+    ray_gpus: float | None = None
 
 
 def approach_ids(clip_key: str, sets: Sequence[PromptSet]) -> dict[str, str]:
@@ -373,7 +376,8 @@ def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
 def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
     """One ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map."""
     sets = prompt_sets(options.prompts)
-    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
+    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision,
+                              engine.from_options(options.ray, options.ray_actors, options.ray_gpus))
     run_model(context, options, clip, sets, approach_ids(clip.key, sets))
 
 

@@ -1,0 +1,173 @@
+"""`run --ray` (issue 27): extraction and inference on a real Ray cluster give the local run's bundle.
+
+The cluster is Ray's own multi-node test cluster on 127.0.0.1 (``ray.cluster_utils.Cluster``): two
+nodes of one CPU each, the honest stand-in for two machines. Starting it and its actors (each
+imports torch) takes most of a minute on two cores, so the cluster is made once for the module and
+the tests are marked ``slow`` and ``ray`` (``-m "not ray"`` leaves them out; CI runs them).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import commands
+from analysis.core import bundle, runfile
+from analysis.core.options import RunOptions
+from analysis.data import engine, imagestats, synthetic
+from analysis.models import embed
+from analysis.stages import runner
+
+TINY_CLIP = "CornLens-Tiny:random"
+TINY_CONVNEXT = "convnext_atto:scratch"
+OBJECT_STORE = 100 * 2**20  # bytes per node: the test images are small
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two one-CPU Ray nodes on this machine, this process connected to them."""
+    ray = pytest.importorskip("ray", reason='Ray is an extra: pip install -e ".[dev]" installs it')
+    from ray.cluster_utils import Cluster
+
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE,
+                                                          "include_dashboard": False})
+    nodes.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
+    nodes.wait_for_nodes()
+    engine.RayEngine(nodes.address).connect()
+    yield nodes.address
+    ray.shutdown()
+    nodes.shutdown()
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory) -> Path:
+    """300 synthetic images (240 labelled, 60 test)."""
+    return synthetic.write_dataset(tmp_path_factory.mktemp("ray-data"), 240, 60, seed=5, show_progress=False)
+
+
+def run_options(data: Path, out: Path, cache: Path, **more) -> RunOptions:
+    return RunOptions(data=data, out=out, clip=[TINY_CLIP], convnext=[TINY_CONVNEXT], epochs=1, image_size=32,
+                      batch_size=32, device="cpu", precision="fp32", cache_dir=cache, show_progress=False, **more)
+
+
+def bundle_contents(path: Path) -> dict:
+    """What a bundle holds, without what says when and how long: approaches' metrics, predictions,
+    embeddings, image statistics."""
+    opened = bundle.open_bundle(path)
+    approaches = {record["id"]: record["metrics"] for record in opened.approaches}
+    predictions = {approach: pd.read_parquet(path / "predictions" / f"{bundle.file_stem(approach)}.parquet")
+                   for approach in approaches}
+    embeddings = {name: opened.embeddings(name) for name in opened.embedding_names()}
+    return {"approaches": approaches, "predictions": predictions, "embeddings": embeddings,
+            "stats": pd.read_parquet(path / imagestats.TABLE_FILE)}
+
+
+def assert_same(ray_bundle: dict, local_bundle: dict) -> None:
+    assert ray_bundle["approaches"] == local_bundle["approaches"]
+    for approach, frame in local_bundle["predictions"].items():
+        pd.testing.assert_frame_equal(ray_bundle["predictions"][approach], frame, check_exact=True)
+    assert sorted(ray_bundle["embeddings"]) == sorted(local_bundle["embeddings"])
+    for name, array in local_bundle["embeddings"].items():
+        assert np.array_equal(ray_bundle["embeddings"][name], array), name  # bitwise: CPU, fp32
+    pd.testing.assert_frame_equal(ray_bundle["stats"], local_bundle["stats"], check_exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_ray_run_with_a_worker_killed_mid_run_gives_the_local_bundle(cluster, kernels, tmp_path, monkeypatch):
+    local = runner.run(run_options(kernels, tmp_path / "local", tmp_path / "local-cache"))
+    killed = tmp_path / "killed"
+
+    class KilledOnce(embed.ImageTower):
+        """The CLIP replica whose process dies on its second batch, once in the whole run."""
+
+        calls = 0
+
+        def __call__(self, arrays):
+            KilledOnce.calls += 1
+            if KilledOnce.calls == 2 and not killed.exists():
+                killed.write_text(str(os.getpid()))
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super().__call__(arrays)
+
+    monkeypatch.setattr(embed, "ImageTower", KilledOnce)  # defined here, so Ray ships the class by value
+    remote = runner.run(run_options(kernels, tmp_path / "ray", tmp_path / "ray-cache", ray=cluster))
+    assert killed.exists(), "no CLIP replica was killed: the test did not test the retry"
+    assert_same(bundle_contents(remote.path), bundle_contents(local.path))
+    images = pd.read_parquet(local.path / "images.parquet")
+    assert len(images) == 300 and len(bundle_contents(remote.path)["stats"]) == 300
+
+    # the cache the Ray run filled is the local run's cache: a rerun without --ray computes nothing
+    again = embed.ClipModel.from_text(TINY_CLIP, "cpu", cache_dir=tmp_path / "ray-cache").image_embeddings(
+        [kernels / path for path in images["path"]], images["content_hash"].tolist(), show_progress=False)
+    assert again.n_computed == 0 and again.n_cached == images["content_hash"].nunique()
+    local_cache = {path.relative_to(tmp_path / "local-cache") for path in (tmp_path / "local-cache").rglob("*.npz")}
+    ray_cache = {path.relative_to(tmp_path / "ray-cache") for path in (tmp_path / "ray-cache").rglob("*.npz")}
+    assert ray_cache == local_cache and local_cache
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_image_statistics_on_two_nodes_equal_the_local_ones(cluster, kernels):
+    paths = sorted(kernels.rglob("*.png"))[:150]
+    on_ray = imagestats.compute_table(paths, show_progress=False, engine=engine.RayEngine(cluster))
+    pd.testing.assert_frame_equal(on_ray, imagestats.compute_table(paths, show_progress=False), check_exact=True)
+
+
+@pytest.mark.ray
+def test_an_unreachable_cluster_fails_in_seconds_naming_the_address(kernels, tmp_path, capsys):
+    pytest.importorskip("ray")
+    started = time.perf_counter()
+    code = commands.main(["run", "--data", str(kernels), "--out", str(tmp_path / "b"), "--ray", "127.0.0.1:9",
+                          "--clip", TINY_CLIP, "-q"])
+    elapsed = time.perf_counter() - started
+    error = capsys.readouterr().err
+    assert code == 1 and "127.0.0.1:9" in error and "cannot be reached" in error
+    assert elapsed < 10, elapsed  # the issue's promise: seconds, not Ray's minute of retries
+    assert not (tmp_path / "b").exists()  # failed before any image was read
+
+
+def test_without_ray_installed_one_line_says_how_to_install_it(kernels, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    code = commands.main(["run", "--data", str(kernels), "--out", str(tmp_path / "b"), "--ray", "-q"])
+    error = capsys.readouterr().err
+    assert code == 1 and error == 'error: Ray is not installed; install the extra with: pip install "cornlens[ray]"\n'
+
+
+def test_ray_in_a_run_file_and_on_the_command_line(tmp_path):
+    parser = commands.build_parser()
+    run = next(action for action in parser._actions if hasattr(action, "choices") and action.choices
+               and "run" in action.choices).choices["run"]
+    (tmp_path / "run.toml").write_text('ray = "auto"\nray_actors = 3\nray_gpus = 0.5\n')
+    assert runfile.read_run_file(tmp_path / "run.toml", run) == {"ray": "auto", "ray_actors": 3, "ray_gpus": 0.5}
+    args = parser.parse_args(["run", "--data", "d", "--out", "o", "--ray"])
+    assert args.ray == engine.LOCAL and engine.from_options(args.ray) == engine.RayEngine(engine.LOCAL)
+    assert parser.parse_args(["run", "--data", "d", "--out", "o"]).ray is None
+    # how the run was executed is not what the bundle holds: the recorded command is the local one
+    assert "ray" not in runfile.effective_config(run, parser.parse_args(
+        ["run", "--data", "d", "--out", "o", "--ray", "10.0.0.5:6379"]))
+
+
+def test_actors_follow_the_cluster_or_the_options(monkeypatch):
+    resources = {"CPU": 16.0, "GPU": 4.0}
+
+    class FakeRay:
+        @staticmethod
+        def cluster_resources():
+            return resources
+
+    monkeypatch.setattr(engine.RayEngine, "connect", lambda self: FakeRay)
+    assert engine.RayEngine().placement(on_gpu=True) == (4, {"num_gpus": 1.0, "num_cpus": 1})
+    assert engine.RayEngine(gpus_per_actor=0.5).placement(on_gpu=True) == (8, {"num_gpus": 0.5, "num_cpus": 1})
+    assert engine.RayEngine(actors=2).placement(on_gpu=True) == (2, {"num_gpus": 1.0, "num_cpus": 1})
+    assert engine.RayEngine().placement(on_gpu=False) == (16, {"num_cpus": 1})
+    resources = {"CPU": 16.0}
+    with pytest.raises(engine.EngineError, match="0 GPUs.*--device cpu"):
+        engine.RayEngine().placement(on_gpu=True)
