@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cli import commands
+from analysis.cli import commands, demo
 from analysis.core import bundle, runfile
 from analysis.core.options import RunOptions
+from analysis.core.paths import demo_data_folder
 from analysis.data import engine, imagestats, synthetic
 from analysis.models import embed
 from analysis.stages import runner
 
 TINY_CLIP = "CornLens-Tiny:random"
-TINY_CONVNEXT = "convnext_atto:scratch"
 OBJECT_STORE = 100 * 2**20  # bytes per node: the test images are small
 
 
@@ -48,13 +48,8 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory) -> Path:
-    """300 synthetic images (240 labelled, 60 test)."""
-    return synthetic.write_dataset(tmp_path_factory.mktemp("ray-data"), 240, 60, seed=5, show_progress=False)
-
-
-def run_options(data: Path, out: Path, cache: Path, **more) -> RunOptions:
-    return RunOptions(data=data, out=out, clip=[TINY_CLIP], convnext=[TINY_CONVNEXT], epochs=1, image_size=32,
-                      batch_size=32, device="cpu", precision="fp32", cache_dir=cache, show_progress=False, **more)
+    """150 synthetic images (120 labelled, 30 test)."""
+    return synthetic.write_dataset(tmp_path_factory.mktemp("ray-data"), 120, 30, seed=5, show_progress=False)
 
 
 def bundle_contents(path: Path) -> dict:
@@ -81,8 +76,10 @@ def assert_same(ray_bundle: dict, local_bundle: dict) -> None:
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_a_ray_run_with_a_worker_killed_mid_run_gives_the_local_bundle(cluster, kernels, tmp_path, monkeypatch):
-    local = runner.run(run_options(kernels, tmp_path / "local", tmp_path / "local-cache"))
+def test_a_ray_run_with_a_worker_killed_mid_run_gives_the_local_bundle(cluster, demo_bundle, embedding_cache, tmp_path,
+                                                                       monkeypatch):
+    """The suite's demo bundle (300 images, tiny CLIP, ConvNeXt, every stage; built locally) made again
+    with --ray on the two-node cluster, a CLIP replica killed on its second batch: the same bundle."""
     killed = tmp_path / "killed"
 
     class KilledOnce(embed.ImageTower):
@@ -98,27 +95,40 @@ def test_a_ray_run_with_a_worker_killed_mid_run_gives_the_local_bundle(cluster, 
             return super().__call__(arrays)
 
     monkeypatch.setattr(embed, "ImageTower", KilledOnce)  # defined here, so Ray ships the class by value
-    remote = runner.run(run_options(kernels, tmp_path / "ray", tmp_path / "ray-cache", ray=cluster))
+    options = demo.DEMO_OPTIONS | demo.TEST_OVERRIDES
+    remote = runner.run(RunOptions(data=demo_data_folder(demo_bundle), out=tmp_path / "ray", demo=True,
+                                   cache_dir=tmp_path / "ray-cache", show_progress=False, ray=cluster, **options))
     assert killed.exists(), "no CLIP replica was killed: the test did not test the retry"
-    assert_same(bundle_contents(remote.path), bundle_contents(local.path))
-    images = pd.read_parquet(local.path / "images.parquet")
-    assert len(images) == 300 and len(bundle_contents(remote.path)["stats"]) == 300
+    local_contents, ray_contents = bundle_contents(demo_bundle), bundle_contents(remote.path)
+    assert_same(ray_contents, local_contents)
+    images = pd.read_parquet(demo_bundle / "images.parquet")
+    assert len(images) == 300 and len(ray_contents["stats"]) == 300 and len(ray_contents["approaches"]) >= 8
 
     # the cache the Ray run filled is the local run's cache: a rerun without --ray computes nothing
-    again = embed.ClipModel.from_text(TINY_CLIP, "cpu", cache_dir=tmp_path / "ray-cache").image_embeddings(
-        [kernels / path for path in images["path"]], images["content_hash"].tolist(), show_progress=False)
-    assert again.n_computed == 0 and again.n_cached == images["content_hash"].nunique()
-    local_cache = {path.relative_to(tmp_path / "local-cache") for path in (tmp_path / "local-cache").rglob("*.npz")}
     ray_cache = {path.relative_to(tmp_path / "ray-cache") for path in (tmp_path / "ray-cache").rglob("*.npz")}
-    assert ray_cache == local_cache and local_cache
+    assert ray_cache and ray_cache <= {path.relative_to(embedding_cache) for path in embedding_cache.rglob("*.npz")}
+    again = embed.ClipModel.from_text(options["clip"][0], cache_dir=tmp_path / "ray-cache").image_embeddings(
+        [demo_data_folder(demo_bundle) / path for path in images["path"]], images["content_hash"].tolist(),
+        show_progress=False)
+    assert again.n_computed == 0 and again.n_cached == images["content_hash"].nunique()
 
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_image_statistics_on_two_nodes_equal_the_local_ones(cluster, kernels):
-    paths = sorted(kernels.rglob("*.png"))[:150]
-    on_ray = imagestats.compute_table(paths, show_progress=False, engine=engine.RayEngine(cluster))
-    pd.testing.assert_frame_equal(on_ray, imagestats.compute_table(paths, show_progress=False), check_exact=True)
+def test_fp32_clip_embeddings_and_image_statistics_on_two_nodes_equal_the_local_ones(cluster, kernels, tmp_path):
+    paths = sorted(kernels.rglob("*.png"))
+    on_ray = engine.RayEngine(cluster)
+    stats = imagestats.compute_table(paths, show_progress=False, engine=on_ray)
+    pd.testing.assert_frame_equal(stats, imagestats.compute_table(paths, show_progress=False), check_exact=True)
+
+    def embeddings(cache: str, cluster: engine.RayEngine | None) -> embed.ImageEmbeddings:
+        clip = embed.ClipModel.from_text(TINY_CLIP, "cpu", cache_dir=tmp_path / cache, precision="fp32", engine=cluster)
+        return clip.image_embeddings(paths, batch_size=16, chunk_size=64, show_progress=False)
+
+    local, remote = embeddings("local", None), embeddings("ray", on_ray)
+    assert remote.n_computed == len(paths) == 150
+    assert np.array_equal(remote.embeddings, local.embeddings)  # bitwise, the last batch of 6 included
+    assert (remote.features is None) == (local.features is None)
 
 
 @pytest.mark.ray
@@ -168,6 +178,7 @@ def test_actors_follow_the_cluster_or_the_options(monkeypatch):
     assert engine.RayEngine(gpus_per_actor=0.5).placement(on_gpu=True) == (8, {"num_gpus": 0.5, "num_cpus": 1})
     assert engine.RayEngine(actors=2).placement(on_gpu=True) == (2, {"num_gpus": 1.0, "num_cpus": 1})
     assert engine.RayEngine().placement(on_gpu=False) == (16, {"num_cpus": 1})
+    assert engine.RayEngine().placement(on_gpu=False, threads=4) == (4, {"num_cpus": 1})
     resources = {"CPU": 16.0}
     with pytest.raises(engine.EngineError, match="0 GPUs.*--device cpu"):
         engine.RayEngine().placement(on_gpu=True)

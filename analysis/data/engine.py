@@ -99,8 +99,9 @@ class RayEngine:
                            if name in ("CPU", "GPU")))
         return _quiet(ray)
 
-    def placement(self, on_gpu: bool) -> tuple[int, dict[str, float]]:
-        """(actors, resources of each actor) for a model on GPUs (``on_gpu``) or CPUs of the cluster."""
+    def placement(self, on_gpu: bool, threads: int = 1) -> tuple[int, dict[str, float]]:
+        """(actors, resources of each actor) for a model on GPUs (``on_gpu``) or CPUs of the cluster;
+        a CPU replica computing with ``threads`` threads counts for that many CPUs."""
         resources = self.connect().cluster_resources()
         if on_gpu:
             share = self.gpus_per_actor or 1.0
@@ -110,11 +111,12 @@ class RayEngine:
                                   f"{resources.get('GPU', 0):g} GPUs for actors of {share:g} GPU; add GPU "
                                   "nodes, or run with --device cpu.")
             return self.actors or fitting, {"num_gpus": share, "num_cpus": 1}
-        return self.actors or max(1, int(resources.get("CPU", 1))), {"num_cpus": 1}
+        return self.actors or max(1, int(resources.get("CPU", 1)) // max(1, threads)), {"num_cpus": 1}
 
     def map_batches(self, batches: Sequence[Sequence[str]], read: Callable[[list[str]], Arrays],
                     model: Callable[[], Callable[[Arrays], Arrays]] | None = None, *, on_gpu: bool = False,
-                    desc: str = "images", show_progress: bool = True) -> Iterator[tuple[int, Arrays]]:
+                    threads: int = 1, desc: str = "images", show_progress: bool = True
+                    ) -> Iterator[tuple[int, Arrays]]:
         """Run ``read`` (and ``model``) on every batch on the cluster; yield (batch number, arrays).
 
         Args:
@@ -123,6 +125,7 @@ class RayEngine:
             model: makes, once per actor, the function that turns ``read``'s arrays into results;
                 ``None``: ``read``'s arrays are the results.
             on_gpu: the model runs on CUDA: each actor holds ``gpus_per_actor`` GPUs.
+            threads: the threads a CPU replica computes with (fewer replicas for more threads).
 
         Yields:
             (index into ``batches``, arrays with one row per image), in the order batches finish.
@@ -133,7 +136,7 @@ class RayEngine:
             return
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(_Reader(read))
         if model is not None:
-            actors, resources = self.placement(on_gpu)
+            actors, resources = self.placement(on_gpu, threads)
             dataset = dataset.map_batches(_ModelActor, fn_constructor_args=(model,), batch_size=1,
                                           compute=ray.data.ActorPoolStrategy(size=min(actors, len(rows))),
                                           **resources)

@@ -79,8 +79,10 @@ def read_kernels(image_size: int, mean: list[float], std: list[float], paths: li
 class KernelTower:
     """One ConvNeXt replica in a Ray actor: put on its device once, then one batch per call."""
 
-    def __init__(self, model: torch.nn.Module, device_type: str, precision: str, tta: bool):
+    def __init__(self, model: torch.nn.Module, device_type: str, precision: str, tta: bool, threads: int):
         self.device, self.precision, self.tta = torch.device(device_type), precision, tta
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads)  # a small batch's sums depend on the thread count: the driver's
         self.model = model.to(self.device, devices.weights_dtype(precision)).eval()
 
     def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -92,7 +94,8 @@ def predict_on_ray(engine: RayEngine, model: torch.nn.Module, dataset: KernelIma
     """:func:`predict_batch` of every batch of ``dataset`` (in order) by replicas of ``model`` on Ray."""
     batches = [dataset.paths[start:start + batch_size] for start in range(0, len(dataset), batch_size)]
     read = functools.partial(read_kernels, dataset.size, dataset.mean.flatten().tolist(), dataset.std.flatten().tolist())
-    replica = functools.partial(KernelTower, copy.deepcopy(model).cpu(), device.type, precision, tta)
-    done = dict(engine.map_batches(batches, read, replica, on_gpu=device.type == "cuda", desc=desc,
+    threads = torch.get_num_threads()
+    replica = functools.partial(KernelTower, copy.deepcopy(model).cpu(), device.type, precision, tta, threads)
+    done = dict(engine.map_batches(batches, read, replica, on_gpu=device.type == "cuda", threads=threads, desc=desc,
                                    show_progress=show_progress))
     return [done[number] for number in range(len(batches))]

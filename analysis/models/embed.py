@@ -251,10 +251,11 @@ class ClipModel:
 
     def _on_ray(self, batches: list[list[Path]], show_progress: bool) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(batch number, embeddings) of every batch, computed by model replicas on the Ray cluster."""
-        return self.engine.map_batches(
-            batches, functools.partial(read_images, self.spec),
-            functools.partial(ImageTower, self.spec, self.seed, self.precision, self.device.type),
-            on_gpu=self.device.type == "cuda", desc=f"{self.key} images", show_progress=show_progress)
+        threads = torch.get_num_threads()
+        tower = functools.partial(ImageTower, self.spec, self.seed, self.precision, self.device.type, threads)
+        return self.engine.map_batches(batches, functools.partial(read_images, self.spec), tower,
+                                       on_gpu=self.device.type == "cuda", threads=threads,
+                                       desc=f"{self.key} images", show_progress=show_progress)
 
 
 def embed_batch(model: torch.nn.Module, images: torch.Tensor, device: torch.device, precision: str
@@ -275,8 +276,10 @@ def read_images(spec: ClipSpec, paths: list[str]) -> dict[str, np.ndarray]:
 class ImageTower:
     """The image tower of one CLIP model in a Ray actor: loaded once, then one batch per call."""
 
-    def __init__(self, spec: ClipSpec, seed: int, precision: str, device_type: str):
+    def __init__(self, spec: ClipSpec, seed: int, precision: str, device_type: str, threads: int):
         self.device = torch.device(device_type)  # on a GPU actor Ray shows it its own GPU(s) only
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads)  # a small batch's sums depend on the thread count: the driver's
         self.precision = precision
         self.model, _ = load_model(spec, self.device, seed, precision)
 
