@@ -107,7 +107,8 @@ def test_a_ray_run_with_a_worker_killed_mid_run_gives_the_local_bundle(cluster, 
     # the cache the Ray run filled is the local run's cache: a rerun without --ray computes nothing
     ray_cache = {path.relative_to(tmp_path / "ray-cache") for path in (tmp_path / "ray-cache").rglob("*.npz")}
     assert ray_cache and ray_cache <= {path.relative_to(embedding_cache) for path in embedding_cache.rglob("*.npz")}
-    again = embed.ClipModel.from_text(options["clip"][0], cache_dir=tmp_path / "ray-cache").image_embeddings(
+    again = embed.ClipModel.from_text(options["clip"][0], "auto", cache_dir=tmp_path / "ray-cache",  # as the run
+                                      precision="auto").image_embeddings(
         [demo_data_folder(demo_bundle) / path for path in images["path"]], images["content_hash"].tolist(),
         show_progress=False)
     assert again.n_computed == 0 and again.n_cached == images["content_hash"].nunique()
