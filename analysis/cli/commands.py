@@ -71,7 +71,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                             "start Ray here; results land in the same cache and bundle as a local run")
     group.add_argument("--ray-actors", type=int, metavar="N",
                        help="model replicas on the cluster (default: one per --ray-gpus share of its GPUs when "
-                            "the model runs on CUDA, else one per CPU)")
+                            "the model runs on CUDA, else one per as many CPUs as torch uses threads here)")
     group.add_argument("--ray-gpus", type=float, metavar="SHARE",
                        help="GPUs each model replica holds (default 1; 0.5 puts two replicas on a GPU)")
 
