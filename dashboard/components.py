@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.present import explain, figures
-from analysis.core import tables
+from analysis.core import tables, weights
 from analysis.core.bundle import MANIFEST, Bundle, BundleError
 from dashboard import full_view, loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
@@ -153,11 +153,11 @@ def require_bundle() -> tuple[BundleRef, Bundle]:
 
 
 def demo_banner(manifest: dict) -> None:
-    if manifest.get("demo"):
-        made_by = manifest.get("generated_by")
-        st.warning("**Demo bundle** — synthetic images and random model weights"
-                   + (f" ({made_by})" if made_by else "")
-                   + ". The numbers show how CornLens works; they say nothing about CLIP.", icon=":material/science:")
+    """The banner at the top of every page: a demo bundle, and which models are not pretrained ones
+    (:func:`analysis.core.weights.banner`), shown for every bundle with such a model."""
+    text = weights.banner(manifest)
+    if text:
+        st.warning(text, icon=":material/science:")
 
 
 def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:

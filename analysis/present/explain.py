@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.present import run_facts
+from analysis.stats import wording
 from analysis.stats.choices import collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy
 from analysis.core.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
@@ -26,9 +27,13 @@ def _pct(value: float) -> str:
     return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
 
 
-def versus(value: float, reference: float) -> str:
+def versus(value: float, reference: float, interval: Sequence[float] | None = None) -> str:
     """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``: the one
-    wording of every comparison the dashboard and the report print."""
+    wording of every comparison the dashboard and the report print. With the ``interval`` the page
+    shows for ``value``, the word comes from it (:func:`analysis.stats.wording.direction`): ``clearly
+    above``, ``clearly below`` or ``level with (within its interval)``."""
+    if interval is not None and interval[0] is not None and not pd.isna(interval[0]):
+        return wording.relation(wording.direction(interval, reference))
     if abs(value - reference) < 0.005:
         return "level with"
     return "below" if value < reference else "above"
@@ -129,7 +134,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
     zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
     if len(zeroshot) and majority is not None:
         top = zeroshot.iloc[0]
-        verb = versus(top["accuracy"], majority)
+        verb = versus(top["accuracy"], majority, [top.get("ci_low"), top.get("ci_high")])
         parts.append(f"The zero-shot run chosen on the training images reaches {_pct(top['accuracy'])}, {verb} the "
                      f"{_pct(majority)} of always answering *{reference.get('majority_class')}*.")
     return " ".join(parts)
@@ -137,7 +142,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
 
-def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str:
+def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt: bool = True) -> str:
     """The prompt set chosen on the training images (``best_prompt_set``; else the first listed) and
     its held-out accuracy; the held-out winner is named only as an oracle, when it differs."""
     sets = as_frame(autopsy.get("prompt_sets"))
@@ -154,17 +159,21 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     text += "." if worst["name"] == chosen["name"] else f"; the worst, *{worst['name']}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
-        text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {})
+        text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {}, learnt)
     return text
 
 
-def read_templates(templates: Sequence[dict], true_distribution: dict[str, int]) -> str:
+def read_templates(templates: Sequence[dict], true_distribution: dict[str, int], learnt: bool = True) -> str:
     """How far single templates move accuracy — not counting templates that only collapse onto one
-    class (their accuracy is that class's share), which measure the collapse, not the wording."""
+    class (their accuracy is that class's share), which measure the collapse, not the wording.
+    With random weights (``learnt`` false) each template is a random direction: the spread is chance."""
     scored = [row for row in templates if row.get("accuracy") is not None]
     if len(scored) < 2:
         return ""
     low, high = min(row["accuracy"] for row in scored), max(row["accuracy"] for row in scored)
+    if not learnt:
+        return (f"Single templates range from {_pct(low)} to {_pct(high)}: with random weights each template is "
+                "another random direction, so this spread is chance, not better or worse wording.")
     collapsed = collapsed_templates(scored, true_distribution)
     if not collapsed:
         return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
@@ -201,29 +210,39 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     return text
 
 
-def read_modality_gap(gap: dict) -> str:
+def read_modality_gap(gap: dict, learnt: bool = True) -> str:
+    """How far images and class prompts sit apart; with random weights (``learnt`` false) the
+    mechanics only: two random towers give nearly orthogonal embeddings."""
     overall = gap.get("overall")
     per_class = gap.get("per_class") or {}
     if overall is None:
         return ""
+    cosine = {name: value for name, value in (gap.get("image_text_cosine") or {}).items() if value is not None}
+    if not learnt:
+        text = (f"With random weights, prompts and images are nearly orthogonal (overall gap {overall:.2f}"
+                + (f"; cosines between a class's images and its prompt {min(cosine.values()):.2f} to "
+                   f"{max(cosine.values()):.2f}" if cosine else "")
+                + "): two random towers place unrelated vectors apart, so this gap says nothing about CLIP, and "
+                "differences between the classes here are chance.")
+        return text
     measure = f" — {gap['measure']}" if gap.get("measure") else ""
     text = (f"Image and text embeddings sit apart (overall gap {overall:.2f}{measure}): a class prompt is not near its "
             "images, so zero-shot rests on small differences between far-away points.")
     if per_class:
         widest = max(per_class, key=per_class.get)
         text += f" The gap is widest for *{widest}* ({per_class[widest]:.2f})."
-    cosine = gap.get("image_text_cosine") or {}
     if cosine:
         text += f" The cosine between an image class and its own prompt is at most {max(cosine.values()):.2f}."
     return text
 
 
 def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
-                    classes: Sequence[str], evidence: dict | None = None) -> str:
+                    classes: Sequence[str], evidence: dict | None = None, learnt: bool = True) -> str:
     """Compare how alike the class prompts are with how alike the image classes are.
 
     ``evidence`` (``ladder_panels.separation_evidence``): a rung on the same features that beats the
     majority rate beyond its interval; then close centroids are never read as inseparable classes.
+    ``learnt`` false (random weights): the cosines are read as mechanics, never as what the text side knows.
     """
     text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
     upper = np.triu_indices(len(classes), k=1)
@@ -234,6 +253,11 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
     a, b = classes[upper[0][i]], classes[upper[1][i]]
     c, d = classes[upper[0][j]], classes[upper[1][j]]
     closest_text, closest_image = float(text_pairs[i]), float(image_pairs[j])
+    if not learnt:
+        return (f"With random weights every prompt embedding is a random direction: the prompts' cosines to each "
+                f"other range from {text_pairs.min():.2f} to {closest_text:.2f} and the image class centroids' from "
+                f"{image_pairs.min():.2f} to {closest_image:.2f}. Which pair is closest is chance here, not a "
+                "sign of what the words or the images mean.")
     if closest_text > closest_image:
         above = int((text_pairs > closest_image).sum())
         text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {closest_text:.2f}) than any two "
@@ -294,10 +318,17 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     t, p = np.unravel_index(int(np.argmax(off)), off.shape)
     share = off[t, p] / max(counts[t].sum(), 1)
     recall = np.divide(np.diag(counts), counts.sum(axis=1), out=np.zeros(len(classes)), where=counts.sum(axis=1) > 0)
-    worst = int(np.argmin(recall))
-    return (f"The most frequent mistake: *{classes[t]}* taken for *{classes[p]}* ({int(off[t, p])} images, "
-            f"{_pct(share)} of *{classes[t]}*). The hardest class is *{classes[worst]}* "
-            f"(recall {_pct(recall[worst])}).")
+    present = counts.sum(axis=1) > 0
+    lowest = recall[present].min()
+    hardest = [classes[i] for i in range(len(classes)) if present[i] and np.isclose(recall[i], lowest)]
+    tied = [(int(t_), int(p_)) for t_, p_ in zip(*np.nonzero(off == off[t, p]))]
+    mistake = (f"The most frequent mistake: *{classes[t]}* taken for *{classes[p]}* ({int(off[t, p])} images, "
+               f"{_pct(share)} of *{classes[t]}*)" if len(tied) == 1 else
+               f"The most frequent mistakes ({int(off[t, p])} images each): "
+               + ", ".join(f"*{classes[a]}* taken for *{classes[b]}*" for a, b in tied))
+    if len(hardest) == 1:
+        return f"{mistake}. The hardest class is *{hardest[0]}* (recall {_pct(lowest)})."
+    return f"{mistake}. The hardest classes, tied at recall {_pct(lowest)}, are {wording.listed(hardest)}."
 
 
 def read_projection(points: pd.DataFrame) -> str:
@@ -403,7 +434,7 @@ def read_blend(blend, alpha: float | None = None) -> str:
 
 
 WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
-           "scratch": "random initialisation (no pretrained weights were available)"}
+           "scratch": "random initialisation, trained from scratch (no pretrained weights were available)"}
 SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with ImageNet weights."
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis.present import figures
 from analysis.stats import neighbours
+from analysis.core import weights
 from analysis.models import texttower
 from dashboard import components, loaders, neighbours_view
 
@@ -62,9 +63,9 @@ def query_controls() -> tuple[str, str, int]:
     return phrase, scope, int(shown)
 
 
-def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], phrase: str) -> None:
+def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], phrase: str, learnt: bool) -> None:
     """Similarity per true class: a box per class and the share of each class among the closest images."""
-    st.markdown(neighbours.read_similarity_by_class(table, phrase, TOP_FOR_SHARES))
+    st.markdown(neighbours.read_similarity_by_class(table, phrase, TOP_FOR_SHARES, learnt, ranked["similarity"]))
     labelled = ranked[ranked["label"].notna()]
     fig = px.box(labelled, x="label", y="similarity", color="label", category_orders={"label": classes},
                  color_discrete_map=figures.class_colours(classes), points=False, template=figures.TEMPLATE,
@@ -123,8 +124,9 @@ query = tower.encode([phrase])[0]
 ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
 st.subheader(f"The {min(shown, len(ranked))} images most similar to “{phrase}”")
 st.caption(f"Searched: {scope} ({len(ranked)}).")
-class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase)
+class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase,
+            weights.learnt(opened.manifest, source.space))
 ranked_images(ref, ranked.head(shown), opened.classes)
-if opened.demo:
-    st.caption("Demo bundle: the text tower has random weights, so the ranking is arbitrary; it shows how the page "
-               "works, not what CLIP finds.")
+if not weights.learnt(opened.manifest, source.space):
+    st.caption("The text tower has random weights, so the ranking is arbitrary; it shows how the page works, not what "
+               "CLIP finds.")
