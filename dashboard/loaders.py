@@ -277,8 +277,24 @@ def report(ref: BundleRef, form: str) -> str:
     return render(open_bundle(ref))
 
 
+def predictions_csv(ref: BundleRef, approach_id: str) -> str:
+    """An approach's predictions with each image's path, label and split, as CSV (on a download click)."""
+    opened = open_bundle(ref)
+    return tables.predictions_table(opened.images(), opened.predictions(approach_id)).to_csv(index=False)
+
+
+def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
+    """The Kaggle submission file the bundle holds for an approach (``submissions/``), or None."""
+    opened = open_bundle(ref)
+    entry = (opened.manifest.get("submissions") or {}).get(approach_id)
+    if not isinstance(entry, dict) or not entry.get("file"):
+        return None
+    path = opened.file(entry["file"], f"submission of {approach_id!r}")
+    return path.read_bytes() if path.is_file() else None
+
+
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
            "full_image", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
-           "predictions_by_image", "projection", "refusal", "report", "results_folder", "scored_images",
-           "start_text_tower", "text_tower", "text_tower_loading",
+           "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
+           "scored_images", "start_text_tower", "submission_csv", "text_tower", "text_tower_loading",
            "thumbnails"]

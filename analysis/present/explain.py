@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.present import run_facts
+from analysis.present import run_facts, untrained
 from analysis.stats import wording
 from analysis.stats.choices import collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy
@@ -28,10 +28,8 @@ def _pct(value: float) -> str:
 
 
 def versus(value: float, reference: float, interval: Sequence[float] | None = None) -> str:
-    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``: the one
-    wording of every comparison the dashboard and the report print. With the ``interval`` the page
-    shows for ``value``, the word comes from it (:func:`analysis.stats.wording.direction`): ``clearly
-    above``, ``clearly below`` or ``level with (within its interval)``."""
+    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``; with the
+    ``interval`` the page shows for ``value``, the word comes from it (:func:`analysis.stats.wording.relation`)."""
     if interval is not None and interval[0] is not None and not pd.isna(interval[0]):
         return wording.relation(wording.direction(interval, reference))
     if abs(value - reference) < 0.005:
@@ -165,15 +163,13 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt
 
 def read_templates(templates: Sequence[dict], true_distribution: dict[str, int], learnt: bool = True) -> str:
     """How far single templates move accuracy — not counting templates that only collapse onto one
-    class (their accuracy is that class's share), which measure the collapse, not the wording.
-    With random weights (``learnt`` false) each template is a random direction: the spread is chance."""
+    class (their accuracy is that class's share), which measure the collapse, not the wording."""
     scored = [row for row in templates if row.get("accuracy") is not None]
     if len(scored) < 2:
         return ""
     low, high = min(row["accuracy"] for row in scored), max(row["accuracy"] for row in scored)
     if not learnt:
-        return (f"Single templates range from {_pct(low)} to {_pct(high)}: with random weights each template is "
-                "another random direction, so this spread is chance, not better or worse wording.")
+        return untrained.read_templates(low, high)
     collapsed = collapsed_templates(scored, true_distribution)
     if not collapsed:
         return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
@@ -211,20 +207,14 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
 
 
 def read_modality_gap(gap: dict, learnt: bool = True) -> str:
-    """How far images and class prompts sit apart; with random weights (``learnt`` false) the
-    mechanics only: two random towers give nearly orthogonal embeddings."""
+    """How far images and class prompts sit apart (``learnt`` false: :mod:`analysis.present.untrained`)."""
     overall = gap.get("overall")
     per_class = gap.get("per_class") or {}
     if overall is None:
         return ""
     cosine = {name: value for name, value in (gap.get("image_text_cosine") or {}).items() if value is not None}
     if not learnt:
-        text = (f"With random weights, prompts and images are nearly orthogonal (overall gap {overall:.2f}"
-                + (f"; cosines between a class's images and its prompt {min(cosine.values()):.2f} to "
-                   f"{max(cosine.values()):.2f}" if cosine else "")
-                + "): two random towers place unrelated vectors apart, so this gap says nothing about CLIP, and "
-                "differences between the classes here are chance.")
-        return text
+        return untrained.read_modality_gap(overall, cosine)
     measure = f" — {gap['measure']}" if gap.get("measure") else ""
     text = (f"Image and text embeddings sit apart (overall gap {overall:.2f}{measure}): a class prompt is not near its "
             "images, so zero-shot rests on small differences between far-away points.")
@@ -242,8 +232,7 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
 
     ``evidence`` (``ladder_panels.separation_evidence``): a rung on the same features that beats the
     majority rate beyond its interval; then close centroids are never read as inseparable classes.
-    ``learnt`` false (random weights): the cosines are read as mechanics, never as what the text side knows.
-    """
+    ``learnt`` false: :mod:`analysis.present.untrained`."""
     text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
     upper = np.triu_indices(len(classes), k=1)
     if not len(upper[0]):
@@ -254,10 +243,7 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
     c, d = classes[upper[0][j]], classes[upper[1][j]]
     closest_text, closest_image = float(text_pairs[i]), float(image_pairs[j])
     if not learnt:
-        return (f"With random weights every prompt embedding is a random direction: the prompts' cosines to each "
-                f"other range from {text_pairs.min():.2f} to {closest_text:.2f} and the image class centroids' from "
-                f"{image_pairs.min():.2f} to {closest_image:.2f}. Which pair is closest is chance here, not a "
-                "sign of what the words or the images mean.")
+        return untrained.read_similarity(text_pairs, image_pairs)
     if closest_text > closest_image:
         above = int((text_pairs > closest_image).sum())
         text_out = (f"The prompts for *{a}* and *{b}* are closer to each other (cosine {closest_text:.2f}) than any two "
@@ -318,10 +304,9 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     t, p = np.unravel_index(int(np.argmax(off)), off.shape)
     share = off[t, p] / max(counts[t].sum(), 1)
     recall = np.divide(np.diag(counts), counts.sum(axis=1), out=np.zeros(len(classes)), where=counts.sum(axis=1) > 0)
-    present = counts.sum(axis=1) > 0
-    lowest = recall[present].min()
-    hardest = [classes[i] for i in range(len(classes)) if present[i] and np.isclose(recall[i], lowest)]
-    tied = [(int(t_), int(p_)) for t_, p_ in zip(*np.nonzero(off == off[t, p]))]
+    lowest = recall[counts.sum(axis=1) > 0].min()
+    hardest = [name for i, name in enumerate(classes) if counts[i].sum() > 0 and np.isclose(recall[i], lowest)]
+    tied = list(zip(*np.nonzero(off == off[t, p])))
     mistake = (f"The most frequent mistake: *{classes[t]}* taken for *{classes[p]}* ({int(off[t, p])} images, "
                f"{_pct(share)} of *{classes[t]}*)" if len(tied) == 1 else
                f"The most frequent mistakes ({int(off[t, p])} images each): "
@@ -440,8 +425,7 @@ SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with Ima
 
 def read_weights(finetune: dict) -> str:
     """Where a fine-tuned network started from, and whether predictions use test-time augmentation."""
-    weights = finetune.get("weights")
-    return (f"Started from **{WEIGHTS.get(weights, weights or 'unknown weights')}**"
+    return (f"Started from **{WEIGHTS.get(finetune.get('weights'), finetune.get('weights') or 'unknown weights')}**"
             + (" · test-time augmentation on" if finetune.get("tta") else "") + ".")
 
 
@@ -467,13 +451,16 @@ def read_training(finetune: dict) -> str:
 
 # --- comparisons ----------------------------------------------------------------------------------
 
-def read_agreement(agreement: dict, n_images: int | None = None) -> str:
+def read_agreement(agreement: dict, n_images: int | None = None, chosen: bool = False) -> str:
+    """Images right under, and missed by, every approach of the stored ``agreement`` (the count of
+    Label problems and the report) or, with ``chosen``, of the approaches chosen on Compare."""
     patterns = agreement.get("patterns", [])
     total = n_images or sum(int(p.get("count", 0)) for p in patterns) or 1
     all_wrong = len(agreement.get("all_wrong", []))
     all_right = sum(int(p.get("count", 0)) for p in patterns if p.get("correct") and all(p["correct"].values()))
-    return (f"{all_right} images ({_pct(all_right / total)}) are right under every approach and {all_wrong} "
-            f"({_pct(all_wrong / total)}) are wrong under every one — the latter are the first place to look for "
+    every = f"every approach {'chosen here' if chosen else 'that looks at the image'}"
+    return (f"{all_right} images ({_pct(all_right / total)}) are right under {every} and {all_wrong} "
+            f"({_pct(all_wrong / total)}) are missed by {every} — the latter are the first place to look for "
             "label problems.")
 
 

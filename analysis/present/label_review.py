@@ -8,7 +8,7 @@ import pandas as pd
 PROBLEM_NAMES = {"conflicting_labels": "identical images, conflicting labels",
                  "train_test_leak": "identical images on both sides (leak)",
                  "duplicate": "identical images, same label",
-                 "all_wrong": "every approach disagrees with the label"}
+                 "all_wrong": "every approach that looks at the image disagrees with the label"}
 UNLABELLED = "unlabelled"
 
 

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from analysis.ladder import verdict
 from analysis.stats import wording
+from analysis.present import untrained
 from analysis.present.figures import KIND_COLOURS, _layout, _reference_lines, wrap
 from analysis.ladder.summary import RUNG_NAMES
 
@@ -183,11 +184,7 @@ def read_alignment(rows: Sequence[dict], learnt: bool = True) -> str:
     if not rows:
         return ""
     if not learnt:
-        cosines = [value for row in rows for value in row["cosine"].values() if value is not None]
-        spread = f": cosines from {min(cosines):.2f} to {max(cosines):.2f}" if cosines else ""
-        return (f"With random weights, prompts and images are nearly orthogonal{spread}. Which class's images a "
-                "prompt is closest to is chance at this scale, not a property of its words, and how the tokenizer "
-                "splits a name cannot matter to a text tower that learnt nothing.")
+        return untrained.read_alignment([value for row in rows for value in row["cosine"].values() if value is not None])
     astray = [row for row in rows if row["own_rank"] > 1]
     text = (f"{len(rows) - len(astray)} of {len(rows)} class prompts are closest to their own class's images."
             if astray else f"Every class prompt is closest to its own class's images (cosine up to "

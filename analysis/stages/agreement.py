@@ -23,7 +23,9 @@ import pandas as pd
 from analysis.core import bundle, records
 from analysis.data import split
 from analysis.stages.context import NoOptions, RunContext, Stage
+from analysis.stats import approach_agreement
 from analysis.stats.approach_agreement import agreement  # noqa: F401  (the stage's patterns; shared with the dashboard)
+from analysis.core import tables
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +34,16 @@ UNLABELLED = "(unlabelled)"
 
 
 def compared_approaches(approaches: list[dict]) -> tuple[list[str], list[dict]]:
-    """The approach ids the agreement compares, and the ones left out with the reason.
+    """The approach ids the agreement compares (:func:`analysis.stats.approach_agreement.compared`,
+    the one definition of "missed by every approach"), and the ones left out with the reason.
 
     Returns:
         ``(ids, left_out)``: ids in manifest order; ``left_out`` is a list of ``id``, ``why``.
     """
-    chosen = {record["id"] for record in records.best_per_model(approaches, records.ZEROSHOT).values()}
-    chosen |= {record["id"] for record in approaches if record["kind"] in ("probe", "finetune", *records.RUNG_KINDS)}
-    if not chosen:  # nothing but baselines: compare those
-        chosen = {record["id"] for record in approaches}
-    left_out = [{"id": record["id"], "why": "baseline (a reference, not compared)" if record["kind"] == "baseline"
-                 else "not the prompt set chosen on the training images"} for record in approaches if record["id"] not in chosen]
+    chosen = {record["id"] for record in approach_agreement.compared(approaches)}
+    left_out = [{"id": record["id"], "why": "a baseline that never looks at the image (a reference, not compared)"
+                 if record["kind"] == records.BASELINE else "not the prompt set chosen on the training images"}
+                for record in approaches if record["id"] not in chosen]
     return [record["id"] for record in approaches if record["id"] in chosen], left_out
 
 
@@ -66,7 +67,7 @@ def correctness_table(opened: bundle.Bundle, approach_ids: list[str]) -> pd.Data
 
 
 def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.DataFrame,
-                       approach_ids: list[str]) -> list[dict]:
+                       approach_ids: list[str], names: dict[str, str] | None = None) -> list[dict]:
     """The rows of the ``label_problems`` table.
 
     Args:
@@ -74,6 +75,7 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
             conflicting, leak).
         images: images.parquet.
         table: :func:`correctness_table` of ``approach_ids``.
+        names: approach id → the name a reader sees (``tables.approach_labels``); ids by default.
 
     Returns:
         list of dicts with ``problem`` (conflicting_labels | train_test_leak | duplicate |
@@ -103,12 +105,12 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
     all_wrong = []
     for _, row in missed.iterrows():
         probability = row[[f"p_true:{a}" for a in approach_ids]].astype(float)
-        answers = ", ".join(f"{a} → {row[f'pred:{a}']}" for a in approach_ids)
+        answers = ", ".join(f"{(names or {}).get(a, a)} → {row[f'pred:{a}']}" for a in approach_ids)
         all_wrong.append({"problem": "all_wrong", "image_ids": [row["image_id"]], "labels": [row["label"]],
                           "splits": [split.EVAL], "content_hash": by_id.at[row["image_id"], "content_hash"]
                           if "content_hash" in by_id else None,
                           "true_class_probability": float(probability.mean()) if probability.notna().any() else None,
-                          "detail": f"labelled {row['label']}; every approach answers otherwise ({answers})"})
+                          "detail": f"labelled {row['label']}; every approach that looks at the image answers otherwise ({answers})"})
     all_wrong.sort(key=lambda entry: (entry["true_class_probability"] is None, entry["true_class_probability"] or 0))
     order = {"conflicting_labels": 0, "train_test_leak": 1, "duplicate": 2}
     rows.sort(key=lambda entry: order[entry["problem"]])
@@ -125,7 +127,8 @@ def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> Non
     if approach_ids:
         context.save_diagnostics(AGREEMENT, found)
     duplicates = opened.diagnostics("data").get("duplicates", []) if opened.has_diagnostics("data") else []
-    rows = label_problem_rows(duplicates, opened.images(), table, approach_ids)
+    names = tables.approach_labels([opened.approach(approach_id) for approach_id in approach_ids], short=True)
+    rows = label_problem_rows(duplicates, opened.images(), table, approach_ids, names)
     counts = {name: sum(row["problem"] == name for row in rows)
               for name in ("conflicting_labels", "train_test_leak", "duplicate", "all_wrong")}
     context.save_diagnostics(LABEL_PROBLEMS, {"rows": rows, "counts": counts, "approaches": approach_ids})

@@ -17,7 +17,7 @@ from dashboard import components, loaders, neighbours_view
 SCOPES = {"all images": None, "held-out images": ["eval"], "training images": ["train"],
           "unlabelled test images": ["kaggle_test"]}
 SHOWN = (24, 48, 96)
-PER_ROW = 8
+PER_ROW = 6  # at 1280 px a card keeps its badge, similarity and button on whole lines
 TOP_FOR_SHARES = 50
 
 
@@ -97,10 +97,11 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
-                st.markdown(f"**{row.rank}** · {label} <span style='font-size:0.8em'>{row.similarity:.3f}</span>",
+                st.markdown(f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'><b>{row.rank}</b> · "
+                            f"{label} <span style='font-size:0.8em'>{row.similarity:.3f}</span></div>",
                             unsafe_allow_html=True, help=f"{row.image_id} ({row.split})")
                 if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", icon=":material/hub:",
-                             width="stretch"):
+                             width="stretch", help="its nearest training images"):
                     neighbours_view.neighbours_dialog(ref, row.image_id)
 
 

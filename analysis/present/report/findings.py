@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
-from analysis.stats import choices
+from analysis.stats import approach_agreement, choices
 from analysis.present import explain
 from analysis.core import tables
 from analysis.core.bundle import Bundle, BundleError
@@ -88,11 +88,13 @@ def key_findings(bundle: Bundle) -> list[str]:
                         f"{tables.shots_text(shots)} labelled images per class.")
     elif probe_diagnostics.get("effective_shots_bound") == "never":
         findings.append("The probe never reaches zero-shot within the labelled images of this bundle.")
-    all_wrong = diagnostics(bundle, "agreement").get("all_wrong")
+    agreement = diagnostics(bundle, "agreement")
     n_eval = bundle.approaches[0]["metrics"].get("n") if bundle.approaches else None
-    if all_wrong is not None and n_eval:
-        findings.append(f"{len(all_wrong)} held-out images ({len(all_wrong) / n_eval:.0%}) are missed by every "
-                        "approach: candidates for label problems.")
+    if agreement.get("all_wrong") is not None and n_eval:
+        named = [labels.get(approach_id, approach_id) for approach_id in agreement.get("approaches", [])]
+        findings.append(f"{approach_agreement.missed_sentence(len(agreement['all_wrong']), named)}: "
+                        f"{len(agreement['all_wrong']) / n_eval:.0%} of the held-out images, candidates for label "
+                        "problems.")
     return findings
 
 
