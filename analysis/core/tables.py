@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import records
+from analysis.core import weights as weights_module
 from analysis.core.records import model_key  # noqa: F401  (the views read a record's model key through tables)
 
 # The figures published for the Kaggle "It's Corn" competition (accuracy on the competition's own
@@ -55,9 +56,12 @@ def _approach_label(record: dict, short: bool) -> str:
     if record.get("precision") not in (None, "fp32"):
         shown.append(record["precision"])  # bf16 etc.: the numbers came from a lower precision
     weights = f" ({', '.join(shown)})" if shown else ""
+    said = KIND_NAMES.get(kind, kind)
+    if kind == "finetune" and weights_module.weights_kind(record) != weights_module.PRETRAINED:
+        said = "from-scratch"  # "fine-tuned" only for pretrained weights
     if short:
-        return f"{KIND_NAMES.get(kind, kind)} {model}"
-    label = f"{KIND_NAMES.get(kind, kind)} {model}{weights}"
+        return f"{said} {model}"
+    label = f"{said} {model}{weights}"
     if kind == "zeroshot" and record.get("prompt_set"):
         label += f" · {record['prompt_set']}"
     return label
