@@ -64,7 +64,7 @@ def test_patterns_and_all_wrong_on_known_predictions(tmp_path):
     assert problems["counts"] == {"conflicting_labels": 1, "train_test_leak": 1, "duplicate": 0, "all_wrong": 1}
     wrong = problems["rows"][-1]
     assert wrong["image_ids"] == ["e4"] and wrong["labels"] == ["pure"]
-    assert wrong["true_class_probability"] == 0.3 and "probe:M → broken" in wrong["detail"]
+    assert wrong["true_class_probability"] == 0.3 and "answer otherwise (broken from 3)" in wrong["detail"]
     leak = problems["rows"][1]
     assert leak["labels"] == ["pure", "(unlabelled)"] and leak["splits"] == ["eval", "kaggle_test"]
     assert len(tables.label_problems_table(problems)) == 3

@@ -129,3 +129,27 @@ def test_predictions_table_and_submission_file(demo_bundle):
     assert len(table) == len(opened.predictions(record["id"]))
     scores = tables.class_scores(record, opened.classes)
     assert scores["support"].sum() == record["metrics"]["n"]
+
+
+# --- layout: charts that read at 1280 px ---------------------------------------------------------------
+
+def test_compare_metrics_draw_each_reference_only_on_its_metric_in_home_colours():
+    from analysis.present import figures, figures_compare
+
+    records = [{"id": f"{kind}:m", "kind": kind, "model": "m", "metrics": {
+        "accuracy": 0.5, "accuracy_ci": [0.4, 0.6], "balanced_accuracy": 0.4, "macro_f1": 0.3}}
+        for kind in ("baseline", "zeroshot", "probe", "finetune")]
+    figure = figures_compare.metrics_comparison_figure(tables.metrics_table(records), 0.41, 0.25)
+    lines = [(shape.xref, shape.x0, shape.line.dash) for shape in figure.layout.shapes]
+    assert ("x", 0.41, "dash") in lines  # the majority line on accuracy only
+    assert all(not (dash == "dash" and xref != "x") for xref, _, dash in lines)
+    assert not any(xref == "x3" for xref, _, _ in lines)  # nothing across the macro-F1 bars
+    assert list(figure.data[0].marker.color) == [figures.KIND_COLOURS[record["kind"]] for record in records]
+
+
+def test_star_labels_alternate_so_neighbours_never_overlap():
+    from analysis.present.figures import label_positions
+
+    positions = label_positions(np.array([0.6, 0.3, 0.0, 0.8]))
+    by_x = [positions[i] for i in np.argsort([0.6, 0.3, 0.0, 0.8])]
+    assert all(a != b for a, b in zip(by_x, by_x[1:]))

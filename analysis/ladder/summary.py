@@ -198,7 +198,8 @@ def probe_diagnosis(over_zeroshot: dict | None, over_stats: dict | None, learnt:
                           "below": "The probe is clearly worse than zero-shot: too few labels for the features."}[found])
     if over_stats is not None and verdict.clearly(over_stats) != "above":
         parts.append(f"It is {wording.than(verdict.clearly(over_stats))} trivial image statistics (size, view, "
-                     "colour): it may have learnt the same shortcuts.")
+                     "colour)" + (": it may have learnt the same shortcuts." if verdict.clearly(over_stats) == "level"
+                                  else "."))
     return " ".join(parts)
 
 

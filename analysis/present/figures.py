@@ -236,7 +236,7 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         name = "class prompts" + (f" · {sets[0]}" if len(sets) == 1 else "")
         figure.add_trace(go.Scatter(
             x=text["x"], y=text["y"], mode="markers+text", name=name, text=text["label"],
-            textposition=label_positions(text["x"].to_numpy(float), text["y"].to_numpy(float)), marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
+            textposition=label_positions(text["x"].to_numpy(float)), marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
                                                    color=[label_colours.get(l, "#777777") for l in text["label"]]),
             hovertemplate="text embedding of “%{text}”<extra></extra>"))
     figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
@@ -244,22 +244,13 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     return _layout(figure, title, height=height, dragmode="select")
 
 
-def label_positions(x: np.ndarray, y: np.ndarray) -> list[str]:
-    """Where each star's label goes: on the side away from its nearest other star, so the labels of
-    two close prompts do not print over each other."""
-    if len(x) < 2:
-        return ["top center"] * len(x)
-    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
-    positions = []
-    for i in range(len(x)):
-        dx, dy = x - x[i], y - y[i]
-        distance = np.hypot(dx, dy)
-        distance[i] = np.inf
-        j = int(np.argmin(distance))
-        if abs(dy[j]) >= abs(dx[j]) or distance[j] > 0.2 * span:
-            positions.append("bottom center" if dy[j] > 0 and distance[j] <= 0.2 * span else "top center")
-        else:
-            positions.append("middle left" if dx[j] > 0 else "middle right")
+def label_positions(x: np.ndarray) -> list[str]:
+    """Where each star's label goes: above and below in turn, from left to right, so the labels of
+    two neighbouring prompts never print over each other (a row of close stars is common)."""
+    order = np.argsort(np.asarray(x, dtype=float), kind="stable")
+    positions = [""] * len(order)
+    for rank, index in enumerate(order):
+        positions[index] = "top center" if rank % 2 == 0 else "bottom center"
     return positions
 
 

@@ -33,8 +33,11 @@ def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None
         metrics: ``tables.metrics_table``.
     """
     names = list(dict.fromkeys(metrics["metric"]))
-    figure = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.03,
-                           subplot_titles=names)
+    titles = [f"{name} (dotted: any constant answer)" if name == "balanced accuracy" and uniform_rate is not None
+              else name for name in names]
+    figure = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
+                           subplot_titles=titles)
+    figure.update_annotations(yshift=22)  # the titles above the reference lines' labels
     approaches = list(dict.fromkeys(metrics["approach"]))
     for column, metric in enumerate(names, start=1):
         group = metrics[metrics["metric"] == metric]
@@ -45,21 +48,19 @@ def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None
         figure.add_trace(go.Bar(y=[wrap(a, 24) for a in group["approach"]], x=group["value"], name=metric,
                                 orientation="h", error_x=error, showlegend=False,
                                 marker_color=[KIND_COLOURS.get(kind, "#777777") for kind in group["kind"]],
-                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside",
+                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside", textangle=0,
                                 insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"),
                          row=1, col=column)
         if metric == "accuracy":
             _reference_lines(figure, majority_rate, uniform_rate, horizontal=False, row=1, col=column)
         elif metric == "balanced accuracy" and uniform_rate is not None:
             figure.add_vline(x=uniform_rate, line=dict(color="#999999", dash="dot"), row=1, col=column)
-        figure.update_xaxes(range=[0, 1], tickformat=".0%", row=1, col=column)
+        figure.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", row=1, col=column)
     figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
                         categoryarray=[wrap(a, 24) for a in approaches])
-    caption = "score on the held-out images" + (f"; balanced accuracy of any constant answer: {uniform_rate:.0%}"
-                                                if uniform_rate is not None else "")
-    figure.add_annotation(x=0.5, y=-0.02, xref="paper", yref="paper", yanchor="top", showarrow=False, text=caption,
-                          font=dict(size=11, color="#555555"))
-    return _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 1) + 40)
+    figure = _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 1) + 60)
+    figure.update_layout(margin=dict(t=110))
+    return figure
 
 
 def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> go.Figure:

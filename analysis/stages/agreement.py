@@ -25,7 +25,6 @@ from analysis.data import split
 from analysis.stages.context import NoOptions, RunContext, Stage
 from analysis.stats import approach_agreement
 from analysis.stats.approach_agreement import agreement  # noqa: F401  (the stage's patterns; shared with the dashboard)
-from analysis.core import tables
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def correctness_table(opened: bundle.Bundle, approach_ids: list[str]) -> pd.Data
 
 
 def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.DataFrame,
-                       approach_ids: list[str], names: dict[str, str] | None = None) -> list[dict]:
+                       approach_ids: list[str]) -> list[dict]:
     """The rows of the ``label_problems`` table.
 
     Args:
@@ -75,7 +74,6 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
             conflicting, leak).
         images: images.parquet.
         table: :func:`correctness_table` of ``approach_ids``.
-        names: approach id → the name a reader sees (``tables.approach_labels``); ids by default.
 
     Returns:
         list of dicts with ``problem`` (conflicting_labels | train_test_leak | duplicate |
@@ -105,12 +103,14 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
     all_wrong = []
     for _, row in missed.iterrows():
         probability = row[[f"p_true:{a}" for a in approach_ids]].astype(float)
-        answers = ", ".join(f"{(names or {}).get(a, a)} → {row[f'pred:{a}']}" for a in approach_ids)
+        said = pd.Series([row[f"pred:{a}"] for a in approach_ids]).value_counts()
+        answers = "; ".join(f"{answer} from {count}" for answer, count in said.items())
         all_wrong.append({"problem": "all_wrong", "image_ids": [row["image_id"]], "labels": [row["label"]],
                           "splits": [split.EVAL], "content_hash": by_id.at[row["image_id"], "content_hash"]
                           if "content_hash" in by_id else None,
                           "true_class_probability": float(probability.mean()) if probability.notna().any() else None,
-                          "detail": f"labelled {row['label']}; every approach that looks at the image answers otherwise ({answers})"})
+                          "detail": f"labelled {row['label']}; the {len(approach_ids)} approaches that look at the image "
+                                    f"answer otherwise ({answers})"})
     all_wrong.sort(key=lambda entry: (entry["true_class_probability"] is None, entry["true_class_probability"] or 0))
     order = {"conflicting_labels": 0, "train_test_leak": 1, "duplicate": 2}
     rows.sort(key=lambda entry: order[entry["problem"]])
@@ -127,8 +127,7 @@ def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> Non
     if approach_ids:
         context.save_diagnostics(AGREEMENT, found)
     duplicates = opened.diagnostics("data").get("duplicates", []) if opened.has_diagnostics("data") else []
-    names = tables.approach_labels([opened.approach(approach_id) for approach_id in approach_ids], short=True)
-    rows = label_problem_rows(duplicates, opened.images(), table, approach_ids, names)
+    rows = label_problem_rows(duplicates, opened.images(), table, approach_ids)
     counts = {name: sum(row["problem"] == name for row in rows)
               for name in ("conflicting_labels", "train_test_leak", "duplicate", "all_wrong")}
     context.save_diagnostics(LABEL_PROBLEMS, {"rows": rows, "counts": counts, "approaches": approach_ids})

@@ -102,9 +102,9 @@ counts = label_review.problem_counts(groups)
 identical = sum(count for name, count in counts.items() if name != "all_wrong")
 st.markdown(f"**{identical} groups of identical files** (with conflicting or equal labels, or on both sides of the "
             f"split) and **{counts.get('all_wrong', 0)} held-out images {approach_agreement.MISSED}** "
-            f"({len(diagnostics.get('approaches') or [])} approaches: the same set as on Compare by default and in the "
-            "report). Judge each from its pictures; the CSV lists every image with its path, label and split for a "
-            "relabelling pass.")
+            f"({len(diagnostics.get('approaches') or [])} approaches; the same count as in the report, and on Compare "
+            "beside its own choice). Judge each from its pictures; the CSV lists every image with its path, label and "
+            "split for a relabelling pass.")
 kinds = problem_filter(counts)
 shown = [{**group, "number": number} for number, group in  # numbered as shown, from 1 after a filter
          enumerate((group for group in groups if group["problem"] in kinds), start=1)]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis.present import figures
 from analysis.stats import neighbours
-from analysis.core import weights
+from analysis.core import weights as model_weights
 from analysis.models import texttower
 from dashboard import components, loaders, neighbours_view
 
@@ -126,8 +126,8 @@ ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
 st.subheader(f"The {min(shown, len(ranked))} images most similar to “{phrase}”")
 st.caption(f"Searched: {scope} ({len(ranked)}).")
 class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase,
-            weights.learnt(opened.manifest, source.space))
+            model_weights.learnt(opened.manifest, source.space))
 ranked_images(ref, ranked.head(shown), opened.classes)
-if not weights.learnt(opened.manifest, source.space):
+if not model_weights.learnt(opened.manifest, source.space):
     st.caption("The text tower has random weights, so the ranking is arbitrary; it shows how the page works, not what "
                "CLIP finds.")

@@ -63,7 +63,7 @@ COMPARE_PANELS: tuple[PanelSpec[CompareData], ...] = (
               lambda d: figures.metrics_comparison_figure(tables.metrics_table(d.approaches),
                                                           d.reference.get("majority_rate"),
                                                           d.reference.get("uniform_rate")),
-              shows=lambda d: bool(d.approaches), half=True),
+              shows=lambda d: bool(d.approaches)),
     PanelSpec("per_class", "per-class recall", "",
               lambda d: figures.per_class_recall_figure(tables.per_class_table(d.approaches, d.classes), d.classes),
               shows=lambda d: bool(d.approaches), half=True),
