@@ -97,11 +97,10 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
-                st.markdown(f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'><b>{row.rank}</b> · "
-                            f"{label} <span style='font-size:0.8em'>{row.similarity:.3f}</span></div>",
-                            unsafe_allow_html=True, help=f"{row.image_id} ({row.split})")
+                st.markdown(f"<b>{row.rank}</b> · {label}<br><span style='font-size:0.8em'>similarity "
+                            f"{row.similarity:.3f}</span>", unsafe_allow_html=True)
                 if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", icon=":material/hub:",
-                             width="stretch", help="its nearest training images"):
+                             width="stretch", help=f"{row.image_id} ({row.split}): its nearest training images"):
                     neighbours_view.neighbours_dialog(ref, row.image_id)
 
 

@@ -66,7 +66,7 @@ COMPARE_PANELS: tuple[PanelSpec[CompareData], ...] = (
               shows=lambda d: bool(d.approaches)),
     PanelSpec("per_class", "per-class recall", "",
               lambda d: figures.per_class_recall_figure(tables.per_class_table(d.approaches, d.classes), d.classes),
-              shows=lambda d: bool(d.approaches), half=True),
+              shows=lambda d: bool(d.approaches)),
     PanelSpec("by_view", "accuracy by view", "",
               lambda d: figures.accuracy_by_view_figure(d.approaches, tables.approach_labels(d.approaches, short=True)),
               shows=lambda d: any(record["metrics"].get("accuracy_by_view") for record in d.approaches)),
