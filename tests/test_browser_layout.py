@@ -16,7 +16,7 @@ WIDE_PAGES = ("", "compare", "gallery", "search")  # at 1920 px the pages with t
 # Elements whose text must stay on one line, and table cells that must show all of their text.
 BROKEN = """() => {
   const broken = [];
-  for (const badge of document.querySelectorAll('span[style*="border-radius:8px"]')) {
+  for (const badge of document.querySelectorAll('span[style*="border-radius"]')) {
     if (badge.getClientRects().length > 1) broken.push('badge: ' + badge.textContent);
   }
   for (const label of document.querySelectorAll('[data-testid=stMain] button [data-testid=stMarkdownContainer] p')) {
