@@ -17,7 +17,7 @@ from dashboard import components, loaders, neighbours_view
 SCOPES = {"all images": None, "held-out images": ["eval"], "training images": ["train"],
           "unlabelled test images": ["kaggle_test"]}
 SHOWN = (24, 48, 96)
-PER_ROW = 6  # at 1280 px a card keeps its badge, similarity and button on whole lines
+PER_ROW = 4  # a card keeps its badge, similarity and button label whole (the page is ~820 px wide)
 TOP_FOR_SHARES = 50
 
 
@@ -99,8 +99,7 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
                 st.markdown(f"<b>{row.rank}</b> · {label}<br><span style='font-size:0.8em'>similarity "
                             f"{row.similarity:.3f}</span>", unsafe_allow_html=True)
-                if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", icon=":material/hub:",
-                             width="stretch", help=f"{row.image_id} ({row.split}): its nearest training images"):
+                if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", width="stretch", help=f"{row.image_id} ({row.split}): its nearest training images"):
                     neighbours_view.neighbours_dialog(ref, row.image_id)
 
 
