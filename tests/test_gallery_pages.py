@@ -93,7 +93,7 @@ def test_search_page_ranks_images_for_a_phrase(demo_bundle):
     assert not app.exception, [e.value for e in app.exception]
     text = shown_text(app)
     assert "most similar to “a broken corn kernel”" in text
-    assert "labelled images most similar to" in text
+    assert "random direction" in text  # the demo's text tower has random weights: mechanics, not a finding
     assert len(app.image) == 24
     assert len(app.dataframe[0].value) == 4  # one row per class
 
