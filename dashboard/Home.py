@@ -32,4 +32,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 components.bundle_picker()
-page.run()
+try:
+    page.run()
+finally:
+    components.start_text_tower()  # in the background, once per server: text search rarely waits

@@ -16,8 +16,8 @@ import streamlit as st
 
 from analysis.core import escape
 from analysis.present import explain, figure_style, figures
-from analysis.core import tables
-from analysis.core.bundle import MANIFEST, Bundle, BundleError
+from analysis.core import tables, weights
+from analysis.core.bundle import MANIFEST, Bundle, BundleError, file_stem
 from dashboard import full_view, loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
@@ -173,6 +173,17 @@ def current_ref() -> BundleRef | None:
     return loaders.bundle_ref(path) if path else None
 
 
+def start_text_tower() -> None:
+    """Start loading the open bundle's CLIP text tower in a background thread (``loaders.start_text_tower``);
+    a bundle that cannot be opened is left alone (its page says why)."""
+    try:
+        ref = current_ref()
+        if ref is not None:
+            loaders.start_text_tower(ref)
+    except BundleError:
+        pass
+
+
 def require_bundle() -> tuple[BundleRef, Bundle]:
     """The chosen bundle, opened; otherwise a message (never a traceback) and the page stops."""
     try:
@@ -190,11 +201,12 @@ def require_bundle() -> tuple[BundleRef, Bundle]:
 
 
 def demo_banner(manifest: dict) -> None:
-    if manifest.get("demo"):
-        made_by = manifest.get("generated_by")
-        st.warning("**Demo bundle** — synthetic images and random model weights"
-                   + (f" ({escape.markdown_text(made_by)})" if made_by else "")
-                   + ". The numbers show how CornLens works; they say nothing about CLIP.", icon=":material/science:")
+    """The banner at the top of every page: a demo bundle, and which models are not pretrained ones
+    (:func:`analysis.core.weights.banner`), shown for every bundle with such a model."""
+    text = weights.banner(manifest)
+    if text:
+        st.warning(text,  # analysis.core.weights.banner: its names escaped
+                   icon=":material/science:")
 
 
 def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:
@@ -249,6 +261,33 @@ def metric_row(record: dict) -> None:
     columns[2].metric("macro-F1", f"{scores.get('macro_f1', float('nan')):.3f}")
     columns[3].metric("wall time", tables.duration_text(record.get("wall_time_s")) or "—",
                       help=f"on {escape.markdown_text(record.get('device') or 'unknown device')}")
+
+
+def approach_summary(ref: BundleRef, opened: Bundle, record: dict) -> None:
+    """An approach page's head: the headline numbers, precision / recall / F1 per class, and its
+    predictions and Kaggle submission (when the bundle holds one) to download."""
+    metric_row(record)
+    scores = tables.class_scores(record, opened.classes)
+    left, right = st.columns([3, 1])
+    if len(scores):
+        percent = st.column_config.NumberColumn(format="percent")
+        left.dataframe(scores, hide_index=True, width="stretch", key=f"class_scores_{record['id']}",
+                       column_config={"precision": percent, "recall": percent, "f1": st.column_config.NumberColumn(
+                           "F1", format="%.3f"), "support": st.column_config.NumberColumn(
+                           "images", help="held-out images of this class")})
+    stem = file_stem(record["id"])
+    with right:
+        st.download_button("Predictions (CSV)", lambda: loaders.predictions_csv(ref, record["id"]),
+                           file_name=f"predictions-{stem}.csv", mime="text/csv", icon=":material/download:",
+                           key=f"download_predictions_{record['id']}", width="stretch",
+                           help="every image this approach answered: id, path, true label, split, answer, "
+                                "one probability per class")
+        submission = loaders.submission_csv(ref, record["id"])
+        if submission is not None:
+            st.download_button("Kaggle submission (CSV)", submission, file_name=f"submission-{stem}.csv",
+                               mime="text/csv", icon=":material/download:", key=f"download_submission_{record['id']}",
+                               width="stretch", help="the competition's test images with this approach's answers, "
+                                                     "ready to upload (submissions/ in the bundle)")
 
 
 def approach_selector(label: str, approaches: list[dict], key: str, default: str | None = None,

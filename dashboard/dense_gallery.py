@@ -31,8 +31,8 @@ def density_controls(key: str, container=st) -> tuple[int, int]:
 
 def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels: dict[str, str],
                  colours: dict[str, str], thumbnail: bytes | None, key: str, image_tags: Iterable[str] = ()) -> None:
-    """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) and a
-    details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row. Every
+    """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) with
+    its confidence, and a details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row. Every
     approach's answer (baselines too) is in the card's hover text."""
     image_id = str(row["image_id"])
     answers = tables.image_predictions(row, approach_ids, labels)
@@ -43,7 +43,8 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
         else:
             st.caption("no thumbnail")
         said = (f"<br>{components.RIGHT_MARK if answer.correct else components.WRONG_MARK} "
-                f"{components.class_badge(answer.prediction, colours)}" if answer is not None else "")
+                f"{components.class_badge(answer.prediction, colours)} {answer.probability:.0%}"
+                if answer is not None else "")
         marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
                   f"{escape.markdown_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover

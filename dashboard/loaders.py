@@ -9,6 +9,8 @@ Large tables are shared between sessions (``st.cache_resource``) and must be tre
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -218,18 +220,53 @@ def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
     return neighbours.build_index(space, opened.embeddings(space), opened.images())
 
 
-@st.cache_resource(show_spinner="Loading the text tower (once per server)…", max_entries=4)
-def text_tower(model: str, pretrained: str, seed: int, space: str, weights_file: str = "", precision: str = "fp32"):
-    """The CLIP text tower of ``space`` (``texttower.TextTower``), or the message saying which
-    weights file to pass. Imports torch: only the text-search page calls it."""
-    from analysis.models import texttower
+_TOWER_LOCK = threading.Lock()  # one tower loads at a time, so the server's pages are slowed by one at most
+_SEARCH_ASKED = threading.Event()  # the text search page wants a tower now: no more waiting
+PRELOAD_DELAY_S = 1.0  # a tower started after the server's first page waits this long, so that page draws first
 
-    source = texttower.TowerSource(space, model, pretrained, seed, precision)
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def text_tower_loading(ref: BundleRef, space: str, weights_file: str = "") -> Future:
+    """The CLIP text tower of ``space`` (``texttower.TextTower``) or the message saying which weights
+    file to pass, as a future: loaded once per server in a background thread (torch is imported there
+    too), started by :func:`start_text_tower` when the server opens the bundle or by the text search page."""
+    future: Future = Future()
+    arguments = (future, open_bundle(ref).manifest, space, weights_file, str(results_folder()))
+    # a daemon thread, not an executor's: stopping the server never waits for a tower still loading
+    threading.Thread(target=_load_text_tower, args=arguments, daemon=True, name="cornlens-text-tower").start()
+    return future
+
+
+def _load_text_tower(future: Future, manifest: dict, space: str, weights_file: str, results: str) -> None:
+    _SEARCH_ASKED.wait(PRELOAD_DELAY_S)
+    if not future.set_running_or_notify_cancel():
+        return
     try:
-        return texttower.load_text_tower(source, weights_file or None,
-                                         allowed_roots=confinement.allowed_roots(results_folder()))
-    except texttower.TowerUnavailable as error:
-        return str(error)
+        with _TOWER_LOCK:
+            from analysis.models import texttower  # imports torch and open_clip: only in this thread
+
+            try:
+                source = texttower.recorded_source(manifest, space)
+                future.set_result(texttower.load_text_tower(source, weights_file or None,
+                                                            allowed_roots=confinement.allowed_roots(Path(results))))
+            except texttower.TowerUnavailable as error:
+                future.set_result(str(error))
+    except BaseException as error:  # a bug: raised where the page waits for the tower
+        future.set_exception(error)
+
+
+def start_text_tower(ref: BundleRef) -> None:
+    """Start loading the text tower of the bundle's first CLIP space in the background (once per
+    server and bundle version), so that the text search page rarely waits for it."""
+    spaces = neighbours.text_spaces(open_bundle(ref).manifest)
+    if spaces:
+        text_tower_loading(ref.alone(), spaces[0])
+
+
+def text_tower(ref: BundleRef, space: str, weights_file: str = ""):
+    """:func:`text_tower_loading`'s result, waiting for it (the search page asks now: no delay)."""
+    _SEARCH_ASKED.set()
+    return text_tower_loading(ref.alone(), space, weights_file).result()
 
 
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)
@@ -239,7 +276,24 @@ def report(ref: BundleRef, form: str) -> str:
     return render(open_bundle(ref))
 
 
+def predictions_csv(ref: BundleRef, approach_id: str) -> str:
+    """An approach's predictions with each image's path, label and split, as CSV (on a download click)."""
+    opened = open_bundle(ref)
+    return tables.predictions_table(opened.images(), opened.predictions(approach_id)).to_csv(index=False)
+
+
+def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
+    """The Kaggle submission file the bundle holds for an approach (``submissions/``), or None."""
+    opened = open_bundle(ref)
+    entry = (opened.manifest.get("submissions") or {}).get(approach_id)
+    if not isinstance(entry, dict) or not entry.get("file"):
+        return None
+    path = opened.file(entry["file"], f"submission of {approach_id!r}")
+    return path.read_bytes() if path.is_file() else None
+
+
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
            "full_image", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
-           "predictions_by_image", "projection", "refusal", "report", "results_folder", "scored_images", "text_tower",
+           "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
+           "scored_images", "start_text_tower", "submission_csv", "text_tower", "text_tower_loading",
            "thumbnails"]

@@ -78,8 +78,8 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
     lines = []
     for answer in answers.itertuples():
         mark = RIGHT_MARK if answer.correct else WRONG_MARK
-        agree = "the neighbours agree" if vote.agrees_with(answer.prediction) else \
-            f"the neighbours say {escape.markdown_text(str(vote.winner))}"
+        agree = "the neighbours give no vote" if vote.winner is None else "the neighbours agree" \
+            if vote.agrees_with(answer.prediction) else f"the neighbours say {escape.markdown_text(str(vote.winner))}"
         lines.append(f"{mark} {class_badge(answer.prediction, colours)} {answer.probability:.0%} "
                      f"<span style='color:#666;font-size:0.85em'>{escape.markdown_text(answer.approach)} — {agree}</span>")
     st.markdown("<br>".join(lines), unsafe_allow_html=True)

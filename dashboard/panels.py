@@ -84,7 +84,7 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
     if panel.figure is not None:
         components.figure(panel.figure, panel.reading)
     elif panel.table is not None:
-        st.dataframe(panel.table, hide_index=True, width="stretch")
+        st.table(panel.table, hide_index=True, border="horizontal")  # long cells wrap instead of being cut off
         if panel.reading:
             st.caption(panel.reading)
     elif panel.reading:

@@ -69,3 +69,18 @@ def export_button(ref: BundleRef, frame: pd.DataFrame, images: pd.DataFrame, con
                               key="gallery_tags_export", on_click="ignore",
                               help=f"The {frame['image_id'].nunique()} tagged images as a CSV of image_id, path, label, tag "
                                    "(one row per tag), ready for relabelling.")
+
+
+def tag_selection(ref: BundleRef, image_ids: list[str], key: str) -> None:
+    """Give one tag to every image of a selection at once (the map's box or lasso)."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    tag = left.selectbox(f"Tag all {len(image_ids)} selected images as", tags.TAGS, key=f"{key}_tag_all",
+                         accept_new_options=True, help="Saved beside the bundle with the gallery's tags; each image "
+                                                       "keeps the tags it already has.")
+    if right.button("Tag them", key=f"{key}_tag_all_button", icon=":material/sell:", width="stretch"):
+        try:
+            tags.add_tag(ref.path, image_ids, str(tag or ""))
+        except tags.TagError as error:
+            st.error(str(error))
+            return
+        st.toast(f"Tagged {len(image_ids)} images “{tag}”.", icon=":material/sell:")

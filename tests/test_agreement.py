@@ -64,17 +64,21 @@ def test_patterns_and_all_wrong_on_known_predictions(tmp_path):
     assert problems["counts"] == {"conflicting_labels": 1, "train_test_leak": 1, "duplicate": 0, "all_wrong": 1}
     wrong = problems["rows"][-1]
     assert wrong["image_ids"] == ["e4"] and wrong["labels"] == ["pure"]
-    assert wrong["true_class_probability"] == 0.3 and "probe:M → broken" in wrong["detail"]
+    assert wrong["true_class_probability"] == 0.3 and "answer otherwise (broken from 3)" in wrong["detail"]
     leak = problems["rows"][1]
     assert leak["labels"] == ["pure", "(unlabelled)"] and leak["splits"] == ["eval", "kaggle_test"]
     assert len(tables.label_problems_table(problems)) == 3
 
 
 def test_only_baselines_are_compared_when_nothing_else(tmp_path):
-    approaches = [{"id": "baseline:majority", "kind": "baseline", "metrics": {"accuracy": 0.4}},
-                  {"id": "baseline:image-stats", "kind": "baseline", "metrics": {"accuracy": 0.6}}]
+    approaches = [{"id": "baseline:majority", "kind": "baseline", "model_key": "majority", "metrics": {"accuracy": 0.4}},
+                  {"id": "baseline:image-stats", "kind": "baseline", "model_key": "image-stats",
+                   "metrics": {"accuracy": 0.6}}]
     ids, left_out = agreement.compared_approaches(approaches)
-    assert ids == ["baseline:majority", "baseline:image-stats"] and left_out == []
+    assert ids == ["baseline:image-stats"]  # it looks at the image; always answering the majority class does not
+    assert [entry["id"] for entry in left_out] == ["baseline:majority"]
+    blind = [{"id": "baseline:majority", "kind": "baseline", "model_key": "majority", "metrics": {"accuracy": 0.4}}]
+    assert agreement.compared_approaches(blind)[0] == ["baseline:majority"]  # nothing else: compare what there is
 
 
 def test_demo_bundle_agreement_covers_every_held_out_image(demo_bundle):
@@ -83,7 +87,8 @@ def test_demo_bundle_agreement_covers_every_held_out_image(demo_bundle):
     n_eval = int((opened.images()["split"] == "eval").sum())
     assert sum(pattern["count"] for pattern in found["patterns"]) == n_eval == found["n_images"]
     kinds = {opened.approach(approach)["kind"] for approach in found["approaches"]}
-    assert kinds == {"zeroshot", "probe", "finetune", *records.RUNG_KINDS}  # every rung of the ladder too
+    assert kinds == {"baseline", "zeroshot", "probe", "finetune", *records.RUNG_KINDS}  # image statistics too
+    assert "baseline:image-stats" in found["approaches"] and "baseline:majority" not in found["approaches"]
     problems = opened.diagnostics("label_problems")
     assert problems["counts"]["all_wrong"] == len(found["all_wrong"])
     thumbnails = set(opened.thumbnail_ids())

@@ -120,7 +120,7 @@ def screenshot(page, name: str) -> Path:
 def test_home_and_gallery_in_chromium(server, page):
     page.goto(server, wait_until="networkidle")
     page.get_by_role("heading", name="CornLens").wait_for(timeout=60_000)
-    page.get_by_text("synthetic images and random model weights").first.wait_for(timeout=30_000)
+    page.get_by_text("has random weights", exact=False).first.wait_for(timeout=30_000)
     page.locator("[data-testid='stTable']").first.wait_for(timeout=30_000)
     settle(page)
     assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stTable']").count()

@@ -17,10 +17,13 @@ from large_bundle import write_large_bundle  # noqa: E402
 pytestmark = pytest.mark.usefixtures("empty_results")
 HEAVY = ("sklearn", "scipy", "torch", "open_clip", "timm", "umap")
 PAGES = ("views/autopsy.py", "views/probe.py", "views/convnext.py", "views/compare.py", "views/embedding_map.py",
-         "views/gallery.py", "views/label_problems.py", "views/report.py")
-# Every page but text search, in a fresh interpreter: the heavy packages it imported on the way.
+         "views/gallery.py", "views/label_problems.py", "views/report.py", "views/search.py")
+# Every page in a fresh interpreter (text search before a phrase is typed; the text tower's background
+# load held back): the heavy packages it imported on the way.
 IMPORTED = """
 import json, sys
+from dashboard import loaders
+loaders.PRELOAD_DELAY_S = 1e6
 from tests.apptest import open_page, go
 app = open_page(sys.argv[1])
 for page in sys.argv[2:]:
@@ -37,8 +40,15 @@ def small_large(tmp_path_factory) -> Path:
 
 
 def test_pages_import_no_model_or_learning_package(small_large):
-    """scikit-learn and scipy cost a fresh server's first visit about a second to import; torch more."""
+    """scikit-learn and scipy cost a fresh server's first visit about a second to import, torch and
+    open_clip several (they load in the background, for text search only)."""
     done = subprocess.run([sys.executable, "-c", IMPORTED, str(small_large), *PAGES], cwd=ROOT, capture_output=True,
                           text=True, env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_text_tower_names_random_weights_as_clip_weights_does():
+    from analysis.models import clip_weights, texttower
+
+    assert texttower.RANDOM_WEIGHTS == clip_weights.RANDOM_WEIGHTS

@@ -47,7 +47,7 @@ def test_details_show_the_neighbours_and_their_vote(demo_copy):
     index = neighbours.build_index(SPACE, opened.embeddings(SPACE), opened.images())
     found = neighbours.neighbours_of(index, image_id, 10)
     assert neighbours.vote(found, opened.classes).sentence() in text
-    assert "the neighbours agree" in text or "the neighbours say" in text
+    assert any(said in text for said in ("the neighbours agree", "the neighbours say", "the neighbours give no vote"))
     for neighbour in found["image_id"]:
         assert neighbour in text
     assert len(app.image) >= len(detail_buttons(app)) + 1 + 10  # cards, the picture, ten neighbours
@@ -93,7 +93,7 @@ def test_search_page_ranks_images_for_a_phrase(demo_bundle):
     assert not app.exception, [e.value for e in app.exception]
     text = shown_text(app)
     assert "most similar to “a broken corn kernel”" in text
-    assert "labelled images most similar to" in text
+    assert "random direction" in text  # the demo's text tower has random weights: mechanics, not a finding
     assert len(app.image) == 24
     assert len(app.dataframe[0].value) == 4  # one row per class
 
@@ -107,7 +107,8 @@ def test_search_page_says_which_file_to_pass_when_weights_are_absent(demo_bundle
         manifest["embeddings"][SPACE]["pretrained"] = str(checkpoint)
 
     bundle.update_manifest(folder, elsewhere)
-    app = open_page(folder, "views/search.py")
+    app = open_page(folder, "views/search.py")  # the tower loads in the background: searching waits for it
+    app.text_input(key="search_phrase").input("a broken corn kernel").run()
     text = shown_text(app)
     assert "Text search is not available for this bundle here" in text
     assert f"checkpoint file {checkpoint}, which is not on this machine" in text

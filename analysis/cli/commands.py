@@ -10,6 +10,7 @@ from pathlib import Path
 from analysis.core import runfile
 from analysis.core.atomic import WriteError
 from analysis.core.bundle import BundleError
+from analysis.data.engine import EngineError
 from analysis.data.loading import DatasetError
 from analysis.core.options import OptionsError, RunOptions
 from analysis.core.paths import DEMO_BUNDLE
@@ -63,6 +64,16 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                             "else ~/.cache/cornlens)")
     group.add_argument("--force", action="store_true",
                        help="recompute approaches that the bundle already holds")
+    group = parser.add_argument_group("scale (pip install \"cornlens[ray]\")")
+    group.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                       help="decode images, compute image statistics, CLIP embeddings and ConvNeXt inference on a "
+                            "Ray cluster: HOST:PORT, auto (the cluster this machine belongs to), or nothing to "
+                            "start Ray here; results land in the same cache and bundle as a local run")
+    group.add_argument("--ray-actors", type=int, metavar="N",
+                       help="model replicas on the cluster (default: one per --ray-gpus share of its GPUs when "
+                            "the model runs on CUDA, else one per as many CPUs as torch uses threads here)")
+    group.add_argument("--ray-gpus", type=float, metavar="SHARE",
+                       help="GPUs each model replica holds (default 1; 0.5 puts two replicas on a GPU)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,9 +167,14 @@ def run_options(args: argparse.Namespace, **overrides) -> RunOptions:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from analysis.data import engine
     from analysis.stages import runner
 
-    result = runner.run(run_options(args))
+    options = run_options(args)
+    cluster = engine.from_options(options.ray, options.ray_actors, options.ray_gpus)
+    if cluster is not None:
+        cluster.connect()  # an unreachable cluster fails in seconds, before any image is read
+    result = runner.run(options)
     runfile.record_run(result.path, runfile.run_record("run", args.command_parser, args))
     print(f"bundle written to {result.path}")
     return 0
@@ -238,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                             format="%(levelname)s %(message)s", stream=sys.stderr)
         return COMMANDS[args.command](args)
-    except (DatasetError, BundleError, OptionsError, WriteError, RunFileError, *stage_errors()) as error:
+    except (DatasetError, BundleError, OptionsError, WriteError, RunFileError, EngineError, *stage_errors()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -294,7 +294,7 @@ def _reading(path: Path) -> Iterator[None]:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     with _reading(path):
-        return pq.read_table(path).to_pandas()
+        return pq.read_table(path, memory_map=True).to_pandas()  # mapped, not read into a buffer first
 
 
 def _check_parquet(path: Path, required: tuple[str, ...], text: tuple[str, ...] = (),

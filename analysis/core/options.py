@@ -65,6 +65,9 @@ class RunOptions:
     epochs: int = 10
     image_size: int = 224
     tta: bool = False                                   # ConvNeXt test-time augmentation (8 flips/rotations)
+    ray: str | None = None          # --ray [ADDRESS]: extraction and inference on a Ray cluster ("local", "auto", HOST:PORT)
+    ray_actors: int | None = None   # model replicas on the cluster (default: from its GPUs, else its CPUs)
+    ray_gpus: float | None = None   # GPUs per replica (default 1; 0.5 puts two on a GPU)
 
     def __post_init__(self) -> None:
         try:
@@ -73,9 +76,11 @@ class RunOptions:
             raise OptionsError(f"--eval-fraction {self.eval_fraction}: {error}") from error
         if self.folds < 2:
             raise OptionsError(f"--folds {self.folds}: cross-validation needs at least 2 folds.")
-        for name in ("workers", "batch_size", "thumbnail_size"):
-            if getattr(self, name) < 1:
+        for name in ("workers", "batch_size", "thumbnail_size", "ray_actors"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise OptionsError(f"--{name.replace('_', '-')} {getattr(self, name)}: give at least 1.")
+        if self.ray_gpus is not None and not 0 < self.ray_gpus:
+            raise OptionsError(f"--ray-gpus {self.ray_gpus}: give a share of a GPU above 0 (e.g. 0.5 or 1).")
 
 
 O = TypeVar("O")

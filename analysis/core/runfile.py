@@ -20,7 +20,8 @@ from analysis.core import bundle
 
 RUNS = "runs"                 # manifest key: one entry per command that wrote into the bundle
 COMMAND_PREFIX = "python -m analysis"
-NOT_RECORDED = ("config", "quiet", "force", "if_missing")  # how this invocation behaved, not what the bundle holds
+NOT_RECORDED = ("config", "quiet", "force", "if_missing",  # how this invocation behaved, not what the bundle holds
+                "ray", "ray_actors", "ray_gpus")
 RELAXED = "_cornlens_required_unless_run_file"
 
 

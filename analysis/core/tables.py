@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import records
+from analysis.core import weights as weights_module
 from analysis.core.records import model_key  # noqa: F401  (the views read a record's model key through tables)
 
 # The figures published for the Kaggle "It's Corn" competition (accuracy on the competition's own
@@ -55,9 +56,12 @@ def _approach_label(record: dict, short: bool) -> str:
     if record.get("precision") not in (None, "fp32"):
         shown.append(record["precision"])  # bf16 etc.: the numbers came from a lower precision
     weights = f" ({', '.join(shown)})" if shown else ""
+    said = KIND_NAMES.get(kind, kind)
+    if kind == "finetune" and weights_module.weights_kind(record) != weights_module.PRETRAINED:
+        said = "from-scratch"  # "fine-tuned" only for pretrained weights
     if short:
-        return f"{KIND_NAMES.get(kind, kind)} {model}"
-    label = f"{KIND_NAMES.get(kind, kind)} {model}{weights}"
+        return f"{said} {model}"
+    label = f"{said} {model}{weights}"
     if kind == "zeroshot" and record.get("prompt_set"):
         label += f" · {record['prompt_set']}"
     return label
@@ -173,7 +177,7 @@ def headline_display(table: pd.DataFrame) -> pd.DataFrame:
         "balanced acc.": [percent(v) for v in table["balanced_accuracy"]],
         "macro-F1": [f"{v:.3f}" if pd.notna(v) else "" for v in table["macro_f1"]],
         "wall time": [duration_text(v) for v in table["wall_time_s"]],
-        "published LB": [f"{a:.3f} / {b:.3f}" if pd.notna(a) else "" for a, b in zip(table["public_lb"], table["private_lb"])],
+        "published LB": [f"{a:.1%} / {b:.1%}" if pd.notna(a) else "" for a, b in zip(table["public_lb"], table["private_lb"])],
     })
 
 
@@ -198,6 +202,16 @@ def true_probability_column(approach_id: str) -> str:
     return f"ptrue:{approach_id}"
 
 
+def margin_column(approach_id: str) -> str:
+    return f"margin:{approach_id}"
+
+
+# The gallery's orders: (column of an approach, ascending). A confident mistake is the most telling,
+# so it comes first by default; the others are the usual ways to find what a model is unsure of.
+GALLERY_ORDERS = {"most confident": (confidence_column, False), "least confident": (confidence_column, True),
+                  "smallest margin": (margin_column, True), "highest loss": (true_probability_column, True)}
+
+
 def scored_images(images: pd.DataFrame, predictions: dict[str, pd.DataFrame], classes: list[str],
                   split: str = GALLERY_SPLIT) -> pd.DataFrame:
     """One row per labelled image of ``split`` with every approach's answer.
@@ -210,8 +224,9 @@ def scored_images(images: pd.DataFrame, predictions: dict[str, pd.DataFrame], cl
     Returns:
         DataFrame with the image columns (``image_id``, ``path``, ``label``, ``view``, …) and, per
         approach, ``pred:<id>`` (predicted class), ``conf:<id>`` (top-1 probability) and
-        ``ptrue:<id>`` (probability given to the true class); NaN where an approach did not
-        predict the image. Row order is the images table's.
+        ``ptrue:<id>`` (probability given to the true class; the loss is its negative log) and
+        ``margin:<id>`` (top-1 minus top-2 probability); NaN where an approach did not predict the
+        image. Row order is the images table's.
     """
     rows = images[(images["split"] == split) & images["label"].notna()].reset_index(drop=True)
     columns: dict[str, Any] = {}
@@ -227,6 +242,10 @@ def scored_images(images: pd.DataFrame, predictions: dict[str, pd.DataFrame], cl
         true_proba = np.full(len(rows), np.nan)
         true_proba[valid] = proba[np.flatnonzero(valid), true_index[valid].astype(int)]
         columns[true_probability_column(approach_id)] = true_proba
+        ranked = np.sort(np.where(np.isnan(proba), -np.inf, proba), axis=1)
+        columns[margin_column(approach_id)] = (ranked[:, -1] - ranked[:, -2] if proba.shape[1] > 1 else ranked[:, -1]) \
+            if len(proba) else np.zeros(0)
+        columns[margin_column(approach_id)][top < 0] = np.nan
     return pd.concat([rows, pd.DataFrame(columns, index=rows.index)], axis=1)
 
 
@@ -237,9 +256,11 @@ def approach_ids(table: pd.DataFrame) -> list[str]:
 
 def filter_gallery(table: pd.DataFrame, approach_id: str, true_classes: Iterable[str] | None = None,
                    predicted_classes: Iterable[str] | None = None, confidence: tuple[float, float] = (0.0, 1.0),
-                   views: Iterable[str] | None = None, only_wrong: bool = True) -> pd.DataFrame:
+                   views: Iterable[str] | None = None, only_wrong: bool = True, order: str = "most confident",
+                   search: str = "") -> pd.DataFrame:
     """The gallery's rows: images that ``approach_id`` got wrong (or all), narrowed by the filters,
-    most confident first (a confident mistake is the most telling)."""
+    in one of :data:`GALLERY_ORDERS` (default: most confident first, a confident mistake being the
+    most telling); ``search``: only images whose id or file name contains it (case ignored)."""
     prediction, conf = table[prediction_column(approach_id)], table[confidence_column(approach_id)]
     keep = prediction.notna() & conf.between(confidence[0], confidence[1], inclusive="both")
     if only_wrong:
@@ -250,7 +271,32 @@ def filter_gallery(table: pd.DataFrame, approach_id: str, true_classes: Iterable
         keep &= prediction.isin(list(predicted_classes))
     if views:
         keep &= table["view"].isin(list(views))
-    return table[keep].sort_values(confidence_column(approach_id), ascending=False, kind="stable")
+    if search.strip():
+        wanted = search.strip().lower()
+        names = table["image_id"].astype(str).str.lower().str.contains(wanted, regex=False)
+        if "path" in table:
+            names |= table["path"].astype(str).str.lower().str.contains(wanted, regex=False)
+        keep &= names
+    column, ascending = GALLERY_ORDERS[order]
+    if column(approach_id) not in table:  # a table made before margins were kept
+        column, ascending = confidence_column, order != "most confident"
+    return table[keep].sort_values(column(approach_id), ascending=ascending, kind="stable")
+
+
+def predictions_table(images: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One approach's predictions as people download them: ``image_id``, ``path``, ``label``,
+    ``split``, then the predictions' columns (answer, one probability per class), in image order."""
+    known = [name for name in ("image_id", "path", "label", "split") if name in images]
+    return images[known].merge(predictions, on="image_id", how="inner")
+
+
+def class_scores(record: dict, classes: list[str]) -> pd.DataFrame:
+    """One approach's precision, recall, F1 and support per class (``metrics.per_class``), in class
+    order; empty when the record has none."""
+    per_class = record.get("metrics", {}).get("per_class") or {}
+    rows = [{"class": name, **{key: per_class[name].get(key) for key in ("precision", "recall", "f1", "support")}}
+            for name in classes if isinstance(per_class.get(name), dict)]
+    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
 
 
 def disagreements(table: pd.DataFrame, first: str, second: str) -> pd.DataFrame:

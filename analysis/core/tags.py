@@ -126,6 +126,20 @@ def set_tags(bundle_path: str | Path, image_id: str, tags: Iterable[str]) -> pd.
         return read_tags(bundle_path)
 
 
+def add_tag(bundle_path: str | Path, image_ids: Iterable[str], tag: str) -> pd.DataFrame:
+    """Give ``tag`` to every image of ``image_ids`` at once (a map selection), keeping their other
+    tags and the time a tag was first given; one write. Returns every tag."""
+    tag = tag.strip()
+    if not tag:
+        raise TagError("a tag cannot be empty.")
+    current = read_tags(bundle_path)
+    had = set(current.loc[current["tag"] == tag, "image_id"])
+    new = [image_id for image_id in dict.fromkeys(map(str, image_ids)) if image_id not in had]
+    added = pd.DataFrame({"image_id": new, "tag": tag, "tagged": now()}, columns=list(COLUMNS))
+    write_tags(bundle_path, pd.concat([current, added], ignore_index=True))
+    return read_tags(bundle_path)
+
+
 def tags_of(frame: pd.DataFrame, image_id: str) -> list[str]:
     """The tags of one image, in the order of ``TAGS`` (other tags after)."""
     found = frame.loc[frame["image_id"] == image_id, "tag"].tolist()

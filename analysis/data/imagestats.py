@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image
 
 from analysis.core import bundle
+from analysis.data.engine import RayEngine
 from analysis.data.loading import load_rgb
 from analysis.core.progress import progress
 
@@ -86,29 +87,40 @@ def _chunk_statistics(paths: Sequence[Path]) -> list[list[float]]:
     return [_file_statistics(path) for path in paths]
 
 
-def compute_table(paths: Sequence[str | Path], workers: int = 4, show_progress: bool = True) -> pd.DataFrame:
-    """The statistics of many image files, read in a thread pool (decoding and numpy release the GIL).
+def _chunk_arrays(paths: list[str]) -> dict[str, np.ndarray]:
+    return {"stats": np.array(_chunk_statistics([Path(path) for path in paths]), dtype=np.float64)}
+
+
+def compute_table(paths: Sequence[str | Path], workers: int = 4, show_progress: bool = True,
+                  engine: RayEngine | None = None) -> pd.DataFrame:
+    """The statistics of many image files, read in a thread pool (decoding and numpy release the GIL)
+    or, with ``engine``, in tasks on a Ray cluster.
 
     Args:
         paths: image files.
         workers: threads.
         show_progress: draw a progress bar on stderr.
+        engine: the Ray cluster of ``run --ray``, or None.
 
     Returns:
         DataFrame of shape (n_paths, len(STAT_COLUMNS)), float64, rows in ``paths`` order.
     """
     paths = [Path(path) for path in paths]
     chunks = [paths[start:start + CHUNK] for start in range(0, len(paths), CHUNK)]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        per_image = (row for chunk_rows in pool.map(_chunk_statistics, chunks) for row in chunk_rows)
-        rows = list(progress(per_image, total=len(paths), desc="image statistics", unit="img",
-                             disable=not show_progress))
+    if engine is not None:
+        done = dict(engine.map_batches(chunks, _chunk_arrays, desc="image statistics", show_progress=show_progress))
+        rows = [row for number in range(len(chunks)) for row in done[number]["stats"].tolist()]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            per_image = (row for chunk_rows in pool.map(_chunk_statistics, chunks) for row in chunk_rows)
+            rows = list(progress(per_image, total=len(paths), desc="image statistics", unit="img",
+                                 disable=not show_progress))
     return pd.DataFrame(np.array(rows, dtype=np.float64).reshape(len(paths), len(STAT_COLUMNS)),
                         columns=list(STAT_COLUMNS))
 
 
 def cached_table(bundle_path: str | Path, images: pd.DataFrame, root: str | Path, workers: int = 4,
-                 show_progress: bool = True) -> pd.DataFrame:
+                 show_progress: bool = True, engine: RayEngine | None = None) -> pd.DataFrame:
     """The statistics of every image of ``images``, reusing ``features/image_stats.parquet``.
 
     A cached row is reused when its ``image_id`` and ``content_hash`` both match, so changed
@@ -141,7 +153,7 @@ def cached_table(bundle_path: str | Path, images: pd.DataFrame, root: str | Path
         log.info("image statistics: %d of %d images to compute (%d cached)", todo.sum(), len(table),
                  len(table) - todo.sum())
         paths = [root / relative for relative in images["path"].to_numpy()[todo]]
-        table.loc[todo, list(STAT_COLUMNS)] = compute_table(paths, workers, show_progress).to_numpy()
+        table.loc[todo, list(STAT_COLUMNS)] = compute_table(paths, workers, show_progress, engine).to_numpy()
     table[list(STAT_COLUMNS)] = table[list(STAT_COLUMNS)].astype(np.float64)
     if todo.any() or len(cached) != len(table):
         bundle.write_parquet(cache_path, table)

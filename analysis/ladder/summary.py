@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import bundle
+from analysis.core import bundle, weights
 from analysis.data import split
 from analysis.ladder import verdict
+from analysis.stats import wording
 
 # (step, from rung, to rung, what the difference measures)
 STEPS = (
@@ -28,6 +29,14 @@ RUNG_NAMES = {"zeroshot": "zero-shot", "zeroshot-calibrated": "zero-shot, calibr
               "zeroshot-worded": "zero-shot, worded", "centroid": "class centroid", "knn": "k nearest neighbours",
               "probe": "linear probe", "finetune": "fine-tuned ConvNeXt"}
 SEPARATING_RUNGS = ("centroid", "knn", "probe")
+SCRATCH_RUNG = "ConvNeXt trained from scratch"  # "fine-tuned" is said only of pretrained weights
+
+
+def rung_label(name: str, record: dict) -> str:
+    """The rung's name as a reader sees it: a ConvNeXt trained from scratch is not called fine-tuned."""
+    if name == "finetune" and weights.weights_kind(record) != weights.PRETRAINED:
+        return SCRATCH_RUNG
+    return RUNG_NAMES[name]
 
 
 def eval_correct(opened: bundle.Bundle, approach_id: str, images: pd.DataFrame) -> np.ndarray:
@@ -98,7 +107,7 @@ def summary(opened: bundle.Bundle, model_key: str) -> dict:
             continue
         record = opened.approach(ids[name])
         scores = record["metrics"]
-        rungs.append({"rung": name, "label": RUNG_NAMES[name], "approach_id": ids[name],
+        rungs.append({"rung": name, "label": rung_label(name, record), "approach_id": ids[name],
                       "accuracy": scores["accuracy"], "accuracy_ci": scores.get("accuracy_ci"),
                       "choice": choice_text(name, record, climb),
                       "versus_majority": verdict.paired_difference(correct[name], majority)})
@@ -155,35 +164,54 @@ def verdict_of(opened: bundle.Bundle) -> dict:
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
                                 verdict.zeroshot_diagnosis(zeroshot, steps))]
     over_zeroshot, over_stats = compare("probe", "zeroshot"), compare("probe", "image-stats")
+    clip_learnt = weights.learnt(opened.manifest, opened.approach(ids["probe"]).get("model_key")) \
+        if "probe" in ids else True
     rows.append(verdict.verdict_row("probe vs zero-shot", over_zeroshot, "**linear probe**", "*zero-shot*",
-                                    probe_diagnosis(over_zeroshot, over_stats)))
+                                    probe_diagnosis(over_zeroshot, over_stats, clip_learnt)))
     rows.append(verdict.verdict_row("probe vs image statistics", over_stats, "**linear probe**",
                                     "*image statistics*", ""))
     over_probe = compare("finetune", "probe")
-    rows.append(verdict.verdict_row("ConvNeXt vs probe", over_probe, "**fine-tuned ConvNeXt**", "*linear probe*",
-                                    finetune_diagnosis(over_probe)))
+    finetuned = weights.weights_kind(opened.approach(ids["finetune"])) == weights.PRETRAINED \
+        if "finetune" in ids else True
+    rows.append(verdict.verdict_row("ConvNeXt vs probe", over_probe,
+                                    "**fine-tuned ConvNeXt**" if finetuned else f"**{SCRATCH_RUNG}**",
+                                    "*linear probe*", finetune_diagnosis(over_probe, finetuned)))
     used = [opened.approach(approach) for approach in ids.values()]
     return {"rows": rows, "approaches": ids, "model_key": (found or {}).get("model_key"),
             "warnings": verdict.weight_warnings(used or opened.approaches), "n_eval": int(len(held_out))}
 
 
-def probe_diagnosis(over_zeroshot: dict | None, over_stats: dict | None) -> str:
-    """What the probe's two comparisons say about the image features."""
+def probe_diagnosis(over_zeroshot: dict | None, over_stats: dict | None, learnt: bool = True) -> str:
+    """What the probe's two comparisons say about the image features; with random CLIP weights
+    (``learnt`` false: :func:`analysis.core.weights.learnt`) the mechanics only, never a cause on the text side."""
     parts = []
     if over_zeroshot is not None:
-        parts.append({"above": "The image features hold what zero-shot misses: the failure is on the text side.",
-                      "level": "The probe is not clearly better than zero-shot.",
-                      "below": "The probe is below zero-shot: too few labels for the features."}
-                     [verdict.clearly(over_zeroshot)])
+        found = verdict.clearly(over_zeroshot)
+        if not learnt:
+            parts.append({"above": "With random weights the prompts carry no learnt meaning, so a probe trained on the "
+                                   "labels beats them: this measures the tool, not CLIP.",
+                          "level": "The probe is not clearly different from zero-shot.",
+                          "below": "The probe is clearly worse than zero-shot."}[found])
+        else:
+            parts.append({"above": "The image features hold what zero-shot misses: the failure is on the text side.",
+                          "level": "The probe is not clearly different from zero-shot.",
+                          "below": "The probe is clearly worse than zero-shot: too few labels for the features."}[found])
     if over_stats is not None and verdict.clearly(over_stats) != "above":
-        parts.append("It is not clearly better than trivial image statistics (size, view, colour): "
-                     "it may have learnt the same shortcuts.")
+        parts.append(f"It is {wording.than(verdict.clearly(over_stats))} trivial image statistics (size, view, "
+                     "colour)" + (": it may have learnt the same shortcuts." if verdict.clearly(over_stats) == "level"
+                                  else "."))
     return " ".join(parts)
 
 
-def finetune_diagnosis(over_probe: dict | None) -> str:
+def finetune_diagnosis(over_probe: dict | None, finetuned: bool = True) -> str:
+    """What the ConvNeXt row says; "fine-tuning" only for a network that started from pretrained weights."""
     if over_probe is None:
         return ""
+    if not finetuned:
+        return {"above": "Trained from scratch on the training part, it is clearly better than the probe.",
+                "level": "Trained from scratch on the training part, it is not clearly different from the probe.",
+                "below": "Trained from scratch on the training part, it is clearly worse than the probe."
+                }[verdict.clearly(over_probe)]
     return {"above": "Fine-tuning changes the features themselves and gains beyond the probe.",
-            "level": "Fine-tuning is level with the probe on these images.",
-            "below": "Fine-tuning is below the probe on frozen CLIP features."}[verdict.clearly(over_probe)]
+            "level": "Fine-tuning is not clearly different from the probe on these images.",
+            "below": "Fine-tuning is clearly worse than the probe on frozen CLIP features."}[verdict.clearly(over_probe)]

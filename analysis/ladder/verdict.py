@@ -12,6 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
+from analysis.core import weights
+from analysis.stats import wording
+
 N_RESAMPLES = 2000
 
 
@@ -47,11 +50,8 @@ def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, n_resamples:
 
 
 def clearly(comparison: dict) -> str:
-    """``above``, ``below`` or ``level`` (the interval straddles 0)."""
-    low, high = comparison["ci"]
-    if low is None:
-        return "level"
-    return "above" if low > 0 else "below" if high < 0 else "level"
+    """``above``, ``below`` or ``level`` (the interval straddles 0): :func:`analysis.stats.wording.direction`."""
+    return wording.direction(comparison["ci"])
 
 
 def points(value: float) -> str:
@@ -70,13 +70,16 @@ def weight_warnings(approaches: Sequence[dict]) -> list[str]:
     """A plain sentence for every network with random weights or trained from scratch (one per model)."""
     warnings = []
     for record in approaches:
-        pretrained, weights = str(record.get("pretrained") or ""), record.get("weights")
+        kind = weights.weights_kind(record)
         name = record.get("model_key") or record.get("model") or record["id"]
-        if record.get("kind") == "finetune" and (weights == "scratch" or pretrained == "scratch"):
+        if record.get("kind") == "finetune" and kind == weights.SCRATCH:
             warnings.append(f"{name} was trained from scratch (no ImageNet weights): its accuracy says little "
                             "about what fine-tuning a pretrained network would give.")
-        elif pretrained == "random":
+        elif kind == weights.RANDOM:
             warnings.append(f"{name} has random weights: every approach on it tests the tool, not CLIP.")
+        elif kind == weights.SYNTHETIC:
+            warnings.append(f"{name} was trained on synthetic kernels and their captions only: what it finds is "
+                            "what those captions planted, not what CLIP knows.")
     return list(dict.fromkeys(warnings))
 
 

@@ -9,13 +9,14 @@ makes no model call at all (the model is not even loaded).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import open_clip
@@ -27,6 +28,7 @@ from analysis.models.clip_weights import ClipSpec, image_transform, load_model, 
     weights_identity
 from analysis.models.devices import ModelError, autocast, resolve_device, resolve_precision, weights_dtype
 from analysis.models.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir, digest
+from analysis.data.engine import RayEngine
 from analysis.models.image_batches import ImageFiles, worker_errors
 from analysis.core.progress import progress
 
@@ -96,12 +98,13 @@ class ClipModel:
     seed: int = 0
     cache_dir: Path | None = None
     requested_precision: str = "fp32"  # --precision: auto, fp32, bf16 or fp16 (see analysis.models.devices)
+    engine: RayEngine | None = None    # --ray: image embeddings on a Ray cluster (same batches, same numbers)
     _loaded: tuple[torch.nn.Module, Any] | None = field(default=None, repr=False)
 
     @classmethod
     def from_text(cls, text: str, device: str = "auto", seed: int = 0, cache_dir: Path | None = None,
-                  precision: str = "fp32") -> "ClipModel":
-        return cls(parse_spec(text), resolve_device(device), seed, cache_dir, precision)
+                  precision: str = "fp32", engine: RayEngine | None = None) -> "ClipModel":
+        return cls(parse_spec(text), resolve_device(device), seed, cache_dir, precision, engine)
 
     @property
     def key(self) -> str:
@@ -201,44 +204,87 @@ class ClipModel:
                  batch_size: int, workers: int, chunk_size: int, show_progress: bool) -> None:
         # Chunks are fixed slices of the full image list, so a resumed run recomputes exactly the
         # chunks (and batches) an uninterrupted run would have: identical numbers, not just close.
+        # A Ray run forms the same batches, so its numbers are the local run's too.
         chunk_size = max(batch_size, -(-chunk_size // batch_size) * batch_size)
         chunks = [[content for content in unique[start:start + chunk_size] if content in missing]
                   for start in range(0, len(unique), chunk_size)]
         chunks = [chunk for chunk in chunks if chunk]
-        todo = [content for chunk in chunks for content in chunk]
-        batches, batch_chunk, offset = [], [], 0
+        batches: list[list[Path]] = []
+        batch_chunk: list[int] = []
         for number, chunk in enumerate(chunks):
             for start in range(0, len(chunk), batch_size):
-                batches.append(list(range(offset + start, offset + min(start + batch_size, len(chunk)))))
+                batches.append([first_path[content] for content in chunk[start:start + batch_size]])
                 batch_chunk.append(number)
-            offset += len(chunk)
+        results = self._on_ray(batches, show_progress) if self.engine is not None else \
+            self._here(batches, workers, show_progress)
+        waiting = {number: batch_chunk.count(number) for number in range(len(chunks))}
+        done: dict[int, dict[int, dict[str, np.ndarray]]] = {number: {} for number in range(len(chunks))}
+        for batch, arrays in results:  # a chunk is stored as soon as its last batch is in, in batch order
+            number = batch_chunk[batch]
+            done[number][batch] = arrays
+            if len(done[number]) == waiting[number]:
+                parts = [arrays for _, arrays in sorted(done.pop(number).items())]
+                cache.store("images", chunks[number], {name: np.concatenate([part[name] for part in parts])
+                                                       for name in parts[0]})
+
+    def _here(self, batches: list[list[Path]], workers: int, show_progress: bool
+              ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(batch number, embeddings) of every batch, computed in this process (DataLoader workers decode)."""
         model, _ = self.model()
-        files = ImageFiles([first_path[content] for content in todo], image_transform(self.spec))
+        files = ImageFiles([path for batch in batches for path in batch], image_transform(self.spec))
+        offsets = np.cumsum([0] + [len(batch) for batch in batches])
+        sampler = [list(range(offsets[number], offsets[number + 1])) for number in range(len(batches))]
         workers = min(workers, len(batches), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1)
-        loader = torch.utils.data.DataLoader(files, batch_sampler=batches, num_workers=workers,
+        loader = torch.utils.data.DataLoader(files, batch_sampler=sampler, num_workers=workers,
                                              pin_memory=self.device.type == "cuda",
                                              persistent_workers=False, prefetch_factor=4 if workers else None)
-        parts: dict[str, list[np.ndarray]] = {"embeddings": [], "features": []}
-        bar = progress(None, total=len(todo), desc=f"{self.key} images", unit="img",  # type: ignore[arg-type]
+        bar = progress(None, total=len(files), desc=f"{self.key} images", unit="img",  # type: ignore[arg-type]
                        disable=not show_progress)
-        dtype = weights_dtype(self.precision)
         try:
-            with worker_errors(ModelError), torch.inference_mode(), autocast(self.device, self.precision):
+            with worker_errors(ModelError):
                 for number, batch in enumerate(loader):
-                    embeddings, features = encode_batch(model, batch.to(self.device, dtype, non_blocking=True))
-                    parts["embeddings"].append(embeddings.float().cpu().numpy())
-                    if features is not None:
-                        parts["features"].append(features.float().cpu().numpy())
+                    yield number, embed_batch(model, batch, self.device, self.precision)
                     bar.update(len(batch))
-                    last_of_chunk = number + 1 == len(batches) or batch_chunk[number + 1] != batch_chunk[number]
-                    if last_of_chunk:
-                        chunk = chunks[batch_chunk[number]]
-                        cache.store("images", chunk, {name: np.concatenate(arrays)
-                                                      for name, arrays in parts.items() if arrays})
-                        parts = {"embeddings": [], "features": []}
         finally:
             bar.close()
+
+    def _on_ray(self, batches: list[list[Path]], show_progress: bool) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(batch number, embeddings) of every batch, computed by model replicas on the Ray cluster."""
+        threads = torch.get_num_threads()
+        tower = functools.partial(ImageTower, self.spec, self.seed, self.precision, self.device.type, threads)
+        return self.engine.map_batches(batches, functools.partial(read_images, self.spec), tower,
+                                       on_gpu=self.device.type == "cuda", threads=threads,
+                                       desc=f"{self.key} images", show_progress=show_progress)
+
+
+def embed_batch(model: torch.nn.Module, images: torch.Tensor, device: torch.device, precision: str
+                ) -> dict[str, np.ndarray]:
+    """``embeddings`` (and ``features`` for ViT towers) of one preprocessed batch, float32 arrays."""
+    with torch.inference_mode(), autocast(device, precision):
+        embeddings, features = encode_batch(model, images.to(device, weights_dtype(precision), non_blocking=True))
+    arrays = {"embeddings": embeddings.float().cpu().numpy()}
+    return arrays if features is None else arrays | {"features": features.float().cpu().numpy()}
+
+
+def read_images(spec: ClipSpec, paths: list[str]) -> dict[str, np.ndarray]:
+    """One batch of image files, preprocessed for ``spec``: ``images``, ndarray (batch, 3, H, W)."""
+    files = ImageFiles([Path(path) for path in paths], image_transform(spec))
+    return {"images": torch.stack([files[index] for index in range(len(files))]).numpy()}
+
+
+class ImageTower:
+    """The image tower of one CLIP model in a Ray actor: loaded once, then one batch per call."""
+
+    def __init__(self, spec: ClipSpec, seed: int, precision: str, device_type: str, threads: int):
+        self.device = torch.device(device_type)  # on a GPU actor Ray shows it its own GPU(s) only
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads)  # a small batch's sums depend on the thread count: the driver's
+        self.precision = precision
+        self.model, _ = load_model(spec, self.device, seed, precision)
+
+    def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return embed_batch(self.model, torch.from_numpy(arrays["images"]), self.device, self.precision)
 
 
 def normalize(array: np.ndarray) -> np.ndarray:

@@ -17,8 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from analysis.models import clip_weights, devices, embed
 from analysis.core import confinement
+
+# clip_weights.RANDOM_WEIGHTS, named here too so that describing a tower imports neither torch nor open_clip
+# (the text search page draws before the tower is loaded; tests/test_dashboard_speed.py checks both agree).
+# The modules that run the model are imported inside the functions that load and run it.
+RANDOM_WEIGHTS = "random"
 
 
 class TowerUnavailable(Exception):
@@ -37,7 +41,7 @@ class TowerSource:
 
     @property
     def is_random(self) -> bool:
-        return self.pretrained == clip_weights.RANDOM_WEIGHTS
+        return self.pretrained == RANDOM_WEIGHTS
 
     def describe(self) -> str:
         if self.is_random:
@@ -76,6 +80,8 @@ class TextTower:
 
     def encode(self, phrases: Sequence[str]) -> np.ndarray:
         """ndarray of shape (len(phrases), embed_dim), float32, unit rows."""
+        from analysis.models import devices, embed
+
         return embed.encode_texts(self.model, self.tokenizer, list(phrases), devices.resolve_device("cpu"),
                                   self.precision)
 
@@ -83,6 +89,8 @@ class TextTower:
 def cpu_precision(recorded: str) -> str:
     """The precision the tower runs at on the CPU: the bundle's own (bf16 or fp16 where this CPU computes
     it natively, so the phrase lands where `run` put the images), else fp32; a GPU's autocast is fp32 here."""
+    from analysis.models import devices
+
     wanted = recorded if recorded in ("bf16", "fp16") else "fp32"
     return devices.resolve_precision(wanted, devices.resolve_device("cpu"))
 
@@ -101,6 +109,8 @@ def load_text_tower(source: TowerSource, weights_file: str | None = None,
         TowerUnavailable: the weights are neither here nor downloadable, or lie outside the allowed
             folders; says which file to pass.
     """
+    from analysis.models import clip_weights, devices
+
     pretrained = (weights_file or "").strip() or source.pretrained
     try:
         spec = clip_weights.parse_spec(f"{source.model}:{pretrained}")
@@ -118,6 +128,8 @@ def load_text_tower(source: TowerSource, weights_file: str | None = None,
 
 def unavailable_message(source: TowerSource, weights_file: str | None, why: str) -> str:
     """What to pass when the weights are missing."""
+    from analysis.models import clip_weights
+
     if weights_file:
         return (f"The weights file {weights_file} cannot be used for {source.model}: {why} Pass the checkpoint "
                 f"the bundle was built with ({source.pretrained}).")

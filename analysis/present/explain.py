@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.escape import markdown_text as _text, one_line
-from analysis.present import run_facts
+from analysis.present import run_facts, untrained
+from analysis.stats import wording
 from analysis.stats.choices import collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy
 from analysis.core.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
@@ -28,9 +29,11 @@ def _pct(value: float) -> str:
     return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
 
 
-def versus(value: float, reference: float) -> str:
-    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``: the one
-    wording of every comparison the dashboard and the report print."""
+def versus(value: float, reference: float, interval: Sequence[float] | None = None) -> str:
+    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``; with the
+    ``interval`` the page shows for ``value``, the word comes from it (:func:`analysis.stats.wording.relation`)."""
+    if interval is not None and interval[0] is not None and not pd.isna(interval[0]):
+        return wording.relation(wording.direction(interval, reference))
     if abs(value - reference) < 0.005:
         return "level with"
     return "below" if value < reference else "above"
@@ -131,7 +134,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
     zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
     if len(zeroshot) and majority is not None:
         top = zeroshot.iloc[0]
-        verb = versus(top["accuracy"], majority)
+        verb = versus(top["accuracy"], majority, [top.get("ci_low"), top.get("ci_high")])
         parts.append(f"The zero-shot run chosen on the training images reaches {_pct(top['accuracy'])}, {verb} the "
                      f"{_pct(majority)} of always answering *{_text(reference.get('majority_class'))}*.")
     return " ".join(parts)
@@ -139,7 +142,7 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
 
-def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str:
+def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt: bool = True) -> str:
     """The prompt set chosen on the training images (``best_prompt_set``; else the first listed) and
     its held-out accuracy; the held-out winner is named only as an oracle, when it differs."""
     sets = as_frame(autopsy.get("prompt_sets"))
@@ -156,17 +159,19 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None) -> str
     text += "." if worst["name"] == chosen["name"] else f"; the worst, *{_text(worst['name'])}*, {_pct(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
-        text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {})
+        text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {}, learnt)
     return text
 
 
-def read_templates(templates: Sequence[dict], true_distribution: dict[str, int]) -> str:
+def read_templates(templates: Sequence[dict], true_distribution: dict[str, int], learnt: bool = True) -> str:
     """How far single templates move accuracy — not counting templates that only collapse onto one
     class (their accuracy is that class's share), which measure the collapse, not the wording."""
     scored = [row for row in templates if row.get("accuracy") is not None]
     if len(scored) < 2:
         return ""
     low, high = min(row["accuracy"] for row in scored), max(row["accuracy"] for row in scored)
+    if not learnt:
+        return untrained.read_templates(low, high)
     collapsed = collapsed_templates(scored, true_distribution)
     if not collapsed:
         return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
@@ -203,11 +208,15 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     return text
 
 
-def read_modality_gap(gap: dict) -> str:
+def read_modality_gap(gap: dict, learnt: bool = True) -> str:
+    """How far images and class prompts sit apart (``learnt`` false: :mod:`analysis.present.untrained`)."""
     overall = gap.get("overall")
     per_class = gap.get("per_class") or {}
     if overall is None:
         return ""
+    cosine = {name: value for name, value in (gap.get("image_text_cosine") or {}).items() if value is not None}
+    if not learnt:
+        return untrained.read_modality_gap(overall, cosine)
     measure = f" — {gap['measure']}" if gap.get("measure") else ""
     text = (f"Image and text embeddings sit apart (overall gap {overall:.2f}{measure}): a class prompt is not near its "
             "images, so zero-shot rests on small differences between far-away points.")
@@ -221,12 +230,12 @@ def read_modality_gap(gap: dict) -> str:
 
 
 def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
-                    classes: Sequence[str], evidence: dict | None = None) -> str:
+                    classes: Sequence[str], evidence: dict | None = None, learnt: bool = True) -> str:
     """Compare how alike the class prompts are with how alike the image classes are.
 
     ``evidence`` (``ladder_panels.separation_evidence``): a rung on the same features that beats the
     majority rate beyond its interval; then close centroids are never read as inseparable classes.
-    """
+    ``learnt`` false: :mod:`analysis.present.untrained`."""
     text, image = np.asarray(text_similarity, dtype=float), np.asarray(image_similarity, dtype=float)
     upper = np.triu_indices(len(classes), k=1)
     if not len(upper[0]):
@@ -236,6 +245,8 @@ def read_similarity(text_similarity: Sequence[Sequence[float]], image_similarity
     a, b = classes[upper[0][i]], classes[upper[1][i]]
     c, d = classes[upper[0][j]], classes[upper[1][j]]
     closest_text, closest_image = float(text_pairs[i]), float(image_pairs[j])
+    if not learnt:
+        return untrained.read_similarity(text_pairs, image_pairs)
     if closest_text > closest_image:
         above = int((text_pairs > closest_image).sum())
         text_out = (f"The prompts for *{_text(a)}* and *{_text(b)}* are closer to each other (cosine {closest_text:.2f}) than any two "
@@ -296,10 +307,16 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     t, p = np.unravel_index(int(np.argmax(off)), off.shape)
     share = off[t, p] / max(counts[t].sum(), 1)
     recall = np.divide(np.diag(counts), counts.sum(axis=1), out=np.zeros(len(classes)), where=counts.sum(axis=1) > 0)
-    worst = int(np.argmin(recall))
-    return (f"The most frequent mistake: *{_text(classes[t])}* taken for *{_text(classes[p])}* ({int(off[t, p])} images, "
-            f"{_pct(share)} of *{_text(classes[t])}*). The hardest class is *{_text(classes[worst])}* "
-            f"(recall {_pct(recall[worst])}).")
+    lowest = recall[counts.sum(axis=1) > 0].min()
+    hardest = [name for i, name in enumerate(classes) if counts[i].sum() > 0 and np.isclose(recall[i], lowest)]
+    tied = list(zip(*np.nonzero(off == off[t, p])))
+    mistake = (f"The most frequent mistake: *{_text(classes[t])}* taken for *{_text(classes[p])}* ({int(off[t, p])} images, "
+               f"{_pct(share)} of *{_text(classes[t])}*)" if len(tied) == 1 else
+               f"The most frequent mistakes ({int(off[t, p])} images each): "
+               + ", ".join(f"*{_text(classes[a])}* taken for *{_text(classes[b])}*" for a, b in tied))
+    if len(hardest) == 1:
+        return f"{mistake}. The hardest class is *{_text(hardest[0])}* (recall {_pct(lowest)})."
+    return f"{mistake}. The hardest classes, tied at recall {_pct(lowest)}, are {wording.listed([_text(name) for name in hardest])}."
 
 
 def read_projection(points: pd.DataFrame) -> str:
@@ -405,7 +422,7 @@ def read_blend(blend, alpha: float | None = None) -> str:
 
 
 WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
-           "scratch": "random initialisation (no pretrained weights were available)"}
+           "scratch": "random initialisation, trained from scratch (no pretrained weights were available)"}
 SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with ImageNet weights."
 
 
@@ -438,13 +455,16 @@ def read_training(finetune: dict) -> str:
 
 # --- comparisons ----------------------------------------------------------------------------------
 
-def read_agreement(agreement: dict, n_images: int | None = None) -> str:
+def read_agreement(agreement: dict, n_images: int | None = None, chosen: bool = False) -> str:
+    """Images right under, and missed by, every approach of the stored ``agreement`` (the count of
+    Label problems and the report) or, with ``chosen``, of the approaches chosen on Compare."""
     patterns = agreement.get("patterns", [])
     total = n_images or sum(int(p.get("count", 0)) for p in patterns) or 1
     all_wrong = len(agreement.get("all_wrong", []))
     all_right = sum(int(p.get("count", 0)) for p in patterns if p.get("correct") and all(p["correct"].values()))
-    return (f"{all_right} images ({_pct(all_right / total)}) are right under every approach and {all_wrong} "
-            f"({_pct(all_wrong / total)}) are wrong under every one — the latter are the first place to look for "
+    every = f"every approach {'chosen here' if chosen else 'that looks at the image'}"
+    return (f"{all_right} images ({_pct(all_right / total)}) are right under {every} and {all_wrong} "
+            f"({_pct(all_wrong / total)}) are missed by {every} — the latter are the first place to look for "
             "label problems.")
 
 

@@ -236,12 +236,22 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         name = "class prompts" + (f" · {sets[0]}" if len(sets) == 1 else "")
         figure.add_trace(go.Scatter(
             x=text["x"], y=text["y"], mode="markers+text", name=name, text=text["label"],
-            textposition="top center", marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
+            textposition=label_positions(text["x"].to_numpy(float)), marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
                                                    color=[label_colours.get(l, "#777777") for l in text["label"]]),
             hovertemplate="text embedding of “%{text}”<extra></extra>"))
     figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
     figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
     return _layout(figure, title, height=height, dragmode="select")
+
+
+def label_positions(x: np.ndarray) -> list[str]:
+    """Where each star's label goes: above and below in turn, from left to right, so the labels of
+    two neighbouring prompts never print over each other (a row of close stars is common)."""
+    order = np.argsort(np.asarray(x, dtype=float), kind="stable")
+    positions = [""] * len(order)
+    for rank, index in enumerate(order):
+        positions[index] = "top center" if rank % 2 == 0 else "bottom center"
+    return positions
 
 
 # --- confusion matrices ---------------------------------------------------------------------------

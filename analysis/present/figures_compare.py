@@ -8,6 +8,7 @@ from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from analysis.present.figure_style import KIND_COLOURS, SERIES_COLOURS, _layout, _reference_lines, class_colours, wrap
 from analysis.core.records import bundle_of
@@ -23,29 +24,43 @@ def _bar_height(n_approaches: int, n_series: int) -> int:
 
 def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None = None,
                               uniform_rate: float | None = None) -> go.Figure:
-    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach side by side:
-    horizontal bars, one group per approach (names wrapped, so long ones never run together).
+    """Accuracy (with 95% interval), balanced accuracy and macro-F1 of each approach: one panel per
+    metric, bars in each approach's kind colour (as on Home), names wrapped. Each panel draws only
+    the reference that belongs to its metric: the majority-class and uniform rates for accuracy,
+    1 / number of classes (any constant answer, the uniform rate) for balanced accuracy, none for macro-F1.
 
     Args:
         metrics: ``tables.metrics_table``.
     """
-    figure = go.Figure()
+    names = list(dict.fromkeys(metrics["metric"]))
+    titles = [f"{name} (dotted: any constant answer)" if name == "balanced accuracy" and uniform_rate is not None
+              else name for name in names]
+    figure = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
+                           subplot_titles=titles)
+    figure.update_annotations(yshift=22)  # the titles above the reference lines' labels
     approaches = list(dict.fromkeys(metrics["approach"]))
-    for index, (metric, group) in enumerate(metrics.groupby("metric", sort=False)):
+    for column, metric in enumerate(names, start=1):
+        group = metrics[metrics["metric"] == metric]
         error = None
         if group["ci_high"].notna().any():
             error = dict(type="data", symmetric=False, array=(group["ci_high"] - group["value"]).fillna(0),
                          arrayminus=(group["value"] - group["ci_low"]).fillna(0), color="#333333")
-        figure.add_trace(go.Bar(y=[wrap(a, 28) for a in group["approach"]], x=group["value"], name=metric,
-                                orientation="h", error_x=error, marker_color=SERIES_COLOURS[index % len(SERIES_COLOURS)],
-                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside",
-                                insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"))
-    _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title="score on the held-out images", range=[0, 1], tickformat=".0%")
+        figure.add_trace(go.Bar(y=[wrap(a, 24) for a in group["approach"]], x=group["value"], name=metric,
+                                orientation="h", error_x=error, showlegend=False,
+                                marker_color=[KIND_COLOURS.get(kind, "#777777") for kind in group["kind"]],
+                                text=[f"{v:.0%}" for v in group["value"]], textposition="inside", textangle=0,
+                                insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"),
+                         row=1, col=column)
+        if metric == "accuracy":
+            _reference_lines(figure, majority_rate, uniform_rate, horizontal=False, row=1, col=column)
+        elif metric == "balanced accuracy" and uniform_rate is not None:
+            figure.add_vline(x=uniform_rate, line=dict(color="#999999", dash="dot"), row=1, col=column)
+        figure.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", row=1, col=column)
     figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
-                        categoryarray=[wrap(a, 28) for a in approaches])
-    return _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 3))
+                        categoryarray=[wrap(a, 24) for a in approaches])
+    figure = _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 1) + 60)
+    figure.update_layout(margin=dict(t=110))
+    return figure
 
 
 def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> go.Figure:

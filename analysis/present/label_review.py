@@ -10,7 +10,7 @@ from analysis.core.escape import spreadsheet_csv
 PROBLEM_NAMES = {"conflicting_labels": "identical images, conflicting labels",
                  "train_test_leak": "identical images on both sides (leak)",
                  "duplicate": "identical images, same label",
-                 "all_wrong": "every approach disagrees with the label"}
+                 "all_wrong": "every approach that looks at the image disagrees with the label"}
 UNLABELLED = "unlabelled"
 
 

@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 
 from analysis.core import escape
 from analysis.ladder import verdict
+from analysis.stats import wording
+from analysis.present import untrained
 from analysis.present.figures import KIND_COLOURS, _layout, _reference_lines, wrap
 from analysis.ladder.summary import RUNG_NAMES
 
@@ -38,7 +40,7 @@ def waterfall_figure(found: dict) -> go.Figure:
     """"Where the points go": each rung's held-out accuracy (95% interval), and each step as a
     floating bar from the rung it starts at to the rung it reaches, labelled with what it measures."""
     rungs = {row["rung"]: row for row in found.get("rungs", [])}
-    labels = {name: RUNG_NAMES[name] for name in rungs}
+    labels = {name: row.get("label") or RUNG_NAMES[name] for name, row in rungs.items()}
     figure = go.Figure()
     for step in found.get("steps", []):
         direction = verdict.clearly(step)
@@ -82,8 +84,9 @@ def waterfall_figure(found: dict) -> go.Figure:
     return _layout(figure, "Where the points go", height=460, barmode="overlay")
 
 
-def read_ladder(found: dict) -> str:
-    """The ladder in numbers: what each cause costs, and what the features can do."""
+def read_ladder(found: dict, learnt: bool = True) -> str:
+    """The ladder in numbers: what each cause costs, and what the features can do. With random
+    weights (``learnt`` false) no step is read as a cause about the prompts."""
     rungs = {row["rung"]: row for row in found.get("rungs", [])}
     steps = {step["step"]: step for step in found.get("steps", [])}
     if "zeroshot" not in rungs:
@@ -111,12 +114,16 @@ def read_ladder(found: dict) -> str:
         alignment = steps["alignment"]
         if verdict.clearly(alignment) == "above":
             text = f"Image prototypes recover {_pts(gains['alignment'])} (centroid rung)"
-            if max(gains.get("bias", 0), gains.get("wording", 0)) < 0.5 * gains["alignment"]:
+            if not learnt:
+                text += ": with random weights the prompts point nowhere in particular, so any labelled prototype wins"
+            elif max(gains.get("bias", 0), gains.get("wording", 0)) < 0.5 * gains["alignment"]:
                 text += ": the prompts point to the wrong place"
             parts.append(text + ".")
         else:
-            parts.append(f"One image prototype per class is not clearly better than the prompts "
-                         f"({verdict.points(gains['alignment'])} points, centroid rung).")
+            low, high = alignment["ci"]
+            parts.append(f"One image prototype per class is {wording.than(verdict.clearly(alignment))} the prompts "
+                         f"({verdict.points(gains['alignment'])} points, 95% paired interval {verdict.points(low)} to "
+                         f"{verdict.points(high)}, centroid rung).")
     separable = found.get("separable_by") or []
     majority = found.get("majority_rate")
     if separable:
@@ -128,8 +135,9 @@ def read_ladder(found: dict) -> str:
         parts.append(f"No rung that reads the image features (centroid, kNN, probe) beats the {_pct(majority)} of "
                      "the majority class beyond its interval: on this evidence the features do not separate the classes.")
     if "features" in steps and verdict.clearly(steps["features"]) != "level":
-        parts.append(f"Fine-tuning the network moves accuracy by {verdict.points(steps['features']['difference'])} "
-                     "points over the probe (ConvNeXt rung).")
+        finetune = rungs.get("finetune", {}).get("label", RUNG_NAMES["finetune"])
+        parts.append(f"The {finetune} is {wording.than(verdict.clearly(steps['features']))} the probe "
+                     f"({verdict.points(steps['features']['difference'])} points, ConvNeXt rung).")
     return " ".join(parts)
 
 
@@ -171,10 +179,13 @@ def alignment_frame(rows: Sequence[dict], classes: Sequence[str]) -> pd.DataFram
     return pd.DataFrame(table)
 
 
-def read_alignment(rows: Sequence[dict]) -> str:
-    """Which prompts point at another class's images, and which names the tokenizer cuts up."""
+def read_alignment(rows: Sequence[dict], learnt: bool = True) -> str:
+    """Which prompts point at another class's images, and which names the tokenizer cuts up. With
+    random weights (``learnt`` false) the mechanics only: the cosines' range, no cause about words."""
     if not rows:
         return ""
+    if not learnt:
+        return untrained.read_alignment([value for row in rows for value in row["cosine"].values() if value is not None])
     astray = [row for row in rows if row["own_rank"] > 1]
     text = (f"{len(rows) - len(astray)} of {len(rows)} class prompts are closest to their own class's images."
             if astray else f"Every class prompt is closest to its own class's images (cosine up to "

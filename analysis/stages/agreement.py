@@ -24,6 +24,7 @@ from analysis.core.escape import listed
 from analysis.core import bundle, records
 from analysis.data import split
 from analysis.stages.context import NoOptions, RunContext, Stage
+from analysis.stats import approach_agreement
 from analysis.stats.approach_agreement import agreement  # noqa: F401  (the stage's patterns; shared with the dashboard)
 
 log = logging.getLogger(__name__)
@@ -33,17 +34,16 @@ UNLABELLED = "(unlabelled)"
 
 
 def compared_approaches(approaches: list[dict]) -> tuple[list[str], list[dict]]:
-    """The approach ids the agreement compares, and the ones left out with the reason.
+    """The approach ids the agreement compares (:func:`analysis.stats.approach_agreement.compared`,
+    the one definition of "missed by every approach"), and the ones left out with the reason.
 
     Returns:
         ``(ids, left_out)``: ids in manifest order; ``left_out`` is a list of ``id``, ``why``.
     """
-    chosen = {record["id"] for record in records.best_per_model(approaches, records.ZEROSHOT).values()}
-    chosen |= {record["id"] for record in approaches if record["kind"] in ("probe", "finetune", *records.RUNG_KINDS)}
-    if not chosen:  # nothing but baselines: compare those
-        chosen = {record["id"] for record in approaches}
-    left_out = [{"id": record["id"], "why": "baseline (a reference, not compared)" if record["kind"] == "baseline"
-                 else "not the prompt set chosen on the training images"} for record in approaches if record["id"] not in chosen]
+    chosen = {record["id"] for record in approach_agreement.compared(approaches)}
+    left_out = [{"id": record["id"], "why": "a baseline that never looks at the image (a reference, not compared)"
+                 if record["kind"] == records.BASELINE else "not the prompt set chosen on the training images"}
+                for record in approaches if record["id"] not in chosen]
     return [record["id"] for record in approaches if record["id"] in chosen], left_out
 
 
@@ -104,12 +104,14 @@ def label_problem_rows(duplicates: list[dict], images: pd.DataFrame, table: pd.D
     all_wrong = []
     for _, row in missed.iterrows():
         probability = row[[f"p_true:{a}" for a in approach_ids]].astype(float)
-        answers = ", ".join(f"{a} → {row[f'pred:{a}']}" for a in approach_ids)
+        said = pd.Series([row[f"pred:{a}"] for a in approach_ids]).value_counts()
+        answers = "; ".join(f"{answer} from {count}" for answer, count in said.items())
         all_wrong.append({"problem": "all_wrong", "image_ids": [row["image_id"]], "labels": [row["label"]],
                           "splits": [split.EVAL], "content_hash": by_id.at[row["image_id"], "content_hash"]
                           if "content_hash" in by_id else None,
                           "true_class_probability": float(probability.mean()) if probability.notna().any() else None,
-                          "detail": f"labelled {row['label']}; every approach answers otherwise ({answers})"})
+                          "detail": f"labelled {row['label']}; the {len(approach_ids)} approaches that look at the image "
+                                    f"answer otherwise ({answers})"})
     all_wrong.sort(key=lambda entry: (entry["true_class_probability"] is None, entry["true_class_probability"] or 0))
     order = {"conflicting_labels": 0, "train_test_leak": 1, "duplicate": 2}
     rows.sort(key=lambda entry: order[entry["problem"]])

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 
-from analysis.data import imagestats, split
+from analysis.data import engine, imagestats, split
 from analysis.stats import metrics
 from analysis.core import records
 from analysis.stages.context import RunContext, Stage
@@ -194,7 +194,8 @@ def statistics_table(context: RunContext) -> pd.DataFrame:
     """The bundle's images with their image statistics (cached in the bundle), in images order."""
     options = context.options
     stats = imagestats.cached_table(context.path, context.images, context.dataset.root, options.workers,
-                                    options.show_progress)
+                                    options.show_progress,
+                                    engine.from_options(options.ray, options.ray_actors, options.ray_gpus))
     table = context.images[["image_id", "split", "label", VIEW]].reset_index(drop=True)
     return pd.concat([table, stats[list(imagestats.STAT_COLUMNS)]], axis=1)
 

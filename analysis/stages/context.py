@@ -40,10 +40,12 @@ class RunContext:
     path: Path            # the bundle folder
     clip_models: dict = field(default_factory=dict, init=False, repr=False)  # see clip_model
 
-    def clip_model(self, text: str, device: str, seed: int, cache_dir: Path | None, precision: str) -> Any:
+    def clip_model(self, text: str, device: str, seed: int, cache_dir: Path | None, precision: str,
+                   engine: Any = None) -> Any:
         """The ``--clip`` model ``text`` of this run (an :class:`analysis.models.embed.ClipModel`), made once:
-        the stages that use it in turn (zero-shot, then the ladder's wordings) share its loaded weights."""
-        key = (text, device, seed, cache_dir, precision)
+        the stages that use it in turn (zero-shot, then the ladder's wordings) share its loaded weights.
+        ``engine``: the Ray cluster its image embeddings are computed on (``--ray``), or None."""
+        key = (text, device, seed, cache_dir, precision, engine)
         if key not in self.clip_models:
             from analysis.models import embed  # torch: only when a CLIP model is asked for
 

@@ -36,7 +36,9 @@ import torch.nn.functional as F
 
 from analysis.core import bundle, records
 from analysis.data import loading, split
-from analysis.models import devices, image_batches, projection
+from analysis.data.engine import RayEngine, from_options
+from analysis.models import convnext_images, devices, image_batches, projection
+from analysis.models.convnext_images import KernelImages, dihedral  # noqa: F401  (the stage's names)
 from analysis.stages.context import RunContext, Stage
 from analysis.models.convnext_weights import WEIGHT_SOURCES, ConvNextSpec, ModelError, parse_spec, resolve_weights  # noqa: F401
 from analysis.core.progress import progress
@@ -76,39 +78,6 @@ def build_model(spec: ConvNextSpec, n_classes: int, source: str, seed: int = 0) 
 
 
 # --- images ---------------------------------------------------------------------------------------
-
-def dihedral(images: torch.Tensor, index: int) -> torch.Tensor:
-    """One of the eight flips and quarter turns of a batch (index 0 is the identity)."""
-    turned = torch.rot90(images, index % 4, dims=(-2, -1))
-    return torch.flip(turned, dims=(-1,)) if index >= 4 else turned
-
-
-class KernelImages(torch.utils.data.Dataset):
-    """Images resized to a square and normalised; a random flip/rotation when ``augment``."""
-
-    def __init__(self, paths: Sequence[Path], targets: Sequence[int] | None, image_size: int,
-                 mean: Sequence[float], std: Sequence[float], augment: bool = False):
-        self.paths, self.targets, self.size, self.augment = list(paths), targets, image_size, augment
-        self.mean = torch.tensor(mean).view(3, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        from torchvision.transforms.v2 import functional as TF
-
-        try:
-            image = loading.load_rgb(self.paths[index])
-        except OSError as error:
-            raise loading.DatasetError(f"{self.paths[index]}: cannot be read any more ({error}); it was readable "
-                                    "when the bundle was made. Restore it or rebuild the bundle.") from error
-        tensor = TF.resize(TF.pil_to_tensor(image), [self.size, self.size], antialias=True)
-        tensor = (tensor.float() / 255.0 - self.mean) / self.std
-        if self.augment:
-            tensor = dihedral(tensor, int(torch.randint(0, 8, ()).item()))
-        return tensor, -1 if self.targets is None else int(self.targets[index])
-
 
 def data_config(model: torch.nn.Module) -> dict:
     """Normalisation constants of the model's pretraining (timm's data config)."""
@@ -298,14 +267,15 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
                        stopped or (bool(history) and history[-1]["epoch"] < config.epochs), precision)
 
 
-@torch.inference_mode()
 def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device, batch_size: int = 64,
             workers: int = 0, tta: bool = False, show_progress: bool = True,
-            desc: str = "predicting", precision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+            desc: str = "predicting", precision: str | None = None,
+            engine: RayEngine | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features and class probabilities of every image of ``dataset``, in order.
 
     ``precision`` is resolved (:func:`analysis.models.devices.resolve_precision`; default: the training
-    precision of ``device``); ``bf16`` and ``fp16`` cast the model's weights in place.
+    precision of ``device``); ``bf16`` and ``fp16`` cast the model's weights in place. With ``engine``
+    (``run --ray``) replicas of the model predict the same batches on the Ray cluster.
 
     Returns:
         features: ndarray of shape (n_images, num_features), float32 (the un-augmented image);
@@ -313,23 +283,16 @@ def predict(model: torch.nn.Module, dataset: KernelImages, device: torch.device,
         when ``tta``.
     """
     precision = precision or devices.precision_for(device)
-    dtype = devices.weights_dtype(precision)
-    model.to(device, dtype).eval()
-    features, proba = [], []
-    batches = progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch", disable=not show_progress)
-    with image_batches.worker_errors(loading.DatasetError):
-        for images, _ in batches:
-            images = images.to(device, dtype, non_blocking=True)
-            views = []
-            for index in range(8 if tta else 1):
-                with devices.autocast(device, precision):
-                    pooled = model.forward_head(model.forward_features(dihedral(images, index)), pre_logits=True)
-                    logits = model.get_classifier()(pooled)
-                if index == 0:
-                    features.append(pooled.float().cpu().numpy())
-                views.append(torch.softmax(logits.float(), dim=1))
-            proba.append(torch.stack(views).mean(dim=0).cpu().numpy())
-    return np.concatenate(features).astype(np.float32), np.concatenate(proba).astype(np.float64)
+    if engine is not None:
+        outputs = convnext_images.predict_on_ray(engine, model, dataset, device, batch_size, tta, precision,
+                                                 desc, show_progress)
+    else:
+        model.to(device, devices.weights_dtype(precision)).eval()
+        batches = progress(_loader(dataset, batch_size, workers), desc=desc, unit="batch", disable=not show_progress)
+        with image_batches.worker_errors(loading.DatasetError):
+            outputs = [convnext_images.predict_batch(model, images, device, precision, tta) for images, _ in batches]
+    return (np.concatenate([output["features"] for output in outputs]).astype(np.float32),
+            np.concatenate([output["proba"] for output in outputs]).astype(np.float64))
 
 
 # --- the pipeline stage ---------------------------------------------------------------------------
@@ -354,6 +317,9 @@ class FineTuneOptions:
     tta: bool
     force: bool
     show_progress: bool
+    ray: str | None = None
+    ray_actors: int | None = None
+    ray_gpus: float | None = None
 
 
 def check_options(options: FineTuneOptions) -> None:
@@ -414,7 +380,8 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
 
     inference_precision = devices.resolve_precision(options.precision, device)
     features, proba = predict(model, dataset(images, labelled=False), device, options.batch_size, workers,
-                              options.tta, options.show_progress, f"{spec.name} features", inference_precision)
+                              options.tta, options.show_progress, f"{spec.name} features", inference_precision,
+                              from_options(options.ray, options.ray_actors, options.ray_gpus))
     predicted = images["split"].isin([split.EVAL, split.KAGGLE_TEST]).to_numpy()
     about = {"model_key": spec.name, "model": spec.name, "pretrained": detail if source != "scratch" else "scratch",
              "weights": source, "image_size": options.image_size, "precision": inference_precision}

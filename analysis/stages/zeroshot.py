@@ -34,7 +34,7 @@ from analysis.models import clip_weights, devices, embed, projection
 from analysis.stats import metrics
 from analysis.core.escape import listed
 from analysis.core import records
-from analysis.data import split
+from analysis.data import engine, split
 from analysis.stages.context import RunContext, Stage
 
 log = logging.getLogger(__name__)
@@ -332,6 +332,9 @@ class ZeroShotOptions:
     batch_size: int
     workers: int
     show_progress: bool
+    ray: str | None = None
+    ray_actors: int | None = None
+    ray_gpus: float | None = None
 
 
 def approach_ids(clip_key: str, sets: Sequence[PromptSet]) -> dict[str, str]:
@@ -374,7 +377,8 @@ def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
 def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
     """One ``--clip`` model: embeddings, zero-shot per prompt set, the autopsy and the map."""
     sets = prompt_sets(options.prompts)
-    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
+    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision,
+                              engine.from_options(options.ray, options.ray_actors, options.ray_gpus))
     run_model(context, options, clip, sets, approach_ids(clip.key, sets))
 
 

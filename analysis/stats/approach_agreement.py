@@ -8,7 +8,31 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.core import records
 from analysis.core.tables import prediction_column
+
+MISSED = "missed by every approach that looks at the image"  # the one name of the idea, everywhere
+BLIND_BASELINES = ("majority",)  # baselines (model keys) whose answer never depends on the image
+
+
+def compared(approaches: list[dict]) -> list[dict]:
+    """The approaches "missed by every approach" is counted over: one definition for the Compare
+    page, the Label problems page and the report. Every approach that looks at the image — the
+    image-statistics baseline, the prompt set of each zero-shot model chosen on the training part,
+    the ladder's rungs, every probe and fine-tuned network — but not the majority-class baseline (it
+    never looks: with it no image of the majority class could ever be missed) nor the other prompt
+    sets. A bundle of blind baselines only compares those."""
+    best = {id(record) for record in records.best_per_model(approaches, records.ZEROSHOT).values()}
+    chosen = [record for record in approaches
+              if not (record.get("kind") == records.ZEROSHOT and id(record) not in best)
+              and not (record.get("kind") == records.BASELINE and record.get("model_key") in BLIND_BASELINES)]
+    return chosen or list(approaches)
+
+
+def missed_sentence(count: int, approach_labels: list[str]) -> str:
+    """``12 held-out images are missed by every approach that looks at the image (5: …)``: the set named exactly."""
+    return (f"{count} held-out image{'s are' if count != 1 else ' is'} {MISSED} ({len(approach_labels)}: "
+            f"{', '.join(approach_labels)})")
 
 
 def correctness(scored: pd.DataFrame, approach_ids: list[str]) -> pd.DataFrame:

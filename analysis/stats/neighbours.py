@@ -133,22 +133,46 @@ def neighbours_of(index: NeighbourIndex, image_id: str, k: int = DEFAULT_K) -> p
     return nearest(index, index.vectors[row], k, exclude=[image_id])
 
 
+# Similarities shown with 3 decimals: neighbours whose similarities all print the same are not
+# nearer to the image than one another, so their labels are no vote.
+SIMILARITY_PRECISION = 5e-4
+
+
+def separates(similarities: Sequence[float], precision: float = SIMILARITY_PRECISION) -> bool:
+    """Whether ``similarities`` differ at the precision they are shown with (False: all alike)."""
+    values = np.asarray(similarities, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return len(values) < 2 or float(np.ptp(values)) >= precision
+
+
 @dataclass(frozen=True)
 class Vote:
-    """What the nearest training images say: ``counts`` per class (class order), the winning class."""
+    """What the nearest training images say: ``counts`` per class (class order), the winning class.
+
+    ``flat``: the neighbours are all equally similar (:func:`separates` is false): the space holds
+    no neighbourhood around the image, so there is no vote, only labels; ``similarity`` is then
+    their common similarity.
+    """
 
     counts: dict[str, int]
     k: int
+    flat: bool = False
+    similarity: float | None = None
 
     @property
     def winner(self) -> str | None:
-        """The most frequent label (ties: the first in class order); None without neighbours."""
-        return max(self.counts, key=lambda name: self.counts[name]) if self.k else None
+        """The most frequent label (ties: the first in class order); None without neighbours or
+        when the neighbours are all equally similar (no vote)."""
+        return max(self.counts, key=lambda name: self.counts[name]) if self.k and not self.flat else None
 
     def sentence(self) -> str:
         """``7 of its 10 nearest training images are *pure*`` (Markdown)."""
         if not self.k:
             return "it has no training images to compare with"
+        if self.flat:
+            said = f" ({self.similarity:.3f})" if self.similarity is not None else ""
+            return (f"all {self.k} nearest training images are equally similar{said}: the space carries no "
+                    "neighbourhood here, so their labels are no vote")
         top = self.counts[self.winner]
         return f"{top} of its {self.k} nearest training images are *{markdown_text(self.winner)}*"
 
@@ -157,9 +181,12 @@ class Vote:
 
 
 def vote(neighbours: pd.DataFrame, classes: Sequence[str]) -> Vote:
-    """The neighbours' labels counted per class (``classes`` order)."""
+    """The neighbours' labels counted per class (``classes`` order); no vote when their
+    similarities do not separate (:func:`separates`)."""
     counts = {name: int((neighbours["label"] == name).sum()) for name in classes}
-    return Vote(counts, int(len(neighbours)))
+    similarities = neighbours["similarity"] if "similarity" in neighbours else pd.Series(dtype=float)
+    flat = len(neighbours) > 1 and not separates(similarities)
+    return Vote(counts, int(len(neighbours)), flat, float(similarities.mean()) if flat else None)
 
 
 def training_shares(index: NeighbourIndex, classes: Sequence[str]) -> dict[str, float]:
@@ -229,11 +256,25 @@ def similarity_by_class(ranked: pd.DataFrame, classes: Sequence[str], top: int =
     return pd.DataFrame(rows)
 
 
-def read_similarity_by_class(table: pd.DataFrame, phrase: str, top: int = 50) -> str:
-    """One sentence on ``similarity_by_class``: which class the phrase favours, against chance."""
+def read_similarity_by_class(table: pd.DataFrame, phrase: str, top: int = 50, learnt: bool = True,
+                             similarities: Sequence[float] = ()) -> str:
+    """One sentence on ``similarity_by_class``: which class the phrase favours, against chance.
+
+    With random weights (``learnt`` false: :func:`analysis.core.weights.learnt`) the mechanics only:
+    the phrase is a random direction and the shares are chance. ``similarities`` (every searched
+    image's): when they do not separate (:func:`separates`), the ranking is said to be no ranking.
+    """
     table = table[table["n"] > 0]
     if table.empty:
         return "No labelled images to compare with."
+    values = np.asarray(similarities, dtype=np.float64)
+    if len(values) and not separates(values):
+        return (f"Every image is equally similar to “{phrase}” ({values.mean():.3f}): the space does not separate "
+                "them for this phrase, so the order below is no ranking.")
+    if not learnt:
+        spread = f" (cosines {values.min():.2f} to {values.max():.2f})" if len(values) else ""
+        return (f"With random weights the phrase “{phrase}” is a random direction in the image space{spread}: which "
+                f"class fills the {top} most similar images is chance, not what the words mean.")
     best = table.sort_values("top_share", ascending=False).iloc[0]
     highest_mean = table.sort_values("mean", ascending=False).iloc[0]
     lift = best["top_share"] / best["base_share"] if best["base_share"] else float("nan")

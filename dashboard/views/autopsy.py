@@ -14,10 +14,10 @@ from dashboard import components
 from dashboard import panels as page_panels
 
 
-def headline(best: dict, reference: dict) -> None:
+def headline(ref, opened, best: dict, reference: dict) -> None:
     st.markdown(f"Prompt set chosen on the training images: **{escape.markdown_text(best.get('prompt_set') or best['id'])}** — "
                 f"{explain.describe_approach(best)}")
-    components.metric_row(best)
+    components.approach_summary(ref, opened, best)
     majority = reference.get("majority_rate")
     if majority is not None and best["metrics"]["accuracy"] < majority:
         st.warning(f"Zero-shot ({best['metrics']['accuracy']:.1%}) is below always answering "
@@ -33,7 +33,7 @@ if not models:
 else:
     model = st.selectbox("CLIP model", list(models), key="autopsy_model") if len(models) > 1 else next(iter(models))
     data = page_panels.page_data(ref, ("autopsy", model), lambda: panels.autopsy_data(source, model))
-    headline(data.record, data.reference)
+    headline(ref, opened, data.record, data.reference)
     if not data.diagnostics:
         components.missing(opened.manifest, ref, "autopsy")
     page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model))

@@ -33,13 +33,21 @@ def agreement_panel(ref, opened, chosen: list[dict]) -> None:
     found = approach_agreement.agreement_of(scored, ids)
     short = tables.approach_labels(chosen, short=True)
     table = tables.agreement_table(found, short)
-    st.markdown(explain.read_agreement(found))
+    st.markdown(explain.read_agreement(found, chosen=True))
     st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(len(table), 12),
                  column_config={"images": st.column_config.NumberColumn("images", help="held-out images with this pattern"),
                                 "share": st.column_config.NumberColumn("share", format="percent")})
     st.caption(f"{tables.RIGHT} right, {tables.WRONG} wrong under the {len(ids)} approaches chosen above; one row per "
                "pattern of right and wrong answers, most frequent first.")
     all_wrong = found["all_wrong"]
+    stored = loaders.diagnostics(ref, "agreement") or {}
+    if set(ids) == set(stored.get("approaches") or []):
+        st.caption(f"{approach_agreement.missed_sentence(len(all_wrong), list(short.values()))}: the same set as on "
+                   "Label problems and in the report.")
+    else:
+        st.caption(f"{len(all_wrong)} held-out images are missed by every approach chosen here; "
+                   f"{len(stored.get('all_wrong') or [])} are {approach_agreement.MISSED} ({len(stored.get('approaches') or [])} "
+                   "approaches, the count on Label problems and in the report).")
     if all_wrong:
         with st.expander(f"The {len(all_wrong)} images every chosen approach gets wrong"):
             components.paged_grid(scored[scored["image_id"].isin(all_wrong)], ref, ids, short, opened.classes,

@@ -16,7 +16,7 @@ st.title("ConvNeXt")
 ref, opened = components.require_bundle()
 record = components.require_approach(opened, ref, "finetune", "Network", "convnext_choice")
 st.markdown(explain.describe_approach(record))
-components.metric_row(record)
+components.approach_summary(ref, opened, record)
 with st.expander("Hyper-parameters", expanded=True):
     st.table(run_facts.hyperparameter_table(record.get("params")).set_index("setting"))
 data = page_panels.page_data(ref, ("convnext", record["id"]),

@@ -8,11 +8,12 @@ import streamlit as st
 
 from analysis.present import map_views
 from analysis.core import records, tables
-from dashboard import components, loaders
+from dashboard import components, loaders, tagging
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
 SELECTION_KEY = "map_selection"  # the last box or lasso: {projection, ids, box}
 BOX_PARAM = "map_box"  # a box selection in the URL: x0,x1,y0,y1 in map units
+BOX_MAP_PARAM = "map_box_on"  # the map that box was drawn on
 
 
 def follow_projection(approaches: list[dict]) -> None:
@@ -68,18 +69,24 @@ def remember_selection(chart_key: str, projection: str, points) -> None:
 
 
 def current_selection(points, projection: str) -> list[str]:
-    """The selected image ids: the last selection on this map, else a box given in the URL."""
+    """The selected image ids of *this* map: the last selection drawn on it, else a box given in the
+    URL for it (``?map_box=…&map_box_on=MAP``; a link without ``map_box_on`` means the map it opens).
+    A selection belongs to the map it was drawn on: another map starts with none, never with the same
+    coordinates applied to its own, unrelated, axes."""
     stored = st.session_state.get(SELECTION_KEY)
     if stored and stored["projection"] == projection:
-        box = stored["box"]
-        ids = stored["ids"]
-    else:
+        box, ids = stored["box"], stored["ids"]
+    elif not stored and st.query_params.get(BOX_MAP_PARAM, projection) == projection:
         box = st.query_params.get(BOX_PARAM, "")
         ids = map_views.ids_in_box(points, box)
-    if box and st.query_params.get(BOX_PARAM) != box:
-        st.query_params[BOX_PARAM] = box
-    elif not box and BOX_PARAM in st.query_params:
-        del st.query_params[BOX_PARAM]
+    else:
+        box, ids = "", []
+    if box and (st.query_params.get(BOX_PARAM) != box or st.query_params.get(BOX_MAP_PARAM) != projection):
+        st.query_params[BOX_PARAM], st.query_params[BOX_MAP_PARAM] = box, projection
+    elif not box:
+        for name in (BOX_PARAM, BOX_MAP_PARAM):
+            if name in st.query_params:
+                del st.query_params[name]
     return ids
 
 
@@ -95,6 +102,7 @@ def selection_panel(ref, opened, ids: list[str]) -> None:
     breakdown = map_views.selection_breakdown(images, ids, opened.classes)
     st.markdown(f"{len(set(ids))} images selected, by class and split:")
     st.dataframe(breakdown, hide_index=True, width="content")
+    tagging.tag_selection(ref, list(dict.fromkeys(ids)), key="map")
     rows = map_views.selected_rows(images, loaders.scored_images(ref), ids, include_training)
     if rows.empty:
         st.info("None of the selected images is held out; switch on “Show training and unlabelled images too” "

@@ -15,6 +15,9 @@ from dashboard import panels as page_panels
 
 MATRIX_KEY = "gallery_matrix"
 FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
+ORDER_HELP = ("most confident: the answers given with the highest probability first (a confident mistake is the most "
+              "telling); least confident: the lowest first; smallest margin: the top two classes closest; highest "
+              "loss: the lowest probability given to the true class (cross-entropy) first")
 
 
 def apply_matrix_click() -> None:
@@ -34,6 +37,7 @@ def clear_filters() -> None:
         st.session_state[key] = []
     st.session_state["gallery_confidence"] = (0.0, 1.0)
     st.session_state["gallery_only_wrong"] = True
+    st.session_state["gallery_search"] = ""
 
 
 def filters(opened, scored, approaches: list[dict]) -> dict:
@@ -54,10 +58,17 @@ def filters(opened, scored, approaches: list[dict]) -> dict:
     chosen_views = right.multiselect("View", views, key="gallery_views", placeholder="any",
                                   **components.KEPT) if len(views) > 1 else []
     left, right = st.columns(2)
+    search = left.text_input("Image id or file name", key="gallery_search", placeholder="contains…",
+                             help="only images whose id or file name contains this text (case ignored)",
+                             **components.KEPT)
+    order = right.selectbox("Order", list(tables.GALLERY_ORDERS), key="gallery_order", help=ORDER_HELP,
+                            **components.KEPT)
+    left, right = st.columns(2)
     only_wrong = left.toggle("Only misclassified", value=True, key="gallery_only_wrong", **components.KEPT)
     right.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:", key="gallery_clear")
     return dict(approach_id=approach_id, true_classes=true_classes, predicted_classes=predicted,
-                confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong)
+                confidence=tuple(confidence), views=chosen_views, only_wrong=only_wrong, order=order,
+                search=search)
 
 
 def tag_controls(ref, opened, all_tags) -> list[str]:
@@ -87,7 +98,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tag
     if tagged:
         rows = rows[rows["image_id"].isin(tags.tagged_ids(all_tags, tagged))]
     what = "misclassified" if chosen["only_wrong"] else "held-out"
-    narrowed = any(chosen[key] for key in ("true_classes", "predicted_classes", "views")) or \
+    narrowed = any(chosen[key] for key in ("true_classes", "predicted_classes", "views", "search")) or \
         chosen["confidence"] != (0.0, 1.0) or bool(tagged)
     heading, density = st.columns([3, 2], vertical_alignment="bottom")
     heading.subheader(f"{len(rows)} {what} images" + (" matching the filters" if narrowed else ""))
@@ -95,9 +106,10 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tag
     if rows.empty:
         st.info("No images match these filters.")
         return
-    st.caption(f"Most confident answers of **{escape.markdown_text(labels[chosen['approach_id']])}** first. Each card: the true label, then "
-               f"that approach's answer ({tables.RIGHT} right, {tables.WRONG} wrong); **Details** opens the full-size view: every "
-               "approach's probabilities, the tags and the image's nearest training images.")
+    st.caption(f"{chosen['order'].capitalize()} answers of **{escape.markdown_text(labels[chosen['approach_id']])}** first. Each card: the "
+               f"true label, then that approach's answer ({tables.RIGHT} right, {tables.WRONG} wrong) and its "
+               "confidence; **Details** opens the full-size view: every approach's probabilities, the tags and the "
+               "image's nearest training images.")
     shown = [record["id"] for record in tables.representative_approaches(opened.approaches)]
     shown = [chosen["approach_id"]] + [approach_id for approach_id in shown if approach_id != chosen["approach_id"]]
     card_labels = tables.approach_labels([opened.approach(approach_id) for approach_id in shown], short=True)

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis.core import escape
 from analysis.present import figures, label_review
 from analysis.core import tables
+from analysis.stats import approach_agreement
 from dashboard import components, full_view, loaders
 
 GROUPS_PER_PAGE = 24
@@ -96,11 +97,15 @@ groups = label_review.problem_groups(diagnostics, opened.images())
 if not groups:
     st.success("No label problems found: no identical images, and every held-out image is right under some approach.")
     st.stop()
-st.markdown(f"**{len(groups)} possible label problems**: identical files (with conflicting or equal labels, or on both "
-            "sides of the split) and held-out images that every compared approach gets wrong. Judge each from its "
-            "pictures; the CSV lists every image with its path, label and split for a relabelling pass.")
 counts = label_review.problem_counts(groups)
+identical = sum(count for name, count in counts.items() if name != "all_wrong")
+st.markdown(f"**{identical} groups of identical files** (with conflicting or equal labels, or on both sides of the "
+            f"split) and **{counts.get('all_wrong', 0)} held-out images {approach_agreement.MISSED}** "
+            f"({len(diagnostics.get('approaches') or [])} approaches; the same count as in the report, and on Compare "
+            "beside its own choice). Judge each from its pictures; the CSV lists every image with its path, label and "
+            "split for a relabelling pass.")
 kinds = problem_filter(counts)
-shown = [group for group in groups if group["problem"] in kinds]
+shown = [{**group, "number": number} for number, group in  # numbered as shown, from 1 after a filter
+         enumerate((group for group in groups if group["problem"] in kinds), start=1)]
 export_button(ref, shown)
 groups_panel(ref, opened, shown)

@@ -17,7 +17,7 @@ st.title("Linear probe")
 ref, opened = components.require_bundle()
 record = components.require_approach(opened, ref, "probe", "Probe", "probe_choice")
 st.markdown(explain.describe_approach(record))
-components.metric_row(record)
+components.approach_summary(ref, opened, record)
 data = page_panels.page_data(ref, ("probe", record["id"]),
                              lambda: panels.probe_data(page_panels.LoaderSource(ref, opened), record))
 if not data.diagnostics:

@@ -11,13 +11,14 @@ import streamlit as st
 from analysis.core import escape
 from analysis.present import figures
 from analysis.stats import neighbours
+from analysis.core import weights as model_weights
 from analysis.models import texttower
 from dashboard import components, loaders, neighbours_view
 
 SCOPES = {"all images": None, "held-out images": ["eval"], "training images": ["train"],
           "unlabelled test images": ["kaggle_test"]}
 SHOWN = (24, 48, 96)
-PER_ROW = 8
+PER_ROW = 4  # a card keeps its badge, similarity and button label whole (the page is ~820 px wide)
 TOP_FOR_SHARES = 50
 
 
@@ -36,14 +37,20 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
     return source, weights
 
 
-def load_tower(source: texttower.TowerSource, weights: str):
-    """The loaded text tower, or None after saying which file to pass (the page stops there)."""
-    tower = loaders.text_tower(source.model, source.pretrained, source.seed, source.space, weights, source.precision)
+def load_tower(ref, source: texttower.TowerSource, weights: str, phrase: str):
+    """The loaded text tower, or None after saying which file to pass or, with no phrase to search
+    yet, that it is still loading (the page stops there). It loads in the background from the
+    server's first page on (``loaders.start_text_tower``): the page waits for it only to search."""
+    loading = loaders.text_tower_loading(ref.alone(), source.space, weights)
+    if not phrase and not loading.done():
+        return None
+    with st.spinner("Loading the text tower (once per server)…"):
+        tower = loaders.text_tower(ref, source.space, weights)
     if isinstance(tower, str):
         st.error(f"**Text search is not available for this bundle here.** {escape.markdown_text(tower)}",
                  icon=":material/key_off:")
         if st.button("Try again", key="search_retry", icon=":material/refresh:"):
-            loaders.text_tower.clear()
+            loaders.text_tower_loading.clear()
             st.rerun()
         st.caption("The rest of the dashboard does not need these weights.")
         return None
@@ -58,9 +65,9 @@ def query_controls() -> tuple[str, str, int]:
     return phrase, scope, int(shown)
 
 
-def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], phrase: str) -> None:
+def class_panel(table: pd.DataFrame, ranked: pd.DataFrame, classes: list[str], phrase: str, learnt: bool) -> None:
     """Similarity per true class: a box per class and the share of each class among the closest images."""
-    st.markdown(neighbours.read_similarity_by_class(table, phrase, TOP_FOR_SHARES))
+    st.markdown(neighbours.read_similarity_by_class(table, phrase, TOP_FOR_SHARES, learnt, ranked["similarity"]))
     labelled = ranked[ranked["label"].notna()]
     fig = px.box(labelled, x="label", y="similarity", color="label", category_orders={"label": classes},
                  color_discrete_map=figures.class_colours(classes), points=False, template=figures.TEMPLATE,
@@ -92,10 +99,10 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
-                st.markdown(f"**{row.rank}** · {label} <span style='font-size:0.8em'>{row.similarity:.3f}</span>",
-                            unsafe_allow_html=True, help=escape.markdown_text(f"{row.image_id} ({row.split})"))
-                if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", icon=":material/hub:",
-                             width="stretch"):
+                st.markdown(f"<b>{row.rank}</b> · {label}<br><span style='font-size:0.8em'>similarity "
+                            f"{row.similarity:.3f}</span>", unsafe_allow_html=True)
+                if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", width="stretch",
+                             help=escape.markdown_text(f"{row.image_id} ({row.split}): its nearest training images")):
                     neighbours_view.neighbours_dialog(ref, row.image_id)
 
 
@@ -107,8 +114,8 @@ if chosen is None:
     st.stop()
 source, weights = chosen
 phrase, scope, shown = query_controls()
-tower = load_tower(source, weights)
-if tower is None:
+tower = load_tower(ref, source, weights, phrase)
+if tower is None and phrase:
     st.stop()
 if not phrase:
     st.info("Type a phrase — *a broken corn kernel*, *silk cut*, *a discoloured kernel* — to rank the images by "
@@ -119,8 +126,9 @@ query = tower.encode([phrase])[0]
 ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
 st.subheader(f"The {min(shown, len(ranked))} images most similar to “{escape.markdown_text(phrase)}”")
 st.caption(f"Searched: {scope} ({len(ranked)}).")
-class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase)
+class_panel(neighbours.similarity_by_class(ranked, opened.classes, TOP_FOR_SHARES), ranked, opened.classes, phrase,
+            model_weights.learnt(opened.manifest, source.space))
 ranked_images(ref, ranked.head(shown), opened.classes)
-if opened.demo:
-    st.caption("Demo bundle: the text tower has random weights, so the ranking is arbitrary; it shows how the page "
-               "works, not what CLIP finds.")
+if not model_weights.learnt(opened.manifest, source.space):
+    st.caption("The text tower has random weights, so the ranking is arbitrary; it shows how the page works, not what "
+               "CLIP finds.")

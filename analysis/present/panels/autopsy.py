@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.present import explain, figures, ladder_panels, map_views
-from analysis.core import records, tables
+from analysis.core import records, tables, weights
 from analysis.present.panels.ladder import LADDER_PANELS
 from analysis.present.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
@@ -24,6 +24,7 @@ class AutopsyData(PageData):
     evidence: dict | None = None  # the rung that shows the features separate the classes (ladder_panels)
     map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
     map_reading: str = ""           # the reading of every image, with the thinning note
+    learnt: bool = True             # weights learnt from images and texts (analysis.core.weights.learnt)
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
@@ -42,7 +43,8 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
                                                  model_key)
     return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
                        tables.projection_method(source.manifest, projection),
-                       source.diagnostics(f"ladder:{model_key}"), evidence, counts, reading)
+                       source.diagnostics(f"ladder:{model_key}"), evidence, counts, reading,
+                       weights.learnt(source.manifest, model_key))
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
@@ -50,7 +52,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
     PanelSpec("prompt_ladder", "prompt ladder", "Prompts",
               lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
                                                      d.reference.get("uniform_rate")),
-              lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate")),
+              lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate"), d.learnt),
               lambda d: bool(d.diagnostics.get("prompt_sets"))),
     PanelSpec("distribution", "answer distribution", "Prompts",
               lambda d: figures.distribution_figure(d.diagnostics.get("true_distribution", {}),
@@ -61,7 +63,7 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: bool(d.diagnostics.get("predicted_distribution"))),
     PanelSpec("modality_gap", "modality gap", "Where images and texts sit",
               lambda d: figures.modality_gap_figure(d.diagnostics["modality_gap"], d.classes),
-              lambda d: explain.read_modality_gap(d.diagnostics["modality_gap"]),
+              lambda d: explain.read_modality_gap(d.diagnostics["modality_gap"], d.learnt),
               lambda d: bool(d.diagnostics.get("modality_gap")), half=True),
     PanelSpec("margins", "margins", "Where images and texts sit",
               lambda d: figures.margin_figure(d.diagnostics["margins"]),
@@ -71,7 +73,8 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: figures.similarity_figure(d.diagnostics["text_similarity"],
                                                   d.diagnostics["image_centroid_similarity"], d.classes),
               lambda d: explain.read_similarity(d.diagnostics["text_similarity"],
-                                                d.diagnostics["image_centroid_similarity"], d.classes, d.evidence),
+                                                d.diagnostics["image_centroid_similarity"], d.classes, d.evidence,
+                                                d.learnt),
               lambda d: bool(d.diagnostics.get("text_similarity") and d.diagnostics.get("image_centroid_similarity"))),
     PanelSpec("reliability", "calibration", "Confidence and mistakes",
               lambda d: figures.reliability_figure(d.diagnostics["reliability"]),

@@ -25,13 +25,14 @@ def _oracle_note(ladder: dict) -> str:
 # ``d`` is the autopsy page's data (``panels.AutopsyData``): ``d.ladder`` is ``ladder:{model key}``.
 LADDER_PANELS: tuple[PanelSpec, ...] = (
     PanelSpec("ladder", "ladder of fixes", LADDER_HEADING,
-              lambda d: ladder_panels.waterfall_figure(d.ladder), lambda d: ladder_panels.read_ladder(d.ladder),
+              lambda d: ladder_panels.waterfall_figure(d.ladder), lambda d: ladder_panels.read_ladder(d.ladder, d.learnt),
               lambda d: bool(d.ladder), missing="ladder"),
     PanelSpec("ladder_table", "ladder table", LADDER_HEADING, None, lambda d: _oracle_note(d.ladder),
               lambda d: bool(d.ladder.get("rungs")),
               table=lambda d: ladder_panels.ladder_table(d.ladder).drop(columns=["approach"])),
     PanelSpec("alignment", "alignment table", "Does each class prompt point at its own images?", None,
-              lambda d: ladder_panels.read_alignment(d.ladder["alignment"]), lambda d: bool(d.ladder.get("alignment")),
+              lambda d: ladder_panels.read_alignment(d.ladder["alignment"], d.learnt),
+              lambda d: bool(d.ladder.get("alignment")),
               table=lambda d: ladder_panels.alignment_frame(d.ladder["alignment"], d.classes)),
 )
 

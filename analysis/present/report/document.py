@@ -15,7 +15,9 @@ import plotly.offline
 from markupsafe import Markup
 
 from analysis.present import reproduce
+from analysis.core import weights
 from analysis.core.bundle import Bundle, now
+from analysis.present.report.html import inline_markdown
 from analysis.present.report.sections import ReportBuilder
 
 # The browser may load nothing from anywhere: inline scripts and styles, images from data: URIs.
@@ -67,13 +69,12 @@ def plotly_js() -> str:
 
 
 def demo_banner(bundle: Bundle) -> Markup | str:
-    """The warning at the top of a demo bundle's report ("" for real data)."""
-    if not bundle.demo:
+    """The warning at the top of the report ("" for real data of pretrained models): a demo bundle,
+    and every model that is not pretrained (:func:`analysis.core.weights.banner`)."""
+    text = weights.banner(bundle.manifest)
+    if not text:
         return ""
-    made_by = bundle.manifest.get("generated_by")
-    return Markup('<div class="banner" role="alert"><strong>Demo bundle.</strong> {}</div>').format(
-        "Synthetic images and random model weights" + (f" ({made_by})" if made_by else "")
-        + ". These numbers show how CornLens works; they say nothing about CLIP.")
+    return Markup('<div class="banner" role="alert">{}</div>').format(inline_markdown(text))
 
 
 def render_html(bundle: Bundle) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import math
 
-from analysis.stats import choices
+from analysis.stats import approach_agreement, choices
 from analysis.present import explain
-from analysis.core import tables
+from analysis.core import tables, weights
 from analysis.core.bundle import Bundle, BundleError
 from analysis.core.records import best_per_model, choice_accuracy
 
@@ -59,7 +59,8 @@ def key_findings(bundle: Bundle) -> list[str]:
         accuracy = zeroshot["metrics"]["accuracy"]
         findings.append(f"The zero-shot run chosen on the training images ({labels[zeroshot['id']]}) scores "
                         f"{accuracy:.3f}, "
-                        f"{explain.versus(accuracy, majority)} the majority-class rate of {majority:.3f} "
+                        f"{explain.versus(accuracy, majority, zeroshot['metrics'].get('accuracy_ci'))} the "
+                        f"majority-class rate of {majority:.3f} "
                         f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
     probe = chosen_of_kind(bundle, "probe")
     if probe and zeroshot:
@@ -68,7 +69,8 @@ def key_findings(bundle: Bundle) -> list[str]:
                         "the zero-shot run chosen on the training images.")
     finetune = chosen_of_kind(bundle, "finetune")
     if finetune and probe:
-        findings.append(f"Fine-tuning ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
+        trained = "Fine-tuning" if weights.weights_kind(finetune) == weights.PRETRAINED else "Training from scratch"
+        findings.append(f"{trained} ({labels[finetune['id']]}) scores {finetune['metrics']['accuracy']:.3f}, "
                         f"{explain.difference(finetune['metrics']['accuracy'], probe['metrics']['accuracy'])} "
                         "the linear probe.")
     stats = next((record for record in bundle.approaches if record["id"] == "baseline:image-stats"), None)
@@ -88,11 +90,13 @@ def key_findings(bundle: Bundle) -> list[str]:
                         f"{tables.shots_text(shots)} labelled images per class.")
     elif probe_diagnostics.get("effective_shots_bound") == "never":
         findings.append("The probe never reaches zero-shot within the labelled images of this bundle.")
-    all_wrong = diagnostics(bundle, "agreement").get("all_wrong")
+    agreement = diagnostics(bundle, "agreement")
     n_eval = bundle.approaches[0]["metrics"].get("n") if bundle.approaches else None
-    if all_wrong is not None and n_eval:
-        findings.append(f"{len(all_wrong)} held-out images ({len(all_wrong) / n_eval:.0%}) are missed by every "
-                        "approach: candidates for label problems.")
+    if agreement.get("all_wrong") is not None and n_eval:
+        named = [labels.get(approach_id, approach_id) for approach_id in agreement.get("approaches", [])]
+        findings.append(f"{approach_agreement.missed_sentence(len(agreement['all_wrong']), named)}: "
+                        f"{len(agreement['all_wrong']) / n_eval:.0%} of the held-out images, candidates for label "
+                        "problems.")
     return findings
 
 

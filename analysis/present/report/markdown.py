@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.present import ladder_panels, reproduce
-from analysis.core import tables
+from analysis.core import tables, weights
 from analysis.core.bundle import Bundle
 from analysis.core.escape import markdown_text  # text from the data made inert: no table break, link or HTML
 from analysis.present.report.findings import diagnostics, key_findings, missing_line
@@ -49,9 +49,8 @@ def render_markdown(bundle: Bundle) -> str:
     dataset = bundle.manifest.get("dataset", {})
     n_eval = bundle.manifest.get("split", {}).get("counts", {}).get("eval", "?")
     lines = ["## CornLens results", ""]
-    if bundle.demo:
-        lines += ["> **Demo bundle**: synthetic images and random-weight models; these numbers say nothing "
-                  "about CLIP.", ""]
+    if weights.banner(bundle.manifest):
+        lines += [f"> {weights.banner(bundle.manifest)}", ""]
     verdict = diagnostics(bundle, "verdict")
     if verdict:
         lines += ["**Verdict**", "", ladder_panels.verdict_markdown(verdict), ""]

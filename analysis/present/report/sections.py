@@ -18,6 +18,7 @@ from markupsafe import Markup
 from analysis.present import explain, figures, panels
 from analysis.core import records, tables
 from analysis.data import split as split_module
+from analysis.stats import approach_agreement
 from analysis.core.bundle import Bundle, BundleError
 from analysis.present.report.inspection import neighbours_body, tagged_body
 from analysis.present.report.findings import KIND_ORDER, chosen_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
@@ -229,7 +230,8 @@ class ReportBuilder:
                                                                                      self.colours))])
                      for image_id in all_wrong[:ALL_WRONG_SHOWN]]
             parts.append(Markup("<h3>{}</h3><div class=\"gallery\">{}</div>").format(
-                f"Missed by every approach ({min(len(all_wrong), ALL_WRONG_SHOWN)} of {len(all_wrong)} shown)",
+                f"{approach_agreement.MISSED.capitalize()} ({min(len(all_wrong), ALL_WRONG_SHOWN)} of "
+                f"{len(all_wrong)} shown)",
                 Markup("").join(cards)))
         stored = diagnostics(self.bundle, "label_problems")
         problems = tables.label_problems_table(stored)

@@ -1,0 +1,41 @@
+"""The comparative word from the interval the page shows: one place, so a sentence never says
+"not clearly better" beside an interval that lies wholly below 0.
+
+A difference (or an accuracy against a reference rate) is *clearly* above when its whole 95%
+interval lies above the reference, *clearly* below when it lies wholly below, and level otherwise.
+Every reading that compares two numbers takes its word from :func:`direction` and says it with
+:func:`than` or :func:`relation`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+ABOVE, BELOW, LEVEL = "above", "below", "level"
+
+
+def direction(interval: Sequence[float | None] | None, reference: float = 0.0) -> str:
+    """``above``, ``below`` or ``level``: where ``interval`` ([low, high]) lies against ``reference``
+    (a missing interval is ``level``: nothing can be said)."""
+    if not interval or interval[0] is None or interval[1] is None:
+        return LEVEL
+    low, high = float(interval[0]), float(interval[1])
+    return ABOVE if low > reference else BELOW if high < reference else LEVEL
+
+
+def than(found: str, better: str = "better", worse: str = "worse") -> str:
+    """``clearly better than``, ``clearly worse than`` or ``not clearly different from`` for a
+    :func:`direction`."""
+    return {ABOVE: f"clearly {better} than", BELOW: f"clearly {worse} than",
+            LEVEL: "not clearly different from"}[found]
+
+
+def relation(found: str) -> str:
+    """``clearly above``, ``clearly below`` or ``level with (within its interval)`` for a :func:`direction`."""
+    return {ABOVE: "clearly above", BELOW: "clearly below", LEVEL: "level with (within its interval)"}[found]
+
+
+def listed(names: Sequence[str], emphasis: str = "*") -> str:
+    """``*a*``, ``*a* and *b*``, ``*a*, *b* and *c*``: every name of a tie, never one picked by order."""
+    said = [f"{emphasis}{name}{emphasis}" for name in names]
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
