@@ -1,9 +1,8 @@
 """One or two sentences that read each figure for the user, and what to run for a missing part.
 
 Each ``read_*`` function takes the same data as its figure in :mod:`analysis.present.figures` and returns
-Markdown text (class names in *italics*), so the dashboard and the report say the same thing. Every
-name taken from a bundle (class, prompt set, approach, device) is escaped (:mod:`analysis.core.escape`).
-"""
+Markdown text (class names in *italics*, escaped by :mod:`analysis.core.escape`), so the dashboard and the
+report say the same thing."""
 
 from __future__ import annotations
 
@@ -223,7 +222,6 @@ def read_modality_gap(gap: dict, learnt: bool = True) -> str:
     if per_class:
         widest = max(per_class, key=per_class.get)
         text += f" The gap is widest for *{_text(widest)}* ({per_class[widest]:.2f})."
-    cosine = gap.get("image_text_cosine") or {}
     if cosine:
         text += f" The cosine between an image class and its own prompt is at most {max(cosine.values()):.2f}."
     return text
@@ -428,8 +426,7 @@ SCRATCH_WARNING = "Trained from scratch: expect far lower accuracy than with Ima
 
 def read_weights(finetune: dict) -> str:
     """Where a fine-tuned network started from, and whether predictions use test-time augmentation."""
-    weights = finetune.get("weights")
-    return (f"Started from **{_text(WEIGHTS.get(weights, weights or 'unknown weights'))}**"
+    return (f"Started from **{_text(WEIGHTS.get(finetune.get('weights'), finetune.get('weights') or 'unknown weights'))}**"
             + (" · test-time augmentation on" if finetune.get("tta") else "") + ".")
 
 
@@ -498,7 +495,6 @@ def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | N
 
 def describe_approach(record: dict) -> str:
     """One line of facts about an approach: model, weights, time, device."""
-    parts = [_text(approach_label(record))]
-    if record.get("wall_time_s") is not None:
-        parts.append(f"{duration_text(record['wall_time_s'])} on {_text(record.get('device') or 'an unknown device')}")
-    return " · ".join(parts)
+    timed = record.get("wall_time_s") is not None
+    return " · ".join([_text(approach_label(record))] + [
+        f"{duration_text(record['wall_time_s'])} on {_text(record.get('device') or 'an unknown device')}"] * timed)
