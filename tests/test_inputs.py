@@ -119,6 +119,10 @@ def test_every_stage_with_a_done_rule_declares_its_inputs(stage_name):
 
 
 KEY = "CornLens-Tiny:random"
+# The demo's random-weight CLIP answers almost always one class, so which set wins is near chance:
+# the test asks that every reader names the same one, whichever it is, and that the stages that
+# choose among the sets ran again.
+MINE = {"name": "mine", "templates": ["picture {}"], "classnames": {"pure": "corn pure"}}
 
 
 def chosen_prompt_sets(path) -> dict[str, str]:
@@ -166,7 +170,7 @@ def test_a_prompt_file_added_to_a_finished_bundle_gives_one_chosen_set_everywher
     assert "finetune: convnext_atto already in the bundle; skipped" in caplog.text  # not downstream: kept
     assert "baselines: baselines already in the bundle; skipped" in caplog.text
     found = chosen_prompt_sets(out)
-    assert set(found.values()) == {"mine"}, found
+    assert len(set(found.values())) == 1, found
     opened = bundle.open_bundle(out)
     assert opened.approach(f"zeroshot:{KEY}:mine")["params"]["templates"] == MINE["templates"]
     assert opened.approach(f"probe:{KEY}")["inputs"]["prompt sets"] != \
