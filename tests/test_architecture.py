@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=None)
 def source_files() -> dict[str, Path]:
     return {module_name(path): path for package in PACKAGES for path in sorted((PROJECT_ROOT / package).rglob("*.py"))}
 
@@ -142,6 +144,7 @@ WRITERS = {("analysis.core.bundle", name) for name in (
     ("analysis.core.atomic", "atomic_path"), ("analysis.core.atomic", "transaction")}
 
 
+@functools.lru_cache(maxsize=None)
 def module_functions(module: str) -> dict[str, ast.AST]:
     """Every function of ``module`` by name (methods as ``Class.name``), and the module body as ``<module>``."""
     tree = ast.parse(source_files()[module].read_text())
@@ -155,7 +158,8 @@ def module_functions(module: str) -> dict[str, ast.AST]:
     return found
 
 
-def import_names(module: str, known: set[str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+@functools.lru_cache(maxsize=None)
+def import_names(module: str, known: frozenset[str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """(alias → project module, name → (project module, function)) of every import in ``module``."""
     modules, names = {}, {}
     for node in ast.walk(ast.parse(source_files()[module].read_text())):
@@ -190,7 +194,7 @@ def code_nodes(node: ast.AST):
 def referenced_functions(module: str, node: ast.AST, known: set[str]) -> set[tuple[str, str]]:
     """The project functions that ``node`` (a function of ``module``) refers to."""
     local = module_functions(module)
-    modules, names = import_names(module, known)
+    modules, names = import_names(module, frozenset(known))
     found = set()
     for child in code_nodes(node):
         if isinstance(child, ast.Name):
