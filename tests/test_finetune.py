@@ -39,7 +39,8 @@ def test_interrupted_training_resumes_from_its_checkpoint(synthetic_data, tmp_pa
 
     def run(path, **kwargs):
         model = finetune.build_model(spec, len(classes), "scratch", seed=5)
-        return finetune.train(model, train_set, val_set, config, path, torch.device("cpu"), show_progress=False,
+        return finetune.train(model, train_set, val_set, config, path, torch.device("cpu"), bundle.atomic_path,
+                              show_progress=False,
                               **kwargs)
 
     whole = run(tmp_path / "whole.pt")

@@ -90,9 +90,12 @@ def test_cache_reuses_unchanged_images(tmp_path, monkeypatch):
                            "split": ["train"] * 4, "fold": [0] * 4, "content_hash": ["h0", "h1", "h2", "h3"]})
     out = tmp_path / "bundle"
     bundle.create_bundle(out, {"classes": ["a", "b"], "dataset": {"root": str(root)}}, images)
-    first = imagestats.cached_table(out, images, root, show_progress=False)
-    assert first["image_id"].tolist() == images["image_id"].tolist()
+    assert imagestats.read_cached(out / imagestats.TABLE_FILE) is None
+    first, changed = imagestats.refreshed_table(None, images, root, show_progress=False)
+    assert changed and first["image_id"].tolist() == images["image_id"].tolist()
+    bundle.save_features(out, imagestats.TABLE_NAME, first)
     assert bundle.read_manifest(out)["features"]["image_stats"]["file"] == imagestats.TABLE_FILE
+    assert imagestats.refreshed_table(imagestats.read_cached(out / imagestats.TABLE_FILE), images, root)[1] is False
 
     computed: list = []
     real_compute = imagestats.compute_table
@@ -104,9 +107,11 @@ def test_cache_reuses_unchanged_images(tmp_path, monkeypatch):
     monkeypatch.setattr(imagestats, "compute_table", counting)
     Image.new("RGB", (7, 9), (10, 20, 30)).save(paths[2])
     changed = images.assign(content_hash=["h0", "h1", "changed", "h3"])
-    second = imagestats.cached_table(out, changed, root, show_progress=False)
+    second, _ = imagestats.refreshed_table(imagestats.read_cached(out / imagestats.TABLE_FILE), changed, root,
+                                           show_progress=False)
     assert computed == [root / paths[2].name]
     assert second.loc[2, ["width", "height", "red_mean"]].tolist() == [7, 9, 10]
     stats = list(imagestats.STAT_COLUMNS)
     pd.testing.assert_frame_equal(second.drop(index=2)[stats], first.drop(index=2)[stats])
-    assert pd.read_parquet(out / imagestats.TABLE_FILE)["content_hash"].tolist() == ["h0", "h1", "changed", "h3"]
+    assert second["content_hash"].tolist() == ["h0", "h1", "changed", "h3"]
+    assert imagestats.refreshed_table(second.iloc[:2], changed, root)[1]  # rows removed or missing: changed

@@ -91,19 +91,77 @@ def test_the_training_best_prompt_set_is_reported_not_the_held_out_best():
     assert choice["chosen_eval_accuracy"] == 0.40
 
 
-def test_climb_chooses_the_prompt_set_on_the_training_rows_only():
-    images, labels, index, is_train, folds, centres, _ = clusters(seed=3)
+def crossed_winners(seed: int = 0):
+    """Embeddings where every choice of the climb has one winner on the training rows and another on
+    the held-out rows.
+
+    Dimensions 0–23 place images in four regions (one per class) where k-NN lives; 24–27 are the
+    directions of the "train" prompt set's classes, 28–31 those of the "held-out" set. Training images
+    lean (weakly) on their label's "train" direction, held-out images on the "held-out" one, so each
+    prompt set (and each wording made of it) is perfect on one side and at chance on the other. In each
+    region 60% of the training images are of its class, the rest of the others, and training images come
+    in tight twin pairs split across folds: in cross-validation the single nearest neighbour (the twin)
+    is always right and a wide vote only 60%; held-out images, placed at random in their class's region,
+    are found by a wide vote and missed 40% of the time by the nearest neighbour.
+    """
+    rng = np.random.default_rng(seed)
+    dim, n_classes = 32, len(CLASSES)
+    rows, labels, train = [], [], []
+
+    def image(region: int, label: int, text_direction: int) -> np.ndarray:
+        point = np.zeros(dim)
+        point[region] = 3.0
+        point[4:24] = rng.normal(size=20)
+        point[text_direction] = 0.6
+        return point
+
+    for region in range(n_classes):
+        pair_labels = [region] * 9 + [other for other in range(n_classes) if other != region] * 2
+        for label in pair_labels:
+            base = image(region, label, 24 + label)
+            for _ in range(2):  # twins
+                rows.append(base + rng.normal(scale=0.01, size=dim))
+                labels.append(label)
+                train.append(True)
+        for _ in range(30):
+            rows.append(image(region, region, 28 + region))
+            labels.append(region)
+            train.append(False)
+    images, label_index, is_train = rungs.normalize(np.asarray(rows)), np.asarray(labels), np.asarray(train)
+    pair = np.cumsum(is_train) // 2  # twins share a pair number
+    folds = np.where(is_train, (pair + np.arange(len(rows))) % 4, -1)  # twins land in different folds
+    sets = {"train": np.eye(dim)[24:28], "held-out": np.eye(dim)[28:32]}
+    return images, np.asarray(CLASSES, dtype=object)[label_index], label_index, is_train, folds, sets
+
+
+def test_climb_chooses_on_the_training_rows_where_the_held_out_winner_differs():
+    images, labels, index, is_train, folds, sets = crossed_winners()
     held_out = ~is_train
-    # "flip" swaps two classes' prompts on the held-out rows' favourite … by being right only on train rows:
-    # score both sets on train and eval and check the choice follows train.
-    noisy = rungs.normalize(centres + 0.8 * np.random.default_rng(4).normal(size=centres.shape))
-    sets = {"clean": centres, "noisy": noisy}
-    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, wordings_of(centres), held_out,
-                           is_eval=held_out)
-    train_scores = climbed.prompt_choice["train_accuracy"]
-    assert climbed.prompt_choice["prompt_set"] == max(train_scores, key=train_scores.get)
-    assert set(train_scores) == {"clean", "noisy"}
-    assert "oracle_prompt_set" in climbed.prompt_choice
+
+    def candidates(prompt_set):
+        return [[rungs.Wording(name, "prompt set", sets[prompt_set][c]),
+                 rungs.Wording(f"{name} (other)", "wordings file", sets["held-out" if prompt_set == "train" else "train"][c])]
+                for c, name in enumerate(CLASSES)]
+
+    grid = (1, 3, 5, 9, 15, 25)
+    climbed = rungs.climb(images, labels, is_train, folds, CLASSES, sets, 100.0, candidates, held_out,
+                          is_eval=held_out, k_grid=grid)
+    # the prompt set: perfect on training rows, at chance on held-out ones — and the other way round
+    assert climbed.prompt_choice["train_accuracy"] == {"train": 1.0, "held-out": pytest.approx(0.25, abs=0.05)}
+    assert climbed.prompt_choice["prompt_set"] == "train" and climbed.prompt_choice["oracle_prompt_set"] == "held-out"
+    # the wording: the chosen set's own, though the other wins on the held-out rows
+    worded = climbed.rungs["zeroshot-worded"].choice["wordings"]
+    assert [worded[name]["text"] for name in CLASSES] == CLASSES
+    own = rungs.accuracy(index[held_out], rungs.zeroshot_logits(images[held_out], sets["train"], 100).argmax(1))
+    other = rungs.accuracy(index[held_out], rungs.zeroshot_logits(images[held_out], sets["held-out"], 100).argmax(1))
+    assert other > own + 0.5
+    # k: the twin (k = 1) wins the cross-validation on the training rows, a wide vote wins on held-out rows
+    assert climbed.rungs["knn"].choice["k"] == 1
+    held_out_accuracy = {k: KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")
+                         .fit(images[is_train], index[is_train]).score(images[held_out], index[held_out])
+                         for k in grid}
+    assert max(held_out_accuracy, key=held_out_accuracy.get) > 1
+    assert max(held_out_accuracy.values()) > held_out_accuracy[1] + 0.2
 
 
 def test_centroid_rung_equals_a_hand_computation():

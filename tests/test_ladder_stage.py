@@ -16,12 +16,15 @@ KEY = "CornLens-Tiny:random"
 
 def test_every_rung_is_an_approach_with_a_submission(demo_bundle):
     opened = bundle.open_bundle(demo_bundle)
+    assert (opened.images()["split"] == "kaggle_test").sum() == 60  # the demo has a test set: submissions are due
     ids = {record["id"] for record in opened.approaches}
+    submissions = opened.manifest["submissions"]
     for name in rungs.COMPUTED_RUNGS:
         record = opened.approach(f"{name}:{KEY}")
         assert record["kind"] == name and record["model_key"] == KEY
         assert record["params"]["trained_on"] == "train"
-        assert f"{name}:{KEY}" in opened.manifest.get("submissions", {}) or not opened.manifest.get("submissions")
+        assert submissions[f"{name}:{KEY}"]["rows"] > 0
+        assert (demo_bundle / submissions[f"{name}:{KEY}"]["file"]).is_file()
     assert {f"{name}:{KEY}" for name in rungs.COMPUTED_RUNGS} <= ids
     agreement = opened.diagnostics("agreement")
     assert {f"{name}:{KEY}" for name in rungs.COMPUTED_RUNGS} <= set(agreement["approaches"])

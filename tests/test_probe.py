@@ -172,3 +172,43 @@ def test_the_c_sweep_figure_draws_the_line_the_choice_is_read_from():
     figure = figures.c_sweep_figure(sweep, choices.one_standard_error_c(sweep))
     lines = [shape.y0 for shape in figure.layout.shapes if shape.y0 == shape.y1 and shape.yref == "y"]
     assert lines == [pytest.approx(0.56 - standard_error)] and choices.one_standard_error_c(sweep) == 0.1
+
+
+def test_best_c_and_blend_alpha_match_scikit_learn_run_directly(tmp_path):
+    """C (one-standard-error rule) and the blend weight recomputed from scratch with scikit-learn's own
+    cross-validation (fresh, fully converged fits in float64), not from the stage's output."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import PredefinedSplit, cross_val_predict, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    context = hand_made_bundle(tmp_path / "b", n=320, n_test=0, spread=0.25)
+    runner.run_stage(probe.STAGE, context)
+    opened = bundle.open_bundle(tmp_path / "b")
+    found = opened.diagnostics(f"probe:{KEY}")
+    images = opened.images()
+    train = (images["split"] == "train").to_numpy()
+    features = np.asarray(opened.embeddings(f"{KEY}:features"), dtype=np.float64)[train]
+    labels, folds = images.loc[train, "label"].to_numpy(dtype=str), images.loc[train, "fold"].to_numpy()
+    cv = PredefinedSplit(folds)
+
+    def model(c):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=10_000))
+
+    walked = [row["C"] for row in found["c_sweep"]]
+    scores = {c: cross_val_score(model(c), features, labels, cv=cv) for c in walked}
+    best = max(walked, key=lambda c: scores[c].mean())  # the first (strongest regularisation) on a tie
+    standard_error = scores[best].std(ddof=1) / np.sqrt(len(scores[best]))
+    expected_c = min(c for c in walked if scores[c].mean() >= scores[best].mean() - standard_error)
+    assert found["best_C"] == expected_c
+    assert len({row["C"] for row in found["c_sweep"]}) > 2  # a real choice among several values
+
+    out_of_fold = cross_val_predict(model(expected_c), features, labels, cv=cv, method="predict_proba")
+    out_of_fold = out_of_fold[:, [sorted(CLASSES).index(name) for name in CLASSES]]  # scikit-learn sorts classes
+    zeroshot = opened.predictions(found["zeroshot_approach"]).set_index("image_id")
+    zeroshot = zeroshot.loc[images.loc[train, "image_id"], [f"prob_{name}" for name in CLASSES]].to_numpy()
+    alphas = [row["alpha"] for row in found["blend"]]
+    train_accuracy = [np.mean(np.asarray(CLASSES)[(a * zeroshot + (1 - a) * out_of_fold).argmax(1)] == labels)
+                      for a in alphas]
+    assert found["blend_alpha"] == alphas[int(np.argmax(train_accuracy))]  # the smallest alpha on a tie
+    assert [row["train_accuracy"] for row in found["blend"]] == pytest.approx(train_accuracy, abs=0.02)

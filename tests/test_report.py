@@ -357,7 +357,7 @@ def test_cli_bad_bundle_is_a_clear_error(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 def test_report_renders_in_headless_chromium(hostile_bundle, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements-dev.txt) is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
     path = report.write_report(hostile_bundle.path, tmp_path / "report.html")
     requests, errors = [], []
     with sync_api.sync_playwright() as playwright:

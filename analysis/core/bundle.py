@@ -41,6 +41,7 @@ MANIFEST = "manifest.json"
 IMAGES = "images.parquet"
 THUMBNAILS = "thumbnails.parquet"
 PREDICTIONS, EMBEDDINGS, PROJECTIONS, DIAGNOSTICS = "predictions", "embeddings", "projections", "diagnostics"
+FEATURES = "features"
 IMAGE_COLUMNS = ("image_id", "path", "seed_id", "view", "label", "split", "fold")
 PREDICTION_COLUMNS = ("image_id", "pred_label")
 
@@ -417,7 +418,7 @@ def create_bundle(path: str | Path, manifest: dict, images: pd.DataFrame,
         old = read_manifest(path)
         if (old["dataset"].get("fingerprint") == manifest["dataset"].get("fingerprint")
                 and old.get("split") == manifest.get("split")):
-            kept = {key: old[key] for key in ("approaches", "embeddings", "projections", "features", "runs")
+            kept = {key: old[key] for key in ("approaches", "embeddings", "projections", FEATURES, "runs", "inputs")
                     if key in old}
     except BundleError:
         pass
@@ -490,6 +491,14 @@ def save_embeddings(path: str | Path, name: str, array: np.ndarray, **meta: Any)
     with transaction():
         write_npy(Path(path) / entry["file"], array)
         update_manifest(path, lambda manifest: manifest.setdefault("embeddings", {}).__setitem__(name, entry))
+
+
+def save_features(path: str | Path, name: str, frame: pd.DataFrame, **meta: Any) -> None:
+    """Store a per-image table under ``features/`` and list it in the manifest (``features.<name>``)."""
+    entry = {"file": f"{FEATURES}/{file_stem(name)}.parquet", **meta}
+    with transaction():
+        write_parquet(Path(path) / entry["file"], frame)
+        update_manifest(path, lambda manifest: manifest.setdefault(FEATURES, {}).__setitem__(name, entry))
 
 
 def save_projection(path: str | Path, name: str, frame: pd.DataFrame, **meta: Any) -> None:

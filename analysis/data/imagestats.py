@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from analysis.core import bundle
 from analysis.data.engine import RayEngine
 from analysis.data.loading import load_rgb
 from analysis.core.progress import progress
@@ -32,9 +31,8 @@ SIZE_FEATURES = ("width", "height", "aspect")
 COLOUR_FEATURES = ("red_mean", "green_mean", "blue_mean", "red_std", "green_std", "blue_std",
                    "saturation_mean", "saturation_std", "value_mean", "value_std")
 STAT_COLUMNS = SIZE_FEATURES + COLOUR_FEATURES
-FEATURES = "features"
 TABLE_NAME = "image_stats"
-TABLE_FILE = f"{FEATURES}/{TABLE_NAME}.parquet"
+TABLE_FILE = f"features/{TABLE_NAME}.parquet"  # as bundle.save_features names it
 # Images per thread task: large enough that pool overhead vanishes, small enough for a smooth bar.
 CHUNK = 64
 LEVELS = np.arange(256, dtype=np.float64)
@@ -119,51 +117,47 @@ def compute_table(paths: Sequence[str | Path], workers: int = 4, show_progress: 
                         columns=list(STAT_COLUMNS))
 
 
-def cached_table(bundle_path: str | Path, images: pd.DataFrame, root: str | Path, workers: int = 4,
-                 show_progress: bool = True, engine: RayEngine | None = None) -> pd.DataFrame:
-    """The statistics of every image of ``images``, reusing ``features/image_stats.parquet``.
+def read_cached(path: str | Path) -> pd.DataFrame | None:
+    """The statistics table stored at ``path`` (``features/image_stats.parquet`` of a bundle), or None
+    when it is absent, unreadable or lacks a column: a damaged cache only costs a recomputation."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        cached = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        log.warning("%s: unreadable (%s); recomputing the image statistics", path, error)
+        return None
+    return None if {"image_id", "content_hash", *STAT_COLUMNS} - set(cached.columns) else cached
+
+
+def refreshed_table(cached: pd.DataFrame | None, images: pd.DataFrame, root: str | Path, workers: int = 4,
+                    show_progress: bool = True, engine: RayEngine | None = None) -> tuple[pd.DataFrame, bool]:
+    """The statistics of every image of ``images``, reusing the rows of ``cached``.
 
     A cached row is reused when its ``image_id`` and ``content_hash`` both match, so changed
-    files are recomputed and removed ones dropped. The table is written back and listed in the
-    manifest under ``features.image_stats``.
+    files are recomputed and removed ones dropped. Writing the table back is the caller's
+    (the baselines stage stores it through its run context).
 
     Args:
-        bundle_path: the bundle folder.
+        cached: an earlier table (:func:`read_cached`), or None.
         images: the bundle's images table (``image_id``, ``path``, ``content_hash``).
         root: the dataset folder that ``path`` is relative to.
 
     Returns:
-        DataFrame with ``image_id``, ``content_hash`` and ``STAT_COLUMNS``, rows in ``images`` order.
+        (DataFrame with ``image_id``, ``content_hash`` and ``STAT_COLUMNS``, rows in ``images`` order;
+        whether it differs from ``cached``).
     """
-    bundle_path, root = Path(bundle_path), Path(root)
     keys = images[["image_id", "content_hash"]].reset_index(drop=True)
-    cache_path = bundle_path / TABLE_FILE
-    cached = pd.DataFrame(columns=["image_id", "content_hash", *STAT_COLUMNS])
-    if cache_path.is_file():
-        try:
-            cached = pd.read_parquet(cache_path)
-        except (OSError, ValueError) as error:  # a damaged cache only costs a recomputation
-            log.warning("%s: unreadable (%s); recomputing the image statistics", cache_path, error)
-    if set(STAT_COLUMNS) - set(cached.columns):
-        cached = cached.iloc[0:0]
+    if cached is None:
+        cached = pd.DataFrame(columns=["image_id", "content_hash", *STAT_COLUMNS])
     table = keys.merge(cached[["image_id", "content_hash", *STAT_COLUMNS]], on=["image_id", "content_hash"],
                        how="left")
     todo = table[STAT_COLUMNS[0]].isna().to_numpy()
     if todo.any():
         log.info("image statistics: %d of %d images to compute (%d cached)", todo.sum(), len(table),
                  len(table) - todo.sum())
-        paths = [root / relative for relative in images["path"].to_numpy()[todo]]
+        paths = [Path(root) / relative for relative in images["path"].to_numpy()[todo]]
         table.loc[todo, list(STAT_COLUMNS)] = compute_table(paths, workers, show_progress, engine).to_numpy()
     table[list(STAT_COLUMNS)] = table[list(STAT_COLUMNS)].astype(np.float64)
-    if todo.any() or len(cached) != len(table):
-        bundle.write_parquet(cache_path, table)
-    register_table(bundle_path, len(table))
-    return table
-
-
-def register_table(bundle_path: str | Path, n_images: int) -> None:
-    """List the statistics table in the manifest (``features.image_stats``); a re-run of the data
-    part rewrites the manifest without it."""
-    entry = {"file": TABLE_FILE, "columns": list(STAT_COLUMNS), "n_images": n_images}
-    bundle.update_manifest(bundle_path, lambda manifest: manifest.setdefault(FEATURES, {}).__setitem__(
-        TABLE_NAME, entry))
+    return table, bool(todo.any() or len(cached) != len(table))

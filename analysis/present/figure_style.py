@@ -111,7 +111,7 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
+def layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, **extra) -> go.Figure:
     # The title sits at the very top and the legend in one row under it, both above the plot.
     figure.update_layout(title=dict(text=title, y=0.98, yanchor="top", yref="container") if title else None,
                          template=TEMPLATE, height=height, margin=dict(l=10, r=10, t=85 if title else 40, b=10),
@@ -120,7 +120,7 @@ def _layout(figure: go.Figure, title: str | None = None, height: int = HEIGHT, *
     return figure
 
 
-def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rate: float | None,
+def reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rate: float | None,
                      horizontal: bool = True, **where) -> None:
     """Dashed lines for the majority-class rate and the uniform guess, labelled on the line."""
     for name, rate, text in (("majority", majority_rate, "majority class"), ("uniform", uniform_rate, "uniform guess")):
@@ -139,7 +139,7 @@ def _reference_lines(figure: go.Figure, majority_rate: float | None, uniform_rat
                                   font=dict(color=REFERENCE_LINE[name]["color"], size=11))
 
 
-def _vertical_marker(figure: go.Figure, x: float, text: str, colour: str, dash: str, log_axis: bool = False) -> None:
+def vertical_marker(figure: go.Figure, x: float, text: str, colour: str, dash: str, log_axis: bool = False) -> None:
     """A labelled vertical line. On a log axis the label's x is given in log10 units, as plotly
     wants (``add_vline``'s own label lands in the wrong place there)."""
     figure.add_vline(x=x, line=dict(color=colour, dash=dash))

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from analysis.present.figure_style import (  # noqa: F401 (the look; re-exported, callers say figures.class_colours)
     CORRECTNESS_COLOURS, COUNT_SCALE, HEIGHT, KIND_COLOURS, PERCENT_AXIS, SERIES_COLOURS, SIMILARITY_SCALE, TEMPLATE,
-    VIEW_COLOURS, _layout, _reference_lines, _vertical_marker, class_colours, wrap)
+    VIEW_COLOURS, layout, reference_lines, vertical_marker, class_colours, wrap)
 from analysis.present.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
     accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.core.records import QUANTILE_LEVELS
@@ -41,10 +41,10 @@ def headline_figure(table: pd.DataFrame, majority_rate: float | None, uniform_ra
                      arrayminus=(rows["accuracy"] - rows["ci_low"]).fillna(0), color="#333333"),
         text=[f"{value:.1%}" for value in rows["accuracy"]], textposition="inside", insidetextanchor="start",
         hovertemplate="%{y}<br>accuracy %{x:.1%}<extra></extra>", showlegend=False))
-    _reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
+    reference_lines(figure, majority_rate, uniform_rate, horizontal=False)
     figure.update_xaxes(title="accuracy on the held-out images (95% bootstrap interval)", range=[0, 1], **PERCENT_AXIS)
     lines = sum(wrap(name, 45).count("<br>") + 1 for name in rows["approach"])
-    return _layout(figure, height=max(220, 70 + 30 * len(rows) + 14 * lines))
+    return layout(figure, height=max(220, 70 + 30 * len(rows) + 14 * lines))
 
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
@@ -65,11 +65,11 @@ def prompt_ladder_figure(autopsy: dict, majority_rate: float | None = None,
                                 marker=dict(color=SERIES_COLOURS[0], size=6, opacity=0.7), name="single template",
                                 customdata=templates["template"],
                                 hovertemplate="%{customdata}<br>accuracy %{y:.1%}<extra></extra>"))
-    _reference_lines(figure, majority_rate, uniform_rate)
+    reference_lines(figure, majority_rate, uniform_rate)
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
     figure.update_xaxes(title="prompt set", categoryorder="array",
                         categoryarray=list(sets["name"]) if len(sets) else None)
-    return _layout(figure, "Prompt ladder")
+    return layout(figure, "Prompt ladder")
 
 
 def distribution_figure(true_counts: dict[str, int], predicted_counts: dict[str, dict[str, int]],
@@ -91,7 +91,7 @@ def distribution_figure(true_counts: dict[str, int], predicted_counts: dict[str,
                                 hovertemplate=f"{name}: %{{x:.1%}} (%{{customdata}} images)<extra>%{{y}}</extra>"))
     figure.update_layout(barmode="stack")
     figure.update_xaxes(title="share of held-out images", range=[0, 1], tickformat=".0%")
-    return _layout(figure, "What the model answers vs what is there", height=max(230, 120 + 45 * len(names)))
+    return layout(figure, "What the model answers vs what is there", height=max(230, 120 + 45 * len(names)))
 
 
 def modality_gap_figure(gap: dict, classes: Sequence[str]) -> go.Figure:
@@ -109,7 +109,7 @@ def modality_gap_figure(gap: dict, classes: Sequence[str]) -> go.Figure:
                          annotation_bgcolor="rgba(255,255,255,0.8)")
     figure.update_yaxes(title="gap (image-to-text centroid distance)", rangemode="tozero")
     figure.update_xaxes(title="class")
-    return _layout(figure, "Modality gap")
+    return layout(figure, "Modality gap")
 
 
 def similarity_figure(text_similarity: Sequence[Sequence[float]], image_similarity: Sequence[Sequence[float]],
@@ -126,7 +126,7 @@ def similarity_figure(text_similarity: Sequence[Sequence[float]], image_similari
         figure.update_yaxes(autorange="reversed", row=1, col=column)
     figure.update_layout(coloraxis=dict(colorscale=SIMILARITY_SCALE, cmin=low, cmax=1.0,
                                         colorbar=dict(title=dict(text="cosine<br>similarity"))))
-    return _layout(figure, None, height=HEIGHT)
+    return layout(figure, None, height=HEIGHT)
 
 
 def margin_figure(margins: dict) -> go.Figure:
@@ -152,7 +152,7 @@ def margin_figure(margins: dict) -> go.Figure:
         title += f" — every margin is {values[0]:.3g}"
     elif end < 1.0:
         title += f" — all below {top:.2g}"
-    return _layout(figure, title)
+    return layout(figure, title)
 
 
 def reliability_figure(reliability: dict) -> go.Figure:
@@ -177,7 +177,7 @@ def reliability_figure(reliability: dict) -> go.Figure:
                                    "one bin, so the curve cannot show calibration", bgcolor="rgba(255,255,255,0.8)")
     figure.update_xaxes(title="confidence (top-1 probability)", range=[0, 1], tickformat=".0%")
     figure.update_yaxes(title="accuracy in the bin", range=[0, 1], tickformat=".0%")
-    return _layout(figure, f"Calibration (ECE {ece:.3f})" if ece is not None else "Calibration")
+    return layout(figure, f"Calibration (ECE {ece:.3f})" if ece is not None else "Calibration")
 
 
 # --- embedding maps -------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
             hovertemplate="text embedding of “%{text}”<extra></extra>"))
     figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
     figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
-    return _layout(figure, title, height=height, dragmode="select")
+    return layout(figure, title, height=height, dragmode="select")
 
 
 def label_positions(x: np.ndarray) -> list[str]:
@@ -292,7 +292,7 @@ def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[s
                                                   "%{customdata[1]}<extra></extra>"))
     figure.update_xaxes(title="predicted class", side="bottom", constrain="domain")
     figure.update_yaxes(title="true class", autorange="reversed")
-    return _layout(figure, title, height=height)
+    return layout(figure, title, height=height)
 
 
 def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes: Sequence[str],
@@ -315,7 +315,7 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
     figure.update_layout(coloraxis=dict(colorscale=COUNT_SCALE, cmin=0, cmax=1,
                                         colorbar=dict(title=dict(text="share of<br>true class"), tickformat=".0%")))
     figure.update_annotations(font_size=12)
-    return _layout(figure, None, height=80 + 360 * rows)
+    return layout(figure, None, height=80 + 360 * rows)
 
 
 # --- linear probe ---------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
                    line=dict(color=KIND_COLOURS["probe"]), hovertemplate="C = %{x:g}: %{y:.1%}<extra></extra>"),
     ])
     if best_c is not None:
-        _vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash", log_axis=True)
+        vertical_marker(figure, best_c, f"chosen C = {best_c:g}", "#333333", "dash", log_axis=True)
         if "cv_accuracy_folds" in frame:  # the choice: the smallest C at or above this line
             best, standard_error = one_standard_error(frame.to_dict("records"))
             figure.add_hline(y=best["cv_accuracy_mean"] - standard_error, line=dict(color="#888888", dash="dot"),
@@ -340,7 +340,7 @@ def c_sweep_figure(c_sweep: Iterable[dict] | dict, best_c: float | None = None) 
                              annotation_font=dict(size=11, color="#555555"))
     figure.update_xaxes(title="C (inverse regularisation strength, log scale)", type="log")
     figure.update_yaxes(title="accuracy (cross-validation on train)", tickformat=".0%")
-    return _layout(figure, "Regularisation sweep")
+    return layout(figure, "Regularisation sweep")
 
 
 def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None = None,
@@ -363,19 +363,19 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
     if zeroshot_accuracy is not None:
         figure.add_hline(y=zeroshot_accuracy, line=dict(color=KIND_COLOURS["zeroshot"], dash="dash"),
                          annotation_text=f"zero-shot {zeroshot_accuracy:.0%}", annotation_position="bottom right")
-    _reference_lines(figure, majority_rate, uniform_rate)
+    reference_lines(figure, majority_rate, uniform_rate)
     if shots_range and shots_range.get("how") == "between":
         figure.add_vrect(x0=shots_range["low"], x1=shots_range["high"], fillcolor=KIND_COLOURS["zeroshot"],
                          opacity=0.10, line_width=0)
-        _vertical_marker(figure, shots_range["low"], f"zero-shot ≈ {shots_phrase(shots_range)} per class",
+        vertical_marker(figure, shots_range["low"], f"zero-shot ≈ {shots_phrase(shots_range)} per class",
                          KIND_COLOURS["zeroshot"], "dot", log_axis=True)
     elif effective_shots is not None and not shots_range:
-        _vertical_marker(figure, effective_shots, f"zero-shot ≈ {shots_text(effective_shots)} labelled images per class",
+        vertical_marker(figure, effective_shots, f"zero-shot ≈ {shots_text(effective_shots)} labelled images per class",
                          KIND_COLOURS["zeroshot"], "dot", log_axis=True)
     axis = kshot_axis(frame.to_dict("records"), class_counts)
     figure.update_xaxes(title=axis["title"], type="log", tickvals=axis["tickvals"], ticktext=axis["ticktext"])
     figure.update_yaxes(title="accuracy (held-out images)", **PERCENT_AXIS)
-    return _layout(figure, "How many labels is zero-shot worth?")
+    return layout(figure, "How many labels is zero-shot worth?")
 
 
 def blend_figure(blend: Iterable[dict] | dict, alpha: float | None = None) -> go.Figure:
@@ -394,7 +394,7 @@ def blend_figure(blend: Iterable[dict] | dict, alpha: float | None = None) -> go
                                 textposition="top right", hoverinfo="skip"))
     figure.update_xaxes(title="α: weight of zero-shot in the blend (0 = probe only)", range=[-0.02, 1.02])
     figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%")
-    return _layout(figure, "Zero-shot / probe blend")
+    return layout(figure, "Zero-shot / probe blend")
 
 
 # --- ConvNeXt -------------------------------------------------------------------------------------
@@ -422,7 +422,7 @@ def training_curves_figure(epochs: Iterable[dict] | dict, best_epoch: int | None
     if best_epoch is not None:
         figure.add_annotation(x=best_epoch, y=0.0, yref="paper", xref="x2", text=f"best epoch {best_epoch}",
                               showarrow=False, yanchor="bottom", xanchor="right")
-    figure = _layout(figure, None)
+    figure = layout(figure, None)
     figure.update_layout(margin_t=80, legend_y=1.12)  # above the two subplot titles
     return figure
 
@@ -449,10 +449,10 @@ def shortcut_figure(shortcut_accuracy: dict[str, float], majority_rate: float | 
                      arrayminus=[v - low for v, (low, _) in zip(values, intervals)], color="#333333"),
         text=[f"{v:.1%}" for v in values], textposition="inside", insidetextanchor="start", customdata=features,
         hovertemplate="%{x} only (%{customdata}): %{y:.1%}<extra></extra>"))
-    _reference_lines(figure, majority_rate, uniform_rate)
+    reference_lines(figure, majority_rate, uniform_rate)
     figure.update_xaxes(title="image statistics the classifier may use")
     figure.update_yaxes(title="accuracy (held-out images" + (", 95% interval)" if details else ")"), **PERCENT_AXIS)
-    return _layout(figure, "What trivial image statistics already predict")
+    return layout(figure, "What trivial image statistics already predict")
 
 
 def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: Sequence[str], unit: str = "",
@@ -484,4 +484,4 @@ def feature_by_class_figure(per_class: dict[str, dict], feature: str, classes: S
         spread = "mean ± std"
     figure.update_xaxes(title=spread, title_font_size=11)
     figure.update_yaxes(title=f"{feature} ({unit})" if unit else feature)
-    return _layout(figure, f"{feature.capitalize()} by class", height=320)
+    return layout(figure, f"{feature.capitalize()} by class", height=320)

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.present.figure_style import KIND_COLOURS, SERIES_COLOURS, _layout, _reference_lines, class_colours, wrap
+from analysis.present.figure_style import KIND_COLOURS, SERIES_COLOURS, layout, reference_lines, class_colours, wrap
 from analysis.core.records import bundle_of
 
 
@@ -52,13 +52,13 @@ def metrics_comparison_figure(metrics: pd.DataFrame, majority_rate: float | None
                                 insidetextanchor="start", hovertemplate="%{y}<br>" + metric + " %{x:.1%}<extra></extra>"),
                          row=1, col=column)
         if metric == "accuracy":
-            _reference_lines(figure, majority_rate, uniform_rate, horizontal=False, row=1, col=column)
+            reference_lines(figure, majority_rate, uniform_rate, horizontal=False, row=1, col=column)
         elif metric == "balanced accuracy" and uniform_rate is not None:
             figure.add_vline(x=uniform_rate, line=dict(color="#999999", dash="dot"), row=1, col=column)
         figure.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", row=1, col=column)
     figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
                         categoryarray=[wrap(a, 24) for a in approaches])
-    figure = _layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 1) + 60)
+    figure = layout(figure, "Metrics side by side", height=_bar_height(len(approaches), 1) + 60)
     figure.update_layout(margin=dict(t=110))
     return figure
 
@@ -77,7 +77,7 @@ def per_class_recall_figure(per_class: pd.DataFrame, classes: Sequence[str]) -> 
     figure.update_xaxes(title="recall (share of the class found)", range=[0, 1], tickformat=".0%")
     figure.update_yaxes(title=None, autorange="reversed", categoryorder="array",
                         categoryarray=[wrap(a, 28) for a in approaches])
-    return _layout(figure, "Per-class recall", height=_bar_height(len(approaches), len(classes)))
+    return layout(figure, "Per-class recall", height=_bar_height(len(approaches), len(classes)))
 
 
 def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
@@ -109,5 +109,5 @@ def accuracy_by_view_figure(approaches: list[dict], labels: dict[str, str],
     figure.update_layout(barmode="group")
     figure.update_yaxes(title="accuracy (held-out images)", range=[0, 1.1], tickformat=".0%")
     figure.update_xaxes(title="view of the photo")
-    figure = _layout(figure, "Accuracy by view", height=400)
+    figure = layout(figure, "Accuracy by view", height=400)
     return figure.update_layout(legend=dict(y=-0.22, yanchor="top"), margin_b=70)  # long names: under the plot

@@ -17,7 +17,7 @@ from analysis.core import escape
 from analysis.ladder import verdict
 from analysis.stats import wording
 from analysis.present import untrained
-from analysis.present.figures import KIND_COLOURS, _layout, _reference_lines, wrap
+from analysis.present.figure_style import KIND_COLOURS, layout, reference_lines, wrap
 from analysis.ladder.summary import RUNG_NAMES
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
@@ -77,11 +77,11 @@ def waterfall_figure(found: dict) -> go.Figure:
             marker=dict(size=11, symbol="diamond-open", color=RUNG_COLOURS["zeroshot"]),
             name=f"oracle: prompt set {choice['oracle_prompt_set']} (chosen on the held-out images — not a fair score)",
             hovertemplate="oracle %{y:.1%}<extra></extra>"))
-    _reference_lines(figure, found.get("majority_rate"), found.get("uniform_rate"))
+    reference_lines(figure, found.get("majority_rate"), found.get("uniform_rate"))
     ceiling = max([(row.get("accuracy_ci") or [0, row["accuracy"]])[1] for row in rungs.values()] + [0.0])
     figure.update_yaxes(title="accuracy (held-out images)", tickformat=".0%", range=[0, min(1.0, ceiling + 0.15)])
     figure.update_xaxes(categoryorder="array", categoryarray=[labels[n] for n in names])
-    return _layout(figure, "Where the points go", height=460, barmode="overlay")
+    return layout(figure, "Where the points go", height=460, barmode="overlay")
 
 
 def read_ladder(found: dict, learnt: bool = True) -> str:

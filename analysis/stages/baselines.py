@@ -27,7 +27,7 @@ from sklearn.inspection import permutation_importance
 from analysis.data import engine, imagestats, split
 from analysis.stats import metrics
 from analysis.core import records
-from analysis.stages.context import RunContext, Stage
+from analysis.stages.context import RunContext, Stage, data_inputs
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,13 @@ def confounder_report(table: pd.DataFrame, classes: Sequence[str], model: HistGr
 def statistics_table(context: RunContext) -> pd.DataFrame:
     """The bundle's images with their image statistics (cached in the bundle), in images order."""
     options = context.options
-    stats = imagestats.cached_table(context.path, context.images, context.dataset.root, options.workers,
-                                    options.show_progress,
-                                    engine.from_options(options.ray, options.ray_actors, options.ray_gpus))
+    stats, changed = imagestats.refreshed_table(imagestats.read_cached(context.file_path(imagestats.TABLE_FILE)),
+                                                context.images, context.dataset.root, options.workers,
+                                                options.show_progress,
+                                                engine.from_options(options.ray, options.ray_actors, options.ray_gpus))
+    if changed or imagestats.TABLE_NAME not in context.bundle().manifest.get("features", {}):
+        context.save_features(imagestats.TABLE_NAME, stats, columns=list(imagestats.STAT_COLUMNS),
+                              n_images=len(stats))
     table = context.images[["image_id", "split", "label", VIEW]].reset_index(drop=True)
     return pd.concat([table, stats[list(imagestats.STAT_COLUMNS)]], axis=1)
 
@@ -214,13 +218,17 @@ def units(context: RunContext, options: BaselineOptions) -> list[None]:
 
 def is_done(context: RunContext, options: BaselineOptions, unit: None) -> bool:
     """Both baselines, the confounder report and the statistics table are in the bundle."""
-    return (all(context.is_complete(approach) for approach in (MAJORITY, IMAGE_STATS))
+    return (all(context.has_approach(approach) for approach in (MAJORITY, IMAGE_STATS))
             and context.bundle().has_diagnostics(CONFOUNDERS) and context.file_path(imagestats.TABLE_FILE).is_file())
+
+
+def inputs(context: RunContext, options: BaselineOptions, unit: None) -> dict:
+    """The images, the split and the seed."""
+    return {**data_inputs(context), "options": {"seed": options.seed}}
 
 
 def run_stage(context: RunContext, options: BaselineOptions, unit: None = None) -> None:
     """Pipeline stage: both baselines and the confounder report."""
-    pending = [approach for approach in (MAJORITY, IMAGE_STATS) if not context.is_complete(approach)]
     seed, classes = options.seed, context.classes
     started = time.perf_counter()
     table = statistics_table(context)
@@ -229,30 +237,28 @@ def run_stage(context: RunContext, options: BaselineOptions, unit: None = None) 
     predicted = table[table["split"].isin([split.EVAL, split.KAGGLE_TEST])]
     train_labels = train["label"].to_numpy()
 
-    if MAJORITY in pending:
-        started = time.perf_counter()
-        proba = majority_proba(train_labels, classes, len(predicted))
-        context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=MAJORITY_NAME,
-                              model="majority class",
-                              params={"trained_on": split.TRAIN, "n_train": len(train),
-                                      "class_shares": {name: float(np.mean(train_labels == name))
-                                                       for name in classes}},
-                              wall_time_s=time.perf_counter() - started)
+    started = time.perf_counter()
+    proba = majority_proba(train_labels, classes, len(predicted))
+    context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=MAJORITY_NAME,
+                          model="majority class",
+                          params={"trained_on": split.TRAIN, "n_train": len(train),
+                                  "class_shares": {name: float(np.mean(train_labels == name))
+                                                   for name in classes}},
+                          wall_time_s=time.perf_counter() - started)
 
     started = time.perf_counter()
     views = sorted(table[VIEW].astype(str).unique())
     features = FEATURE_GROUPS["all"]
     model = fit_image_stats_model(feature_frame(train, features, views), train_labels, seed)
-    if IMAGE_STATS in pending:
-        proba = metrics.class_proba(model, feature_frame(predicted, features, views), classes)
-        context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=IMAGE_STATS_NAME,
-                              model="HistGradientBoostingClassifier on image statistics",
-                              params={"features": list(features), "hyperparameters": HYPERPARAMETERS,
-                                      "trained_on": split.TRAIN, "n_train": len(train),
-                                      "n_iterations": int(model.n_iter_),
-                                      "image_stats_seconds": round(stats_seconds, 2),
-                                      "image_stats_table": imagestats.TABLE_FILE},
-                              wall_time_s=time.perf_counter() - started)
+    proba = metrics.class_proba(model, feature_frame(predicted, features, views), classes)
+    context.save_approach(records.BASELINE, predicted["image_id"], proba, model_key=IMAGE_STATS_NAME,
+                          model="HistGradientBoostingClassifier on image statistics",
+                          params={"features": list(features), "hyperparameters": HYPERPARAMETERS,
+                                  "trained_on": split.TRAIN, "n_train": len(train),
+                                  "n_iterations": int(model.n_iter_),
+                                  "image_stats_seconds": round(stats_seconds, 2),
+                                  "image_stats_table": imagestats.TABLE_FILE},
+                          wall_time_s=time.perf_counter() - started)
     report = confounder_report(table, classes, model, seed)
     context.save_diagnostics(CONFOUNDERS, report)
     log.info("confounders: shortcut accuracy %s (majority %.3f)",
@@ -261,4 +267,5 @@ def run_stage(context: RunContext, options: BaselineOptions, unit: None = None) 
 
 
 STAGE = Stage("baselines", "majority and image-statistics baselines, confounder report (off: --no-baselines)",
-              BaselineOptions, run_stage, units=units, done=is_done, describe=lambda unit: "baselines")
+              BaselineOptions, run_stage, units=units, done=is_done, inputs=inputs,
+              describe=lambda unit: "baselines")

@@ -5,7 +5,7 @@ it imports no stage. A stage reads its own typed options (a frozen dataclass who
 :class:`RunOptions` fields, see :func:`stage_options`) and writes into the bundle only through the
 context: :meth:`RunContext.save_approach`, :meth:`~RunContext.save_embeddings`,
 :meth:`~RunContext.save_projection`, :meth:`~RunContext.save_diagnostics`,
-:meth:`~RunContext.set_manifest_entry` and :meth:`~RunContext.file_path`; it reads what earlier stages
+:meth:`~RunContext.save_features`, :meth:`~RunContext.set_manifest_entry` and :meth:`~RunContext.atomic_file`; it reads what earlier stages
 wrote with :meth:`RunContext.bundle`. How to add a stage: see :mod:`analysis.stages.registry`.
 """
 
@@ -25,9 +25,11 @@ from analysis.data import loading, split
 from analysis.stats import metrics
 from analysis.core.options import NoOptions, O, OptionsError, RunOptions, stage_options
 
-__all__ = ["NoOptions", "OptionsError", "RunContext", "RunOptions", "Stage", "stage_options"]
+__all__ = ["NoOptions", "OptionsError", "RunContext", "RunOptions", "Stage", "data_inputs", "stage_options"]
 
 log = logging.getLogger(__name__)
+
+INPUTS = "inputs"  # manifest: stage → unit → part → digest of what the unit was made from
 
 
 @dataclass
@@ -39,6 +41,8 @@ class RunContext:
     images: pd.DataFrame  # images.parquet as written: one row per image with split and fold
     path: Path            # the bundle folder
     clip_models: dict = field(default_factory=dict, init=False, repr=False)  # see clip_model
+    # what the unit being run is made from (part → digest), set by the runner; every approach records it
+    inputs: dict = field(default_factory=dict, init=False, repr=False)
 
     def clip_model(self, text: str, device: str, seed: int, cache_dir: Path | None, precision: str,
                    engine: Any = None) -> Any:
@@ -71,11 +75,14 @@ class RunContext:
         """The bundle as written so far (manifest read afresh), to read earlier stages' output."""
         return bundle.Bundle(self.path, bundle.read_manifest(self.path))
 
-    def is_complete(self, approach_id: str) -> bool:
-        """True when the bundle already holds this approach and ``force`` is not set."""
-        if self.options.force:
-            return False
+    def has_approach(self, approach_id: str) -> bool:
+        """True when the bundle holds this approach (whether to redo it is the runner's call: ``--force``,
+        changed inputs)."""
         return any(record["id"] == approach_id for record in self.bundle().approaches)
+
+    def recorded_inputs(self, stage: str, unit: str) -> dict[str, str] | None:
+        """What the bundle records that ``unit`` of ``stage`` was made from (part → digest), if anything."""
+        return self.bundle().manifest.get(INPUTS, {}).get(stage, {}).get(unit)
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -109,7 +116,7 @@ class RunContext:
         }
         record = {"id": approach_id, "kind": kind, "model_key": model_key, "prompt_set": prompt_set,
                   "model": model, "pretrained": pretrained, "params": params or {}, "metrics": scores,
-                  "wall_time_s": wall_time_s, "device": device, **extra}
+                  "wall_time_s": wall_time_s, "device": device, "inputs": dict(self.inputs), **extra}
         stored = bundle.save_approach(self.path, record, predictions, diagnostics)
         log.info("%s: accuracy %.3f (95%% CI %.3f–%.3f) on %d held-out images", approach_id,
                  scores["accuracy"], *scores["accuracy_ci"], scores["n"])
@@ -127,16 +134,29 @@ class RunContext:
         """``diagnostics/<name>.json``."""
         bundle.save_diagnostics(self.path, name, diagnostics)
 
+    def save_features(self, name: str, frame: pd.DataFrame, **meta: Any) -> None:
+        """``features/<name>.parquet`` (a per-image table such as the image statistics) and its manifest entry."""
+        bundle.save_features(self.path, name, frame, **meta)
+
     def set_manifest_entry(self, key: str, value: Any, section: str | None = None) -> None:
         """Set ``manifest[key]`` (or ``manifest[section][key]``) to ``value``."""
         def change(manifest: dict) -> None:
             (manifest.setdefault(section, {}) if section else manifest)[key] = value
         bundle.update_manifest(self.path, change)
 
+    def record_inputs(self, stage: str, unit: str, inputs: dict[str, str]) -> None:
+        """Record what ``unit`` of ``stage`` was made from (part → digest): manifest ``inputs``."""
+        bundle.update_manifest(self.path, lambda manifest: manifest.setdefault(INPUTS, {}).setdefault(
+            stage, {}).__setitem__(unit, inputs))
+
     def file_path(self, relative: str | Path) -> Path:
         """A path inside the bundle for a stage's own files (checkpoints, submissions); write it with
         :meth:`atomic_file` or a helper that writes atomically."""
         return self.path / relative
+
+    def remove_file(self, relative: str | Path) -> None:
+        """Delete a stage's own file inside the bundle (a finished training checkpoint), if it is there."""
+        self.file_path(relative).unlink(missing_ok=True)
 
     @contextmanager
     def atomic_file(self, relative: str | Path) -> Iterator[Path]:
@@ -160,14 +180,26 @@ def _no_check(options: Any) -> None:
     return None
 
 
+def _no_inputs(context: RunContext, options: Any, unit: Any) -> dict[str, Any]:
+    return {}
+
+
+def data_inputs(context: RunContext) -> dict[str, Any]:
+    """The inputs every approach shares: the images (the dataset's fingerprint) and the split."""
+    manifest = context.bundle().manifest
+    return {"data": manifest["dataset"].get("fingerprint"), "split": manifest.get("split")}
+
+
 @dataclass(frozen=True)
 class Stage(Generic[O, U]):
     """One step of `run`, as listed in :data:`analysis.stages.registry.STAGES`.
 
     The runner, for each stage in order: builds its typed ``options`` (:func:`stage_options`), calls
     ``check(options)`` before any image is read, then after the data part is written, for each
-    unit of ``units(context, options)`` (a CLIP model, a ConvNeXt spec, …): skips it when
-    ``done(context, options, unit)`` and ``--force`` is not set, else calls ``run(context, options, unit)``.
+    unit of ``units(context, options)`` (a CLIP model, a ConvNeXt spec, …) calls
+    ``run(context, options, unit)`` unless the unit is done: ``done(context, options, unit)`` finds
+    its output in the bundle, the bundle records that it was made from the same ``inputs``, and
+    ``--force`` is not set. Whether to run is decided there and nowhere else.
 
     Attributes:
         name: short name (``zeroshot``), used in logs and to pick stages.
@@ -176,8 +208,11 @@ class Stage(Generic[O, U]):
         run: does the work of one unit, writing only through the context.
         units: the units of work (default: one, ``None``).
         done: the stage's own "already in the bundle" rule for one unit (default: never done).
+        inputs: what one unit is made from, by part (``data``, ``split``, ``model``, ``prompt sets``,
+            ``wordings``, ``options``, or the ``inputs`` of the approaches it reads): JSON-able values,
+            stored as digests; a part that changed makes the unit (and so what reads it) run again.
         check: fails in seconds on unusable options (raise an error written for the user).
-        describe: names a unit in the "skipped" log line.
+        describe: names a unit in logs and in the manifest's ``inputs``.
     """
 
     name: str
@@ -186,6 +221,7 @@ class Stage(Generic[O, U]):
     run: Callable[[RunContext, O, U], None]
     units: Callable[[RunContext, O], Iterable[U]] = _one_unit
     done: Callable[[RunContext, O, U], bool] = _never_done
+    inputs: Callable[[RunContext, O, U], dict[str, Any]] = _no_inputs
     check: Callable[[O], None] = _no_check
     describe: Callable[[U], str] = str
 

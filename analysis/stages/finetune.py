@@ -28,7 +28,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, ContextManager, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from analysis.data import loading, split
 from analysis.data.engine import RayEngine, from_options
 from analysis.models import convnext_images, devices, image_batches, projection
 from analysis.models.convnext_images import KernelImages, dihedral  # noqa: F401  (the stage's names)
-from analysis.stages.context import RunContext, Stage
+from analysis.stages.context import RunContext, Stage, data_inputs
 from analysis.models.convnext_weights import WEIGHT_SOURCES, ConvNextSpec, ModelError, parse_spec, resolve_weights  # noqa: F401
 from analysis.core.progress import progress
 
@@ -143,11 +143,6 @@ def _cpu_state(module: torch.nn.Module) -> dict:
     return {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
-    with bundle.atomic_path(path) as temporary:
-        torch.save(state, temporary)
-
-
 def _load_checkpoint(path: Path, config: TrainConfig) -> dict | None:
     """The training checkpoint at ``path`` when it belongs to this configuration, else None."""
     if not path.is_file():
@@ -195,7 +190,8 @@ def _run_epoch(model, loader, device, precision, optimizer=None, scaler=None, sc
 
 
 def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages, config: TrainConfig,
-          checkpoint_path: Path, device: torch.device, workers: int = 0, show_progress: bool = True,
+          checkpoint_path: Path, device: torch.device, atomic_file: Callable[[Path], ContextManager[Path]],
+          workers: int = 0, show_progress: bool = True,
           on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
     """Train with early stopping on ``val_set``, resuming from ``checkpoint_path`` when it holds an
     unfinished run of the same ``config``.
@@ -204,6 +200,8 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
     gives the same weights as an uninterrupted one (bit for bit on CPU).
 
     Args:
+        atomic_file: writes ``checkpoint_path`` atomically (the stage passes its run context's
+            ``atomic_file``: a temporary path that replaces the file in one rename).
         on_epoch_end: called with the epoch number after its checkpoint is written (tests use it to
             interrupt a run).
 
@@ -257,10 +255,12 @@ def train(model: torch.nn.Module, train_set: KernelImages, val_set: KernelImages
         log.info("%s epoch %d/%d: train loss %.3f acc %.3f | validation loss %.3f acc %.3f%s", config.name, epoch,
                  config.epochs, train_loss, train_accuracy, val_loss, val_accuracy,
                  " | early stop" if stopped else "")
-        _save_checkpoint(checkpoint_path, {
-            "config": config.identity(), "epoch": epoch, "step": step, "stopped": stopped, "history": history,
-            "model": _cpu_state(model), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-            "best_epoch": best["epoch"], "best_key": list(best["key"]), "best_model": best["state"]})
+        with atomic_file(checkpoint_path) as temporary:
+            torch.save({
+                "config": config.identity(), "epoch": epoch, "step": step, "stopped": stopped, "history": history,
+                "model": _cpu_state(model), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "best_epoch": best["epoch"], "best_key": list(best["key"]), "best_model": best["state"]},
+                temporary)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     return TrainResult(history, best["epoch"], best["state"], resumed_from,
@@ -315,7 +315,6 @@ class FineTuneOptions:
     seed: int
     workers: int
     tta: bool
-    force: bool
     show_progress: bool
     ray: str | None = None
     ray_actors: int | None = None
@@ -344,7 +343,15 @@ def units(context: RunContext, options: FineTuneOptions) -> list[ConvNextSpec]:
 
 
 def is_done(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) -> bool:
-    return context.is_complete(records.approach_id(records.FINETUNE, spec.name))
+    return context.has_approach(records.approach_id(records.FINETUNE, spec.name))
+
+
+def inputs(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) -> dict:
+    """The images, the split, the model and its weights, and the options that change the result."""
+    return {**data_inputs(context), "model": {"convnext": spec.name, "weights": spec.weights,
+                                                 "checkpoint": str(spec.checkpoint) if spec.checkpoint else None},
+            "options": {"epochs": options.epochs, "image_size": options.image_size, "batch_size": options.batch_size,
+                        "precision": options.precision, "seed": options.seed, "tta": options.tta}}
 
 
 def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) -> dict:
@@ -370,10 +377,8 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
                          seed=options.seed, train_digest=digest(list(fit_rows["image_id"]) + ["|"]
                                                                 + list(val_rows["image_id"])))
     training_path, weights_path = checkpoint_paths(context.path, spec.name)
-    if options.force:
-        training_path.unlink(missing_ok=True)
     result = train(model, dataset(fit_rows, augment=True), dataset(val_rows), config, training_path, device,
-                   workers, options.show_progress)
+                   lambda path: context.atomic_file(path.relative_to(context.path)), workers, options.show_progress)
     model.load_state_dict(result.best_state)
     with context.atomic_file(weights_path.relative_to(context.path)) as temporary:
         torch.save(result.best_state, temporary)
@@ -412,10 +417,10 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
         model=spec.name, pretrained=about["pretrained"], params=params, diagnostics=diagnostics,
         wall_time_s=round(time.perf_counter() - started, 3), device=str(device), weights=source, checkpoint_file=diagnostics["checkpoint_file"],
         precision=inference_precision)
-    training_path.unlink(missing_ok=True)  # finished: the optimizer state is no longer needed
+    context.remove_file(training_path.relative_to(context.path))  # finished: the optimizer state is not needed
     return record
 
 
 
 STAGE = Stage("finetune", "every --convnext model: training, predictions, features, map", FineTuneOptions,
-              finetune, units=units, done=is_done, check=check_options, describe=lambda spec: spec.name)
+              finetune, units=units, done=is_done, inputs=inputs, check=check_options, describe=lambda spec: spec.name)

@@ -24,8 +24,9 @@ from analysis.stats import alignment
 from analysis.ladder import rungs, summary
 from analysis.core import records
 from analysis.data import split
+from analysis.models import clip_weights
 from analysis.stages import zeroshot
-from analysis.stages.context import RunContext, Stage
+from analysis.stages.context import RunContext, Stage, data_inputs
 
 log = logging.getLogger(__name__)
 
@@ -180,28 +181,60 @@ def climb_model(context: RunContext, options: LadderOptions, clip, entry: dict) 
                                               "alignment": table, "seconds": round(seconds, 2)})
 
 
-def run_stage(context: RunContext, options: LadderOptions, unit: None = None) -> None:
-    """The rungs of every ``--clip`` model (each model once: finished rungs are kept unless
-    ``--force``), then every CLIP model's ladder and the verdict, from the bundle as it stands."""
+LADDERS = None  # the last unit: every CLIP model's ladder and the verdict, from the bundle as it stands
+
+
+def units(context: RunContext, options: LadderOptions) -> list[str | None]:
+    """The ``--clip`` models whose image embeddings are in the bundle, then :data:`LADDERS`."""
     keys = clip_keys(context.bundle().manifest)
+    found = []
     for text in options.clip:
-        clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
-        if clip.key not in keys:
-            log.warning("%s: no image embeddings in the bundle; the ladder needs the zero-shot stage first", clip.key)
-            continue
-        if all(context.is_complete(rung_id(name, clip.key)) for name in rungs.COMPUTED_RUNGS) and \
-                context.bundle().has_diagnostics(f"climb:{clip.key}"):
-            log.info("%s: ladder rungs already in the bundle (use --force to redo)", clip.key)
-            continue
-        try:
-            climb_model(context, options, clip, keys[clip.key])
-        except ValueError as error:  # a class without training images, fewer than two folds
-            log.warning("%s: ladder skipped: %s", clip.key, error)
-    opened = context.bundle()
-    for key in clip_keys(opened.manifest):
-        if opened.has_diagnostics(f"climb:{key}"):
-            context.save_diagnostics(f"ladder:{key}", summary.summary(opened, key))
-    context.save_diagnostics("verdict", summary.verdict_of(context.bundle()))
+        if clip_weights.parse_spec(text).key in keys:
+            found.append(text)
+        else:
+            log.warning("%s: no image embeddings in the bundle; the ladder needs the zero-shot stage first", text)
+    return [*found, LADDERS]
+
+
+def is_done(context: RunContext, options: LadderOptions, text: str | None) -> bool:
+    """Every computed rung of the model and its ``climb`` diagnostics are in the bundle; the ladders
+    and the verdict are always redrawn (they read every approach)."""
+    if text is LADDERS:
+        return False
+    key = clip_weights.parse_spec(text).key
+    return (all(context.has_approach(rung_id(name, key)) for name in rungs.COMPUTED_RUNGS)
+            and context.bundle().has_diagnostics(f"climb:{key}"))
+
+
+def inputs(context: RunContext, options: LadderOptions, text: str | None) -> dict:
+    """The images, the split, the model, the prompt sets, the wordings and the seed of one model's rungs."""
+    if text is LADDERS:
+        return {}
+    extra = wordings(options.wordings, context.classes)
+    return {**data_inputs(context), "model": {"clip": text, "precision": options.precision},
+            "prompt sets": zeroshot.prompt_inputs(zeroshot.prompt_sets(options.prompts), context.classes),
+            "wordings": {name: [phrase for phrase, _ in phrases] for name, phrases in extra.items()},
+            "options": {"seed": options.seed}}
+
+
+def run_stage(context: RunContext, options: LadderOptions, text: str | None) -> None:
+    """The rungs of one ``--clip`` model; for the last unit, every CLIP model's ladder and the verdict."""
+    if text is LADDERS:
+        opened = context.bundle()
+        for key in clip_keys(opened.manifest):
+            if opened.has_diagnostics(f"climb:{key}"):
+                context.save_diagnostics(f"ladder:{key}", summary.summary(opened, key))
+        context.save_diagnostics("verdict", summary.verdict_of(context.bundle()))
+        return
+    clip = context.clip_model(text, options.device, options.seed, options.cache_dir, options.precision)
+    try:
+        climb_model(context, options, clip, clip_keys(context.bundle().manifest)[clip.key])
+    except ValueError as error:  # a class without training images, fewer than two folds
+        log.warning("%s: ladder skipped: %s", clip.key, error)
+
+
+def describe(text: str | None) -> str:
+    return "the ladders and the verdict" if text is LADDERS else text
 
 
 def check_options(options: LadderOptions) -> None:
@@ -215,4 +248,5 @@ def check_options(options: LadderOptions) -> None:
 
 
 STAGE = Stage("ladder", "every --clip model: calibrated, worded, centroid and kNN rungs; the ladders and the verdict",
-              LadderOptions, run_stage, check=check_options)
+              LadderOptions, run_stage, units=units, done=is_done, inputs=inputs, check=check_options,
+              describe=describe)

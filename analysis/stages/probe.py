@@ -33,7 +33,7 @@ from analysis.core import bundle, records
 from analysis.models import devices
 from analysis.stats import choices, metrics
 from analysis.data import split
-from analysis.stages.context import RunContext, Stage
+from analysis.stages.context import RunContext, Stage, data_inputs
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,18 @@ def units(context: RunContext, options: ProbeOptions) -> list[str]:
 
 
 def is_done(context: RunContext, options: ProbeOptions, model_key: str) -> bool:
-    return context.is_complete(records.approach_id(records.PROBE, model_key))
+    return context.has_approach(records.approach_id(records.PROBE, model_key))
+
+
+def inputs(context: RunContext, options: ProbeOptions, model_key: str) -> dict:
+    """The images, the split, the features (their manifest entry), the zero-shot approaches it blends
+    with and chooses among (what they were made from: the prompt sets) and the seed."""
+    opened = context.bundle()
+    zeroshot = {record["id"]: record.get("inputs", {}).get("prompt sets")
+                for record in opened.approaches_of_kind(records.ZEROSHOT) if record.get("model_key") == model_key}
+    features = {key: value for key, value in opened.manifest["embeddings"][feature_sources(opened.manifest)[model_key]].items()
+                if key != "shape"}
+    return {**data_inputs(context), "model": features, "prompt sets": zeroshot, "options": {"seed": options.seed}}
 
 
 def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> None:
@@ -374,4 +385,4 @@ def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> Non
 
 
 STAGE = Stage("probe", "every CLIP model with features in the bundle: C sweep, k-shot curve, blend",
-              ProbeOptions, run_stage, units=units, done=is_done)
+              ProbeOptions, run_stage, units=units, done=is_done, inputs=inputs)

@@ -11,12 +11,15 @@ How to add a stage (a ladder rung, say):
 2. Write ``run(context, options, unit)``: it reads what earlier stages wrote with
    ``context.bundle()`` and writes only through the context (``save_approach`` with the approach's
    ``kind``, ``model_key`` and ``prompt_set``, ``save_embeddings``, ``save_projection``,
-   ``save_diagnostics``, ``set_manifest_entry``, ``atomic_file``).
+   ``save_diagnostics``, ``save_features``, ``set_manifest_entry``, ``atomic_file``).
 3. Optionally ``units(context, options)`` (one unit per model, say; default one unit, ``None``),
    ``done(context, options, unit)`` (its "already in the bundle" rule; default: always rerun),
-   ``check(options)`` (fail in seconds, before any image is read) and ``describe(unit)``.
-4. Declare ``STAGE = Stage(name, summary, Options, run, units=…, done=…, check=…)`` and add it
-   below, after the stages whose output it reads. ``tests/test_stages.py`` checks the list.
+   ``inputs(context, options, unit)`` (what the unit is made from, by part: a changed part reruns it),
+   ``check(options)`` (fail in seconds, before any image is read) and ``describe(unit)``. The runner
+   alone decides whether a unit runs (``done``, ``inputs``, ``--force``); ``run`` redoes the whole unit.
+4. Declare ``STAGE = Stage(name, summary, Options, run, units=…, done=…, inputs=…, check=…)`` and add
+   it below, after the stages whose output it reads. ``tests/test_architecture.py`` checks the list,
+   that stage options are ``RunOptions`` fields and that nothing a stage calls writes around the context.
 """
 
 from __future__ import annotations

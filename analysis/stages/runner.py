@@ -4,15 +4,19 @@ The runner sits above everything: it writes the data part (images table, split, 
 diagnostics), then runs the stages of :data:`analysis.stages.registry.STAGES` in order. Each stage adds itself
 to the same bundle through its :class:`~analysis.stages.context.RunContext` (``save_approach`` scores every
 approach the same way on the same held-out images). A unit of work that a stage's ``done`` rule finds
-in the bundle is skipped unless ``force`` is set, so an interrupted run loses no finished work.
+in the bundle, made from the same inputs (:attr:`~analysis.stages.context.Stage.inputs`, recorded in the
+manifest's ``inputs``), is skipped unless ``force`` is set, so an interrupted run loses no finished work
+and a changed input (a new prompt file) reruns what it feeds, never more.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -104,14 +108,53 @@ def prepare(options: RunOptions) -> RunContext:
     return RunContext(options, dataset, images, Path(options.out))
 
 
+def digest(value: Any) -> str:
+    """A short, stable digest of a JSON-able value (key order does not matter)."""
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def why_run(recorded: dict | None, inputs: dict[str, str], force: bool) -> str | None:
+    """Why a unit whose output is in the bundle must be made again (None: it need not be).
+
+    Args:
+        recorded: what the bundle records it was made from (part → digest), None when nothing is.
+        inputs: what it would be made from now (part → digest).
+    """
+    if force:
+        return "--force"
+    if recorded is None:
+        return "the bundle does not record what it was made from" if inputs else None
+    changed = [part for part in sorted(set(inputs) | set(recorded)) if inputs.get(part) != recorded.get(part)]
+    if changed:
+        return f"the {' and the '.join(changed)} changed" if len(changed) < 3 else \
+            f"the {', the '.join(changed[:-1])} and the {changed[-1]} changed"
+    return None
+
+
 def run_stage(stage: Stage, context: RunContext) -> None:
-    """Run every unit of ``stage`` that its ``done`` rule does not find in the bundle (all with ``force``)."""
+    """Run every unit of ``stage`` that is not done: its ``done`` rule finds it in the bundle, made from
+    the same ``inputs``, and ``--force`` is not set. The one place that decides what runs."""
     options = stage.typed_options(context.options)
     for unit in stage.units(context, options):
-        if not context.options.force and stage.done(context, options, unit):
-            log.info("%s: %s already in the bundle; skipped (--force recomputes it)", stage.name, stage.describe(unit))
-            continue
-        stage.run(context, options, unit)
+        name = stage.describe(unit)
+        inputs = {part: digest(value) for part, value in stage.inputs(context, options, unit).items()}
+        recorded = context.recorded_inputs(stage.name, name)
+        reason = why_run(recorded, inputs, context.options.force)
+        if stage.done(context, options, unit):
+            if reason is None:
+                log.info("%s: %s already in the bundle; skipped (--force recomputes it)", stage.name, name)
+                continue
+            log.info("%s: %s: %s; recomputing", stage.name, name, reason)
+        elif recorded is not None and reason is not None:  # partly made from other inputs (a new prompt set)
+            log.info("%s: %s: %s; recomputing", stage.name, name, reason)
+        context.inputs = inputs
+        try:
+            stage.run(context, options, unit)
+        finally:
+            context.inputs = {}
+        if inputs:
+            context.record_inputs(stage.name, name, inputs)
 
 
 def run(options: RunOptions, stages: Sequence[Stage] | None = None) -> bundle.Bundle:

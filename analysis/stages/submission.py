@@ -126,10 +126,12 @@ def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> Non
     for record in opened.approaches:
         relative = f"{SUBMISSIONS}/{bundle.file_stem(record['id'])}.csv"
         try:
-            info = write_submission(opened, record["id"], context.file_path(relative))
+            frame, info = submission_frame(opened, record["id"])
         except SubmissionError as error:
             log.warning("%s: no submission: %s", record["id"], error)
             continue
+        with context.atomic_file(relative) as temporary:
+            frame.to_csv(temporary, index=False)
         written[record["id"]] = {"file": relative, "rows": info["rows"], "filled": info["filled"]}
     context.set_manifest_entry("submissions", written)
     log.info("%d submission file(s) under %s", len(written), context.file_path(SUBMISSIONS))

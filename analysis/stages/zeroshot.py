@@ -35,7 +35,7 @@ from analysis.stats import metrics
 from analysis.core.escape import listed
 from analysis.core import records
 from analysis.data import engine, split
-from analysis.stages.context import RunContext, Stage
+from analysis.stages.context import RunContext, Stage, data_inputs
 
 log = logging.getLogger(__name__)
 
@@ -367,11 +367,25 @@ def units(context: RunContext, options: ZeroShotOptions) -> list[str]:
 def is_done(context: RunContext, options: ZeroShotOptions, text: str) -> bool:
     """Every prompt set's approach, the embeddings, the map and the autopsy of the model are in the bundle."""
     key = clip_weights.parse_spec(text).key
-    if not all(context.is_complete(approach) for approach in approach_ids(key, prompt_sets(options.prompts)).values()):
+    if not all(context.has_approach(approach) for approach in approach_ids(key, prompt_sets(options.prompts)).values()):
         return False
     written = context.bundle()
     return (key in written.embedding_names() and key in written.projection_names()
             and written.has_diagnostics(f"autopsy:{key}"))
+
+
+def prompt_inputs(sets: Sequence[PromptSet], classes: Sequence[str]) -> dict[str, dict]:
+    """The exact wording of every prompt set (not where it was read from): an input of every stage that
+    embeds the prompt sets or chooses among them."""
+    return {prompt_set.name: {key: value for key, value in prompt_set.params(classes).items() if key != "source"}
+            for prompt_set in sets}
+
+
+def inputs(context: RunContext, options: ZeroShotOptions, text: str) -> dict:
+    """The images, the split, the model (weights and precision), the prompt sets and the seed (the map)."""
+    return {**data_inputs(context), "model": {"clip": text, "precision": options.precision},
+            "prompt sets": prompt_inputs(prompt_sets(options.prompts), context.classes),
+            "options": {"seed": options.seed}}
 
 
 def run_stage(context: RunContext, options: ZeroShotOptions, text: str) -> None:
@@ -401,8 +415,6 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
         started = time.perf_counter()
         embedded = embed_prompts(clip, prompt_set, ctx.classes)
         embedded_sets.append(embedded)
-        if ctx.is_complete(ids[prompt_set.name]):
-            continue
         proba = embedded.classifier().predict_proba(unit)
         on_train = (ctx.images["split"] == split.TRAIN).to_numpy()
         chosen_by = train_accuracy(embedded.classifier(), unit[on_train],
@@ -430,4 +442,4 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
 
 
 STAGE = Stage("zeroshot", "every --clip model: embeddings, zero-shot per prompt set, autopsy, map",
-              ZeroShotOptions, run_stage, units=units, done=is_done, check=check_options)
+              ZeroShotOptions, run_stage, units=units, done=is_done, inputs=inputs, check=check_options)

@@ -21,6 +21,7 @@ PAGE_GUIDE = (
     ("views/embedding_map.py", "Embedding map", "the images in 2-D; select points to see them"),
     ("views/gallery.py", "Misclassified gallery", "every wrong answer, filterable, with its image"),
     ("views/label_problems.py", "Label problems", "identical images with conflicting labels, side by side"),
+    ("views/search.py", "Text search", "type a phrase, see the images CLIP finds closest to it"),
     ("views/report.py", "Report", "a shareable HTML / Markdown report"),
 )
 

@@ -99,7 +99,7 @@ def ranked_images(ref, ranked: pd.DataFrame, classes: list[str]) -> None:
                 if thumbnail:
                     st.image(thumbnail, width="stretch")
                 label = components.class_badge(row.label, colours) if isinstance(row.label, str) else "unlabelled"
-                st.markdown(f"<b>{row.rank}</b> · {label}<br><span style='font-size:0.8em'>similarity "
+                st.markdown(f"<strong>{row.rank}</strong> · {label}<br><span style='font-size:0.8em'>similarity "
                             f"{row.similarity:.3f}</span>", unsafe_allow_html=True)
                 if st.button("Neighbours", key=f"search_neighbours_{row.image_id}", width="stretch",
                              help=escape.markdown_text(f"{row.image_id} ({row.split}): its nearest training images")):
