@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.core import confinement, jsonfile, records
+from analysis.core import column_types, confinement, jsonfile, records
 from analysis.core.thumbnail_index import ThumbnailFileError, ThumbnailIndex
 from analysis.core.thumbnail_index import WRITE_OPTIONS as THUMBNAIL_WRITE_OPTIONS
 from analysis.core.version import __version__
@@ -313,27 +313,13 @@ def _check_parquet(path: Path, required: tuple[str, ...], text: tuple[str, ...] 
     if missing:
         raise BundleError(f"{path}: missing column(s) {', '.join(missing)}.")
     for field in schema:
-        kind = _column_kind(field.type)
+        kind = column_types.column_kind(field.type)
         if field.name in text and kind not in ("text", "null"):
-            raise BundleError(f"{path}: column {field.name!r} holds {_KIND_WORDS[kind]} ({field.type}), expected text; "
-                              "this bundle is refused.")
+            raise BundleError(f"{path}: column {field.name!r} holds {column_types.KIND_WORDS[kind]} ({field.type}), "
+                              "expected text; this bundle is refused.")
         if number_prefix and field.name.startswith(number_prefix) and kind not in ("number", "null"):
-            raise BundleError(f"{path}: column {field.name!r} holds {_KIND_WORDS[kind]} ({field.type}), expected "
-                              "numbers; this bundle is refused.")
-
-
-_KIND_WORDS = {"text": "text", "number": "numbers", "null": "nothing", "other": "other values"}
-
-
-def _column_kind(kind: pa.DataType) -> str:
-    """``text``, ``number``, ``null`` or ``other`` for a Parquet column's type."""
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "text"
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return "number"
-    return "null" if pa.types.is_null(kind) else "other"
+            raise BundleError(f"{path}: column {field.name!r} holds {column_types.KIND_WORDS[kind]} ({field.type}), "
+                              "expected numbers; this bundle is refused.")
 
 
 def read_manifest(path: str | Path) -> dict:
