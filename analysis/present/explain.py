@@ -314,7 +314,7 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
                + ", ".join(f"*{_text(classes[a])}* taken for *{_text(classes[b])}*" for a, b in tied))
     if len(hardest) == 1:
         return f"{mistake}. The hardest class is *{_text(hardest[0])}* (recall {_pct(lowest)})."
-    return f"{mistake}. The hardest classes, tied at recall {_pct(lowest)}, are {wording.listed([_text(name) for name in hardest])}."
+    return f"{mistake}. The hardest classes, tied at recall {_pct(lowest)}, are {wording.listed(hardest)}."
 
 
 def read_projection(points: pd.DataFrame) -> str:

@@ -10,6 +10,7 @@ Every reading that compares two numbers takes its word from :func:`direction` an
 from __future__ import annotations
 
 from typing import Sequence
+from analysis.core.escape import markdown_text
 
 ABOVE, BELOW, LEVEL = "above", "below", "level"
 
@@ -37,5 +38,5 @@ def relation(found: str) -> str:
 
 def listed(names: Sequence[str], emphasis: str = "*") -> str:
     """``*a*``, ``*a* and *b*``, ``*a*, *b* and *c*``: every name of a tie, never one picked by order."""
-    said = [f"{emphasis}{name}{emphasis}" for name in names]
+    said = [f"{emphasis}{markdown_text(name)}{emphasis}" for name in names]  # names from the bundle: escaped
     return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
