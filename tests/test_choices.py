@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.stats import choices
 
@@ -32,8 +33,21 @@ def flat_curve():
 def test_effective_shots_is_a_range_where_the_curve_runs_flat_along_zero_shot():
     found = choices.shots_range(flat_curve(), 0.4052, n_eval=3560)
     assert found["how"] == "between"
-    assert (found["low"], found["high"]) == (8, 64)  # 16 and 32 are level with zero-shot, not a crossing
-    assert choices.shots_phrase(found) == "between 8 and 64"
+    # 16 and 32 are level with zero-shot, not a crossing; so is 8 (38.0% + 2.6 points reaches 40.52%)
+    assert (found["low"], found["high"]) == (4, 64)
+    assert choices.shots_phrase(found) == "between 4 and 64"
+
+
+def test_kshot_half_width_uses_the_sample_spread_of_the_draws_and_counts_the_held_out_images_once():
+    point = {"k": 8, "mean": 0.38, "accuracies": [0.37, 0.39, 0.38, 0.36, 0.40], "draws": 5}
+    sample_std = np.sqrt(sum((a - 0.38) ** 2 for a in point["accuracies"]) / 4)  # ddof=1, by hand: 0.01581
+    drawn = 2.7764451 * sample_std / np.sqrt(5)  # Student's t, 4 degrees of freedom
+    held_out = 1.9599640 * np.sqrt((0.38 * 0.62 + 0.4052 * 0.5948) / 3560)
+    assert choices.kshot_half_width(point, 0.4052, 3560) == pytest.approx(np.hypot(drawn, held_out), rel=1e-6)
+    # one draw (every training image): nothing was drawn, only the held-out images count
+    whole = {"k": 4669, "mean": 0.554, "std": 0.0, "draws": 1, "accuracies": [0.554]}
+    assert choices.kshot_half_width(whole, 0.4052, 3560) == pytest.approx(
+        1.9599640 * np.sqrt((0.554 * 0.446 + 0.4052 * 0.5948) / 3560), rel=1e-6)
 
 
 def test_effective_shots_never_clearly_when_no_point_is_clearly_above():
@@ -45,7 +59,7 @@ def test_effective_shots_never_clearly_when_no_point_is_clearly_above():
 def test_effective_shots_needing_every_training_image_says_so():
     curve = [point for point in flat_curve() if point["k"] <= 32 or point["all"]]
     found = choices.shots_range(curve, 0.4052, n_eval=3560)
-    assert found["high_is_all"] and choices.shots_phrase(found) == "between 8 and all 14240 training images"
+    assert found["high_is_all"] and choices.shots_phrase(found) == "between 4 and all 14240 training images"
 
 
 def test_collapsed_templates_are_the_ones_equal_to_a_class_share():
@@ -54,6 +68,23 @@ def test_collapsed_templates_are_the_ones_equal_to_a_class_share():
                  {"template": "c {}", "accuracy": 0.37}, {"template": "d {}", "accuracy": None}]
     found = choices.collapsed_templates(templates, true)
     assert [(row["template"], row["onto"]) for row in found] == [("a {}", "pure"), ("b {}", "silkcut")]
+
+
+def test_collapsed_templates_read_their_stored_answers():
+    true = {"pure": 41, "broken": 32, "discolored": 17, "silkcut": 10}
+    templates = [{"template": "a {}", "accuracy": 0.40, "predicted": {"pure": 97, "broken": 3}},   # planted
+                 {"template": "b {}", "accuracy": 0.41, "predicted": {"pure": 60, "broken": 40}},  # share, no collapse
+                 {"template": "c {}", "accuracy": 0.32, "predicted": {"broken": 100}},
+                 {"template": "d {}", "accuracy": 0.55, "predicted": {"pure": 50, "silkcut": 50}}]
+    found = choices.collapsed_templates(templates, true)
+    shares = {row["template"]: (row["onto"], row["onto_share"]) for row in found}
+    assert shares == {"a {}": ("pure", 0.97), "c {}": ("broken", 1.0)}  # 97/100 and 100/100, counted by hand
+    from analysis.present import explain
+
+    reading = explain.read_templates(templates, true)
+    assert ("but 2 of 4 give (almost) one answer to every image: 1 answers *broken* for 100% of the images; "
+            "1 answers *pure* for 97% of the images") in reading
+    assert "The other templates range from 41% to 55%." in reading
 
 
 def test_kshot_axis_labels_the_last_point_as_all_training_images():
@@ -70,9 +101,9 @@ def test_kshot_reading_gives_a_range_not_a_number_when_the_curve_runs_along_zero
     probe = {"kshot": flat_curve(), "zeroshot_accuracy": 0.4052, "effective_shots": 15.9,
              "effective_shots_range": choices.shots_range(flat_curve(), 0.4052, 3560)}
     text = explain.read_kshot(probe)
-    assert "15.9" not in text and "16" not in text.replace("between 8 and 64", "")
+    assert "15.9" not in text and "16" not in text.replace("between 4 and 64", "")
     assert "With all 14240 training images the probe reaches 55%" in text
-    assert "between 8 and 64 labelled images per class" in text
+    assert "between 4 and 64 labelled images per class" in text
     flat = [point for point in flat_curve() if point["k"] <= 32]
     never = explain.read_kshot({"kshot": flat, "zeroshot_accuracy": 0.4052, "effective_shots": 15.9,
                                 "effective_shots_range": choices.shots_range(flat, 0.4052, 3560)})

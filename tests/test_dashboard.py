@@ -173,10 +173,11 @@ def test_home_headline_table(full_bundle):
     shown = app.table[0].value.reset_index()
     opened = bundle.open_bundle(full_bundle)
     ours = shown[shown["source"] == tables.SOURCE_BUNDLE]
-    best_first = sorted(opened.approaches, key=lambda r: -r["metrics"]["accuracy"])
+    kinds = list(records.KINDS)  # the ladder's order, never ranked by held-out accuracy
+    in_order = sorted(opened.approaches, key=lambda r: (kinds.index(r["kind"]), -records.choice_accuracy(r)))
     assert [text.split(" ")[0] for text in ours["accuracy (95% interval)"]] == \
-        [f"{r['metrics']['accuracy']:.1%}" for r in best_first]
-    low, high = best_first[0]["metrics"]["accuracy_ci"]
+        [f"{r['metrics']['accuracy']:.1%}" for r in in_order]
+    low, high = in_order[0]["metrics"]["accuracy_ci"]
     assert ours["accuracy (95% interval)"].iloc[0].endswith(f"({low * 100:.1f}–{high * 100:.1f}%)")
     published = shown[shown["source"] == "published"].set_index("approach")
     assert published.loc["zero-shot open_clip ViT-B-32-quickgelu", "published LB"] == "16.7% / 18.4%"
@@ -187,7 +188,9 @@ def test_home_headline_table(full_bundle):
     assert table.loc[table["approach"] == "linear probe on ViT-H-14 features", ["public_lb", "private_lb"]].values.tolist() \
         == [[0.720, 0.726]]
     text = shown_text(app)
-    assert "Best here: **fine-tuned convnext_tiny**" in text
+    # records without training-part estimates: the ladder's order names the most trained approach, and says so
+    assert "Best here by a rule fixed before scoring: **fine-tuned convnext_tiny**" in text
+    assert records.HEADLINE_FALLBACK_RULE in text
     assert "benchmarks/large_bundle.py" in text  # the banner names what made the fake bundle
 
 
@@ -428,15 +431,38 @@ def test_readings_compare_with_the_majority_class():
         {"id": "zeroshot:M:p:oracle", "kind": "zeroshot", "model": "M", "pretrained": "p", "model_key": "M:p",
          "prompt_set": "oracle", "train_accuracy": 0.3, "metrics": {"accuracy": 0.45}},  # held-out winner only
         {"id": "probe:M:p", "kind": "probe", "model": "M", "pretrained": "p", "model_key": "M:p",
-         "metrics": {"accuracy": 0.7}}]
+         "train_estimate": 0.66, "metrics": {"accuracy": 0.7}}]
     table = tables.headline_table({"approaches": approaches,
                                    "reference": {"majority_class": "pure", "majority_rate": 0.41, "uniform_rate": 0.25}})
     reading = explain.read_headline(table, {"majority_class": "pure", "majority_rate": 0.41}, approaches)
-    assert "**linear probe M (p)** with 70% accuracy" in reading
+    assert "**linear probe M (p)** with 70% held-out accuracy" in reading  # CV 66% beats zero-shot's train 50%
+    assert records.HEADLINE_RULE in reading
     assert "zero-shot run chosen on the training images reaches 20%, clearly below the 41%" in reading  # its interval; not the 45% oracle
     assert "45%" not in reading
     assert table["approach"].tolist()[3] == "always answer “pure” (majority class)"
     assert explain.read_margins({"correct": [0.5, 0.6], "wrong": [0.1, 0.2]}).startswith("Wrong answers have smaller")
+
+
+def test_headline_rule_reads_the_training_part_never_the_held_out_score():
+    def record(approach_id, kind, held_out, **extra):
+        return {"id": approach_id, "kind": kind, "model": "M", "pretrained": "p", "model_key": "M:p",
+                "metrics": {"accuracy": held_out}, **extra}
+
+    approaches = [record("zeroshot:M:p:simple", "zeroshot", 0.40, prompt_set="simple", train_accuracy=0.42),
+                  record("knn:M:p", "knn", 0.55, train_accuracy=0.50),
+                  record("centroid:M:p", "centroid", 0.90, train_accuracy=0.99),  # in-sample: never a candidate
+                  record("probe:M:p", "probe", 0.60, train_estimate=0.58),
+                  record("finetune:c", "finetune", 0.80, train_estimate=0.57)]  # held-out winner, lower on train
+    chosen, rule = records.headline_approach(approaches)
+    assert chosen["id"] == "probe:M:p" and rule == records.HEADLINE_RULE
+    # a candidate without its estimate (an older bundle): the ladder's order, never the held-out score
+    chosen, rule = records.headline_approach([*approaches[:4], record("finetune:c", "finetune", 0.3)])
+    assert chosen["id"] == "finetune:c" and rule == records.HEADLINE_FALLBACK_RULE
+    # a tie goes to the simpler approach
+    tied = [record("zeroshot:M:p:a", "zeroshot", 0.2, prompt_set="a", train_accuracy=0.5),
+            record("probe:M:p", "probe", 0.9, train_estimate=0.5)]
+    assert records.headline_approach(tied)[0]["id"] == "zeroshot:M:p:a"
+    assert records.headline_approach([]) == (None, records.HEADLINE_FALLBACK_RULE)
 
 
 def test_scored_images_and_disagreements():

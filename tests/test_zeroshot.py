@@ -118,7 +118,8 @@ def test_autopsy_numbers():
     result, _ = constructed_autopsy()
     assert AUTOPSY_KEYS <= set(result)
     assert result["prompt_sets"][0]["accuracy"] == pytest.approx(14 / 16)
-    assert result["templates"] == [{"prompt_set": "one", "template": "{}", "accuracy": pytest.approx(14 / 16)}]
+    assert result["templates"] == [{"prompt_set": "one", "template": "{}", "accuracy": pytest.approx(14 / 16),
+                                    "predicted": {"pure": 6, "broken": 4, "discolored": 4, "silkcut": 2}}]
     assert result["true_distribution"] == {"pure": 4, "broken": 4, "discolored": 4, "silkcut": 4}
     assert result["predicted_distribution"]["one"] == {"pure": 6, "broken": 4, "discolored": 4, "silkcut": 2}
     gap = result["modality_gap"]
@@ -129,6 +130,27 @@ def test_autopsy_numbers():
     assert len(result["margins"]["correct"]) == 14 and len(result["margins"]["wrong"]) == 2
     assert sum(result["reliability"]["bin_count"]) == 16
     assert result["best_prompt_set"] == "one" and result["n_eval"] == 16
+
+
+def test_autopsy_stores_each_templates_answers_and_the_reading_states_the_collapse_from_them():
+    """A planted collapse: template "b {}" puts *pure* nearest to every image. Its accuracy (4 of 16)
+    equals every class's share, so only its stored answers can say which class it collapses onto."""
+    from analysis.present import explain
+
+    unit = np.eye(8, dtype=np.float32)
+    labels = ["pure"] * 4 + ["broken"] * 4 + ["discolored"] * 4 + ["silkcut"] * 4
+    images = pd.DataFrame({"image_id": [f"i{n}" for n in range(16)], "label": labels, "split": ["eval"] * 16})
+    vectors = np.stack([unit[CLASSES.index(label)] for label in labels])
+    collapsed = np.stack([unit[:4].sum(axis=0) / 2, unit[5], unit[6], unit[7]])  # pure: cosine 0.5 to every image
+    texts = [np.stack([unit[index], collapsed[index]]) for index in range(4)]
+    embedded = zeroshot.PromptEmbeddings(zeroshot.PromptSet("two", ("a {}", "b {}")), CLASSES, texts, 100.0)
+    result = zeroshot.autopsy("M:w", "M", "w", images, vectors, [embedded], CLASSES, {"two": "zeroshot:M:w:two"}, "M:w")
+    by_template = {row["template"]: row for row in result["templates"]}
+    expected = np.asarray(CLASSES)[np.argmax(vectors @ collapsed.T, axis=1)]  # the answers, computed here
+    assert by_template["b {}"]["predicted"] == {name: int((expected == name).sum()) for name in CLASSES}
+    assert by_template["b {}"]["predicted"]["pure"] == 16 and by_template["b {}"]["accuracy"] == 0.25
+    reading = explain.read_templates(result["templates"], result["true_distribution"])
+    assert "1 of 2 give (almost) one answer to every image: 1 answers *pure* for 100% of the images" in reading
 
 
 # --- the stage, end to end -----------------------------------------------------------------------

@@ -130,8 +130,10 @@ def headline_table(manifest: dict) -> pd.DataFrame:
     Returns:
         DataFrame with ``approach``, ``kind``, ``source`` (this bundle | reference rate | published
         (Kaggle LB)), ``accuracy``, ``ci_low``, ``ci_high``, ``balanced_accuracy``, ``macro_f1``,
-        ``ece``, ``wall_time_s``, ``public_lb``, ``private_lb``, ``id``. Bundle rows come first,
-        best accuracy first; accuracies are fractions (0..1).
+        ``ece``, ``wall_time_s``, ``public_lb``, ``private_lb``, ``id``. Bundle rows come first, in
+        the ladder's order (baselines, zero-shot, its rungs, probe, fine-tuned) and within a kind the
+        run chosen on the training part first — never ranked by held-out accuracy, which would make
+        the top row a winner picked on the test images; accuracies are fractions (0..1).
     """
     rows = []
     labels = approach_labels(manifest.get("approaches", []))
@@ -142,7 +144,9 @@ def headline_table(manifest: dict) -> pd.DataFrame:
                      "accuracy": scores.get("accuracy"), "ci_low": low, "ci_high": high,
                      "balanced_accuracy": scores.get("balanced_accuracy"), "macro_f1": scores.get("macro_f1"),
                      "ece": scores.get("ece"), "wall_time_s": record.get("wall_time_s"), "id": record["id"]})
-    rows.sort(key=lambda row: -(row["accuracy"] if row["accuracy"] is not None else -1))
+    order = {record["id"]: (records.KINDS.index(record["kind"]) if record.get("kind") in records.KINDS else len(
+        records.KINDS), -records.choice_accuracy(record)) for record in manifest.get("approaches", [])}
+    rows.sort(key=lambda row: order[row["id"]])
     reference = manifest.get("reference", {})
     has_majority = any(record["id"] == "baseline:majority" for record in manifest.get("approaches", []))
     if "majority_rate" in reference and not has_majority:

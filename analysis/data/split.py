@@ -61,6 +61,16 @@ def group_ids(frame: pd.DataFrame, keys: tuple[str, ...] = ("seed_id", "content_
     return connected_components(graph, directed=False)[1]
 
 
+def interval_groups(rows: pd.DataFrame) -> np.ndarray | None:
+    """The group of each of ``rows`` (images.parquet rows) for the bootstrap intervals: the split's
+    ``group`` column, else the groups of ``seed_id`` and ``content_hash`` (bundles written before the
+    column), else None (every image alone)."""
+    if "group" in rows.columns and not rows["group"].isna().any():
+        return rows["group"].to_numpy()
+    keys = tuple(key for key in ("seed_id", "content_hash") if key in rows.columns)
+    return group_ids(rows, keys) if keys and len(rows) else None
+
+
 def _grouped_folds(labels: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     """Fold number per row from a stratified, grouped k-fold (k reduced when groups are few)."""
     n_folds = max(2, min(n_folds, len(np.unique(groups))))

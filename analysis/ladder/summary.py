@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.core import bundle, weights
 from analysis.data import split
 from analysis.ladder import verdict
-from analysis.stats import wording
+from analysis.stats import bootstrap, wording
 
 # (step, from rung, to rung, what the difference measures)
 STEPS = (
@@ -101,6 +101,11 @@ def summary(opened: bundle.Bundle, model_key: str) -> dict:
     majority = (held_out["label"].to_numpy() == reference.get("majority_class")).astype(float)
     ids = rung_ids(opened, model_key)
     correct = {name: eval_correct(opened, approach, held_out) for name, approach in ids.items()}
+    groups = split.interval_groups(held_out)
+    # each family of comparisons holds together at 95% (simultaneous intervals, verdict.MULTIPLICITY)
+    rung_level = bootstrap.simultaneous_level(0.95, len(correct))
+    wanted = [step for step in STEPS if step[1] in correct and step[2] in correct]
+    step_level = bootstrap.simultaneous_level(0.95, len(wanted))
     rungs = []
     for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "centroid", "knn", "probe", "finetune"):
         if name not in ids:
@@ -110,10 +115,11 @@ def summary(opened: bundle.Bundle, model_key: str) -> dict:
         rungs.append({"rung": name, "label": rung_label(name, record), "approach_id": ids[name],
                       "accuracy": scores["accuracy"], "accuracy_ci": scores.get("accuracy_ci"),
                       "choice": choice_text(name, record, climb),
-                      "versus_majority": verdict.paired_difference(correct[name], majority)})
+                      "versus_majority": verdict.paired_difference(correct[name], majority, level=rung_level,
+                                                                   groups=groups)})
     steps = [{"step": step, "from": first, "to": second, "measures": measures,
-              **verdict.paired_difference(correct[second], correct[first])}
-             for step, first, second, measures in STEPS if first in correct and second in correct]
+              **verdict.paired_difference(correct[second], correct[first], level=step_level, groups=groups)}
+             for step, first, second, measures in wanted]
     separable = [row["rung"] for row in rungs
                  if row["rung"] in SEPARATING_RUNGS and verdict.clearly(row["versus_majority"]) == "above"]
     return {"model_key": model_key, "n_eval": int(len(held_out)), "majority_rate": reference.get("majority_rate"),
@@ -152,11 +158,19 @@ def verdict_of(opened: bundle.Bundle) -> dict:
     if "baseline:image-stats" in known:
         ids["image-stats"] = "baseline:image-stats"
     correct = {name: eval_correct(opened, approach, held_out) for name, approach in ids.items()}
+    groups = split.interval_groups(held_out)
+    pairs = [("zeroshot", "majority"), ("probe", "zeroshot"), ("probe", "image-stats"), ("finetune", "probe")]
+
+    def available(first: str, second: str) -> bool:
+        return first in correct and (second == "majority" or second in correct)
+
+    level = bootstrap.simultaneous_level(0.95, sum(available(first, second) for first, second in pairs))
 
     def compare(first: str, second: str) -> dict | None:
-        if first not in correct or (second != "majority" and second not in correct):
+        if not available(first, second):
             return None
-        return verdict.paired_difference(correct[first], majority if second == "majority" else correct[second])
+        return verdict.paired_difference(correct[first], majority if second == "majority" else correct[second],
+                                         level=level, groups=groups)
 
     steps = {step["step"]: step for step in (found or {}).get("steps", [])}
     majority_name = f"always *{reference.get('majority_class')}*"
@@ -178,6 +192,7 @@ def verdict_of(opened: bundle.Bundle) -> dict:
                                     "*linear probe*", finetune_diagnosis(over_probe, finetuned)))
     used = [opened.approach(approach) for approach in ids.values()]
     return {"rows": rows, "approaches": ids, "model_key": (found or {}).get("model_key"),
+            "multiplicity": verdict.multiplicity_text(level, [row for row in rows if row["available"]]),
             "warnings": verdict.weight_warnings(used or opened.approaches), "n_eval": int(len(held_out))}
 
 

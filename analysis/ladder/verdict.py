@@ -2,8 +2,12 @@
 
 Rows: zero-shot against always answering the majority class; the linear probe against zero-shot
 and against the image-statistics baseline; the fine-tuned ConvNeXt against the probe. Each is a
-difference of accuracies with a *paired* bootstrap interval: the same resampled images score
-both approaches, so what they get right together does not widen the interval.
+difference of accuracies with a *paired* bootstrap interval: the same resampled groups of images
+score both approaches, so what they get right together does not widen the interval.
+
+Many comparisons, one promise: the rows of the verdict (and the steps of a ladder) are a family,
+and their intervals are *simultaneous* — each at 1 − 5%/m for m comparisons (Bonferroni) — so the
+chance that any "clearly" of the family is wrong stays under 5% (:func:`multiplicity_text`).
 """
 
 from __future__ import annotations
@@ -13,21 +17,25 @@ from typing import Sequence
 import numpy as np
 
 from analysis.core import weights
-from analysis.stats import wording
+from analysis.stats import bootstrap, wording
 
 N_RESAMPLES = 2000
 
 
 def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, n_resamples: int = N_RESAMPLES,
-                      level: float = 0.95, seed: int = 0) -> dict:
-    """Accuracy of A minus accuracy of B on the same images, with a paired percentile bootstrap.
+                      level: float = 0.95, seed: int = 0, groups: np.ndarray | None = None) -> dict:
+    """Accuracy of A minus accuracy of B on the same images, with a paired percentile bootstrap
+    that resamples whole groups of images (:mod:`analysis.stats.bootstrap`).
 
     Args:
         correct_a, correct_b: ndarray of shape (n_images,), 1 where the approach is right; the
             same images in the same order.
+        level: the interval's level (a verdict row uses its family's simultaneous level).
+        groups: ndarray of shape (n_images,), the split's group of each image; None: every image
+            alone.
 
     Returns:
-        dict with ``difference``, ``ci`` ([low, high]), ``n``, ``a`` and ``b`` (the accuracies).
+        dict with ``difference``, ``ci`` ([low, high]), ``level``, ``n``, ``a`` and ``b`` (the accuracies).
 
     Raises:
         ValueError: the two vectors differ in length.
@@ -36,16 +44,9 @@ def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, n_resamples:
     if a.shape != b.shape:
         raise ValueError(f"paired comparison needs the same images: {a.shape} vs {b.shape}")
     if len(a) == 0:
-        return {"difference": None, "ci": [None, None], "n": 0, "a": None, "b": None}
-    difference = a - b
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_resamples)
-    for start in range(0, n_resamples, 250):  # bounded memory for large held-out parts
-        draws = rng.integers(0, len(a), size=(min(250, n_resamples - start), len(a)))
-        means[start:start + len(draws)] = difference[draws].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return {"difference": float(difference.mean()), "ci": [float(low), float(high)], "n": int(len(a)),
+        return {"difference": None, "ci": [None, None], "level": level, "n": 0, "a": None, "b": None}
+    low, high = bootstrap.interval(a - b, groups, n_resamples, level, seed)
+    return {"difference": float((a - b).mean()), "ci": [low, high], "level": level, "n": int(len(a)),
             "a": float(a.mean()), "b": float(b.mean())}
 
 
@@ -59,11 +60,25 @@ def points(value: float) -> str:
     return f"{value * 100:+.1f}".replace("-", "−")
 
 
+def level_text(level: float) -> str:
+    """An interval's level as people write it: ``95%``, ``98.75%``."""
+    return f"{level * 100:.4g}%"
+
+
 def describe(comparison: dict, first: str, second: str) -> str:
     """'**probe** 55.4% vs *zero-shot* 40.5%: +14.9 points (95% paired interval +13.1 to +16.8).'"""
     low, high = comparison["ci"]
     return (f"{first} {comparison['a']:.1%} vs {second} {comparison['b']:.1%}: {points(comparison['difference'])} "
-            f"points (95% paired interval {points(low)} to {points(high)})")
+            f"points ({level_text(comparison.get('level', 0.95))} paired interval {points(low)} to {points(high)})")
+
+
+def multiplicity_text(level: float, compared: Sequence[dict]) -> str:
+    """The one line that says how "clearly" is decided over a family of ``compared`` rows."""
+    if len(compared) < 2:
+        return "\"Clearly\" means the 95% paired interval, resampled by group of images, leaves out 0."
+    return (f"\"Clearly\" means the interval leaves out 0; the {len(compared)} intervals are simultaneous "
+            f"({level_text(level)} each, Bonferroni), so the chance that any of them says \"clearly\" wrongly stays "
+            "under 5%; images are resampled by group.")
 
 
 def weight_warnings(approaches: Sequence[dict]) -> list[str]:

@@ -16,8 +16,8 @@ import pandas as pd
 from analysis.core.escape import markdown_text as _text, one_line
 from analysis.present import run_facts, untrained
 from analysis.stats import wording
-from analysis.stats.choices import collapsed_templates, shots_phrase
-from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy
+from analysis.stats.choices import collapse_phrase, collapsed_templates, shots_phrase
+from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy, headline_approach
 from analysis.core.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
@@ -120,15 +120,16 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
 # --- headline -------------------------------------------------------------------------------------
 
 def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dict] = ()) -> str:
-    """Best approach, the zero-shot run chosen on the training images (among ``approaches``, the
-    manifest's records), and how they compare with answering the majority class."""
+    """The approach named best by the rule fixed on the training part (``records.headline_approach``, said on the
+    page; never the held-out maximum), and the zero-shot run chosen on train against the majority class."""
     ours = table[(table["source"] == SOURCE_BUNDLE) & table["accuracy"].notna()]
     if ours.empty:
         return "No approach has been run on this bundle yet."
-    best = ours.iloc[ours["accuracy"].argmax()]
+    headline, rule = headline_approach(approaches)
     majority = reference.get("majority_rate")
-    parts = [f"Best here: **{_text(best['approach'])}** with {_pct(best['accuracy'])} accuracy"
-             + (f" (95% interval {_pct(best['ci_low'])}–{_pct(best['ci_high'])})." if pd.notna(best["ci_low"]) else ".")]
+    parts = [f"Best here by a rule fixed before scoring: **{_text(row.approach)}** with {_pct(row.accuracy)} held-out "
+             "accuracy" + (f" (95% interval {_pct(row.ci_low)}–{_pct(row.ci_high)})" if pd.notna(row.ci_low) else "")
+             + f". The rule: {rule}." for row in ours[ours["id"] == (headline or {}).get("id")].itertuples()]
     chosen = max(best_per_model(approaches, ZEROSHOT).values(), key=choice_accuracy, default=None)
     zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
     if len(zeroshot) and majority is not None:
@@ -163,8 +164,8 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt
 
 
 def read_templates(templates: Sequence[dict], true_distribution: dict[str, int], learnt: bool = True) -> str:
-    """How far single templates move accuracy — not counting templates that only collapse onto one
-    class (their accuracy is that class's share), which measure the collapse, not the wording."""
+    """How far single templates move accuracy — not counting templates that give (almost) one answer to every
+    image (``choices.collapsed_templates``, from their stored answers): they measure a collapse, not wording."""
     scored = [row for row in templates if row.get("accuracy") is not None]
     if len(scored) < 2:
         return ""
@@ -175,10 +176,9 @@ def read_templates(templates: Sequence[dict], true_distribution: dict[str, int],
     if not collapsed:
         return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
                 f"{_points(high - low)}.")
-    onto = sorted({row["onto"] for row in collapsed})
-    text = (f"Single templates range from {_pct(low)} to {_pct(high)}, but {len(collapsed)} of {len(scored)} score "
-            f"exactly one class's share ({', '.join(f'*{_text(name)}*' for name in onto)}): they answer that class for "
-            "every image, so much of the spread is the answer collapsing onto different classes, not better wording.")
+    text = (f"Single templates range from {_pct(low)} to {_pct(high)}, but {len(collapsed)} of {len(scored)} "
+            f"{collapse_phrase([{**row, 'onto': _text(row['onto'])} for row in collapsed])}, so much of the spread "
+            "is the answer collapsing onto different classes, not better wording.")
     collapsed_ids = {(row.get("prompt_set"), row.get("template")) for row in collapsed}
     kept = [row["accuracy"] for row in scored if (row.get("prompt_set"), row.get("template")) not in collapsed_ids]
     if len(kept) > 1:
@@ -415,8 +415,8 @@ def read_blend(blend, alpha: float | None = None) -> str:
     probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
     if best["alpha"] <= frame["alpha"].min() + 1e-9 or best["accuracy"] - probe_only < 0.005:
         return (f"Mixing in zero-shot does not help: the probe alone ({_pct(probe_only)}) is as good as any blend.")
-    return (f"The best blend gives zero-shot a weight of {best['alpha']:.2f} and reaches {_pct(best['accuracy'])}, "
-            f"{_points(best['accuracy'] - probe_only)} above the probe alone.")
+    return (f"The held-out oracle blend (its weight picked on the test images) gives zero-shot {best['alpha']:.2f} "
+            f"and reaches {_pct(best['accuracy'])}, {_points(best['accuracy'] - probe_only)} above the probe alone.")
 
 
 WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",

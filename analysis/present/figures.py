@@ -380,7 +380,7 @@ def kshot_figure(kshot: dict | Iterable[dict], zeroshot_accuracy: float | None =
 
 def blend_figure(blend: Iterable[dict] | dict, alpha: float | None = None) -> go.Figure:
     """Accuracy of ``alpha · zero-shot + (1 − alpha) · probe`` probabilities against alpha; the marked
-    point is the ``alpha`` chosen on the training folds (without one, the held-out best)."""
+    point is the ``alpha`` chosen on the training folds (without one, the held-out oracle, labelled so)."""
     frame = as_frame(blend).sort_values("alpha")
     chosen = alpha is not None and (frame["alpha"] - alpha).abs().min() < 1e-9
     best = frame.loc[(frame["alpha"] - alpha).abs().idxmin()] if chosen else frame.loc[frame["accuracy"].idxmax()]
@@ -389,7 +389,7 @@ def blend_figure(blend: Iterable[dict] | dict, alpha: float | None = None) -> go
                                   hovertemplate="alpha %{x:.2f}: %{y:.1%}<extra></extra>", showlegend=False))
     figure.add_trace(go.Scatter(x=[best["alpha"]], y=[best["accuracy"]], mode="markers+text", showlegend=False,
                                 marker=dict(size=12, color="#333333", symbol="diamond"),
-                                text=[f"{'chosen on train' if chosen else 'best'}: {best['accuracy']:.1%} at "
+                                text=[f"{'chosen on train' if chosen else 'held-out oracle'}: {best['accuracy']:.1%} at "
                                       f"α = {best['alpha']:.2f}"],
                                 textposition="top right", hoverinfo="skip"))
     figure.update_xaxes(title="α: weight of zero-shot in the blend (0 = probe only)", range=[-0.02, 1.02])

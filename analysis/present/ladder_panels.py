@@ -53,7 +53,8 @@ def waterfall_figure(found: dict) -> go.Figure:
             x=[labels[step["to"]]], base=[rungs[step["from"]]["accuracy"]], y=[step["difference"]],
             marker=dict(color=STEP_COLOURS[direction], opacity=0.55), width=0.5, showlegend=False,
             hovertemplate=(f"{step['measures']}: {labels[step['from']]} → {labels[step['to']]}<br>"
-                           f"{verdict.points(step['difference'])} points (95% paired interval "
+                           f"{verdict.points(step['difference'])} points "
+                           f"({verdict.level_text(step.get('level', 0.95))} paired interval "
                            f"{verdict.points(step['ci'][0])} to {verdict.points(step['ci'][1])})<extra></extra>")))
     for direction, name in (("above", "step: a clear gain"), ("below", "step: a clear loss"),
                             ("level", "step: within its paired interval")):
@@ -237,4 +238,6 @@ def verdict_markdown(found: dict, warnings: bool = True) -> str:
     missing = [row["row"] for row in found.get("rows", []) if not row["available"]]
     if missing:
         lines.append(f"- Not in this bundle: {escape.markdown_text(', '.join(map(str, missing)))}.")
+    if found.get("multiplicity"):
+        lines += ["", found["multiplicity"]]
     return "\n".join(lines)

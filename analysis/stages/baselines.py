@@ -136,7 +136,8 @@ def shortcut_scores(table: pd.DataFrame, classes: Sequence[str], seed: int = 0,
         model = (fitted or {}).get(group) or fit_image_stats_model(
             feature_frame(train, features, views), train["label"].to_numpy(), seed)
         proba = metrics.class_proba(model, feature_frame(held_out, features, views), classes)
-        evaluated = metrics.evaluate(held_out["label"].to_numpy(), proba, list(classes), seed=seed)
+        evaluated = metrics.evaluate(held_out["label"].to_numpy(), proba, list(classes), seed=seed,
+                                     groups=split.interval_groups(held_out))
         scores[group] = {"features": list(features),
                          **{key: evaluated[key] for key in ("accuracy", "accuracy_ci", "balanced_accuracy",
                                                              "macro_f1")}}
@@ -200,7 +201,9 @@ def statistics_table(context: RunContext) -> pd.DataFrame:
     if changed or imagestats.TABLE_NAME not in context.bundle().manifest.get("features", {}):
         context.save_features(imagestats.TABLE_NAME, stats, columns=list(imagestats.STAT_COLUMNS),
                               n_images=len(stats))
-    table = context.images[["image_id", "split", "label", VIEW]].reset_index(drop=True)
+    kept = ["image_id", "split", "label", VIEW] + [key for key in ("group", "seed_id", "content_hash")
+                                                   if key in context.images.columns]  # for the intervals
+    table = context.images[kept].reset_index(drop=True)
     return pd.concat([table, stats[list(imagestats.STAT_COLUMNS)]], axis=1)
 
 

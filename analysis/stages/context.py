@@ -109,7 +109,8 @@ class RunContext:
             missing = scored.loc[scored["pred_label"].isna(), "image_id"].head(3).tolist()
             raise ValueError(f"approach {approach_id} has no prediction for held-out images such as {missing}")
         proba_eval = scored[[f"prob_{name}" for name in self.classes]].to_numpy()
-        scores = metrics.evaluate(scored["label"].to_numpy(), proba_eval, self.classes, seed=self.options.seed)
+        scores = metrics.evaluate(scored["label"].to_numpy(), proba_eval, self.classes, seed=self.options.seed,
+                                  groups=split.interval_groups(eval_rows))
         scores["accuracy_by_view"] = {
             str(view): float((group["pred_label"] == group["label"]).mean())
             for view, group in scored.groupby("view")

@@ -416,10 +416,17 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
         records.FINETUNE, images.loc[predicted, "image_id"].tolist(), proba[predicted], model_key=spec.name,
         model=spec.name, pretrained=about["pretrained"], params=params, diagnostics=diagnostics,
         wall_time_s=round(time.perf_counter() - started, 3), device=str(device), weights=source, checkpoint_file=diagnostics["checkpoint_file"],
-        precision=inference_precision)
+        precision=inference_precision, train_estimate=validation_accuracy(result.history, result.best_epoch))
     context.remove_file(training_path.relative_to(context.path))  # finished: the optimizer state is not needed
     return record
 
+
+
+def validation_accuracy(history: Sequence[dict], best_epoch: int | None) -> float | None:
+    """Accuracy on the validation fold (part of train) at the kept epoch: the training-part estimate
+    of a fine-tuned network (:func:`analysis.core.records.training_estimate`)."""
+    kept = [row.get("val_accuracy") for row in history if row.get("epoch") == best_epoch]
+    return float(kept[0]) if kept and kept[0] is not None else None
 
 
 STAGE = Stage("finetune", "every --convnext model: training, predictions, features, map", FineTuneOptions,

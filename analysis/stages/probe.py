@@ -166,7 +166,8 @@ def kshot_curve(train_features: np.ndarray, train_labels: np.ndarray, eval_featu
         sizes: the k values (default :func:`kshot_sizes`).
 
     Returns:
-        list of ``k``, ``mean``, ``std``, ``draws`` (count), ``accuracies`` (per draw),
+        list of ``k``, ``mean``, ``std`` (sample std of the draws, ddof=1; 0 for one draw),
+        ``draws`` (count), ``accuracies`` (per draw),
         ``n_train`` (images used), ``all`` (True for the whole training part).
     """
     train_labels, eval_labels = np.asarray(train_labels), np.asarray(eval_labels)
@@ -184,7 +185,8 @@ def kshot_curve(train_features: np.ndarray, train_labels: np.ndarray, eval_featu
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model = make_probe(C, seed, device=device).fit(train_features[rows], train_labels[rows])
             accuracies.append(float(np.mean(model.predict(eval_features) == eval_labels)))
-        curve.append({"k": int(k), "mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)),
+        spread = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else 0.0  # sample std of the draws
+        curve.append({"k": int(k), "mean": float(np.mean(accuracies)), "std": spread,
                       "draws": len(accuracies), "accuracies": accuracies, "n_train": int(n_used),
                       "all": bool(is_all)})
     return curve
@@ -381,7 +383,14 @@ def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> Non
     context.save_approach(records.PROBE, image_ids, proba, model_key=model_key, model=entry.get("model"),
                           pretrained=entry.get("pretrained"), precision=entry.get("precision"),
                           params=params, diagnostics=diagnostics, device=device,
+                          train_estimate=cv_accuracy(diagnostics),
                           wall_time_s=round(time.perf_counter() - started, 3))
+
+
+def cv_accuracy(diagnostics: dict) -> float:
+    """The probe's grouped cross-validated accuracy at its chosen C: its training-part estimate
+    (:func:`analysis.core.records.training_estimate`)."""
+    return next(float(row["cv_accuracy_mean"]) for row in diagnostics["c_sweep"] if row["C"] == diagnostics["best_C"])
 
 
 STAGE = Stage("probe", "every CLIP model with features in the bundle: C sweep, k-shot curve, blend",

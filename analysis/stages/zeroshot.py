@@ -262,7 +262,7 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
         classifier = embedded.classifier()
         proba = classifier.predict_proba(unit)
         predicted = np.asarray(classes)[proba.argmax(axis=1)]
-        scores = metrics.evaluate(truth, proba, classes)
+        scores = metrics.evaluate(truth, proba, classes, groups=split.interval_groups(images[held_out]))
         by_set[name] = (classifier, proba, predicted)
         sets.append({"name": name, "approach_id": approach_ids[name], "accuracy": scores["accuracy"],
                      "balanced_accuracy": scores["balanced_accuracy"], "macro_f1": scores["macro_f1"],
@@ -270,8 +270,10 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
                      "train_accuracy": train_accuracy(classifier, train_unit, train_truth.to_numpy())})
         predicted_distribution[name] = {label: int((predicted == label).sum()) for label in classes}
         for template, single in embedded.template_classifiers().items():
+            answers = single.predict(unit)
             templates.append({"prompt_set": name, "template": template,
-                              "accuracy": float((single.predict(unit) == truth).mean()) if len(truth) else None})
+                              "accuracy": float((answers == truth).mean()) if len(truth) else None,
+                              "predicted": {label: int((answers == label).sum()) for label in classes}})
     # chosen on the training part (zero-shot needs no label to predict there; without training
     # images the first listed set); the held-out winner is kept only as an oracle figure
     best = max(sets, key=records.choice_accuracy)["name"]
@@ -437,7 +439,8 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
                           ids, clip.key)
     ctx.save_diagnostics(f"autopsy:{clip.key}", diagnostics)
     best = next(entry for entry in diagnostics["prompt_sets"] if entry["name"] == diagnostics["best_prompt_set"])
-    log.info("%s: best prompt set %r, accuracy %.3f on held-out images", clip.key, best["name"], best["accuracy"])
+    log.info("%s: prompt set chosen on the training images %r, accuracy %.3f on held-out images", clip.key,
+             best["name"], best["accuracy"])
 
 
 

@@ -6,8 +6,8 @@
   probabilities), never on the held-out images;
 - effective shots come as a range: the k-shot points whose uncertainty keeps them level with
   zero-shot are not a crossing;
-- single-template accuracies that only equal one class's share are a collapse onto that class,
-  not a measure of how well the wording separates the classes;
+- single templates that give (almost) one answer to every image are a collapse onto that class,
+  read from their stored answers, not a measure of how well the wording separates the classes;
 - the k-shot axis says what each point is (images per class, capped by the smallest class; the
   last point is every training image).
 """
@@ -17,8 +17,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-
-Z_95 = 1.96
 
 
 # --- the probe's C ---------------------------------------------------------------------------------
@@ -74,13 +72,30 @@ def choose_blend_alpha(zeroshot_train: np.ndarray, probe_out_of_fold: np.ndarray
 
 # --- effective shots with their uncertainty -------------------------------------------------------
 
-def kshot_half_width(point: dict, target: float, n_eval: int) -> float:
-    """95% half-width of a k-shot point against the zero-shot line: the spread of its random
-    draws plus the sampling noise of ``n_eval`` held-out images at the zero-shot rate."""
-    draws = max(int(point.get("draws") or 1), 1)
-    spread = float(point.get("std") or 0.0) ** 2 / draws
-    sampling = target * (1 - target) / max(n_eval, 1)
-    return Z_95 * float(np.sqrt(spread + sampling))
+def kshot_half_width(point: dict, target: float, n_eval: int, level: float = 0.95) -> float:
+    """Half-width of a k-shot point's interval against the zero-shot line (``target``).
+
+    Two sources of uncertainty, added in quadrature:
+
+    - *which images were drawn*: the spread of the point's draws — their sample standard deviation
+      (``ddof=1``, from ``accuracies`` where stored, else ``std``) over √draws, scaled by Student's
+      t with draws − 1 degrees of freedom (2.78 for 5 draws, not 1.96: five draws say little about
+      their own spread). A point of one draw (every training image) has no draw to vary.
+    - *which images were held out*: every draw is scored on the same ``n_eval`` images, so averaging
+      draws does not shrink this part. The point and the zero-shot line are both measured on those
+      images; without per-image answers per draw they cannot be paired, so both binomial variances
+      count (conservative).
+    """
+    from scipy.stats import norm as normal, t as student_t  # here: the dashboard pages never load scipy
+
+    accuracies = [float(value) for value in point.get("accuracies") or []]
+    draws = len(accuracies) or max(int(point.get("draws") or 1), 1)
+    spread = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else float(point.get("std") or 0.0)
+    tail = 1 - (1 - level) / 2
+    drawn = float(student_t.ppf(tail, draws - 1)) * spread / np.sqrt(draws) if draws > 1 else 0.0
+    mean = float(point["mean"])
+    held_out = float(normal.ppf(tail)) * np.sqrt((mean * (1 - mean) + target * (1 - target)) / max(n_eval, 1))
+    return float(np.hypot(drawn, held_out))
 
 
 def shots_range(curve: Sequence[dict], target: float, n_eval: int) -> dict:
@@ -122,26 +137,55 @@ def shots_phrase(found: dict) -> str:
 
 # --- single templates that collapse onto one class ------------------------------------------------
 
+COLLAPSE_SHARE = 0.9  # a template that gives one answer to at least this share of the images has collapsed
+
+
 def collapsed_templates(templates: Sequence[dict], true_distribution: dict[str, int]) -> list[dict]:
-    """The single templates whose accuracy equals one class's share of the held-out images, to
-    within one image: what a template scores when it answers that class for every image.
+    """The single templates that give (almost) one answer to every held-out image.
+
+    From the answers stored with each template (``predicted``: class → images answered so, written
+    by the zero-shot autopsy): a template whose most frequent answer covers at least
+    :data:`COLLAPSE_SHARE` of the images. Rows without stored answers (bundles written before them)
+    fall back to a sign, not a measurement: an accuracy equal to one class's share, to within one
+    image, which is what a template scores when it answers that class for every image.
 
     Returns:
-        The collapsed rows, each with an added ``onto`` (the class whose share it equals).
+        The collapsed rows, each with an added ``onto`` (the class it answers) and ``onto_share``
+        (the share of the images answered so; None where it was inferred from the accuracy).
     """
     total = sum(true_distribution.values())
-    if not total:
-        return []
     found = []
     for row in templates:
+        counts = row.get("predicted")
+        if counts:
+            answered = sum(counts.values())
+            onto = max(counts, key=counts.get)
+            if answered and counts[onto] >= COLLAPSE_SHARE * answered:
+                found.append({**row, "onto": onto, "onto_share": counts[onto] / answered})
+            continue
         value = row.get("accuracy")
-        if value is None:
+        if value is None or not total:
             continue
         for name, count in true_distribution.items():
             if count and abs(value * total - count) < 0.5:
-                found.append({**row, "onto": name})
+                found.append({**row, "onto": name, "onto_share": None})
                 break
     return found
+
+
+def collapse_phrase(collapsed: Sequence[dict]) -> str:
+    """What :func:`collapsed_templates` found, in words: ``give (almost) one answer to every image:
+    2 answer *pure* for 97–100% of the images``; for rows inferred from their accuracy only, ``score
+    exactly one class's share (*pure*), as …``."""
+    if any(row["onto_share"] is None for row in collapsed):  # no stored answers: only a sign of the collapse
+        onto = ", ".join(f"*{name}*" for name in sorted({row["onto"] for row in collapsed}))
+        return f"score exactly one class's share ({onto}), as a template answering that class for every image would"
+    shares = {name: [row["onto_share"] for row in collapsed if row["onto"] == name]
+              for name in sorted({row["onto"] for row in collapsed})}
+    return "give (almost) one answer to every image: " + "; ".join(
+        f"{len(values)} answer{'s' * (len(values) == 1)} *{name}* for "
+        f"{'–'.join(dict.fromkeys(f'{value:.0%}' for value in (min(values), max(values))))} of the images"
+        for name, values in shares.items())
 
 
 # --- the k-shot axis ------------------------------------------------------------------------------

@@ -6,18 +6,14 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
                              precision_recall_fscore_support)
 
+from analysis.stats import bootstrap
+
 
 def bootstrap_accuracy_interval(correct: np.ndarray, n_resamples: int = 1000, level: float = 0.95,
-                                seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of a 0/1 ``correct`` vector."""
-    if len(correct) == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(correct), size=(n_resamples, len(correct)))
-    means = correct[draws].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return (float(low), float(high))
+                                seed: int = 0, groups: np.ndarray | None = None) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of a 0/1 ``correct`` vector, resampling whole
+    ``groups`` of images (:mod:`analysis.stats.bootstrap`; None: every image alone)."""
+    return bootstrap.interval(correct, groups, n_resamples, level, seed)
 
 
 def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> dict:
@@ -42,16 +38,20 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -
     }
 
 
-def evaluate(y_true: np.ndarray, proba: np.ndarray, classes: list[str], seed: int = 0) -> dict:
+def evaluate(y_true: np.ndarray, proba: np.ndarray, classes: list[str], seed: int = 0,
+             groups: np.ndarray | None = None) -> dict:
     """Every metric of DESIGN.md for one approach.
 
     Args:
         y_true: ndarray of shape (n_images,), true class names.
         proba: ndarray of shape (n_images, n_classes), class probabilities in ``classes`` order.
         classes: the ordered class names.
+        groups: ndarray of shape (n_images,), the split's group of each image (the interval
+            resamples whole groups); None: every image alone.
 
     Returns:
-        dict with ``n``, ``accuracy``, ``accuracy_ci`` ([low, high], 95% bootstrap),
+        dict with ``n``, ``accuracy``, ``accuracy_ci`` ([low, high], 95% bootstrap by group),
+        ``accuracy_ci_groups`` (the groups it resampled; ``n`` when every image is alone),
         ``balanced_accuracy``, ``macro_f1``, ``per_class`` ({class: precision, recall, f1,
         support}), ``confusion_matrix`` (rows true, columns predicted, ``classes`` order), ``ece``.
     """
@@ -63,7 +63,8 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, classes: list[str], seed: in
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "accuracy_ci": list(bootstrap_accuracy_interval(correct, seed=seed)),
+        "accuracy_ci": list(bootstrap_accuracy_interval(correct, seed=seed, groups=groups)),
+        "accuracy_ci_groups": int(len(set(np.asarray(groups).tolist())) if groups is not None else len(y_true)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
         "per_class": {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.core import side_by_side, tables
+from analysis.core import records, side_by_side, tables
 from analysis.stats import approach_agreement
 from analysis.present import explain, panels
 from dashboard import components, loaders, other_bundles
@@ -65,13 +65,16 @@ def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, st
     if len(approaches) < 2:
         st.info("Two approaches are needed; this bundle has one.")
         return
-    ranked = sorted(approaches, key=lambda record: -record["metrics"]["accuracy"])
-    second_default = next((record for record in ranked[1:] if record["kind"] == "zeroshot"), ranked[1])
+    # the headline's approach against the zero-shot run chosen on train: chosen on the training part, never
+    # by held-out score
+    first_default = records.headline_approach(approaches)[0] or approaches[0]
+    others = [record for record in approaches if record["id"] != first_default["id"]]
+    zeroshot = max(records.best_per_model(others, records.ZEROSHOT).values(), key=records.choice_accuracy, default=None)
     left, middle, right = st.columns([2, 2, 2])
-    first = components.approach_selector("First approach", ranked, "compare_first",
-                                         default=ranked[0]["id"], container=left)
-    second = components.approach_selector("Second approach", ranked, "compare_second",
-                                          default=second_default["id"], container=middle)
+    first = components.approach_selector("First approach", approaches, "compare_first",
+                                         default=first_default["id"], container=left)
+    second = components.approach_selector("Second approach", approaches, "compare_second",
+                                          default=(zeroshot or others[0])["id"], container=middle)
     if first == second:
         st.info("Pick two different approaches.")
         return

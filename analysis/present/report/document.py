@@ -45,8 +45,8 @@ created {created}; report written {written} by CornLens {version}.</p>
 <nav><ol>{contents}</ol></nav>
 </header>
 <main>{body}</main>
-<footer><p>Every approach is scored on the same held-out images of the bundle's split; intervals are 95%
-bootstrap intervals. Explore the bundle interactively with <code>streamlit run dashboard/Home.py</code>.</p></footer>
+<footer><p>Every approach is scored on the same held-out images of the bundle's split; intervals are
+bootstrap intervals that resample whole groups of images (see How the numbers are made). Explore the bundle interactively with <code>streamlit run dashboard/Home.py</code>.</p></footer>
 <script>{script}</script>
 </body>
 </html>

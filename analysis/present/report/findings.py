@@ -10,7 +10,7 @@ from analysis.stats import approach_agreement, choices
 from analysis.present import explain
 from analysis.core import tables, weights
 from analysis.core.bundle import Bundle, BundleError
-from analysis.core.records import best_per_model, choice_accuracy
+from analysis.core.records import best_per_model, choice_accuracy, headline_approach
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,10 @@ def diagnostics(bundle: Bundle, name: str) -> dict:
 
 
 def ordered_approaches(bundle: Bundle) -> list[dict]:
-    """The bundle's approaches in story order: baselines, zero-shot, probe, fine-tuned; best first within."""
-    return sorted(bundle.approaches,
-                  key=lambda record: (KIND_ORDER.get(record["kind"], 9), -record["metrics"]["accuracy"]))
+    """The bundle's approaches in story order: baselines, zero-shot, probe, fine-tuned; within a kind,
+    the run chosen on the training part first (:func:`~analysis.core.records.choice_accuracy`), never
+    ordered by held-out score."""
+    return sorted(bundle.approaches, key=lambda record: (KIND_ORDER.get(record["kind"], 9), -choice_accuracy(record)))
 
 
 def chosen_of_kind(bundle: Bundle, kind: str) -> dict | None:
@@ -47,13 +48,13 @@ def key_findings(bundle: Bundle) -> list[str]:
     reference = bundle.manifest.get("reference", {})
     majority = reference.get("majority_rate")
     findings = []
-    if bundle.approaches:
-        best = max(bundle.approaches, key=lambda record: record["metrics"]["accuracy"])
+    best, rule = headline_approach(bundle.approaches)
+    if best:
         scores = best["metrics"]
         interval = scores.get("accuracy_ci") or [math.nan, math.nan]
-        findings.append(f"Best approach: {labels[best['id']]} at {scores['accuracy']:.3f} "
-                        f"(95% interval {interval[0]:.3f}–{interval[1]:.3f}) on {scores.get('n', '?')} "
-                        "held-out images.")
+        findings.append(f"Best approach by a rule fixed before scoring: {labels[best['id']]} at "
+                        f"{scores['accuracy']:.3f} (95% interval {interval[0]:.3f}–{interval[1]:.3f}) on "
+                        f"{scores.get('n', '?')} held-out images. The rule: {rule}.")
     zeroshot = chosen_of_kind(bundle, "zeroshot")
     if zeroshot and majority is not None:
         accuracy = zeroshot["metrics"]["accuracy"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.present import ladder_panels, reproduce
+from analysis.present import ladder_panels, method, reproduce
 from analysis.core import tables, weights
 from analysis.core.bundle import Bundle
 from analysis.core.escape import markdown_text  # text from the data made inert: no table break, link or HTML
@@ -67,6 +67,8 @@ def render_markdown(bundle: Bundle) -> str:
         lines += ["**Key findings**", ""] + [f"- {markdown_text(sentence)}" for sentence in findings]
     else:
         lines.append(markdown_text(missing_line(bundle, "approaches")))
+    lines += ["", "**How the numbers are made**", ""] + [
+        f"- {markdown_text(line)}" for line in method.how_numbers_are_made(bundle.manifest, bundle.images(), verdict)]
     lines += ladder_markdown(bundle)
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
-from analysis.present import explain, figures, panels
+from analysis.present import explain, figures, method, panels
 from analysis.core import records, tables
 from analysis.data import split as split_module
 from analysis.stats import approach_agreement
@@ -82,7 +82,7 @@ class ReportBuilder:
         """Every section. One whose bundle files cannot be read (:class:`BundleError`) says so in
         place of the section and the report goes on; the reason is logged with its traceback."""
         builders = [(self.verdict, "verdict", "Verdict"), (self.dataset, "dataset", "Dataset"),
-                    (self.headline, "headline", "Headline"),
+                    (self.headline, "headline", "Headline"), (self.how_made, "method", "How the numbers are made"),
                     (self.comparison, "compare", "Compare approaches"), (self.autopsy, "autopsy", "Zero-shot autopsy"),
                     (self.probe, "probe", "Linear probe"), (self.finetune, "finetune", "Fine-tuned ConvNeXt"),
                     (self.agreement, "agreement", "Agreement"),
@@ -107,7 +107,7 @@ class ReportBuilder:
                                                       "approaches by `python -m analysis run`."))
         return Section("verdict", "Verdict", panels_html(panels.VERDICT_PANELS, data, self.missing) + note(
             f"Differences in accuracy points on the same {data.diagnostics.get('n_eval')} held-out images, with "
-            "paired bootstrap intervals."))
+            "paired bootstrap intervals that resample whole groups of images."))
 
     def dataset(self) -> Section:
         dataset, split = self.manifest.get("dataset", {}), self.manifest.get("split", {})
@@ -164,6 +164,12 @@ class ReportBuilder:
             parts.append(Markup("<h3>Key findings</h3><ul>{}</ul>").format(
                 Markup("").join(Markup("<li>{}</li>").format(sentence) for sentence in findings)))
         return Section("headline", "Headline: every approach against the baselines", Markup("").join(parts))
+
+    def how_made(self) -> Section:
+        """Split, choices on the training part, bootstrap by group, the headline and multiplicity rules."""
+        lines = method.how_numbers_are_made(self.manifest, self.bundle.images(), diagnostics(self.bundle, "verdict"))
+        return Section("method", "How the numbers are made", Markup("<ul>{}</ul>").format(
+            Markup("").join(Markup("<li>{}</li>").format(line) for line in lines)))
 
     def comparison(self) -> Section:
         """Every approach side by side, as on the dashboard's compare page (``panels.COMPARE_PANELS``)."""
