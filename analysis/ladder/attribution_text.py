@@ -16,6 +16,10 @@ CAUSE_NAMES = {"bias": "correcting the class bias (calibrated rung)",
                "features": "the image features"}
 SHORT_NAMES = {"bias": "correcting the class bias", "wording": "better words",
                "alignment": "image prototypes", "directions": "the probe's directions"}
+DIAGNOSIS_NAMES = {"bias": "its class bias (calibrated rung)", "wording": "its words (worded rung)",
+                   "alignment": "prompts that point to the wrong place (image prototypes recover it)",
+                   "directions": "what one vector per class cannot do (the probe recovers it)"}
+SHORTCUT_NAME = "a shortcut in trivial image statistics (reading the images recovers no more than they give)"
 COLLAPSED = 0.8  # a rung answering the majority class this often has found no ranking
 
 
@@ -118,3 +122,16 @@ def reading(found: dict) -> str:
         lines.append(f"The {RUNG_NAMES[found['text_free']]} is {signed(100 * shortcut['difference'])} points from the "
                      f"image-statistics baseline ({interval({'ci': [100 * c for c in shortcut['ci']]})}).")
     return " ".join(lines)
+
+
+def diagnosis(found: dict) -> str:
+    """The verdict's short line: the causes clearly above 0 with their points, or why none is."""
+    causes = found["causes"]
+    if any(cause["cause"] == "features" and cause.get("why") == "no separation" for cause in causes):
+        return ("No rung that reads the images beats always answering the majority class beyond its interval: the "
+                "image features do not separate the classes, so no text fix is credited.")
+    if not causes:
+        return "No cause stands clear of noise: every part of the gap has an interval that reaches 0."
+    named = "; ".join(f"{DIAGNOSIS_NAMES[cause['cause']] if cause.get('why') != 'shortcut' else SHORTCUT_NAME} "
+                      f"{signed(cause['points'])} points ({interval(cause)})" for cause in causes)
+    return f"Why, each point counted once: {named}."

@@ -216,11 +216,13 @@ def verdict_of(opened: bundle.Bundle) -> dict:
         return verdict.paired_difference(correct[first], majority if second == "majority" else correct[second],
                                          level=level, groups=groups)
 
-    steps = {step["step"]: step for step in (found or {}).get("steps", [])}
     majority_name = f"always *{reference.get('majority_class')}*"
     zeroshot = compare("zeroshot", "majority")
+    random_weights = any(str(opened.approach(approach).get("pretrained") or "") == "random"
+                         for name, approach in ids.items() if name in ladder_rungs.RUNGS)
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
-                                verdict.zeroshot_diagnosis(zeroshot, steps))]
+                                verdict.zeroshot_diagnosis(zeroshot, (found or {}).get("attribution"),
+                                                           random_weights))]
     over_zeroshot, over_stats = compare("probe", "zeroshot"), compare("probe", "image-stats")
     clip_learnt = weights.learnt(opened.manifest, opened.approach(ids["probe"]).get("model_key")) \
         if "probe" in ids else True
