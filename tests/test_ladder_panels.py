@@ -144,6 +144,8 @@ def test_verdict_names_the_attributed_causes_and_says_when_weights_are_random():
     assert line.startswith("Why, each point counted once: its words (worded rung) +10.0 points")
     assert "bias" not in line
     assert verdict.zeroshot_diagnosis(None, found, random_weights=True).startswith("With random weights")
+    assert "no cause is named" in verdict.zeroshot_diagnosis(None, found, random_weights=True)
+    assert "none is read as a cause" in ladder_panels.read_ladder(ladder(attribution=found), learnt=False)
     nothing = dict(found, causes=[{"cause": "features", "points": 0.1, "ci": [-1.0, 1.2], "why": "no separation"}])
     assert "do not separate the classes" in verdict.zeroshot_diagnosis(None, nothing)
 

@@ -96,7 +96,7 @@ def reading(found: dict) -> str:
     if not found["separates"]:
         lines.append(f"No rung that reads the images without text beats always answering *{majority}* beyond its "
                      f"interval (the {RUNG_NAMES[found['text_free']]} reaches {rungs[found['text_free']]['accuracy']:.1%}): on this evidence the "
-                     "image features do not separate the classes, so no cause on the text side can be claimed.")
+                     "image features do not separate the classes, so no text fix can be credited.")
         return " ".join(lines)
     start = "zero-shot" if found["from"] == "zeroshot" else f"always answering *{majority}*"
     listed = found["causes"]

@@ -115,7 +115,6 @@ def zeroshot_diagnosis(comparison: dict | None, found: dict | None, random_weigh
         if comparison is not None and clearly(comparison) == "below":
             return "No ladder in this bundle says why."
         return ""
-    text = attribution_text.diagnosis(found)
     if random_weights:
-        text = "With random weights these describe this random network, not CLIP. " + text
-    return text
+        return "With random weights the attribution describes this random network, not CLIP: no cause is named."
+    return attribution_text.diagnosis(found)

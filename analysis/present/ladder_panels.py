@@ -121,6 +121,9 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
     if "zeroshot" not in rungs:
         return ""
     if found.get("attribution"):  # each point counted once (analysis.ladder.attribution)
+        if not learnt:
+            return ("With random weights neither the prompts nor the image features are CLIP's: the parts in the "
+                    "chart describe this random network, and none is read as a cause.")
         return found["attribution"]["text"]
     parts = []
     gains = {key: steps[key]["difference"] for key in ("bias", "wording", "alignment") if key in steps}
