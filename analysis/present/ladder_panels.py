@@ -21,9 +21,9 @@ from analysis.present.figure_style import KIND_COLOURS, layout, reference_lines,
 from analysis.ladder.summary import RUNG_NAMES
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
-RUNG_COLOURS = {"zeroshot": KIND_COLOURS["zeroshot"], "zeroshot-calibrated": "#CC6677", "zeroshot-worded": "#882255",
-                "centroid": "#44AA99", "knn": "#88CCEE", "probe": KIND_COLOURS["probe"],
-                "finetune": KIND_COLOURS["finetune"]}
+RUNG_COLOURS = {name: KIND_COLOURS[name] for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded",
+                                                      "zeroshot-worded-calibrated", "centroid", "knn", "probe",
+                                                      "finetune")}
 
 
 def _pct(value: float | None) -> str:
