@@ -13,11 +13,11 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 
-def readme_example() -> str:
-    """The Python block under README's "Notebook use" heading."""
+def readme_example(index: int = 0) -> str:
+    """The ``index``-th Python block under README's "Notebook use" heading."""
     text = (PROJECT_ROOT / "README.md").read_text()
-    section = text.split("## Notebook use", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    section = text.split("## Notebook use", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)[index]
 
 
 def test_readme_example_runs(demo_bundle):
@@ -58,3 +58,16 @@ def test_importing_the_package_stays_light():
     code = "import sys, analysis; print('pandas' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+def test_readme_attribution_example_runs(capsys):
+    """The README's attribute_failure example on embeddings where a class bias was planted."""
+    from tests.planted import planted
+
+    case = planted("bias", n=600, seed=1)
+    namespace = {name: getattr(case, name) for name in ("images", "labels", "is_train", "is_eval", "folds", "classes",
+                                                        "prompt_sets", "scale", "wordings")}
+    exec(compile(readme_example(1), "README.md", "exec"), namespace)
+    found, printed = namespace["found"], capsys.readouterr().out
+    assert [cause["cause"] for cause in found["causes"]] == ["bias"]
+    assert found["text"] in printed and "bias +" in printed

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from analysis.present import explain, ladder_panels
-from analysis.ladder import verdict
+from analysis.ladder import attribution, verdict
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 
@@ -34,9 +37,9 @@ def ladder(**overrides):
 
 def test_ladder_reading_states_the_points_of_each_cause():
     text = ladder_panels.read_ladder(ladder())
-    assert text.startswith("Of the 15 points between zero-shot and the probe, 9 points come back by correcting "
-                           "the class bias alone (calibrated rung) and better words stay within noise (+1.0 points, "
-                           "worded rung).")  # the wording step's interval straddles 0: no gain is claimed
+    assert text.startswith("Measured each from zero-shot (steps may recover the same images), 9 points come back "
+                           "by correcting the class bias alone (calibrated rung) and better words stay within noise "
+                           "(+1.0 points, worded rung).")  # the wording step's interval straddles 0: no gain claimed
     assert "Image prototypes recover 12 points (centroid rung)" in text
     assert "linear probe reaches 55.0% against 41.0%" in text  # the claim about features cites its rung
 
@@ -113,3 +116,43 @@ def test_waterfall_draws_every_step_and_the_oracle():
         "<b>+9.0 pts</b>", "<b>+1.0 pts</b>", "<b>+12.0 pts</b>", "<b>+3.0 pts</b>"]
     assert bars[0].base[0] == 0.40 and bars[0].y[0] == 0.09
     assert any("oracle" in (trace.name or "") and "not a fair score" in trace.name for trace in figure.data)
+
+
+def two_cures():
+    """Calibration alone and new words alone recover the same 10 points (silkcut, never answered)."""
+    truth = np.repeat([0, 1, 2, 3], [410, 320, 170, 100])
+    base = np.where(truth == 3, 0, truth)
+    answers = {"zeroshot": base, "zeroshot-calibrated": truth, "zeroshot-worded": truth,
+               "zeroshot-worded-calibrated": truth, "centroid": truth}
+    train = dict.fromkeys(answers, 1.0) | {"zeroshot": 0.9}
+    ranking = {"zeroshot": [0.9, 0.9, 0.9, 0.5], "zeroshot-worded": [0.9, 0.9, 0.9, 0.95]}
+    return attribution.attribute(answers, truth, CLASSES, 0, train, ranking, n_resamples=500)
+
+
+def test_autopsy_reading_counts_each_point_once_and_names_the_method():
+    found = two_cures()
+    text = ladder_panels.read_ladder(ladder(attribution=found))
+    assert text.startswith(found["text"]) and "Shapley 1953" in ladder_panels.read_attribution(found)
+    assert "come back by correcting the class bias" not in text  # the steps, each from zero-shot, are not summed
+    assert "+10.0 points come from better words" in text and "one cause, two cures" in text
+    assert "+10.0 points come from correcting" not in text
+
+
+def test_verdict_names_the_attributed_causes_and_says_when_weights_are_random():
+    found = two_cures()
+    line = verdict.zeroshot_diagnosis(None, found)
+    assert line.startswith("Why, each point counted once: its words (worded rung) +10.0 points")
+    assert "bias" not in line
+    assert verdict.zeroshot_diagnosis(None, found, random_weights=True).startswith("With random weights")
+    assert "no cause is named" in verdict.zeroshot_diagnosis(None, found, random_weights=True)
+    assert "none is read as a cause" in ladder_panels.read_ladder(ladder(attribution=found), learnt=False)
+    nothing = dict(found, causes=[{"cause": "features", "points": 0.1, "ci": [-1.0, 1.2], "why": "no separation"}])
+    assert "do not separate the classes" in verdict.zeroshot_diagnosis(None, nothing)
+
+
+def test_attribution_chart_draws_every_part_and_the_gap():
+    found = two_cures()
+    figure = ladder_panels.attribution_figure(found)
+    bars = figure.data[0]
+    assert list(bars.x) == pytest.approx([part["points"] for part in found["parts"]] + [found["gap"]])
+    assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])

@@ -40,7 +40,8 @@ def test_ladder_reports_the_prompt_set_chosen_on_training_images(demo_bundle):
         "prompt_set"]
     assert opened.diagnostics(f"autopsy:{KEY}")["best_prompt_set"] == by_train["prompt_set"]
     assert [row["rung"] for row in found["rungs"]] == ["zeroshot", "zeroshot-calibrated", "zeroshot-worded",
-                                                       "centroid", "knn", "probe", "finetune"]
+                                                       "zeroshot-worded-calibrated", "centroid", "knn", "probe",
+                                                       "finetune"]
     assert {step["step"] for step in found["steps"]} == {"bias", "wording", "alignment", "neighbours", "directions",
                                                          "features"}
     assert [row["class"] for row in found["alignment"]] == opened.classes

@@ -60,7 +60,8 @@ def test_every_page_builds_from_the_demo_bundle(demo_bundle):
     model = next(iter(records.best_per_model(opened.approaches, records.ZEROSHOT)))
     autopsy = panels.build_all(panels.AUTOPSY_PANELS, panels.autopsy_data(source, model))
     keys = [panel.key for panel in autopsy]
-    assert keys[:5] == ["ladder", "ladder_table", "alignment", "prompt_ladder", "distribution"]  # the ladder first
+    assert keys[:6] == ["ladder", "attribution", "ladder_table", "alignment", "prompt_ladder",
+                        "distribution"]  # the ladder first
     assert all((panel.figure is not None) != (panel.table is not None) for panel in autopsy)
     convnext = panels.build_all(panels.CONVNEXT_PANELS,
                                 panels.convnext_data(source, opened.approaches_of_kind("finetune")[0]))

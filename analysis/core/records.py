@@ -15,7 +15,7 @@ from typing import (Any, Iterable, Mapping, NotRequired, Required, TypedDict, Un
 # No `from __future__ import annotations` here: TypedDict needs real annotations to see `Required`.
 
 # The ladder's rungs between zero-shot and the probe (analysis.ladder.rungs); each kind is its id's prefix.
-RUNG_KINDS = ("zeroshot-calibrated", "zeroshot-worded", "centroid", "knn")
+RUNG_KINDS = ("zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn")
 KINDS = ("baseline", "zeroshot", *RUNG_KINDS, "probe", "finetune")
 BASELINE, ZEROSHOT, PROBE, FINETUNE = "baseline", "zeroshot", "probe", "finetune"
 # The quantiles of each per-class profile in the ``confounders`` diagnostics (stored there as

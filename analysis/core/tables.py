@@ -25,7 +25,8 @@ PUBLISHED_LEADERBOARD = (
     {"approach": "fine-tuned ConvNeXt", "kind": "finetune", "public": 0.761, "private": 0.754},
 )
 KIND_NAMES = {"baseline": "baseline", "zeroshot": "zero-shot", "zeroshot-calibrated": "calibrated zero-shot",
-              "zeroshot-worded": "worded zero-shot", "centroid": "class centroid", "knn": "kNN",
+              "zeroshot-worded": "worded zero-shot", "zeroshot-worded-calibrated": "worded, calibrated zero-shot",
+              "centroid": "class centroid", "knn": "kNN",
               "probe": "linear probe", "finetune": "fine-tuned"}
 SOURCE_BUNDLE, SOURCE_REFERENCE, SOURCE_PUBLISHED = "this bundle", "reference rate", "published (Kaggle LB)"
 RIGHT, WRONG = "✔", "✘"

@@ -11,6 +11,9 @@ The rungs, in the order the ladder reads them:
   wins back is decision bias (a class answered too often), not a bad ranking;
 - ``zeroshot-worded`` — one wording per class, chosen among candidates by training accuracy
   (coordinate ascent from the chosen prompt set), with that set's templates;
+- ``zeroshot-worded-calibrated`` — both fixes at once: one wording per class chosen as above but
+  deciding through a calibration, which is then refitted on those words (two rounds), so that :mod:`analysis.ladder.attribution` can credit each fix once (Shapley values need
+  every combination of the fixes);
 - ``centroid`` — the nearest class mean of the L2-normalised training embeddings (each mean
   renormalised; cosine): the best *one vector per class* can do in this space, with no text;
 - ``knn`` — k nearest training neighbours by cosine, k chosen by cross-validation over the
@@ -27,11 +30,17 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
+from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
-RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "centroid", "knn", "probe", "finetune")
+RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn",
+         "probe", "finetune")
 # The rungs this module computes (the probe and ConvNeXt are stages of their own).
-COMPUTED_RUNGS = ("zeroshot-calibrated", "zeroshot-worded", "centroid", "knn")
+COMPUTED_RUNGS = ("zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn")
+RUNG_NAMES = {"zeroshot": "zero-shot", "zeroshot-calibrated": "zero-shot, calibrated",
+              "zeroshot-worded": "zero-shot, worded", "zeroshot-worded-calibrated": "zero-shot, worded and calibrated",
+              "centroid": "class centroid", "knn": "k nearest neighbours", "probe": "linear probe",
+              "finetune": "fine-tuned ConvNeXt"}
 K_GRID: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 49, 99)
 WORDING_PASSES = 2
 
@@ -149,7 +158,8 @@ class Wording:
 
 
 def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates: Sequence[Sequence[Wording]],
-                    scale: float, passes: int = WORDING_PASSES) -> tuple[list[int], list[dict]]:
+                    scale: float, passes: int = WORDING_PASSES,
+                    calibration: dict | None = None) -> tuple[list[int], list[dict]]:
     """One wording per class by coordinate ascent on training accuracy.
 
     Starts from each class's first candidate (the chosen prompt set's own wording) and, class by
@@ -160,6 +170,8 @@ def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates
         unit_images: ndarray of shape (n_train, dim), L2-normalised training embeddings.
         label_index: ndarray of shape (n_train,).
         candidates: per class, its candidate wordings (at least one).
+        calibration: a temperature and offsets (:func:`fit_calibration`) to decide through, so that
+            words are chosen for a calibrated rung; None decides on the bare cosines.
 
     Returns:
         The chosen candidate index per class, and the search table (one row per class and
@@ -167,6 +179,9 @@ def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates
         as in the last pass, ``chosen``).
     """
     cosines = [np.stack([c.embedding for c in options]) @ normalize(unit_images).T for options in candidates]
+    if calibration is not None:  # the calibrated score of each candidate: scale · cosine / T + b_c
+        cosines = [scale * rows / calibration["temperature"] + offset
+                   for rows, offset in zip(cosines, calibration["offsets"])]
     chosen = [0] * len(candidates)  # cosines[c]: (n_candidates, n_train)
 
     def scores_with(class_index: int, option: int) -> np.ndarray:
@@ -215,6 +230,37 @@ def class_centroids(unit_images: np.ndarray, label_index: np.ndarray, n_classes:
 def centroid_scores(unit_images: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Cosine of every image with every class centroid, ndarray of shape (n, n_classes)."""
     return normalize(unit_images) @ centroids.T
+
+
+def centroid_cv_accuracy(unit_images: np.ndarray, label_index: np.ndarray, folds: np.ndarray,
+                         n_classes: int) -> float:
+    """Mean accuracy of the class centroids over the grouped cross-validation folds (the same folds
+    that choose k and C, so the text-free rungs are compared on the training part alike)."""
+    unit, folds = normalize(unit_images), np.asarray(folds)
+    scores = []
+    for fold in np.unique(folds):
+        held_out = folds == fold
+        if len(np.unique(label_index[~held_out])) < n_classes:
+            continue  # a class missing from the other folds has no centroid there
+        centroids = class_centroids(unit[~held_out], label_index[~held_out], n_classes)
+        scores.append(accuracy(label_index[held_out], centroid_scores(unit[held_out], centroids).argmax(axis=1)))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def class_ranking(scores: np.ndarray, label_index: np.ndarray) -> list[float | None]:
+    """How well each class's score column ranks that class's images above the others: the
+    one-vs-rest ROC AUC per class (None where a class has no image, or every image is of it).
+
+    A per-class offset and a temperature never change these numbers; a new wording does. That is
+    how :mod:`analysis.ladder.attribution` tells a bias (ranks well, decides badly) from words that
+    point nowhere.
+    """
+    found = []
+    for column in range(scores.shape[1]):
+        positive = label_index == column
+        found.append(float(roc_auc_score(positive, scores[:, column])) if 0 < positive.sum() < len(positive)
+                     else None)
+    return found
 
 
 # --- kNN: many image prototypes per class ---------------------------------------------------------
@@ -279,6 +325,9 @@ class Climb:
     prompt_choice: dict                 # see :func:`choose_prompt_set`
     rungs: dict[str, Rung]              # rung name → what it chose
     proba: dict[str, np.ndarray]        # rung name → ndarray (n_predicted, n_classes)
+    # "zeroshot" / "zeroshot-worded" / "zeroshot-worded-calibrated" → per class, the one-vs-rest AUC
+    # of its score on the training part (a calibration does not change it; words do)
+    ranking: dict[str, list[float | None]] = field(default_factory=dict)
 
 
 def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.ndarray, folds: np.ndarray,
@@ -337,11 +386,31 @@ def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.nd
         {"candidates": [{**row, "class": classes[row.pop("class_index")]} for row in search]})
     proba["zeroshot-worded"] = softmax(zeroshot_logits(predict_unit, worded, scale).astype(np.float64), axis=1)
 
+    # Both fixes: words chosen through a calibration (a word that only helps once the bias is
+    # corrected is found), the calibration refitted on those words, and so on, a few rounds.
+    both = calibration
+    for _ in range(WORDING_PASSES):
+        picked_both, _ = choose_wordings(train_unit, train_index, candidates, scale, calibration=both)
+        worded_both = worded_embeddings(candidates, picked_both)
+        both = fit_calibration(zeroshot_logits(train_unit, worded_both, scale), train_index, n_classes)
+    rungs["zeroshot-worded-calibrated"] = Rung(
+        "zeroshot-worded-calibrated",
+        {"prompt_set": choice["prompt_set"], **both,
+         "wordings": {name: {"text": candidates[c][picked_both[c]].text, "source": candidates[c][picked_both[c]].source}
+                      for c, name in enumerate(classes)}},
+        accuracy(train_index, apply_calibration(zeroshot_logits(train_unit, worded_both, scale), both).argmax(axis=1)))
+    proba["zeroshot-worded-calibrated"] = apply_calibration(zeroshot_logits(predict_unit, worded_both, scale), both)
+    ranking = {name: class_ranking(zeroshot_logits(train_unit, embeddings, scale), train_index)
+               for name, embeddings in (("zeroshot", chosen), ("zeroshot-worded", worded),
+                                        ("zeroshot-worded-calibrated", worded_both))}
+
     centroids = class_centroids(train_unit, train_index, n_classes)
     temperature = fit_calibration(centroid_scores(train_unit, centroids), train_index, n_classes, offsets=False)
     rungs["centroid"] = Rung("centroid", {"temperature": temperature["temperature"]},
                              accuracy(train_index, centroid_scores(train_unit, centroids).argmax(axis=1)),
-                             {"centroid_similarity": np.round(centroids @ centroids.T, 6).tolist()})
+                             {"centroid_similarity": np.round(centroids @ centroids.T, 6).tolist(),
+                              "cv_accuracy": centroid_cv_accuracy(train_unit, train_index,
+                                                                  np.asarray(folds)[is_train], n_classes)})
     proba["centroid"] = apply_calibration(centroid_scores(predict_unit, centroids),
                                           {**temperature, "offsets": np.zeros(n_classes)})
 
@@ -350,4 +419,4 @@ def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.nd
     rungs["knn"] = Rung("knn", {"k": k, "metric": "cosine", "weights": "uniform"},
                         max(row["cv_accuracy_mean"] for row in k_search), {"k_search": k_search})
     proba["knn"] = knn_proba(model, predict_unit, n_classes)
-    return Climb(choice, rungs, proba)
+    return Climb(choice, rungs, proba, ranking)

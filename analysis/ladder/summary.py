@@ -13,7 +13,8 @@ import pandas as pd
 
 from analysis.core import bundle, weights
 from analysis.data import split
-from analysis.ladder import verdict
+from analysis.ladder import attribution, rungs as ladder_rungs, verdict
+from analysis.ladder.rungs import RUNG_NAMES
 from analysis.stats import bootstrap, wording
 
 # (step, from rung, to rung, what the difference measures)
@@ -25,9 +26,6 @@ STEPS = (
     ("directions", "centroid", "probe", "one direction per class vs many"),
     ("features", "probe", "finetune", "the features themselves"),
 )
-RUNG_NAMES = {"zeroshot": "zero-shot", "zeroshot-calibrated": "zero-shot, calibrated",
-              "zeroshot-worded": "zero-shot, worded", "centroid": "class centroid", "knn": "k nearest neighbours",
-              "probe": "linear probe", "finetune": "fine-tuned ConvNeXt"}
 SEPARATING_RUNGS = ("centroid", "knn", "probe")
 SCRATCH_RUNG = "ConvNeXt trained from scratch"  # "fine-tuned" is said only of pretrained weights
 
@@ -39,11 +37,15 @@ def rung_label(name: str, record: dict) -> str:
     return RUNG_NAMES[name]
 
 
+def eval_answers(opened: bundle.Bundle, approach_id: str, images: pd.DataFrame) -> np.ndarray:
+    """The approach's answer (a class name) for each image, in ``images`` order."""
+    predicted = opened.predictions(approach_id).set_index("image_id")["pred_label"]
+    return predicted.reindex(images["image_id"]).to_numpy()
+
+
 def eval_correct(opened: bundle.Bundle, approach_id: str, images: pd.DataFrame) -> np.ndarray:
     """1 where the approach is right on each held-out image, in ``images`` order (eval rows)."""
-    predicted = opened.predictions(approach_id).set_index("image_id")["pred_label"]
-    answers = predicted.reindex(images["image_id"]).to_numpy()
-    return (answers == images["label"].to_numpy()).astype(float)
+    return (eval_answers(opened, approach_id, images) == images["label"].to_numpy()).astype(float)
 
 
 def best_finetune(opened: bundle.Bundle) -> dict | None:
@@ -62,8 +64,7 @@ def rung_ids(opened: bundle.Bundle, model_key: str) -> dict[str, str]:
     ids = {record["id"] for record in opened.approaches}
     climb = opened.diagnostics(f"climb:{model_key}")
     wanted = {"zeroshot": f"zeroshot:{model_key}:{climb['prompt_choice']['prompt_set']}",
-              **{name: f"{name}:{model_key}" for name in ("zeroshot-calibrated", "zeroshot-worded", "centroid",
-                                                          "knn", "probe")}}
+              **{name: f"{name}:{model_key}" for name in (*ladder_rungs.COMPUTED_RUNGS, "probe")}}
     found = {name: approach for name, approach in wanted.items() if approach in ids}
     finetune = best_finetune(opened)
     if finetune is not None:
@@ -76,6 +77,11 @@ def choice_text(name: str, record: dict, climb: dict) -> str:
     params = record.get("params", {})
     if name == "zeroshot":
         return f"prompt set {climb['prompt_choice']['prompt_set']} (best on the training images)"
+    if name in ("zeroshot-calibrated", "zeroshot-worded-calibrated") and params.get("temperature", 0) > 1e3:
+        return "one offset per class; the logits carry no signal (temperature → ∞): it answers by class frequency"
+    if name == "zeroshot-worded-calibrated":
+        return "; ".join(f"{c}: “{w['text']}”" for c, w in params.get("wordings", {}).items()) + \
+            f"; temperature {params.get('temperature', float('nan')):.3g} and one offset per class"
     if name == "zeroshot-calibrated":
         temperature = params.get("temperature", float("nan"))
         if temperature > 1e3:  # the fit flattened the logits: only the offsets (class frequencies) are left
@@ -107,7 +113,7 @@ def summary(opened: bundle.Bundle, model_key: str) -> dict:
     wanted = [step for step in STEPS if step[1] in correct and step[2] in correct]
     step_level = bootstrap.simultaneous_level(0.95, len(wanted))
     rungs = []
-    for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "centroid", "knn", "probe", "finetune"):
+    for name in ladder_rungs.RUNGS:
         if name not in ids:
             continue
         record = opened.approach(ids[name])
@@ -125,7 +131,45 @@ def summary(opened: bundle.Bundle, model_key: str) -> dict:
     return {"model_key": model_key, "n_eval": int(len(held_out)), "majority_rate": reference.get("majority_rate"),
             "uniform_rate": reference.get("uniform_rate"), "majority_class": reference.get("majority_class"),
             "prompt_choice": climb["prompt_choice"], "rungs": rungs, "steps": steps,
-            "separable_by": separable, "alignment": climb.get("alignment", [])}
+            "separable_by": separable, "alignment": climb.get("alignment", []),
+            "attribution": attribution_of(opened, ids, held_out, climb)}
+
+
+def train_accuracy(opened: bundle.Bundle, ids: dict[str, str], climb: dict) -> dict[str, float]:
+    """Each rung's accuracy on the training part, as the attribution chooses by it: zero-shot's
+    on the training images, the text rungs' in-sample, the centroid's, kNN's and the probe's
+    cross-validated over the grouped folds."""
+    found = {"zeroshot": climb["prompt_choice"]["train_accuracy"][climb["prompt_choice"]["prompt_set"]]}
+    for name, approach in ids.items():
+        record = opened.approach(approach)
+        value = record.get("train_accuracy")
+        if name == "centroid":
+            value = (record.get("search") or {}).get("cv_accuracy", value)
+        if name == "probe" and opened.has_diagnostics(approach):
+            chosen = record.get("params", {}).get("C")
+            value = next((row["cv_accuracy_mean"] for row in opened.diagnostics(approach).get("c_sweep", [])
+                          if row["C"] == chosen), value)
+        if value is not None and name != "zeroshot":
+            found[name] = float(value)
+    return found
+
+
+def attribution_of(opened: bundle.Bundle, ids: dict[str, str], held_out: pd.DataFrame, climb: dict) -> dict | None:
+    """:func:`analysis.ladder.attribution.attribute` on the rungs' stored answers for the held-out
+    images (None without a rung that reads the images, or without a majority class)."""
+    classes = list(opened.classes)
+    majority = opened.manifest.get("reference", {}).get("majority_class")
+    used = {name: approach for name, approach in ids.items() if name in attribution.TEXT_RUNGS.values()
+            or name in attribution.TEXT_FREE_RUNGS}
+    if majority not in classes or not any(name in used for name in attribution.TEXT_FREE_RUNGS) or not len(held_out):
+        return None
+    answers = {name: ladder_rungs.label_indices(eval_answers(opened, approach, held_out), classes)
+               for name, approach in used.items()}
+    if "baseline:image-stats" in {record["id"] for record in opened.approaches}:
+        answers[attribution.SHORTCUT] = ladder_rungs.label_indices(
+            eval_answers(opened, "baseline:image-stats", held_out), classes)
+    return attribution.attribute(answers, ladder_rungs.label_indices(held_out["label"], classes), classes,
+                                 classes.index(majority), train_accuracy(opened, used, climb), climb.get("ranking"))
 
 
 def _chosen_ladder(opened: bundle.Bundle) -> dict | None:
@@ -172,11 +216,13 @@ def verdict_of(opened: bundle.Bundle) -> dict:
         return verdict.paired_difference(correct[first], majority if second == "majority" else correct[second],
                                          level=level, groups=groups)
 
-    steps = {step["step"]: step for step in (found or {}).get("steps", [])}
     majority_name = f"always *{reference.get('majority_class')}*"
     zeroshot = compare("zeroshot", "majority")
+    random_weights = any(str(opened.approach(approach).get("pretrained") or "") == "random"
+                         for name, approach in ids.items() if name in ladder_rungs.RUNGS)
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
-                                verdict.zeroshot_diagnosis(zeroshot, steps))]
+                                verdict.zeroshot_diagnosis(zeroshot, (found or {}).get("attribution"),
+                                                           random_weights))]
     over_zeroshot, over_stats = compare("probe", "zeroshot"), compare("probe", "image-stats")
     clip_learnt = weights.learnt(opened.manifest, opened.approach(ids["probe"]).get("model_key")) \
         if "probe" in ids else True

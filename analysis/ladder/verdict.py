@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from analysis.core import weights
+from analysis.ladder import attribution_text
 from analysis.stats import bootstrap, wording
 
 N_RESAMPLES = 2000
@@ -107,19 +108,13 @@ def verdict_row(name: str, comparison: dict | None, first: str, second: str, dia
             "text": describe(comparison, first, second), "diagnosis": diagnosis}
 
 
-def zeroshot_diagnosis(comparison: dict | None, ladder_steps: dict[str, dict]) -> str:
-    """What the ladder says about zero-shot: bias, wording or alignment, the largest clear gain."""
-    named = {"bias": "correcting its class bias (calibrated rung)", "wording": "better words (worded rung)",
-             "alignment": "image prototypes instead of prompts (centroid rung)"}
-    gains = {key: step for key, step in ladder_steps.items() if key in named and clearly(step) == "above"}
-    if not gains:
+def zeroshot_diagnosis(comparison: dict | None, found: dict | None, random_weights: bool = False) -> str:
+    """Why zero-shot fails, from :func:`analysis.ladder.attribution.attribute` (``found``): the causes
+    clearly above 0, each point counted once; with random weights, said to be about this network."""
+    if found is None:
         if comparison is not None and clearly(comparison) == "below":
-            return "No rung of the ladder clearly beats it: neither bias, wording nor prototypes explain the gap."
-        return "No rung of the ladder clearly beats it."
-    key = max(gains, key=lambda k: gains[k]["difference"])
-    text = f"The largest clear gain comes from {named[key]}: {points(gains[key]['difference'])} points"
-    if key == "alignment":
-        text += " — the prompts point to the wrong place in the image space"
-    elif key == "bias":
-        text += " — it ranks the classes better than it decides between them"
-    return text + "."
+            return "No ladder in this bundle says why."
+        return ""
+    if random_weights:
+        return "With random weights the attribution describes this random network, not CLIP: no cause is named."
+    return attribution_text.diagnosis(found)

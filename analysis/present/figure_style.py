@@ -27,7 +27,7 @@ UNLABELLED_COLOUR = "#BBBBBB"
 CORRECTNESS_COLOURS = {"correct": "#0072B2", "wrong": "#D55E00", "not scored": "#D9D9D9"}
 VIEW_COLOURS = {"top": "#332288", "bottom": "#88CCEE", "unknown": "#BBBBBB"}
 KIND_COLOURS = {"baseline": "#9E9E9E", "zeroshot": "#AA4499", "zeroshot-calibrated": "#CC6677",
-                "zeroshot-worded": "#882255", "centroid": "#44AA99", "knn": "#88CCEE", "probe": "#117733",
+                "zeroshot-worded": "#882255", "zeroshot-worded-calibrated": "#661100", "centroid": "#44AA99", "knn": "#88CCEE", "probe": "#117733",
                 "finetune": "#332288"}
 SERIES_COLOURS = ("#332288", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#882255")
 REFERENCE_LINE = {"majority": dict(color="#444444", dash="dash"), "uniform": dict(color="#999999", dash="dot")}

@@ -14,16 +14,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.core import escape
-from analysis.ladder import verdict
+from analysis.ladder import attribution_text, verdict
 from analysis.stats import wording
 from analysis.present import untrained
 from analysis.present.figure_style import KIND_COLOURS, layout, reference_lines, wrap
 from analysis.ladder.summary import RUNG_NAMES
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
-RUNG_COLOURS = {"zeroshot": KIND_COLOURS["zeroshot"], "zeroshot-calibrated": "#CC6677", "zeroshot-worded": "#882255",
-                "centroid": "#44AA99", "knn": "#88CCEE", "probe": KIND_COLOURS["probe"],
-                "finetune": KIND_COLOURS["finetune"]}
+RUNG_COLOURS = {name: KIND_COLOURS[name] for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded",
+                                                      "zeroshot-worded-calibrated", "centroid", "knn", "probe",
+                                                      "finetune")}
 
 
 def _pct(value: float | None) -> str:
@@ -85,6 +85,34 @@ def waterfall_figure(found: dict) -> go.Figure:
     return layout(figure, "Where the points go", height=460, barmode="overlay")
 
 
+def attribution_figure(found: dict) -> go.Figure:
+    """"Why zero-shot fails, each point once": every part of the gap (accuracy points, 95% paired
+    interval) as a bar, the gap itself below them; green where a part is a cause (clearly above 0)."""
+    names = attribution_text.SHORT_NAMES | {"features": "the image features (a shortcut)"}
+    parts = [part for part in found["parts"] if part["points"] is not None]
+    labels = [names[part["cause"]] + (" (shortcut)" if part.get("shortcut") else "") for part in parts]
+    labels.append(f"gap: {RUNG_NAMES.get(found['from'], 'always the majority class')} → {RUNG_NAMES[found['to']]}")
+    values = [part["points"] for part in parts] + [found["gap"]]
+    cis = [part["ci"] for part in parts] + [found["gap_ci"]]
+    colours = [STEP_COLOURS[part["direction"]] for part in parts] + ["#555555"]
+    figure = go.Figure(go.Bar(
+        y=labels, x=values, orientation="h", marker=dict(color=colours, opacity=0.75),
+        error_x=dict(type="data", symmetric=False, array=[high - value for value, (_, high) in zip(values, cis)],
+                     arrayminus=[value - low for value, (low, _) in zip(values, cis)], color="#333333"),
+        customdata=[f"{attribution_text.signed(low)} to {attribution_text.signed(high)}" for low, high in cis],
+        hovertemplate="%{y}: %{x:+.1f} points (95% paired interval %{customdata})<extra></extra>", showlegend=False))
+    figure.add_vline(x=0, line=dict(color="#999999", width=1))
+    figure.update_xaxes(title="accuracy points (held-out images)")
+    figure.update_yaxes(autorange="reversed")
+    return layout(figure, "Why zero-shot fails, each point counted once", height=120 + 40 * len(labels))
+
+
+def read_attribution(found: dict) -> str:
+    """The method beside the attribution chart."""
+    return (f"Method: {found['method']}. Green bars are causes (interval above 0); grey bars are within noise; the "
+            "parts add up to the gap.")
+
+
 def read_ladder(found: dict, learnt: bool = True) -> str:
     """The ladder in numbers: what each cause costs, and what the features can do. With random
     weights (``learnt`` false) no step is read as a cause about the prompts."""
@@ -92,14 +120,16 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
     steps = {step["step"]: step for step in found.get("steps", [])}
     if "zeroshot" not in rungs:
         return ""
-    zeroshot = rungs["zeroshot"]["accuracy"]
+    if found.get("attribution"):  # each point counted once (analysis.ladder.attribution)
+        if not learnt:
+            return ("With random weights neither the prompts nor the image features are CLIP's: the parts in the "
+                    "chart describe this random network, and none is read as a cause.")
+        return found["attribution"]["text"]
     parts = []
-    top = rungs.get("probe")
     gains = {key: steps[key]["difference"] for key in ("bias", "wording", "alignment") if key in steps}
-    if top is not None and top["accuracy"] > zeroshot:
-        lead = f"Of the {_pts(top['accuracy'] - zeroshot)} between zero-shot and the probe, "
-    else:
-        lead = "Against zero-shot, "
+    # A bundle from before the attribution: each step is measured from zero-shot, and steps that
+    # recover the same images each show them, so no sum of them is stated.
+    lead = "Measured each from zero-shot (steps may recover the same images), "
     pieces = []
     if "bias" in gains:  # a gain is said only when the verdict calls it clear (its interval above 0)
         pieces.append(f"{_pts(gains['bias'])} come back by correcting the class bias alone (calibrated rung)"

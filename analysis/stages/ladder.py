@@ -4,10 +4,11 @@ the verdict as diagnostics.
 For each ``--clip`` model whose image embeddings are in the bundle, the text tower embeds every
 prompt set and every candidate wording (through the text cache), :func:`analysis.ladder.rungs.climb`
 fits the rungs on the training part, and each rung is saved and scored like any approach
-(``zeroshot-calibrated:{model key}``, ``zeroshot-worded:{model key}``, ``centroid:{model key}``,
-``knn:{model key}``). Then ``ladder:{model key}`` (the rungs side by side, the steps between them
-with paired intervals, the alignment table) and ``verdict`` are written from the stored
-predictions. Runs after the probe and ConvNeXt so that their rungs are in the ladder.
+(``zeroshot-calibrated:{model key}``, ``zeroshot-worded:{model key}``,
+``zeroshot-worded-calibrated:{model key}``, ``centroid:{model key}``, ``knn:{model key}``). Then
+``ladder:{model key}`` (the rungs side by side, the steps between them with paired intervals, the
+alignment table, and the attribution of :func:`analysis.ladder.attribution.attribute`: each point
+of zero-shot's gap credited once) and ``verdict`` are written from the stored predictions. Runs after the probe and ConvNeXt so that their rungs are in the ladder.
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ def climb_model(context: RunContext, options: LadderOptions, clip, entry: dict) 
                                       {name: embedded[chosen].prompt_set.wording(name) for name in classes},
                                       alignment.tokenizer_for(entry.get("model")))
     context.save_diagnostics(f"climb:{key}", {"model_key": key, "prompt_choice": climbed.prompt_choice,
-                                              "alignment": table, "seconds": round(seconds, 2)})
+                                              "alignment": table, "ranking": climbed.ranking,
+                                              "seconds": round(seconds, 2)})
 
 
 LADDERS = None  # the last unit: every CLIP model's ladder and the verdict, from the bundle as it stands

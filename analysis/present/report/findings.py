@@ -14,8 +14,8 @@ from analysis.core.records import best_per_model, choice_accuracy, headline_appr
 
 log = logging.getLogger(__name__)
 
-KIND_ORDER = {"baseline": 0, "zeroshot": 1, "zeroshot-calibrated": 2, "zeroshot-worded": 3, "centroid": 4, "knn": 5,
-              "probe": 6, "finetune": 7}
+KIND_ORDER = {"baseline": 0, "zeroshot": 1, "zeroshot-calibrated": 2, "zeroshot-worded": 3,
+              "zeroshot-worded-calibrated": 4, "centroid": 5, "knn": 6, "probe": 7, "finetune": 8}
 
 
 def diagnostics(bundle: Bundle, name: str) -> dict:
