@@ -182,6 +182,7 @@ PAGES = {"": "Headline", "autopsy": None, "probe": None, "convnext": None, "comp
 
 
 def test_no_page_runs_or_loads_what_a_bundle_says(server, watched, hostile):
+    watched.outside.clear()
     problems = {}
     for path, wait_for in PAGES.items():
         visit(watched, f"{server}/{path}", wait_for)
@@ -209,6 +210,7 @@ def test_no_page_runs_or_loads_what_a_bundle_says(server, watched, hostile):
 @pytest.mark.parametrize("asked", [f"/x/![a](http://{EVIL}/a.png)", f"[Session expired: sign in](http://{EVIL}/)",
                                    payload(8), f"/proc/self/cwd/{payload(9)}"])
 def test_a_link_cannot_inject_through_the_bundle_it_asks_for(server, watched, asked):
+    watched.outside.clear()  # each test answers for its own requests (the page is shared)
     visit(watched, f"{server}/?bundle={urllib.parse.quote(asked)}", "outside the folders this dashboard may open")
     alert = watched.locator("[data-testid='stAlert']", has_text="outside the folders").first.inner_text()
     assert not injected(watched) and not watched.outside, (injected(watched), watched.outside)
