@@ -41,12 +41,11 @@ def results(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("results")
 
 
-@pytest.fixture(scope="module")
-def server(demo_bundle, results, tmp_path_factory):
-    """The dashboard on a free localhost port, opening the demo bundle (CORNLENS_BUNDLE)."""
+def dashboard_server(bundle: Path, results: Path, tmp_path_factory):
+    """Yield the URL of the dashboard on a free localhost port, opening ``bundle`` (CORNLENS_BUNDLE)."""
     port = free_port()
     environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
-        "CORNLENS_BUNDLE": str(demo_bundle), "CORNLENS_RESULTS": str(results), "HF_HUB_OFFLINE": "1",
+        "CORNLENS_BUNDLE": str(bundle), "CORNLENS_RESULTS": str(results), "HF_HUB_OFFLINE": "1",
         "OMP_NUM_THREADS": "1"}
     log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
     process = subprocess.Popen(
@@ -76,6 +75,12 @@ def server(demo_bundle, results, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_bundle, results, tmp_path_factory):
+    """The dashboard on a free localhost port, opening the demo bundle."""
+    yield from dashboard_server(demo_bundle, results, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,6 @@ blocked and recorded). One server, one small bundle built once (about 30 s on 2 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -18,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, START_TIMEOUT_S, VIEWPORT, free_port, settle
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, VIEWPORT, dashboard_server, settle
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements-dev.txt) is not installed")
 pytestmark = [pytest.mark.slow,
@@ -77,38 +73,7 @@ def hostile(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(hostile, tmp_path_factory):
     """The dashboard on a free localhost port, opening the hostile bundle (CORNLENS_BUNDLE)."""
-    port = free_port()
-    environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
-        "CORNLENS_BUNDLE": str(hostile), "CORNLENS_RESULTS": str(tmp_path_factory.mktemp("results")),
-        "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "Home.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the dashboard server did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    yield from dashboard_server(hostile, tmp_path_factory.mktemp("results"), tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
