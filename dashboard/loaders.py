@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.core import background
+from analysis.core import background, escape
 from analysis.core import bundle as bundle_module
 from analysis.core import side_by_side
 from analysis.core import confinement
@@ -279,7 +279,7 @@ def report(ref: BundleRef, form: str) -> str:
 def predictions_csv(ref: BundleRef, approach_id: str) -> str:
     """An approach's predictions with each image's path, label and split, as CSV (on a download click)."""
     opened = open_bundle(ref)
-    return tables.predictions_table(opened.images(), opened.predictions(approach_id)).to_csv(index=False)
+    return escape.spreadsheet_csv(tables.predictions_table(opened.images(), opened.predictions(approach_id)))
 
 
 def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:

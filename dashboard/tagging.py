@@ -81,6 +81,6 @@ def tag_selection(ref: BundleRef, image_ids: list[str], key: str) -> None:
         try:
             tags.add_tag(ref.path, image_ids, str(tag or ""))
         except tags.TagError as error:
-            st.error(str(error))
+            st.error(escape.markdown_text(str(error)))
             return
-        st.toast(f"Tagged {len(image_ids)} images “{tag}”.", icon=":material/sell:")
+        st.toast(f"Tagged {len(image_ids)} images “{escape.markdown_text(str(tag))}”.", icon=":material/sell:")

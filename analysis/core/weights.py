@@ -9,7 +9,8 @@ same answer:
 - ``pretrained``: a published tag or a checkpoint file — readings may speak about the model;
 - ``random``: random weights (``pretrained = "random"``: the demo, tests, machines without weights);
 - ``scratch``: a network trained from random initialisation on this bundle's training part only;
-- ``synthetic``: trained on synthetic kernels and their captions (the demo's CornLens-Tiny; recorded
+- ``synthetic``: trained on synthetic kernels and their captions (no bundle writes it yet: the demo's
+  CornLens-Tiny has random weights; recorded
   as ``pretrained = "synthetic-captions"`` or ``trained_on = "synthetic captions"``): it has learnt
   the planted captions, not language.
 

@@ -7,7 +7,7 @@ cause is named only when its part is clearly above 0, and a part within noise is
 from __future__ import annotations
 
 from analysis.core.escape import markdown_text
-from analysis.ladder.rungs import RUNG_NAMES
+from analysis.ladder.names import RUNG_NAMES
 
 CAUSE_NAMES = {"bias": "correcting the class bias (calibrated rung)",
                "wording": "better words (worded rung)",

@@ -33,14 +33,11 @@ from scipy.special import log_softmax, softmax
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
+
 RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn",
          "probe", "finetune")
 # The rungs this module computes (the probe and ConvNeXt are stages of their own).
 COMPUTED_RUNGS = ("zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn")
-RUNG_NAMES = {"zeroshot": "zero-shot", "zeroshot-calibrated": "zero-shot, calibrated",
-              "zeroshot-worded": "zero-shot, worded", "zeroshot-worded-calibrated": "zero-shot, worded and calibrated",
-              "centroid": "class centroid", "knn": "k nearest neighbours", "probe": "linear probe",
-              "finetune": "fine-tuned ConvNeXt"}
 K_GRID: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 49, 99)
 WORDING_PASSES = 2
 

@@ -3,7 +3,7 @@
 ``ladder:{model key}``: every rung of one CLIP model side by side (held-out accuracy with its
 interval, what it chose on the training part, its paired difference with the majority class),
 the steps between rungs with paired bootstrap intervals, the oracle prompt set, and the
-alignment table. ``verdict``: the three rows of :mod:`analysis.ladder.verdict` and the weight warnings.
+alignment table. ``verdict``: the four rows of :mod:`analysis.ladder.verdict` and the weight warnings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.core import bundle, weights
 from analysis.data import split
 from analysis.ladder import attribution, rungs as ladder_rungs, verdict
-from analysis.ladder.rungs import RUNG_NAMES
+from analysis.ladder.names import RUNG_NAMES
 from analysis.stats import bootstrap, wording
 
 # (step, from rung, to rung, what the difference measures)
@@ -187,7 +187,7 @@ def _chosen_ladder(opened: bundle.Bundle) -> dict | None:
 
 
 def verdict_of(opened: bundle.Bundle) -> dict:
-    """The ``verdict`` diagnostics: three rows and the weight warnings."""
+    """The ``verdict`` diagnostics: four rows and the weight warnings."""
     images = opened.images()
     held_out = images[images["split"] == split.EVAL]
     reference = opened.manifest.get("reference", {})

@@ -1,4 +1,4 @@
-"""The verdict: three paired comparisons on the same held-out images, and plain warnings.
+"""The verdict: four paired comparisons on the same held-out images, and plain warnings.
 
 Rows: zero-shot against always answering the majority class; the linear probe against zero-shot
 and against the image-statistics baseline; the fine-tuned ConvNeXt against the probe. Each is a

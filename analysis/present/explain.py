@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.core.escape import markdown_text as _text, one_line
 from analysis.present import run_facts, untrained
 from analysis.stats import wording
-from analysis.stats.choices import collapse_phrase, collapsed_templates, shots_phrase
+from analysis.stats.choices import COLLAPSE_SHARE, collapse_phrase, collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy, headline_approach
 from analysis.core.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
 
@@ -31,7 +31,7 @@ def _pct(value: float) -> str:
 def versus(value: float, reference: float, interval: Sequence[float] | None = None) -> str:
     """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``; with the
     ``interval`` the page shows for ``value``, the word comes from it (:func:`analysis.stats.wording.relation`)."""
-    if interval is not None and interval[0] is not None and not pd.isna(interval[0]):
+    if isinstance(interval, (list, tuple, np.ndarray)) and interval[0] is not None and not pd.isna(interval[0]):
         return wording.relation(wording.direction(interval, reference))
     if abs(value - reference) < 0.005:
         return "level with"
@@ -153,7 +153,7 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt
     oracle, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
     text = f"The prompt set chosen on the training images, *{_text(chosen['name'])}*, reaches {_pct(chosen['accuracy'])}"
     if majority_rate is not None:
-        text += f" — {versus(chosen['accuracy'], majority_rate)} the {_pct(majority_rate)} of the majority class"
+        text += f" — {versus(chosen['accuracy'], majority_rate, chosen.get('accuracy_ci'))} the {_pct(majority_rate)} of the majority class"
     if oracle["name"] != chosen["name"] and oracle["accuracy"] > chosen["accuracy"]:
         text += f"; the held-out oracle, *{_text(oracle['name'])}*, {_pct(oracle['accuracy'])} (picked on the held-out images)"
     text += "." if worst["name"] == chosen["name"] else f"; the worst, *{_text(worst['name'])}*, {_pct(worst['accuracy'])}."
@@ -201,7 +201,7 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     if never:
         text += f" It never answers {', '.join(f'*{_text(c)}*' for c in never)}."
     collapsed = [set_name for set_name, set_counts in predicted_counts.items()
-                 if max(set_counts.values(), default=0) >= 0.9 * (sum(set_counts.values()) or 1)]
+                 if max(set_counts.values(), default=0) >= COLLAPSE_SHARE * (sum(set_counts.values()) or 1)]
     if len(collapsed) > 1:
         text += f" {len(collapsed)} of {len(predicted_counts)} prompt sets give (almost) one answer to every image."
     return text

@@ -18,7 +18,7 @@ from analysis.ladder import attribution_text, verdict
 from analysis.stats import wording
 from analysis.present import untrained
 from analysis.present.figure_style import KIND_COLOURS, layout, reference_lines, wrap
-from analysis.ladder.summary import RUNG_NAMES
+from analysis.ladder.names import RUNG_NAMES
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
 RUNG_COLOURS = {name: KIND_COLOURS[name] for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded",

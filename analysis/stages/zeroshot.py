@@ -265,6 +265,7 @@ def autopsy(clip_key: str, model: str, pretrained: str, images: pd.DataFrame, im
         scores = metrics.evaluate(truth, proba, classes, groups=split.interval_groups(images[held_out]))
         by_set[name] = (classifier, proba, predicted)
         sets.append({"name": name, "approach_id": approach_ids[name], "accuracy": scores["accuracy"],
+                     "accuracy_ci": scores.get("accuracy_ci"),
                      "balanced_accuracy": scores["balanced_accuracy"], "macro_f1": scores["macro_f1"],
                      "n_templates": len(embedded.prompt_set.templates),
                      "train_accuracy": train_accuracy(classifier, train_unit, train_truth.to_numpy())})

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis.present import explain, panels
 from analysis.core import escape, records
+from analysis.stats import wording
 from dashboard import components
 from dashboard import panels as page_panels
 
@@ -19,7 +20,7 @@ def headline(ref, opened, best: dict, reference: dict) -> None:
                 f"{explain.describe_approach(best)}")
     components.approach_summary(ref, opened, best)
     majority = reference.get("majority_rate")
-    if majority is not None and best["metrics"]["accuracy"] < majority:
+    if majority is not None and wording.direction(best["metrics"].get("accuracy_ci"), majority) == wording.BELOW:
         st.warning(f"Zero-shot ({best['metrics']['accuracy']:.1%}) is below always answering "
                    f"*{escape.markdown_text(reference.get('majority_class'))}* ({majority:.1%}).", icon=":material/trending_down:")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.core import records, side_by_side, tables
+from analysis.core import escape, records, side_by_side, tables
 from analysis.stats import approach_agreement
 from analysis.present import explain, panels
 from dashboard import components, loaders, other_bundles
@@ -42,7 +42,7 @@ def agreement_panel(ref, opened, chosen: list[dict]) -> None:
     all_wrong = found["all_wrong"]
     stored = loaders.diagnostics(ref, "agreement") or {}
     if set(ids) == set(stored.get("approaches") or []):
-        st.caption(f"{approach_agreement.missed_sentence(len(all_wrong), list(short.values()))}: the same set as on "
+        st.caption(f"{escape.markdown_text(approach_agreement.missed_sentence(len(all_wrong), list(short.values())))}: the same set as on "
                    "Label problems and in the report.")
     else:
         st.caption(f"{len(all_wrong)} held-out images are missed by every approach chosen here; "

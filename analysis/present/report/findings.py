@@ -52,8 +52,9 @@ def key_findings(bundle: Bundle) -> list[str]:
     if best:
         scores = best["metrics"]
         interval = scores.get("accuracy_ci") or [math.nan, math.nan]
+        shown = "" if any(math.isnan(end) for end in interval) else f" (95% interval {interval[0]:.3f}–{interval[1]:.3f})"
         findings.append(f"Best approach by a rule fixed before scoring: {labels[best['id']]} at "
-                        f"{scores['accuracy']:.3f} (95% interval {interval[0]:.3f}–{interval[1]:.3f}) on "
+                        f"{scores['accuracy']:.3f}{shown} on "
                         f"{scores.get('n', '?')} held-out images. The rule: {rule}.")
     zeroshot = chosen_of_kind(bundle, "zeroshot")
     if zeroshot and majority is not None:

@@ -19,7 +19,7 @@ def interval_text(low: float, high: float) -> str:
 def markdown_rows(bundle: Bundle) -> list[tuple[str, str, str, str]]:
     """The forum-post table rows: (approach, accuracy, interval, notes), as plain text.
 
-    The bundle's approaches (best first), the reference rates, then the published leaderboard.
+    The bundle's approaches (in the ladder's order), the reference rates, then the published leaderboard.
     """
     rows = []
     for row in tables.headline_table(bundle.manifest).itertuples(index=False):
