@@ -235,6 +235,20 @@ def guarded(part: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 
 # --- figures ---------------------------------------------------------------------------------------
 
+def markdown_table(table: pd.DataFrame, index: str | None = None, **options) -> None:
+    """``st.table`` with every text cell, heading and index label escaped: st.table reads them as
+    Markdown, and they come from a bundle. ``index`` names the column shown as the row labels."""
+    def text(cell):
+        return escape.markdown_text(cell) if isinstance(cell, str) else cell
+
+    shown = table.map(text).rename(columns=lambda name: escape.markdown_text(str(name)))
+    if index is not None:
+        shown = shown.set_index(escape.markdown_text(index))
+    else:
+        options.setdefault("hide_index", True)
+    st.table(shown, **options)
+
+
 def figure(fig: go.Figure, reading: str = "", key: str | None = None, **chart_options):
     """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state.
 

@@ -84,10 +84,7 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
     if panel.figure is not None:
         components.figure(panel.figure, panel.reading)
     elif panel.table is not None:
-        # st.table reads its cells as Markdown: every text cell and heading from the bundle is escaped
-        table = panel.table.map(lambda cell: escape.markdown_text(cell) if isinstance(cell, str) else cell)
-        st.table(table.rename(columns=lambda name: escape.markdown_text(str(name))), hide_index=True,
-                 border="horizontal")  # long cells wrap instead of being cut off
+        components.markdown_table(panel.table, border="horizontal")  # long cells wrap instead of being cut off
         if panel.reading:
             st.caption(panel.reading)
     elif panel.reading:

@@ -86,3 +86,20 @@ def test_the_html_report_renders_escaped_markdown_as_the_text_it_was():
     text = f"The *{escape.markdown_text('<b>a_b</b>')}* class and `run --out {'<x>'}`"
     rendered = str(report_html.inline_markdown(text))
     assert rendered == "The <em>&lt;b&gt;a_b&lt;/b&gt;</em> class and <code>run --out &lt;x&gt;</code>"
+
+
+def test_a_dashboard_table_escapes_its_cells_headings_and_row_labels():
+    """st.table reads every cell, heading and index label as Markdown: a bundle's names in any of them stay text."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import pandas as pd
+
+        from dashboard import components
+        payload = "![i](http://evil.test/md.png)[l](http://evil.test/l)"
+        components.markdown_table(pd.DataFrame({"approach": [payload], payload: [payload], "n": [3]}), index="approach")
+
+    shown = AppTest.from_function(page, default_timeout=60).run().table[0].value
+    texts = [*map(str, shown.index), str(shown.columns[0]), *(cell for cell in shown.iloc[0] if isinstance(cell, str))]
+    assert len(texts) == 3 and all(r"!\[i\]" in text and "![i]" not in text for text in texts), texts
+    assert shown.iloc[0, -1] == 3  # numbers stay numbers

@@ -18,7 +18,7 @@ record = components.require_approach(opened, ref, "finetune", "Network", "convne
 st.markdown(explain.describe_approach(record))
 components.approach_summary(ref, opened, record)
 with st.expander("Hyper-parameters", expanded=True):
-    st.table(run_facts.hyperparameter_table(record.get("params")).set_index("setting"))
+    components.markdown_table(run_facts.hyperparameter_table(record.get("params")), index="setting")
 data = page_panels.page_data(ref, ("convnext", record["id"]),
                              lambda: panels.convnext_data(page_panels.LoaderSource(ref, opened), record))
 if not data.diagnostics:

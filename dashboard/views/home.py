@@ -111,7 +111,7 @@ def headline_panel(opened, ref) -> None:
     st.subheader("Headline")
     page_panels.show(panels.HOME_PANELS, data, ref, opened.manifest, key="home")
     # A static table: long approach names wrap instead of being cut, and every header shows whole.
-    st.table(tables.headline_display(table).set_index("approach"))
+    components.markdown_table(tables.headline_display(table), index="approach")
     st.caption("Accuracy: share of the held-out images classified correctly, with its 95% bootstrap interval (whole "
                "groups of images resampled); rows in the ladder's order, not ranked by held-out score; balanced "
                "accuracy: mean recall over the classes; wall time: fitting and scoring, on the device the approach ran "
