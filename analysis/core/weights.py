@@ -27,8 +27,10 @@ from typing import Mapping
 from analysis.core.escape import markdown_text
 
 PRETRAINED, RANDOM, SCRATCH, SYNTHETIC = "pretrained", "random", "scratch", "synthetic"
+# The ``pretrained`` tag that asks a loader for random weights (a CLIP or its text tower): the one spelling.
+RANDOM_WEIGHTS = "random"
 # What a bundle records (``pretrained``, ``weights`` or ``trained_on``) → the kind of weights.
-RECORDED = {"random": RANDOM, "scratch": SCRATCH, "synthetic-captions": SYNTHETIC, "synthetic captions": SYNTHETIC}
+RECORDED = {RANDOM_WEIGHTS: RANDOM, "scratch": SCRATCH, "synthetic-captions": SYNTHETIC, "synthetic captions": SYNTHETIC}
 # How each kind is said, after the model's name.
 SAID = {RANDOM: "has random weights", SCRATCH: "was trained from scratch (no pretrained weights)",
         SYNTHETIC: "was trained on synthetic kernels and their captions only"}
@@ -104,17 +106,6 @@ def of_model(manifest: Mapping, model_key: str | None) -> ModelWeights | None:
     space = (manifest.get("embeddings") or {}).get(model_key) or {}
     keys = {model_key, space.get("model_key")} - {None}
     return next((model for model in models(manifest) if model.model_key in keys), None)
-
-
-def is_real(manifest: Mapping, model_key: str | None = None) -> bool:
-    """True when ``model_key`` (default: every model of the bundle) has pretrained weights and the
-    bundle is not a demo: only then may a reading name a cause about the model."""
-    if manifest.get("demo"):
-        return False
-    if model_key is not None:
-        found = of_model(manifest, model_key)
-        return found is None or found.real
-    return all(model.real for model in models(manifest))
 
 
 def learnt(manifest: Mapping, model_key: str | None) -> bool:
