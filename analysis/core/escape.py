@@ -73,9 +73,12 @@ def markup_text(value: object) -> str:
     (``unsafe_allow_html``), whether the element sits inline in a paragraph, where Markdown still
     reads its content, or starts an HTML block, where it does not (there a backslash escape would
     show): on one line, every ASCII punctuation character as a numeric character reference, which
-    both Markdown and HTML read back as the character itself and neither as markup."""
-    return "".join(f"&#{ord(character)};" if character in _PUNCTUATION else character
-                   for character in one_line(value))
+    both Markdown and HTML read back as the character itself and neither as markup, and web and mail
+    addresses broken as in :func:`markdown_text` (Streamlit finds links in the text read back)."""
+    text = one_line(value)
+    for pattern, broken in _AUTOLINKS:  # the text is read back before links are found: break addresses too
+        text = text.replace(pattern, broken)
+    return "".join(f"&#{ord(character)};" if character in _PUNCTUATION else character for character in text)
 
 
 def markdown_emphasis(value: object) -> str:
