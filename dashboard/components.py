@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.core import escape
-from analysis.present import explain, figure_style, figures
+from analysis.present import demo_story, explain, figure_style, figures
 from analysis.core import tables, weights
 from analysis.core.bundle import MANIFEST, Bundle, BundleError, file_stem
 from dashboard import full_view, loaders
@@ -196,17 +196,26 @@ def require_bundle() -> tuple[BundleRef, Bundle]:
     except BundleError as error:
         st.error(f"This bundle cannot be opened.\n\n{escape.markdown_text(error)}")
         st.stop()
-    demo_banner(opened.manifest)
+    demo_banner(ref, opened.manifest)
     return ref, opened
 
 
-def demo_banner(manifest: dict) -> None:
+def demo_banner(ref: BundleRef, manifest: dict) -> None:
     """The banner at the top of every page: a demo bundle, and which models are not pretrained ones
-    (:func:`analysis.core.weights.banner`), shown for every bundle with such a model."""
-    text = weights.banner(manifest)
-    if text:
-        st.warning(text,  # analysis.core.weights.banner: its names escaped
-                   icon=":material/science:")
+    (:func:`analysis.core.weights.banner`), shown for every bundle with such a model; a demo whose CLIP
+    was trained on planted captions adds each planted cause and whether the verdict found it."""
+    def read(name: str) -> dict | None:
+        try:
+            return loaders.diagnostics(ref, name)
+        except BundleError as error:  # a malformed verdict: its own panel says so; the banner goes without it
+            log.warning("demo banner: %s", error)
+            return None
+
+    text = weights.banner(manifest)  # its names escaped
+    told = demo_story.bundle_lines(manifest, read)
+    if text or told:
+        st.warning("\n".join([text, *(f"- {escape.markdown_text(line)}" if number else escape.markdown_text(line)
+                                      for number, line in enumerate(told))]).strip(), icon=":material/science:")
 
 
 def missing(manifest: dict, ref: BundleRef, *parts: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import types
 from dataclasses import dataclass
@@ -176,14 +175,3 @@ def test_a_prompt_file_added_to_a_finished_bundle_gives_one_chosen_set_everywher
     assert opened.approach(f"zeroshot:{KEY}:mine")["params"]["templates"] == MINE["templates"]
     assert opened.approach(f"probe:{KEY}")["inputs"]["prompt sets"] != \
         bundle.open_bundle(demo_bundle).approach(f"probe:{KEY}")["inputs"]["prompt sets"]
-    # the file given no more: its zero-shot approach, predictions and diagnostics leave the bundle, and
-    # the choice is made again among the sets still given
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="analysis.stages"):
-        runner.run(dataclasses.replace(options, prompts=[]))
-    assert f"prompt set 'mine' is no longer given; its approach zeroshot:{KEY}:mine removed" in caplog.text
-    opened = bundle.open_bundle(out)
-    assert f"zeroshot:{KEY}:mine" not in {record["id"] for record in opened.approaches}
-    assert not list(out.rglob(f"*{bundle.file_stem(f'zeroshot:{KEY}:mine')}*"))
-    found = chosen_prompt_sets(out)
-    assert len(set(found.values())) == 1 and "mine" not in found.values(), found

@@ -61,6 +61,27 @@ def test_verdict_warns_about_random_weights_and_scratch_training(demo_bundle):
     assert "**Where the points go (CornLens-Tiny:random)**" in markdown and "| zero-shot, calibrated |" in markdown
 
 
+def test_the_attribution_resamples_the_held_out_groups(demo_bundle, monkeypatch):
+    """The ladder's attribution uses the same cluster bootstrap as every other interval (issue 21)."""
+    import numpy as np
+
+    from analysis.data import split
+    from analysis.ladder import attribution, summary
+
+    opened = bundle.open_bundle(demo_bundle)
+    images = opened.images()
+    held_out = images[images["split"] == split.EVAL]
+    given = {}
+    real = attribution.attribute
+    monkeypatch.setattr(attribution, "attribute", lambda *args, **kwargs: given.update(kwargs) or real(*args, **kwargs))
+    found = summary.summary(opened, KEY)["attribution"]
+    expected = split.interval_groups(held_out)
+    assert expected is not None and len(expected) == len(held_out)
+    assert np.array_equal(given["groups"], expected)
+    stored = opened.diagnostics(f"ladder:{KEY}")["attribution"]  # what the stage stored: the same intervals
+    assert [part["ci"] for part in found["parts"]] == [pytest.approx(part["ci"]) for part in stored["parts"]]
+
+
 def test_wordings_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "words.json"
     bad.write_text(json.dumps({"broken": "cracked"}))

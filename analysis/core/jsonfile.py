@@ -4,20 +4,12 @@ any code that walks what it returns."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64
-
-
-def digest(value: Any) -> str:
-    """A stable hex digest (SHA-256) of a JSON-able value, whatever its key order: the one way a run
-    fingerprints what it was made from (inputs, training rows, an embedding cache's identity)."""
-    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class JsonFileError(ValueError):

@@ -67,8 +67,7 @@ def choice_accuracy(record: Mapping) -> float:
 ESTIMATED_KINDS = (ZEROSHOT, "knn", PROBE, FINETUNE)
 HEADLINE_RULE = ("the highest accuracy on training images the approach did not fit — zero-shot's on the training "
                  "part (it fits nothing), kNN's and the linear probe's by grouped cross-validation, ConvNeXt's on its "
-                 "validation fold at the epoch that fold kept — fixed before any held-out image was scored; each "
-                 "is the best of its own sweep (prompt set, k, C, epoch), so each leans a little optimistic")
+                 "validation fold — fixed before any held-out image was scored")
 HEADLINE_FALLBACK_RULE = ("the most trained approach in the bundle (fine-tuned, else linear probe, else kNN, …), "
                           "since some records lack a training-part estimate; never the held-out score")
 
@@ -162,6 +161,8 @@ class ApproachRecord(TypedDict, total=False):
     prompt_set: str | None              # zero-shot only
     model: str | None
     pretrained: str | None
+    weights: str | None                 # what the weights are: CLIP pretrained | checkpoint | random | synthetic-captions;
+                                        # ConvNeXt imagenet | checkpoint | scratch
     params: dict
     metrics: Required[Metrics]
     predictions_file: Required[str]

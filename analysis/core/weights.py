@@ -9,10 +9,9 @@ same answer:
 - ``pretrained``: a published tag or a checkpoint file — readings may speak about the model;
 - ``random``: random weights (``pretrained = "random"``: the demo, tests, machines without weights);
 - ``scratch``: a network trained from random initialisation on this bundle's training part only;
-- ``synthetic``: trained on synthetic kernels and their captions (no bundle writes it yet: the demo's
-  CornLens-Tiny has random weights; recorded
-  as ``pretrained = "synthetic-captions"`` or ``trained_on = "synthetic captions"``): it has learnt
-  the planted captions, not language.
+- ``synthetic``: trained on synthetic kernels and their captions (the demo's CornLens-Tiny,
+  :mod:`analysis.models.demo_clip`, recorded as ``weights = "synthetic-captions"``; ``pretrained`` or
+  ``trained_on`` may say the same): it has learnt the planted captions, not language.
 
 Under random or scratch weights a reading describes the mechanics ("with random weights, prompts
 and images are nearly orthogonal") and never a cause about CLIP, its tokenizer or language
@@ -27,10 +26,9 @@ from typing import Mapping
 from analysis.core.escape import markdown_text
 
 PRETRAINED, RANDOM, SCRATCH, SYNTHETIC = "pretrained", "random", "scratch", "synthetic"
-# The ``pretrained`` tag that asks a loader for random weights (a CLIP or its text tower): the one spelling.
-RANDOM_WEIGHTS = "random"
 # What a bundle records (``pretrained``, ``weights`` or ``trained_on``) → the kind of weights.
-RECORDED = {RANDOM_WEIGHTS: RANDOM, "scratch": SCRATCH, "synthetic-captions": SYNTHETIC, "synthetic captions": SYNTHETIC}
+SYNTHETIC_CAPTIONS = "synthetic-captions"  # the demo's CLIP records it as ``weights`` (analysis.models.demo_clip)
+RECORDED = {"random": RANDOM, "scratch": SCRATCH, SYNTHETIC_CAPTIONS: SYNTHETIC, "synthetic captions": SYNTHETIC}
 # How each kind is said, after the model's name.
 SAID = {RANDOM: "has random weights", SCRATCH: "was trained from scratch (no pretrained weights)",
         SYNTHETIC: "was trained on synthetic kernels and their captions only"}
@@ -108,6 +106,17 @@ def of_model(manifest: Mapping, model_key: str | None) -> ModelWeights | None:
     return next((model for model in models(manifest) if model.model_key in keys), None)
 
 
+def is_real(manifest: Mapping, model_key: str | None = None) -> bool:
+    """True when ``model_key`` (default: every model of the bundle) has pretrained weights and the
+    bundle is not a demo: only then may a reading name a cause about the model."""
+    if manifest.get("demo"):
+        return False
+    if model_key is not None:
+        found = of_model(manifest, model_key)
+        return found is None or found.real
+    return all(model.real for model in models(manifest))
+
+
 def learnt(manifest: Mapping, model_key: str | None) -> bool:
     """Whether ``model_key``'s weights were learnt from images and texts (:attr:`ModelWeights.learnt`);
     a model the bundle does not describe counts as learnt (nothing recorded to warn about)."""
@@ -128,7 +137,11 @@ def caveat(manifest: Mapping) -> str:
         return ""
     said = [model.sentence() for model in found]
     listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
-    if any(model.family == "CLIP" for model in found):
+    clip = [model for model in found if model.family == "CLIP"]
+    if clip and all(model.kind == SYNTHETIC for model in clip):
+        return (f"{listed[0].upper()}{listed[1:]}: it is not a real CLIP; the causes the readings name are the ones "
+                "its captions planted, not what CLIP knows about these kernels.")
+    if clip:
         return (f"{listed[0].upper()}{listed[1:]}: the readings describe how the tool behaves on this data, not "
                 "what CLIP knows; none names a cause about CLIP, its tokenizer or language.")
     return (f"{listed[0].upper()}{listed[1:]}: its numbers say little about what fine-tuning a pretrained network "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import bundle, records, weights
+from analysis.core import bundle, weights
 from analysis.data import split
 from analysis.ladder import attribution, rungs as ladder_rungs, verdict
 from analysis.ladder.names import RUNG_NAMES
@@ -156,7 +156,8 @@ def train_accuracy(opened: bundle.Bundle, ids: dict[str, str], climb: dict) -> d
 
 def attribution_of(opened: bundle.Bundle, ids: dict[str, str], held_out: pd.DataFrame, climb: dict) -> dict | None:
     """:func:`analysis.ladder.attribution.attribute` on the rungs' stored answers for the held-out
-    images (None without a rung that reads the images, or without a majority class)."""
+    images, resampling their groups as every other interval does (None without a rung that reads the
+    images, or without a majority class)."""
     classes = list(opened.classes)
     majority = opened.manifest.get("reference", {}).get("majority_class")
     used = {name: approach for name, approach in ids.items() if name in attribution.TEXT_RUNGS.values()
@@ -169,7 +170,8 @@ def attribution_of(opened: bundle.Bundle, ids: dict[str, str], held_out: pd.Data
         answers[attribution.SHORTCUT] = ladder_rungs.label_indices(
             eval_answers(opened, "baseline:image-stats", held_out), classes)
     return attribution.attribute(answers, ladder_rungs.label_indices(held_out["label"], classes), classes,
-                                 classes.index(majority), train_accuracy(opened, used, climb), climb.get("ranking"))
+                                 classes.index(majority), train_accuracy(opened, used, climb), climb.get("ranking"),
+                                 groups=split.interval_groups(held_out))  # the same cluster bootstrap as every interval
 
 
 def _chosen_ladder(opened: bundle.Bundle) -> dict | None:
@@ -194,9 +196,8 @@ def verdict_of(opened: bundle.Bundle) -> dict:
     majority = (held_out["label"].to_numpy() == reference.get("majority_class")).astype(float)
     found = _chosen_ladder(opened)
     ids = {row["rung"]: row["approach_id"] for row in (found or {}).get("rungs", [])}
-    if "probe" not in ids and opened.approaches_of_kind("probe"):  # no ladder: the probe chosen on the training part
-        ids["probe"] = max(records.best_per_model(opened.approaches, records.PROBE).values(),
-                           key=records.choice_accuracy)["id"]
+    if "probe" not in ids and opened.approaches_of_kind("probe"):
+        ids["probe"] = opened.approaches_of_kind("probe")[0]["id"]
     if "finetune" not in ids and (finetune := best_finetune(opened)) is not None:
         ids["finetune"] = finetune["id"]
     known = {record["id"] for record in opened.approaches}
@@ -219,7 +220,7 @@ def verdict_of(opened: bundle.Bundle) -> dict:
 
     majority_name = f"always *{reference.get('majority_class')}*"
     zeroshot = compare("zeroshot", "majority")
-    random_weights = any(not weights.learnt(opened.manifest, opened.approach(approach).get("model_key"))
+    random_weights = any(str(opened.approach(approach).get("pretrained") or "") == "random"
                          for name, approach in ids.items() if name in ladder_rungs.RUNGS)
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
                                 verdict.zeroshot_diagnosis(zeroshot, (found or {}).get("attribution"),

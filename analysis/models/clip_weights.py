@@ -21,12 +21,13 @@ import open_clip
 import torch
 from open_clip.transform import PreprocessCfg, image_transform_v2, merge_preprocess_dict
 
-from analysis.core.weights import RANDOM_WEIGHTS
+from analysis.core import weights as core_weights
 from analysis.models.devices import ModelError
 from analysis.models.hub import download_problems
 
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 TINY_MODEL = "CornLens-Tiny"
+RANDOM_WEIGHTS = "random"
 # open_clip's own precision modes for weights cast to 16 bits. "bf16" casts the linear, convolution
 # and attention weights and keeps LayerNorm, embeddings and the logit scale in fp32; "pure_bf16"
 # casts everything, ~10% faster here at the same embedding parity, but rounds the learned
@@ -130,6 +131,34 @@ def weights_identity(spec: ClipSpec, seed: int = 0) -> dict:
     if spec.pretrained == RANDOM_WEIGHTS:
         return {"random_seed": seed, "open_clip": open_clip.__version__, "torch": torch.__version__}
     return {"tag": spec.pretrained}
+
+
+# What the weights are, recorded beside ``pretrained`` (field ``weights``) in the words of
+# analysis.core.weights (``random``, ``synthetic-captions``; ``pretrained`` and ``checkpoint`` read as pretrained).
+SYNTHETIC_CAPTIONS = core_weights.SYNTHETIC_CAPTIONS
+WEIGHTS_METADATA_KEY = "cornlens_weights"  # a safetensors metadata entry: SYNTHETIC_CAPTIONS for the demo's
+
+
+def weights_kind(spec: ClipSpec) -> str:
+    """What the weights are, plainly: ``pretrained`` (a tag), ``checkpoint`` (a local file), ``random``, or
+    ``synthetic-captions`` (a checkpoint whose safetensors metadata says it was trained on synthetic
+    kernels and their captions: the demo's, :mod:`analysis.models.demo_clip`)."""
+    if spec.pretrained == RANDOM_WEIGHTS:
+        return RANDOM_WEIGHTS
+    checkpoint = spec.checkpoint
+    if checkpoint is None:
+        return "pretrained"
+    if checkpoint.suffix == ".safetensors":
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(checkpoint), "pt") as opened:
+                said = (opened.metadata() or {}).get(WEIGHTS_METADATA_KEY)
+        except (OSError, SafetensorError):  # not readable as safetensors: loading says why
+            said = None
+        if said == SYNTHETIC_CAPTIONS:
+            return SYNTHETIC_CAPTIONS
+    return "checkpoint"
 
 
 def _hub_files(spec: ClipSpec) -> tuple[str, list[str]] | None:

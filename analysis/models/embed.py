@@ -27,8 +27,7 @@ from analysis.core import bundle
 from analysis.models.clip_weights import ClipSpec, image_transform, load_model, parse_spec, preprocess_config, \
     weights_identity
 from analysis.models.devices import ModelError, autocast, resolve_device, resolve_precision, weights_dtype
-from analysis.core.jsonfile import digest
-from analysis.models.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir
+from analysis.models.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir, digest
 from analysis.data.engine import RayEngine
 from analysis.models.image_batches import ImageFiles, worker_errors
 from analysis.core.progress import progress

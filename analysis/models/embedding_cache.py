@@ -7,16 +7,17 @@ image's content hash, so chunks made on any machine for the same identity merge 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from analysis.core import bundle
-from analysis.core.jsonfile import digest
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ CACHE_FORMAT = 1  # bump when the meaning of cached arrays changes
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class EmbeddingCache:

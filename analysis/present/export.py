@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from analysis.present import figures
-from analysis.core import tables
+from analysis.core import tables, weights
 from analysis.core.bundle import atomic_path
 
 PNG_WIDTH, PNG_HEIGHT, PNG_SCALE = 1100, 520, 2
@@ -42,7 +42,8 @@ def headline_chart(manifest: dict) -> go.Figure:
     n_eval = manifest.get("split", {}).get("counts", {}).get("eval", "?")
     title = f"CornLens: accuracy on the same {n_eval} held-out images"
     if manifest.get("demo"):
-        title += " (demo bundle: synthetic images, random weights)"
+        untrained = weights.untrained(manifest)
+        title += " (demo bundle: synthetic images" + (", models not pretrained" if untrained else "") + ")"
     shown = int((table["source"] == tables.SOURCE_BUNDLE).sum()) if len(table) else 0
     return figure.update_layout(title={"text": title, "x": 0.01}, height=max(PNG_HEIGHT, 160 + 44 * shown),
                                 margin={"t": 90})

@@ -16,6 +16,7 @@ from typing import Callable
 from markupsafe import Markup
 
 from analysis.core import runfile
+from analysis.core.weights import SYNTHETIC_CAPTIONS
 from analysis.core.escape import one_line
 from analysis.data import split as split_module
 
@@ -43,8 +44,13 @@ def hide_folders(text: str) -> str:
     return ABSOLUTE_PATH.sub(lambda match: f"…/{match.group(1)}", text)
 
 
-def weights_text(pretrained: str | None) -> str:
-    """The weights of a model as a reader needs them: a tag, a file, random or from scratch."""
+SYNTHETIC_DEMO_WEIGHTS = "a tiny CLIP trained on synthetic captions (the demo's weights, not a real CLIP)"
+
+
+def weights_text(pretrained: str | None, weights: str | None = None) -> str:
+    """The weights of a model as a reader needs them: a tag, a file, random, from scratch, or synthetic captions."""
+    if weights == SYNTHETIC_CAPTIONS:
+        return f"{SYNTHETIC_DEMO_WEIGHTS}: {pretrained}" if pretrained else SYNTHETIC_DEMO_WEIGHTS
     if not pretrained:
         return "weights not recorded"
     return UNTRAINED_WEIGHTS.get(str(pretrained), str(pretrained))
@@ -60,10 +66,11 @@ def model_facts(approaches: list[dict]) -> list[tuple[str, str]]:
     clip = {}
     for record in approaches:
         if record.get("kind") in ("zeroshot", "probe"):
-            clip.setdefault((record.get("model"), record.get("pretrained")), set()).add(record.get("prompt_set"))
-    for (model, pretrained), prompt_sets in clip.items():
+            clip.setdefault((record.get("model"), record.get("pretrained"), record.get("weights")),
+                            set()).add(record.get("prompt_set"))
+    for (model, pretrained, weights), prompt_sets in clip.items():
         named = sorted(name for name in prompt_sets if name)
-        facts.append(("CLIP model", f"{model}, {weights_text(pretrained)}"
+        facts.append(("CLIP model", f"{model}, {weights_text(pretrained, weights)}"
                       + (f"; prompt sets {', '.join(named)}" if named else "")))
     for record in approaches:
         if record.get("kind") == "probe":

@@ -169,7 +169,8 @@ def climb_model(context: RunContext, options: LadderOptions, clip, entry: dict) 
     for name in rungs.COMPUTED_RUNGS:
         rung = climbed.rungs[name]
         context.save_approach(name, image_ids, climbed.proba[name], model_key=key, model=entry.get("model"),
-                              pretrained=entry.get("pretrained"), params={**rung.choice, "trained_on": split.TRAIN},
+                              pretrained=entry.get("pretrained"), weights=entry.get("weights"),
+                              params={**rung.choice, "trained_on": split.TRAIN},
                               train_accuracy=rung.train_accuracy, search=rung.details,
                               wall_time_s=round(seconds, 3))
     chosen = climbed.prompt_choice["prompt_set"]

@@ -381,8 +381,8 @@ def run_stage(context: RunContext, options: ProbeOptions, model_key: str) -> Non
              f"{diagnostics['effective_shots']:.3g}" if diagnostics["effective_shots"] else "none",
              diagnostics["effective_shots_bound"])
     context.save_approach(records.PROBE, image_ids, proba, model_key=model_key, model=entry.get("model"),
-                          pretrained=entry.get("pretrained"), precision=entry.get("precision"),
-                          params=params, diagnostics=diagnostics, device=device,
+                          pretrained=entry.get("pretrained"), weights=entry.get("weights"),
+                          precision=entry.get("precision"), params=params, diagnostics=diagnostics, device=device,
                           train_estimate=cv_accuracy(diagnostics),
                           wall_time_s=round(time.perf_counter() - started, 3))
 

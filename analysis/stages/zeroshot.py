@@ -408,7 +408,8 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
                                       show_progress=options.show_progress)
     unit = embed.normalize(extracted.embeddings)
     about = {"model_key": clip.key, "model": spec.model, "pretrained": spec.pretrained,
-             "preprocess": clip_weights.preprocess_config(spec), "precision": clip.precision}
+             "weights": clip_weights.weights_kind(spec), "preprocess": clip_weights.preprocess_config(spec),
+             "precision": clip.precision}
     ctx.save_embeddings(clip.key, unit, kind="clip_image", normalized=True, **about)
     if extracted.features is not None:
         ctx.save_embeddings(f"{clip.key}:features", extracted.features, kind="clip_features",
@@ -423,17 +424,12 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
         chosen_by = train_accuracy(embedded.classifier(), unit[on_train],
                                    ctx.images.loc[on_train, "label"].astype(str).to_numpy())
         ctx.save_approach(records.ZEROSHOT, ctx.images["image_id"].tolist(), proba, model_key=clip.key,
-                          model=spec.model, pretrained=spec.pretrained, prompt_set=prompt_set.name,
+                          model=spec.model, pretrained=spec.pretrained, weights=about["weights"],
+                          prompt_set=prompt_set.name,
                           params=prompt_set.params(ctx.classes), device=str(clip.device), precision=clip.precision,
                           wall_time_s=round(time.perf_counter() - started + extracted.seconds, 3),
                           train_accuracy=chosen_by, embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
-    given = set(ids.values())
-    for record in ctx.bundle().approaches:  # a prompt set dropped from --prompts: its approach goes too
-        if record["kind"] == records.ZEROSHOT and record.get("model_key") == clip.key and record["id"] not in given:
-            log.info("zeroshot: prompt set %r is no longer given; its approach %s removed", record.get("prompt_set"),
-                     record["id"])
-            ctx.remove_approach(record["id"])
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
     coordinates = projection.project(unit, texts, seed=options.seed)
     frame = projection.projection_frame(

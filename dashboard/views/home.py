@@ -33,8 +33,8 @@ def demo_target() -> Path:
 def build_demo_panel() -> None:
     """No bundle anywhere: offer to build the demo bundle in a child process."""
     st.info(f"No results bundle was found in {escape.markdown_code(loaders.results_folder())}.\n\n"
-            "Build the **demo bundle** (synthetic kernels, random-weight models; a few minutes, no data or network "
-            "needed), type the path of a bundle in the sidebar, or build one from your data with "
+            "Build the **demo bundle** (synthetic kernels, a tiny CLIP trained on synthetic captions; a few minutes, "
+            "no data or network needed), type the path of a bundle in the sidebar, or build one from your data with "
             "`python -m analysis run --data DIR --out BUNDLE --clip MODEL:PRETRAINED`.", icon=":material/info:")
     job = loaders.background_runs().get(str(demo_target()))
     if (job is None or not job.running) and st.button("Build the demo bundle", type="primary",
@@ -147,7 +147,7 @@ demo_build_status()
 if opened is None:
     build_demo_panel()
     st.stop()
-components.demo_banner(opened.manifest)
+components.demo_banner(ref, opened.manifest)
 bundle_facts(opened)
 made_with_panel(opened)
 verdict = page_panels.page_data(ref, "verdict", lambda: panels.verdict_data(page_panels.LoaderSource(ref, opened)))

@@ -14,7 +14,8 @@ from importlib import resources
 import plotly.offline
 from markupsafe import Markup
 
-from analysis.present import reproduce
+from analysis.present import demo_story, reproduce
+from analysis.present.report.findings import diagnostics
 from analysis.core import weights
 from analysis.core.bundle import Bundle, now
 from analysis.present.report.html import inline_markdown
@@ -70,11 +71,16 @@ def plotly_js() -> str:
 
 def demo_banner(bundle: Bundle) -> Markup | str:
     """The warning at the top of the report ("" for real data of pretrained models): a demo bundle,
-    and every model that is not pretrained (:func:`analysis.core.weights.banner`)."""
+    and every model that is not pretrained (:func:`analysis.core.weights.banner`); a demo whose CLIP was
+    trained on planted captions adds each planted cause and whether the verdict found it."""
     text = weights.banner(bundle.manifest)
-    if not text:
+    told = demo_story.bundle_lines(bundle.manifest, lambda name: diagnostics(bundle, name))
+    if not text and not told:
         return ""
-    return Markup('<div class="banner" role="alert">{}</div>').format(inline_markdown(text))
+    items = Markup("").join(Markup("<li>{}</li>").format(line) for line in told[1:])
+    return Markup('<div class="banner" role="alert">{}{}{}</div>').format(
+        inline_markdown(text), Markup(" {}").format(told[0]) if told else "",
+        Markup("<ul>{}</ul>").format(items) if told[1:] else "")
 
 
 def render_html(bundle: Bundle) -> str:

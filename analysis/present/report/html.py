@@ -19,7 +19,6 @@ from analysis.present import figure_style, figures, panels
 from analysis.core import tables
 from analysis.core.bundle import BundleError
 from analysis.present.panels import Panel, PanelSpec
-from analysis.core import numbers
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ def number(value, digits: int = 3) -> str:
 
 
 def percent(value) -> str:
-    return numbers.percent(value, "—")
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
 def cell(value) -> str:

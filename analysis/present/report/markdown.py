@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.present import ladder_panels, method, reproduce
+from analysis.present import demo_story, ladder_panels, method, reproduce
 from analysis.core import tables, weights
 from analysis.core.bundle import Bundle
 from analysis.core.escape import markdown_text  # text from the data made inert: no table break, link or HTML
@@ -49,8 +49,10 @@ def render_markdown(bundle: Bundle) -> str:
     dataset = bundle.manifest.get("dataset", {})
     n_eval = bundle.manifest.get("split", {}).get("counts", {}).get("eval", "?")
     lines = ["## CornLens results", ""]
-    if weights.banner(bundle.manifest):
-        lines += [f"> {weights.banner(bundle.manifest)}", ""]
+    told = demo_story.bundle_lines(bundle.manifest, lambda name: diagnostics(bundle, name))
+    if weights.banner(bundle.manifest) or told:
+        lines += [f"> {weights.banner(bundle.manifest)}" + (f" {markdown_text(told[0])}" if told else ""),
+                  *(f"> - {markdown_text(line)}" for line in told[1:]), ""]
     verdict = diagnostics(bundle, "verdict")
     if verdict:
         lines += ["**Verdict**", "", ladder_panels.verdict_markdown(verdict), ""]
