@@ -19,7 +19,7 @@ def attribution(*causes: str) -> dict:
 def test_every_planted_cause_found_and_nothing_else():
     manifest = {"demo": True, demo_story.PLANTED_KEY: PLANTED}
     lead, *lines = demo_story.lines(manifest, attribution("wording", "bias"))
-    assert "plant known causes" in lead
+    assert "plant known causes" in lead  # two planted: plural
     assert lines == ["planted class bias (silkcut): how bias was planted — the verdict finds it.",
                      "planted wording (discolored): how wording was planted — the verdict finds it.",
                      "The verdict names every planted cause and nothing else."]

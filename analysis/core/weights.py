@@ -139,8 +139,9 @@ def caveat(manifest: Mapping) -> str:
     listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     clip = [model for model in found if model.family == "CLIP"]
     if clip and all(model.kind == SYNTHETIC for model in clip):
-        return (f"{listed[0].upper()}{listed[1:]}: it is not a real CLIP; the causes the readings name are the ones "
-                "its captions planted, not what CLIP knows about these kernels.")
+        named = " and ".join(model.model_key for model in clip)
+        return (f"{listed[0].upper()}{listed[1:]}. {named} {'is' if len(clip) == 1 else 'are'} not a real CLIP: the "
+                "causes the readings name are the ones its captions planted, not what CLIP knows about these images.")
     if clip:
         return (f"{listed[0].upper()}{listed[1:]}: the readings describe how the tool behaves on this data, not "
                 "what CLIP knows; none names a cause about CLIP, its tokenizer or language.")

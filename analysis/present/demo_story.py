@@ -68,7 +68,9 @@ def lines(manifest: dict, verdict: dict | None, ladder: dict | None = None) -> l
     told = story(manifest, verdict, ladder) if manifest.get("demo") else None
     if told is None:
         return []
-    said = ["Its captions plant known causes of zero-shot failure, to show whether CornLens finds them:"]
+    one = len(told.planted) == 1
+    said = [f"The demo CLIP's captions plant {'a known cause' if one else 'known causes'} of zero-shot failure, to "
+            f"show whether CornLens finds {'it' if one else 'them'}:"]
     for cause in told.planted:
         name = CAUSE_NAMES.get(str(cause.get("cause")), str(cause.get("cause")))
         outcome = ("the verdict finds it" if cause["found"] else
