@@ -78,7 +78,8 @@ SETTLED_AT = """async ([quietMs, leastCharts, leastImages, before]) => {
 MAP_FACTS = """() => {
   const plot = document.querySelector('[data-testid=stMain] .js-plotly-plot');
   const gl = plot.querySelectorAll('canvas');
-  return {traces: plot._fullData.map(t => t.type), points: plot._fullData.reduce((n, t) => n + (t._length || 0), 0),
+  const drawn = plot._fullData.filter(t => t.xaxis === 'x');  // the pointer's layer (x2) repeats a sample of them
+  return {traces: plot._fullData.map(t => t.type), points: drawn.reduce((n, t) => n + (t._length || 0), 0),
           canvases: gl.length};
 }"""
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.core import bundle
-from analysis.present import figures, map_views, report
+from analysis.present import figures, figures_map, map_views, report
 from tests.apptest import open_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -35,13 +35,14 @@ def chart_specs(app) -> list[dict]:
 
 
 def image_points(spec: dict) -> int:
-    """Image points drawn by a map's WebGL traces (one ``customdata`` row number per point, sent as a
-    base64 array of ``dtype``)."""
+    """Image points drawn by a map's WebGL traces (``x`` sent as a base64 array of ``dtype``); the
+    pointer's layer of a selectable map (axes ``x2``) repeats a sample of them and is not counted."""
     def length(values) -> int:
         if isinstance(values, dict):  # plotly's binary form
             return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
         return len(values or [])
-    return sum(length(trace.get("customdata")) for trace in spec["data"] if trace["type"] == "scattergl")
+    return sum(length(trace.get("x")) for trace in spec["data"]
+               if trace["type"] == "scattergl" and trace.get("xaxis", "x") == "x")
 
 
 def test_thinned_keeps_each_class_share_and_every_class_prompt():
@@ -72,7 +73,9 @@ def test_a_panel_map_reads_and_counts_every_image_while_drawing_a_sample(monkeyp
     assert sorted(trace.name for trace in figure.data) == ["broken (200)", "pure (800)"]  # the classes, not the sample
     assert all("click" not in trace.hovertemplate for trace in figure.data)  # nothing to click in a panel or report
     selectable = figures.projection_figure(drawn, "label", ["pure", "broken"], selectable=True)
-    assert all("click or select" in trace.hovertemplate for trace in selectable.data)
+    pointer = [trace for trace in selectable.data if trace.xaxis == "x2"]
+    assert pointer and all("click or select" in trace.hovertemplate for trace in pointer)
+    assert all(trace.hoverinfo == "skip" for trace in selectable.data if trace.xaxis in (None, "x"))
 
 
 def test_the_embedding_map_draws_every_image_with_webgl(large):
@@ -85,11 +88,62 @@ def test_a_selection_names_the_images_of_the_selected_rows():
     points = pd.DataFrame({"image_id": ["a", "b", "c", None], "kind": ["image"] * 3 + ["text"],
                            "label": ["pure", "broken", "pure", "pure"], "x": [0.0, 1, 2, 3], "y": 0.0,
                            "view": "top", "split": "eval", "prediction": "pure", "correctness": "correct"})
-    figure = figures.projection_figure(points, "label", ["pure", "broken"])
-    rows = {trace.name.split(" ")[0]: list(trace.customdata) for trace in figure.data if trace.type == "scattergl"}
+    figure = figures.projection_figure(points, "label", ["pure", "broken"], selectable=True)
+    rows = {trace.name: list(trace.customdata) for trace in figure.data if trace.xaxis == "x2" and trace.type == "scattergl"}
     assert rows == {"pure": [0, 2], "broken": [1]}  # binary row numbers, not 100,000 id strings
     selected = [{"customdata": 2}, {"customdata": [1]}, {"customdata": None}, {"customdata": 7}, {}]
     assert map_views.selected_ids(selected, points) == ["c", "b"]  # a star, a stale row: ignored
+    assert map_views.selection_ids({"points": selected, "box": [], "lasso": []}, points) == ["c", "b"]
+
+
+def map_of(n_images: int, seed: int = 0) -> pd.DataFrame:
+    """``tables.map_points``-like points: ``n_images`` images at random places, then two stars."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"image_id": [f"i{n}" for n in range(n_images)] + [None, None],
+                         "kind": ["image"] * n_images + ["text"] * 2, "label": rng.choice(["pure", "broken"], n_images + 2),
+                         "x": rng.uniform(-5, 5, n_images + 2), "y": rng.uniform(-5, 5, n_images + 2)})
+
+
+def test_a_box_selects_every_image_inside_it_however_few_points_plotly_holds(monkeypatch):
+    points = map_of(3000)
+    monkeypatch.setattr(figures_map, "PICK_POINTS", 100)
+    figure = figures.projection_figure(points, "label", ["pure", "broken"], selectable=True)
+    held = sum(len(trace.customdata) for trace in figure.data if trace.xaxis == "x2" and trace.type == "scattergl")
+    drawn = sum(len(trace.x) for trace in figure.data if trace.xaxis in (None, "x"))
+    assert held == 100 and drawn == 3000  # every image drawn; the pointer's layer holds a sample
+    box = {"xref": "x2", "yref": "y2", "x": [2.5, -1.0], "y": [0.5, -3.0]}  # corners in either order
+    expected = [row.image_id for row in points.itertuples()
+                if row.kind == "image" and -1.0 <= row.x <= 2.5 and -3.0 <= row.y <= 0.5]
+    assert len(expected) > 300
+    assert map_views.selection_ids({"points": [{"customdata": 0}], "box": [box], "lasso": []}, points) == expected
+    second = {"x": [3.0, 4.0], "y": [3.0, 4.0]}
+    expected_both = [row.image_id for row in points.itertuples() if row.kind == "image" and (
+        (-1.0 <= row.x <= 2.5 and -3.0 <= row.y <= 0.5) or (3 <= row.x <= 4 and 3 <= row.y <= 4))]
+    assert map_views.selection_ids({"box": [box, second]}, points) == expected_both  # shift-drag: the union
+
+
+def test_a_lasso_selects_every_image_inside_its_path():
+    points = map_of(3000, seed=1)
+    corners = np.array([[-4.0, -4.0], [4.0, -3.0], [0.0, 4.0]])  # a triangle, drawn as plotly's lasso path
+
+    def inside_triangle(x: float, y: float) -> bool:  # on the same side of every edge
+        signs = []
+        for i in range(3):
+            (x0, y0), (x1, y1) = corners[i], corners[(i + 1) % 3]
+            signs.append((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0))
+        return all(sign > 0 for sign in signs) or all(sign < 0 for sign in signs)
+
+    lasso = {"xref": "x2", "yref": "y2", "x": corners[:, 0].tolist(), "y": corners[:, 1].tolist()}
+    expected = [row.image_id for row in points.itertuples() if row.kind == "image" and inside_triangle(row.x, row.y)]
+    assert len(expected) > 500
+    assert map_views.selection_ids({"points": [], "box": [], "lasso": [lasso]}, points) == expected
+    ring = np.linspace(0, 2 * np.pi, 200, endpoint=False)  # a many-sided lasso: a circle of radius 3 around (1, 1)
+    circle = {"x": (1 + 3 * np.cos(ring)).tolist(), "y": (1 + 3 * np.sin(ring)).tolist()}
+    chosen = set(map_views.selection_ids({"lasso": [circle]}, points))
+    distance = np.hypot(points["x"] - 1, points["y"] - 1)
+    images = points["kind"] == "image"
+    assert set(points.loc[images & (distance < 2.99), "image_id"]) <= chosen <= set(points.loc[images & (distance < 3.0), "image_id"])
+    assert map_views.in_polygon(np.array([0.0]), np.array([0.0]), [0, 1], [0, 1]).tolist() == [False]  # no area
 
 
 def test_maps_on_other_pages_and_in_the_report_draw_a_sample_and_say_so(large, monkeypatch):

@@ -18,6 +18,8 @@ from plotly.subplots import make_subplots
 from analysis.present.figure_style import (  # noqa: F401 (the look; re-exported, callers say figures.class_colours)
     CORRECTNESS_COLOURS, COUNT_SCALE, HEIGHT, KIND_COLOURS, PERCENT_AXIS, SERIES_COLOURS, SIMILARITY_SCALE, TEMPLATE,
     VIEW_COLOURS, layout, reference_lines, vertical_marker, class_colours, wrap)
+from analysis.present.figures_map import (  # noqa: F401 (embedding maps; re-exported, callers say figures.…)
+    PICK_POINTS, colour_map, label_positions, pick_sample, projection_figure)
 from analysis.present.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
     accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.core.records import QUANTILE_LEVELS
@@ -178,80 +180,6 @@ def reliability_figure(reliability: dict) -> go.Figure:
     figure.update_xaxes(title="confidence (top-1 probability)", range=[0, 1], tickformat=".0%")
     figure.update_yaxes(title="accuracy in the bin", range=[0, 1], tickformat=".0%")
     return layout(figure, f"Calibration (ECE {ece:.3f})" if ece is not None else "Calibration")
-
-
-# --- embedding maps -------------------------------------------------------------------------------
-
-def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
-    """The colours of a map coloured by ``label``, ``prediction``, ``correctness`` or ``view``."""
-    if colour_by in ("label", "prediction"):
-        return class_colours(classes) | {"not scored": CORRECTNESS_COLOURS["not scored"]}
-    if colour_by == "correctness":
-        return dict(CORRECTNESS_COLOURS)
-    return dict(VIEW_COLOURS)
-
-
-def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
-                      height: int = 520, method: str = "umap", counts: dict[str, int] | None = None,
-                      selectable: bool = False) -> go.Figure:
-    """A 2-D embedding map; one WebGL trace per colour group, ``customdata`` = the point's row among
-    the image points of ``points`` (numbers travel as binary arrays; 100,000 id strings would double
-    what is sent after every selection; ``map_views.selected_ids`` reads them back).
-
-    Args:
-        points: ``tables.map_points`` (image points, then text points of the class prompts).
-        colour_by: ``label``, ``prediction``, ``correctness`` or ``view``.
-        method: how the map was made (``tables.projection_method``), named on the axes.
-        counts: images per colour group for the legend when ``points`` are a sample of them
-            (``map_views.panel_map``); default: the points drawn.
-        selectable: the page turns a click or a selection into the images (the Embedding map); the
-            hover says so.
-    """
-    colours = colour_map(colour_by, classes)
-    images = points[points["kind"] == "image"]
-    values = images[colour_by].fillna("unknown").astype(str).to_numpy(dtype=object)
-    present = set(pd.unique(values))
-    # Grey groups (unlabelled, not scored) first, so the coloured points are drawn on top of them.
-    grey = ("unlabelled", "not scored", "unknown")
-    order = ([name for name in grey if name in present] + [name for name in colours if name in present and name not in grey]
-             + sorted(present - set(colours) - set(grey)))
-    x, y = images["x"].to_numpy(dtype=np.float32), images["y"].to_numpy(dtype=np.float32)  # half the bytes to send
-    rows, labels = np.arange(len(images), dtype=np.int32), images["label"].to_numpy(dtype=object)
-    traces = []
-    by_label = colour_by == "label"  # the trace's name is then the true label: no per-point copy of it to send
-    for name in order:
-        mask = values == name
-        traces.append(go.Scattergl(
-            x=x[mask], y=y[mask], mode="markers", name=f"{name} ({(counts or {}).get(name, int(mask.sum())):,})",
-            marker=dict(color=colours.get(name, "#777777"), size=4 if name in grey else 5,
-                        opacity=0.5 if name in grey else 0.8), customdata=rows[mask],
-            text=None if by_label else labels[mask],
-            hovertemplate=name + ("" if by_label else "<br>true: %{text}")
-            + ("<br>click or select to see it" if selectable else "") + "<extra></extra>"))
-    figure = go.Figure(traces)
-    text = points[points["kind"] == "text"]
-    if len(text):
-        label_colours = class_colours(classes)
-        sets = list(dict.fromkeys(text["prompt_set"].dropna())) if "prompt_set" in text else []
-        name = "class prompts" + (f" · {sets[0]}" if len(sets) == 1 else "")
-        figure.add_trace(go.Scatter(
-            x=text["x"], y=text["y"], mode="markers+text", name=name, text=text["label"],
-            textposition=label_positions(text["x"].to_numpy(float)), marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
-                                                   color=[label_colours.get(l, "#777777") for l in text["label"]]),
-            hovertemplate="text embedding of “%{text}”<extra></extra>"))
-    figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
-    figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
-    return layout(figure, title, height=height, dragmode="select")
-
-
-def label_positions(x: np.ndarray) -> list[str]:
-    """Where each star's label goes: above and below in turn, from left to right, so the labels of
-    two neighbouring prompts never print over each other (a row of close stars is common)."""
-    order = np.argsort(np.asarray(x, dtype=float), kind="stable")
-    positions = [""] * len(order)
-    for rank, index in enumerate(order):
-        positions[index] = "top center" if rank % 2 == 0 else "bottom center"
-    return positions
 
 
 # --- confusion matrices ---------------------------------------------------------------------------

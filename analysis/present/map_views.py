@@ -90,12 +90,60 @@ def positions(table: pd.DataFrame, ids: Sequence[str]) -> np.ndarray:
 
 
 def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:
-    """Image ids of the points of a chart selection on ``figures.projection_figure(points)``, whose
-    ``customdata`` is the row among the image points (class-prompt stars carry none)."""
+    """Image ids of the clicked points of a chart selection on ``figures.projection_figure(points)``,
+    whose ``customdata`` is the row among the image points (class-prompt stars carry none)."""
     ids = points.loc[points["kind"] == "image", "image_id"].to_numpy(dtype=object)
     rows = [point.get("customdata") for point in selected]
     rows = [row[0] if isinstance(row, list) and row else row for row in rows]
     return [str(ids[row]) for row in rows if isinstance(row, int) and not isinstance(row, bool) and 0 <= row < len(ids)]
+
+
+def selection_ids(selection: dict, points: pd.DataFrame) -> list[str]:
+    """Image ids a chart selection (Streamlit's ``selection``: ``points``, ``box``, ``lasso``) names.
+
+    Boxes and lassos are read from their geometry over every image point of ``points``, in map
+    order (their union when there are several): the map hands plotly only a sample of the points
+    (``figures.PICK_POINTS``), and 100,000 point dicts would take seconds to send and read. Without a
+    box or lasso: the clicked points (:func:`selected_ids`).
+    """
+    boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
+    if not boxes and not lassos:
+        return selected_ids(selection.get("points") or [], points)
+    images = points[points["kind"] == "image"]
+    x, y = images["x"].to_numpy(dtype=np.float64), images["y"].to_numpy(dtype=np.float64)
+    inside = np.zeros(len(images), dtype=bool)
+    for box in boxes:
+        if len(box.get("x") or []) >= 2 and len(box.get("y") or []) >= 2:
+            (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+            inside |= in_box(x, y, x0, x1, y0, y1)
+    for lasso in lassos:
+        inside |= in_polygon(x, y, lasso.get("x") or [], lasso.get("y") or [])
+    return images["image_id"].to_numpy(dtype=object)[inside].astype(str).tolist()
+
+
+def in_box(x: np.ndarray, y: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    """bool ndarray: which points (``x``, ``y``) lie in the box, edges included."""
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+
+
+def in_polygon(x: np.ndarray, y: np.ndarray, xs: Sequence[float], ys: Sequence[float]) -> np.ndarray:
+    """bool ndarray: which points (``x``, ``y``) lie inside the closed polygon ``xs``, ``ys`` (a lasso;
+    even-odd rule, as plotly's own lasso): a horizontal ray from each point crosses its edges an odd
+    number of times. Only the points within the polygon's bounding box are tested."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    inside = np.zeros(len(x), dtype=bool)
+    if len(xs) < 3 or len(xs) != len(ys):
+        return inside
+    near = np.flatnonzero(in_box(x, y, xs.min(), xs.max(), ys.min(), ys.max()))
+    px, py = x[near], y[near]
+    odd = np.zeros(len(near), dtype=bool)
+    for x0, y0, x1, y1 in zip(xs, ys, np.roll(xs, -1), np.roll(ys, -1)):
+        if y0 == y1:
+            continue  # a horizontal edge is never crossed by a horizontal ray
+        crosses = (y0 > py) != (y1 > py)
+        odd ^= crosses & (px < x0 + (py - y0) * (x1 - x0) / (y1 - y0))
+    inside[near] = odd
+    return inside
 
 
 def box_text(boxes: list[dict]) -> str:
@@ -112,9 +160,7 @@ def ids_in_box(points: pd.DataFrame, box: str) -> list[str]:
         x0, x1, y0, y1 = (float(part) for part in box.split(","))
     except ValueError:
         return []
-    images = points[points["kind"] == "image"]
-    inside = images["x"].between(x0, x1) & images["y"].between(y0, y1)
-    return images.loc[inside, "image_id"].tolist()
+    return selection_ids({"box": [{"x": [x0, x1], "y": [y0, y1]}]}, points)
 
 
 def thinned(points: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -63,9 +63,9 @@ def remember_selection(chart_key: str, projection: str, points) -> None:
     """Callback of the map: keep what was selected (across pages) and, for a box, write it to the URL."""
     event = st.session_state.get(chart_key) or {}
     selection = event.get("selection", {}) if isinstance(event, dict) else {}
-    st.session_state[SELECTION_KEY] = {"projection": projection,
-                                       "ids": map_views.selected_ids(selection.get("points", []), points),
-                                       "box": map_views.box_text(selection.get("box", []))}
+    boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
+    st.session_state[SELECTION_KEY] = {"projection": projection, "ids": map_views.selection_ids(selection, points),
+                                       "box": map_views.box_text(boxes) if len(boxes) == 1 and not lassos else ""}
 
 
 def current_selection(points, projection: str) -> list[str]:
