@@ -60,3 +60,12 @@ def test_a_map_of_few_images_is_recorded_and_drawn_as_pca():
                                        "label", ["a"], method=method)
     assert method == "pca" and figure.layout.xaxis.title.text.startswith("PCA 1")
     assert tables.projection_method({"projections": {"old": {"file": "x"}}}, "old") == "umap"  # older bundles
+
+
+def test_the_maps_search_index_gives_scikit_learns_neighbours():
+    from sklearn.neighbors import NearestNeighbors
+
+    points = two_clusters()
+    found, distances = projection.ExactSearch(points, "cpu").query(points[:7] + 0.05, 5)
+    expected_distances, expected = NearestNeighbors(n_neighbors=5, metric="cosine").fit(points).kneighbors(points[:7] + 0.05)
+    assert np.array_equal(found, expected) and np.allclose(distances, expected_distances, atol=1e-5)

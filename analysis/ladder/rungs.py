@@ -31,7 +31,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 from sklearn.metrics import roc_auc_score
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+
+from analysis.models import knn
 
 
 RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn",
@@ -271,17 +272,17 @@ def knn_votes(neighbour_labels: np.ndarray, k: int, n_classes: int) -> np.ndarra
 
 
 def choose_k(unit_images: np.ndarray, label_index: np.ndarray, folds: np.ndarray, n_classes: int,
-             grid: Sequence[int] = K_GRID) -> tuple[int, list[dict]]:
+             grid: Sequence[int] = K_GRID, device: str = "cpu") -> tuple[int, list[dict]]:
     """k with the best mean accuracy over the grouped cross-validation folds (smallest on a tie).
 
-    The neighbours of each fold's rows are found once, for the largest k, among the other folds;
-    every k of the grid is then a vote over the first k of them (ties go to the lower class
-    index, as in scikit-learn).
+    The neighbours of each fold's rows are found once, for the largest k, among the other folds
+    (:func:`analysis.models.knn.kneighbors` on ``device``); every k of the grid is then a vote over
+    the first k of them (ties go to the lower class index, as in scikit-learn).
 
     Returns:
         The chosen k and the search (list of ``k``, ``cv_accuracy_mean``, ``cv_accuracy_folds``).
     """
-    unit, folds = normalize(unit_images), np.asarray(folds)
+    folds = np.asarray(folds)
     fold_ids = np.unique(folds)
     if len(fold_ids) < 2:
         raise ValueError("choosing k needs at least two cross-validation folds in the training part")
@@ -289,8 +290,8 @@ def choose_k(unit_images: np.ndarray, label_index: np.ndarray, folds: np.ndarray
     for fold in fold_ids:
         held_out = folds == fold
         usable = [k for k in grid if k <= int((~held_out).sum())]
-        finder = NearestNeighbors(n_neighbors=max(usable), metric="cosine", algorithm="brute").fit(unit[~held_out])
-        neighbours = label_index[~held_out][finder.kneighbors(unit[held_out], return_distance=False)]
+        found, _ = knn.kneighbors(unit_images[held_out], unit_images[~held_out], max(usable), device)
+        neighbours = label_index[~held_out][found]
         per_fold.append([accuracy(label_index[held_out], knn_votes(neighbours, k, n_classes).argmax(axis=1))
                          if k in usable else float("nan") for k in grid])
     scores = np.asarray(per_fold)
@@ -300,17 +301,12 @@ def choose_k(unit_images: np.ndarray, label_index: np.ndarray, folds: np.ndarray
     return int(grid[int(np.nanargmax(means))]), table
 
 
-def fit_knn(unit_images: np.ndarray, label_index: np.ndarray, k: int) -> KNeighborsClassifier:
-    """k-nearest-neighbour classifier on cosine distance (brute force, uniform votes)."""
-    return KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute").fit(normalize(unit_images),
-                                                                                       label_index)
-
-
-def knn_proba(model: KNeighborsClassifier, unit_images: np.ndarray, n_classes: int) -> np.ndarray:
-    """Vote shares in class-index order, ndarray of shape (n, n_classes)."""
-    proba = np.zeros((len(unit_images), n_classes))
-    proba[:, model.classes_] = model.predict_proba(normalize(unit_images))
-    return proba
+def knn_proba(train_images: np.ndarray, train_label_index: np.ndarray, images: np.ndarray, k: int, n_classes: int,
+              device: str = "cpu") -> np.ndarray:
+    """Vote shares of the ``k`` nearest training images (cosine, uniform votes), ndarray of shape
+    (n, n_classes) in class-index order: scikit-learn's ``KNeighborsClassifier(metric="cosine")``."""
+    found, _ = knn.kneighbors(images, train_images, k, device)
+    return knn_votes(train_label_index[found], k, n_classes)
 
 
 # --- the whole climb ------------------------------------------------------------------------------
@@ -330,7 +326,7 @@ class Climb:
 def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.ndarray, folds: np.ndarray,
           classes: Sequence[str], set_embeddings: dict[str, np.ndarray], scale: float,
           wording_candidates, predict_rows: np.ndarray, is_eval: np.ndarray | None = None,
-          k_grid: Sequence[int] = K_GRID) -> Climb:
+          k_grid: Sequence[int] = K_GRID, device: str = "cpu") -> Climb:
     """Fit every rung of this module on the training part and predict ``predict_rows``.
 
     Args:
@@ -344,6 +340,7 @@ def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.nd
         wording_candidates: a function of the chosen prompt set's name that gives, per class, its
             candidate :class:`Wording` list, the set's own wording first.
         is_eval: the held-out rows; only to report the oracle prompt set beside the fair choice.
+        device: where the kNN rung's neighbours are found (``cpu``, ``cuda``…).
 
     Returns:
         A :class:`Climb`; ``proba`` rows follow ``predict_rows``.
@@ -411,9 +408,8 @@ def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.nd
     proba["centroid"] = apply_calibration(centroid_scores(predict_unit, centroids),
                                           {**temperature, "offsets": np.zeros(n_classes)})
 
-    k, k_search = choose_k(train_unit, train_index, np.asarray(folds)[is_train], n_classes, k_grid)
-    model = fit_knn(train_unit, train_index, k)
+    k, k_search = choose_k(train_unit, train_index, np.asarray(folds)[is_train], n_classes, k_grid, device)
     rungs["knn"] = Rung("knn", {"k": k, "metric": "cosine", "weights": "uniform"},
                         max(row["cv_accuracy_mean"] for row in k_search), {"k_search": k_search})
-    proba["knn"] = knn_proba(model, predict_unit, n_classes)
+    proba["knn"] = knn_proba(train_unit, train_index, predict_unit, k, n_classes, device)
     return Climb(choice, rungs, proba, ranking)

@@ -4,6 +4,13 @@ The map is fitted on the images alone; extra points (the class text embeddings o
 then placed with the fitted map's ``transform``, so they never bend the image map. A placed point
 lands among the images it is most similar to: it shows *which* images a prompt is closest to, not
 how far away it is — the modality gap is measured in the zero-shot diagnostics, not read off the map.
+
+UMAP runs on one core when seeded (its parallel layout is not repeatable), and its nearest-neighbour
+descent was most of a map's time. The neighbour graph is found here instead, exactly, as torch matrix
+products on every core or on the GPU (:mod:`analysis.models.knn`; on a CPU up to
+:data:`EXACT_NEIGHBOURS_ON_CPU` images), and handed to UMAP (``precomputed_knn``) with a search index
+that places the extra points the same way; the layout stays UMAP's own, seeded, so the same input
+and device give the same map.
 """
 
 from __future__ import annotations
@@ -14,8 +21,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.models import knn
+
 # Below this many images UMAP has too few neighbours to mean anything: a PCA plane instead.
 MIN_IMAGES_FOR_UMAP = 10
+# Exact neighbours cost n² products: on a CPU up to this many images (17,800 on 2 cores: seconds, where
+# UMAP's own search first compiles for a minute); beyond it UMAP's approximate search; on a GPU always.
+EXACT_NEIGHBOURS_ON_CPU = 40_000
 COLUMNS = ("image_id", "kind", "label", "x", "y")
 
 
@@ -25,8 +37,27 @@ def method(n_images: int) -> str:
     return "pca" if n_images < MIN_IMAGES_FOR_UMAP else "umap"
 
 
+class ExactSearch:
+    """UMAP's search index for ``transform`` (it calls ``query``): exact cosine neighbours among the
+    fitted images (:func:`analysis.models.knn.kneighbors`)."""
+
+    _angular_trees = True  # read by UMAP's transform to choose its search slack; an exact search needs none
+
+    def __init__(self, images: np.ndarray, device: str):
+        self.images, self.device = images, device
+
+    def query(self, queries: np.ndarray, k: int, epsilon: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosine distances), each of shape (n_queries, k), nearest first."""
+        return knn.kneighbors(queries, self.images, k, self.device)
+
+
+def torch_device(device: str) -> str:
+    """The kind of a device name: ``cpu``, ``cuda``, ``mps``."""
+    return str(device).split(":")[0]
+
+
 def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None, seed: int = 0,
-            n_neighbors: int = 15, metric: str = "cosine") -> np.ndarray:
+            n_neighbors: int = 15, metric: str = "cosine", device: str = "cpu") -> np.ndarray:
     """A seeded 2-D map of the images, with optional extra points placed in it.
 
     Args:
@@ -35,7 +66,9 @@ def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None
             embeddings), or None.
         seed: UMAP's random state: same input and seed, same map.
         n_neighbors: UMAP neighbourhood size (capped at n_images - 1).
-        metric: distance between embeddings; cosine suits CLIP-like features.
+        metric: distance between embeddings; cosine suits CLIP-like features (the neighbour graph
+            is then exact and found on ``device``; another metric: UMAP's own search).
+        device: where the cosine neighbours are found (``cpu``, ``cuda``…).
 
     Returns:
         ndarray of shape (n_images + n_extra, 2), float32: the images first, then the extra points.
@@ -57,8 +90,16 @@ def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None
     with warnings.catch_warnings():
         # "n_jobs overridden to 1 by setting random_state": determinism is the point here.
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(images) - 1), metric=metric,
-                            random_state=seed, transform_seed=seed)
+        # "knn_search_index is not an NNDescent object": ExactSearch is, for transform's purpose, one.
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*", category=UserWarning)
+        k = min(n_neighbors, len(images) - 1)
+        graph = {}
+        if metric == "cosine" and (torch_device(device) != "cpu" or len(images) <= EXACT_NEIGHBOURS_ON_CPU):
+            # each image's k nearest, itself among them, as UMAP's own search gives them
+            indices, distances = knn.kneighbors(images, images, k, device)
+            graph = dict(precomputed_knn=(indices, distances, ExactSearch(images, device)))
+        reducer = umap.UMAP(n_components=2, n_neighbors=k, metric=metric, random_state=seed, transform_seed=seed,
+                            **graph)
         coordinates = reducer.fit_transform(images)
         if len(extra):
             coordinates = np.concatenate([coordinates, reducer.transform(extra)])

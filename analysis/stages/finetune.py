@@ -391,7 +391,7 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
     about = {"model_key": spec.name, "model": spec.name, "pretrained": detail if source != "scratch" else "scratch",
              "weights": source, "image_size": options.image_size, "precision": inference_precision}
     context.save_embeddings(spec.name, features, kind="convnext", normalized=False, **about)
-    coordinates = projection.project(features, seed=options.seed)
+    coordinates = projection.project(features, seed=options.seed, device=str(device))
     frame = projection.projection_frame(coordinates, images["image_id"].tolist(), images["label"].tolist())
     context.save_projection(spec.name, frame, model_key=spec.name, source="convnext",
                             method=projection.method(len(features)), seed=options.seed)

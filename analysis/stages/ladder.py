@@ -25,7 +25,7 @@ from analysis.stats import alignment
 from analysis.ladder import rungs, summary
 from analysis.core import records
 from analysis.data import split
-from analysis.models import clip_weights
+from analysis.models import clip_weights, devices
 from analysis.stages import zeroshot
 from analysis.stages.context import RunContext, Stage, data_inputs
 
@@ -162,7 +162,7 @@ def climb_model(context: RunContext, options: LadderOptions, clip, entry: dict) 
     climbed = rungs.climb(np.asarray(opened.embeddings(entry["name"]), dtype=np.float32),
                            images["label"].to_numpy(dtype=object), is_train, images["fold"].to_numpy(), classes,
                            set_embeddings, scale, wording_candidates(clip, sets, classes, extra), predict_rows,
-                           is_eval=is_eval)
+                           is_eval=is_eval, device=str(devices.resolve_device(options.device)))
     seconds = time.perf_counter() - started
     image_ids = images.loc[predict_rows, "image_id"].tolist()
     key = entry.get("model_key", clip.key)

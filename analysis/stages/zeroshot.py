@@ -431,7 +431,7 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
                           train_accuracy=chosen_by, embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
-    coordinates = projection.project(unit, texts, seed=options.seed)
+    coordinates = projection.project(unit, texts, seed=options.seed, device=str(clip.device))
     frame = projection.projection_frame(
         coordinates, ctx.images["image_id"].tolist(), ctx.images["label"].tolist(),
         extra_labels=[label for _ in embedded_sets for label in ctx.classes],

@@ -1,0 +1,62 @@
+"""Exact k nearest neighbours by cosine as torch matrix products: on every CPU core, or on the GPU.
+
+The same answer as scikit-learn's ``NearestNeighbors(metric="cosine", algorithm="brute")`` (tested):
+unit rows, one matrix product per block of queries, the ``k`` largest similarities kept. It serves the
+ladder's kNN rung and the neighbour graph of the UMAP maps (:mod:`analysis.models.projection`), which
+nearest-neighbour descent otherwise builds on one core (UMAP runs single-threaded when seeded).
+
+Deterministic: for the same input and device the same neighbours in the same order (equal
+similarities: the lower row first). A GPU's float sums may differ from a CPU's in the last bits, so a
+near-tie can order differently there; each device repeats its own answer exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+BLOCK_BYTES = 256 * 2**20  # similarities held at once per block of queries (float32)
+
+
+def unit(rows: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """float32 rows on ``device`` scaled to unit L2 norm (zero rows stay zero)."""
+    tensor = torch.as_tensor(np.ascontiguousarray(rows, dtype=np.float32)).to(device)
+    return tensor / tensor.norm(dim=1, keepdim=True).clamp_min(torch.finfo(torch.float32).tiny)
+
+
+def kneighbors(queries: np.ndarray, candidates: np.ndarray, k: int, device: str | torch.device = "cpu",
+               skip_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` candidates nearest (cosine) to each query.
+
+    Args:
+        queries: ndarray of shape (n_queries, dim), any norm.
+        candidates: ndarray of shape (n_candidates, dim), any norm.
+        k: neighbours per query (at most ``n_candidates``, one fewer with ``skip_self``).
+        device: where the products run (``cpu``, ``cuda``…).
+        skip_self: ``queries`` are ``candidates``: a row is never its own neighbour.
+
+    Returns:
+        (indices, distances): int64 ndarray of shape (n_queries, k), candidate rows nearest first,
+        and float32 cosine distances (1 − cosine similarity) beside them.
+    """
+    device = torch.device(device)
+    k = min(k, len(candidates) - (1 if skip_self else 0))
+    if k <= 0 or not len(queries):
+        return np.zeros((len(queries), max(k, 0)), np.int64), np.zeros((len(queries), max(k, 0)), np.float32)
+    bank = unit(candidates, device)
+    block = max(1, BLOCK_BYTES // (4 * len(candidates)))
+    indices, distances = [], []
+    with torch.no_grad():
+        for start in range(0, len(queries), block):
+            rows = unit(queries[start:start + block], device)
+            similarities = rows @ bank.T
+            if skip_self:
+                similarities[torch.arange(len(rows), device=device), torch.arange(start, start + len(rows), device=device)] = -torch.inf
+            # one more than asked, so that a tie at the k-th place is seen and broken by row below
+            top = torch.topk(similarities, min(k + 1, similarities.shape[1]), dim=1, sorted=True)
+            indices.append(top.indices.cpu().numpy())
+            distances.append(top.values.cpu().numpy())
+    found, similarity = np.concatenate(indices), np.concatenate(distances)
+    order = np.lexsort((found, -similarity), axis=1)[:, :k]  # by similarity, then the lower row
+    found, similarity = np.take_along_axis(found, order, 1), np.take_along_axis(similarity, order, 1)
+    return found.astype(np.int64), np.clip(1.0 - similarity, 0.0, 2.0).astype(np.float32)  # as scikit-learn clips
