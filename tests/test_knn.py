@@ -7,7 +7,7 @@ import pytest
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from analysis.ladder import rungs
-from analysis.models import knn
+from analysis.stats import knn
 
 
 def points(n: int, dim: int = 24, seed: int = 0) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.models import projection
+from analysis.stats import knn
 
 
 def two_clusters(seed: int = 0) -> np.ndarray:
@@ -62,10 +63,23 @@ def test_a_map_of_few_images_is_recorded_and_drawn_as_pca():
     assert tables.projection_method({"projections": {"old": {"file": "x"}}}, "old") == "umap"  # older bundles
 
 
+def test_a_map_over_exact_neighbours_is_seeded_and_places_its_extra_points():
+    points = two_clusters()
+    extra = points[[3, 45]] + 0.01
+    search = knn.search_for("cpu", len(points))
+    first = projection.project(points, extra, seed=1, search=search)
+    np.testing.assert_array_equal(first, projection.project(points, extra, seed=1, search=search))
+    centre_a, centre_b = first[:30].mean(axis=0), first[30:60].mean(axis=0)
+    assert np.linalg.norm(first[60] - centre_a) < np.linalg.norm(first[60] - centre_b)
+    assert np.linalg.norm(first[61] - centre_b) < np.linalg.norm(first[61] - centre_a)
+    np.testing.assert_allclose(projection.project(points, seed=1, search=search), first[:60], atol=1e-5)
+    assert knn.search_for("cpu", knn.EXACT_ON_CPU + 1) is None  # UMAP's own search there
+
+
 def test_the_maps_search_index_gives_scikit_learns_neighbours():
     from sklearn.neighbors import NearestNeighbors
 
     points = two_clusters()
-    found, distances = projection.ExactSearch(points, "cpu").query(points[:7] + 0.05, 5)
+    found, distances = projection.SearchIndex(points, knn.search_for("cpu", 60)).query(points[:7] + 0.05, 5)
     expected_distances, expected = NearestNeighbors(n_neighbors=5, metric="cosine").fit(points).kneighbors(points[:7] + 0.05)
     assert np.array_equal(found, expected) and np.allclose(distances, expected_distances, atol=1e-5)

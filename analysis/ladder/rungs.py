@@ -32,7 +32,7 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 from sklearn.metrics import roc_auc_score
 
-from analysis.models import knn
+from analysis.stats import knn
 
 
 RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn",
@@ -276,7 +276,7 @@ def choose_k(unit_images: np.ndarray, label_index: np.ndarray, folds: np.ndarray
     """k with the best mean accuracy over the grouped cross-validation folds (smallest on a tie).
 
     The neighbours of each fold's rows are found once, for the largest k, among the other folds
-    (:func:`analysis.models.knn.kneighbors` on ``device``); every k of the grid is then a vote over
+    (:func:`analysis.stats.knn.kneighbors` on ``device``); every k of the grid is then a vote over
     the first k of them (ties go to the lower class index, as in scikit-learn).
 
     Returns:

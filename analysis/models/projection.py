@@ -6,28 +6,23 @@ lands among the images it is most similar to: it shows *which* images a prompt i
 how far away it is — the modality gap is measured in the zero-shot diagnostics, not read off the map.
 
 UMAP runs on one core when seeded (its parallel layout is not repeatable), and its nearest-neighbour
-descent was most of a map's time. The neighbour graph is found here instead, exactly, as torch matrix
-products on every core or on the GPU (:mod:`analysis.models.knn`; on a CPU up to
-:data:`EXACT_NEIGHBOURS_ON_CPU` images), and handed to UMAP (``precomputed_knn``) with a search index
-that places the extra points the same way; the layout stays UMAP's own, seeded, so the same input
-and device give the same map.
+descent (first compiled for about a minute) was most of a map's time. Given a ``search`` (the stages
+pass :func:`analysis.stats.knn.search_for`: exact, as torch matrix products on every core or on the
+GPU), the neighbour graph comes from it and is handed to UMAP (``precomputed_knn``) with a search
+index that places the extra points the same way; the layout stays UMAP's own, seeded, so the same
+input and search give the same map.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.models import knn
-
 # Below this many images UMAP has too few neighbours to mean anything: a PCA plane instead.
 MIN_IMAGES_FOR_UMAP = 10
-# Exact neighbours cost n² products: on a CPU up to this many images (17,800 on 2 cores: seconds, where
-# UMAP's own search first compiles for a minute); beyond it UMAP's approximate search; on a GPU always.
-EXACT_NEIGHBOURS_ON_CPU = 40_000
 COLUMNS = ("image_id", "kind", "label", "x", "y")
 
 
@@ -37,27 +32,25 @@ def method(n_images: int) -> str:
     return "pca" if n_images < MIN_IMAGES_FOR_UMAP else "umap"
 
 
-class ExactSearch:
-    """UMAP's search index for ``transform`` (it calls ``query``): exact cosine neighbours among the
-    fitted images (:func:`analysis.models.knn.kneighbors`)."""
+# (queries, candidates, k) → (indices, cosine distances), each (n_queries, k), nearest first
+Search = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+
+
+class SearchIndex:
+    """UMAP's search index for ``transform`` (it calls ``query``): ``search`` among the fitted images."""
 
     _angular_trees = True  # read by UMAP's transform to choose its search slack; an exact search needs none
 
-    def __init__(self, images: np.ndarray, device: str):
-        self.images, self.device = images, device
+    def __init__(self, images: np.ndarray, search: Search):
+        self.images, self.search = images, search
 
     def query(self, queries: np.ndarray, k: int, epsilon: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosine distances), each of shape (n_queries, k), nearest first."""
-        return knn.kneighbors(queries, self.images, k, self.device)
-
-
-def torch_device(device: str) -> str:
-    """The kind of a device name: ``cpu``, ``cuda``, ``mps``."""
-    return str(device).split(":")[0]
+        return self.search(np.asarray(queries, dtype=np.float32), self.images, k)
 
 
 def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None, seed: int = 0,
-            n_neighbors: int = 15, metric: str = "cosine", device: str = "cpu") -> np.ndarray:
+            n_neighbors: int = 15, metric: str = "cosine", search: Search | None = None) -> np.ndarray:
     """A seeded 2-D map of the images, with optional extra points placed in it.
 
     Args:
@@ -66,9 +59,9 @@ def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None
             embeddings), or None.
         seed: UMAP's random state: same input and seed, same map.
         n_neighbors: UMAP neighbourhood size (capped at n_images - 1).
-        metric: distance between embeddings; cosine suits CLIP-like features (the neighbour graph
-            is then exact and found on ``device``; another metric: UMAP's own search).
-        device: where the cosine neighbours are found (``cpu``, ``cuda``…).
+        metric: distance between embeddings; cosine suits CLIP-like features.
+        search: the cosine neighbours of the images and of the extra points (``metric`` cosine
+            only; :func:`analysis.stats.knn.search_for`); None: UMAP's own search.
 
     Returns:
         ndarray of shape (n_images + n_extra, 2), float32: the images first, then the extra points.
@@ -90,14 +83,13 @@ def project(image_embeddings: np.ndarray, extra_points: np.ndarray | None = None
     with warnings.catch_warnings():
         # "n_jobs overridden to 1 by setting random_state": determinism is the point here.
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
-        # "knn_search_index is not an NNDescent object": ExactSearch is, for transform's purpose, one.
+        # "knn_search_index is not an NNDescent object": SearchIndex is one, for transform's purpose.
         warnings.filterwarnings("ignore", message=".*knn_search_index.*", category=UserWarning)
         k = min(n_neighbors, len(images) - 1)
         graph = {}
-        if metric == "cosine" and (torch_device(device) != "cpu" or len(images) <= EXACT_NEIGHBOURS_ON_CPU):
-            # each image's k nearest, itself among them, as UMAP's own search gives them
-            indices, distances = knn.kneighbors(images, images, k, device)
-            graph = dict(precomputed_knn=(indices, distances, ExactSearch(images, device)))
+        if search is not None and metric == "cosine":  # each image's k nearest, itself among them, as UMAP's own
+            indices, distances = search(images, images, k)
+            graph = dict(precomputed_knn=(indices, distances, SearchIndex(images, search)))
         reducer = umap.UMAP(n_components=2, n_neighbors=k, metric=metric, random_state=seed, transform_seed=seed,
                             **graph)
         coordinates = reducer.fit_transform(images)

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from analysis.core import bundle, records
 from analysis.data import loading, split
 from analysis.data.engine import RayEngine, from_options
+from analysis.stats import knn
 from analysis.models import convnext_images, devices, image_batches, projection
 from analysis.models.convnext_images import KernelImages, dihedral  # noqa: F401  (the stage's names)
 from analysis.stages.context import RunContext, Stage, data_inputs
@@ -391,7 +392,7 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
     about = {"model_key": spec.name, "model": spec.name, "pretrained": detail if source != "scratch" else "scratch",
              "weights": source, "image_size": options.image_size, "precision": inference_precision}
     context.save_embeddings(spec.name, features, kind="convnext", normalized=False, **about)
-    coordinates = projection.project(features, seed=options.seed, device=str(device))
+    coordinates = projection.project(features, seed=options.seed, search=knn.search_for(device, len(features)))
     frame = projection.projection_frame(coordinates, images["image_id"].tolist(), images["label"].tolist())
     context.save_projection(spec.name, frame, model_key=spec.name, source="convnext",
                             method=projection.method(len(features)), seed=options.seed)

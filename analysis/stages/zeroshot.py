@@ -31,7 +31,7 @@ from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGE
 from scipy.special import softmax
 
 from analysis.models import clip_weights, devices, embed, projection
-from analysis.stats import metrics
+from analysis.stats import knn, metrics
 from analysis.core.escape import listed
 from analysis.core import records
 from analysis.data import engine, split
@@ -431,7 +431,7 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
                           train_accuracy=chosen_by, embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
-    coordinates = projection.project(unit, texts, seed=options.seed, device=str(clip.device))
+    coordinates = projection.project(unit, texts, seed=options.seed, search=knn.search_for(clip.device, len(unit)))
     frame = projection.projection_frame(
         coordinates, ctx.images["image_id"].tolist(), ctx.images["label"].tolist(),
         extra_labels=[label for _ in embedded_sets for label in ctx.classes],

@@ -2,8 +2,9 @@
 
 The same answer as scikit-learn's ``NearestNeighbors(metric="cosine", algorithm="brute")`` (tested):
 unit rows, one matrix product per block of queries, the ``k`` largest similarities kept. It serves the
-ladder's kNN rung and the neighbour graph of the UMAP maps (:mod:`analysis.models.projection`), which
-nearest-neighbour descent otherwise builds on one core (UMAP runs single-threaded when seeded).
+ladder's kNN rung and the neighbour graph of the UMAP maps (``search`` of
+:func:`analysis.models.projection.project`), which nearest-neighbour descent otherwise builds on one
+core after a long first compile (UMAP runs single-threaded when seeded).
 
 Deterministic: for the same input and device the same neighbours in the same order (equal
 similarities: the lower row first). A GPU's float sums may differ from a CPU's in the last bits, so a
@@ -12,10 +13,18 @@ near-tie can order differently there; each device repeats its own answer exactly
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 import torch
 
 BLOCK_BYTES = 256 * 2**20  # similarities held at once per block of queries (float32)
+# Exact neighbours of every point cost n² products: on a CPU up to this many points (17,800 on 2 cores:
+# seconds, where UMAP's own search first compiles for a minute); beyond it an approximate search is
+# faster there. On a GPU always exact.
+EXACT_ON_CPU = 40_000
+Search = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 def unit(rows: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -60,3 +69,11 @@ def kneighbors(queries: np.ndarray, candidates: np.ndarray, k: int, device: str 
     order = np.lexsort((found, -similarity), axis=1)[:, :k]  # by similarity, then the lower row
     found, similarity = np.take_along_axis(found, order, 1), np.take_along_axis(similarity, order, 1)
     return found.astype(np.int64), np.clip(1.0 - similarity, 0.0, 2.0).astype(np.float32)  # as scikit-learn clips
+
+
+def search_for(device: str | torch.device, n_points: int) -> Search | None:
+    """:func:`kneighbors` on ``device`` for a neighbour graph of ``n_points`` points; None on a CPU
+    above :data:`EXACT_ON_CPU` points (the caller's approximate search is faster there)."""
+    if torch.device(device).type == "cpu" and n_points > EXACT_ON_CPU:
+        return None
+    return functools.partial(kneighbors, device=torch.device(device))
