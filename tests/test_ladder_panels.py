@@ -114,6 +114,8 @@ def test_waterfall_draws_every_step_and_the_oracle():
     assert len(bars) == 4
     assert [a.text.split("<br>")[0] for a in figure.layout.annotations if "pts" in a.text] == [
         "<b>+9.0 pts</b>", "<b>+1.0 pts</b>", "<b>+12.0 pts</b>", "<b>+3.0 pts</b>"]
+    starts = [a.text.split("<br>")[-1] for a in figure.layout.annotations if "pts" in a.text]
+    assert starts == ["<i>from zeroshot</i>"] * 3 + ["<i>from centroid</i>"]  # steps that share a start say so
     assert bars[0].base[0] == 0.40 and bars[0].y[0] == 0.09
     assert any("oracle" in (trace.name or "") and "not a fair score" in trace.name for trace in figure.data)
 

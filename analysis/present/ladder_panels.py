@@ -38,7 +38,9 @@ def _pts(value: float) -> str:
 
 def waterfall_figure(found: dict) -> go.Figure:
     """"Where the points go": each rung's held-out accuracy (95% interval), and each step as a
-    floating bar from the rung it starts at to the rung it reaches, labelled with what it measures."""
+    floating bar from the rung it starts at to the rung it reaches, labelled with what it measures and
+    where it starts (the bias, wording and alignment steps all start at zero-shot and may recover the
+    same images: they are not to be added; :func:`attribution_figure` counts each point once)."""
     rungs = {row["rung"]: row for row in found.get("rungs", [])}
     labels = {name: row.get("label") or RUNG_NAMES[name] for name, row in rungs.items()}
     figure = go.Figure()
@@ -47,7 +49,8 @@ def waterfall_figure(found: dict) -> go.Figure:
         top = max(rungs[step["from"]]["accuracy"], rungs[step["to"]]["accuracy"])
         high = (rungs[step["to"]].get("accuracy_ci") or [top, top])[1]
         figure.add_annotation(x=labels[step["to"]], y=max(top, high) + 0.01, yanchor="bottom", showarrow=False,
-                              text=f"<b>{verdict.points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}",
+                              text=(f"<b>{verdict.points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}"
+                                    f"<br><i>from {labels[step['from']]}</i>"),  # steps overlap: each says its start
                               font=dict(size=11, color="#333333"))
         figure.add_trace(go.Bar(
             x=[labels[step["to"]]], base=[rungs[step["from"]]["accuracy"]], y=[step["difference"]],
