@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common], help="synthetic data + run: a bundle the dashboard opens",
                                description="Build the demo bundle from synthetic kernels: a tiny CLIP trained on "
-                                           "synthetic captions that plant known causes of zero-shot failure, a "
+                                           "synthetic captions that plant a known cause of zero-shot failure, a "
                                            "ConvNeXt from scratch; no data and no network needed.")
     demo.add_argument("--out", type=Path, default=DEMO_BUNDLE, help=f"bundle folder (default {DEMO_BUNDLE})")
     demo.add_argument("--train", type=int, default=600, help="labelled synthetic images (default 600)")

@@ -1,9 +1,9 @@
-"""The demo bundle: synthetic kernels, a tiny CLIP trained on captions that plant causes, and every approach.
+"""The demo bundle: synthetic kernels, a tiny CLIP trained on captions that plant a cause, and every approach.
 
 The demo's CLIP is ``CornLens-Tiny`` with the weights of :mod:`analysis.models.demo_clip`, loaded as a
 user's local checkpoint (``--clip CornLens-Tiny:/path/to/CornLens-Tiny-demo.safetensors``). Its
-captions plant known causes of zero-shot failure; the manifest records them (``demo_planted_causes``)
-so that Home and the report can say whether the verdict found each. No network.
+captions plant a known cause of zero-shot failure; the manifest records it (``demo_planted_causes``)
+so that every page and the report can say whether the verdict found it. No network.
 """
 
 from __future__ import annotations
