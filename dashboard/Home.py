@@ -35,4 +35,4 @@ components.bundle_picker()
 try:
     page.run()
 finally:
-    components.start_text_tower()  # in the background, once per server: text search rarely waits
+    components.start_text_tower()  # the text tower and thumbnail index in the background, once per server

@@ -174,11 +174,13 @@ def current_ref() -> BundleRef | None:
 
 
 def start_text_tower() -> None:
-    """Start loading the open bundle's CLIP text tower in a background thread (``loaders.start_text_tower``);
-    a bundle that cannot be opened is left alone (its page says why)."""
+    """Start loading the open bundle's CLIP text tower (``loaders.start_text_tower``) and its thumbnail
+    index (``loaders.index_thumbnails``) in background threads; a bundle that cannot be opened is left
+    alone (its page says why)."""
     try:
         ref = current_ref()
         if ref is not None:
+            loaders.index_thumbnails(ref)
             loaders.start_text_tower(ref)
     except BundleError:
         pass

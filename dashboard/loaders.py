@@ -255,6 +255,22 @@ def _load_text_tower(future: Future, manifest: dict, space: str, weights_file: s
         future.set_exception(error)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def index_thumbnails(ref: BundleRef) -> threading.Thread:
+    """Build the bundle's thumbnail index (``Bundle.thumbnail_index``: every image id's row group, a
+    read of the whole id column, ~0.5 s at 100,000 images) in a background thread, once per server and
+    bundle version, so that the first page of thumbnails shown (a map selection's) does not wait for it.
+    A file that cannot be read is left for the page that shows thumbnails to report."""
+    def build() -> None:
+        try:
+            open_bundle(ref.alone()).thumbnail_index()
+        except (BundleError, OSError):
+            pass
+    thread = threading.Thread(target=build, daemon=True, name="cornlens-thumbnail-index")
+    thread.start()
+    return thread
+
+
 def start_text_tower(ref: BundleRef) -> None:
     """Start loading the text tower of the bundle's first CLIP space in the background (once per
     server and bundle version), so that the text search page rarely waits for it."""
@@ -293,7 +309,7 @@ def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
+           "full_image", "index_thumbnails", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
            "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
            "scored_images", "start_text_tower", "submission_csv", "text_tower", "text_tower_loading",
            "thumbnails"]

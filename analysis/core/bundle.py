@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -116,6 +117,7 @@ class Bundle:
         self.manifest = manifest
         self._images: pd.DataFrame | None = None
         self._thumbnail_index: ThumbnailIndex | None = None
+        self._thumbnail_lock = threading.Lock()  # built once, though a background thread may start it
 
     # manifest views
     @property
@@ -166,12 +168,13 @@ class Bundle:
 
     def thumbnail_index(self) -> ThumbnailIndex | None:
         """Where each thumbnail lies in ``thumbnails.parquet`` (built once); None when the file is absent."""
-        if self._thumbnail_index is None:
-            path = self.file(THUMBNAILS, THUMBNAILS)
-            if not path.exists():
-                return None
-            with _reading(path):
-                self._thumbnail_index = ThumbnailIndex(path)
+        with self._thumbnail_lock:
+            if self._thumbnail_index is None:
+                path = self.file(THUMBNAILS, THUMBNAILS)
+                if not path.exists():
+                    return None
+                with _reading(path):
+                    self._thumbnail_index = ThumbnailIndex(path)
         return self._thumbnail_index
 
     def predictions(self, approach_id: str) -> pd.DataFrame:

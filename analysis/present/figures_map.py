@@ -22,7 +22,7 @@ def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
 
 
 # A selectable map hands plotly's pointer (hover, click, selection) this many image points at most.
-PICK_POINTS = 5_000
+PICK_POINTS = 2_000  # ~300 KB of point dicts for a box over all of them; hover finds one within ~20 px almost anywhere
 
 
 def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,

@@ -51,10 +51,11 @@ def selection_breakdown(images: pd.DataFrame, ids: list[str], classes: list[str]
         DataFrame with a ``class`` column (``classes`` order, then ``unlabelled``) and one count
         column per split present (held-out first), plus ``all``; classes with no image are left out.
     """
-    chosen = images.iloc[np.sort(positions(images, ids))]
-    label = chosen["label"].where(chosen["label"].notna(), UNLABELLED)
-    split = chosen["split"].map(lambda name: SPLIT_NAMES.get(name, name))
-    counts = pd.crosstab(label, split)
+    rows = np.sort(positions(images, ids))
+    label = images["label"].to_numpy(dtype=object, na_value=UNLABELLED)[rows]
+    split = images["split"].to_numpy(dtype=object, na_value="")[rows]
+    pairs = pd.DataFrame({"label": label, "split": split}).value_counts()  # one pass, no row per image kept
+    counts = pairs.unstack("split", fill_value=0).rename(columns=lambda name: SPLIT_NAMES.get(name, name))
     order = [name for name in SPLIT_NAMES.values() if name in counts.columns]
     counts = counts[order + [column for column in counts.columns if column not in order]]
     rows = [name for name in [*classes, UNLABELLED] if name in counts.index]
