@@ -16,7 +16,7 @@ from analysis.present import explain, ladder_panels, panels
 from analysis.stats import neighbours, wording
 
 # Sentences that name a cause about CLIP's text side, its tokenizer or language.
-CAUSES = re.compile(r"tokenizer cuts|never have seen|text side|point to the wrong place|barely tells the classes|"
+CAUSES = re.compile(r"tokenizer cuts|never as one token|text side|point to the wrong place|barely tells the classes|"
                     r"better wording|wording alone", re.I)
 # One planted comparison per direction: [low, high] of a paired difference.
 PLANTED = {"above": [0.02, 0.09], "below": [-0.071, -0.037], "level": [-0.03, 0.04]}

@@ -233,7 +233,7 @@ def read_alignment(rows: Sequence[dict], learnt: bool = True) -> str:
         text += " The tokenizer cuts " + ", ".join(
             f"*{escape.markdown_text(row['class'])}* into "
             f"{escape.markdown_text(' + '.join(piece for word in row['tokens'] for piece in word))}" for row in cut) + \
-            ": a word the text tower may never have seen whole."
+            ": the text tower reads each as these pieces, never as one token."
     return text
 
 
