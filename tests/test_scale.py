@@ -155,3 +155,11 @@ def test_maps_on_other_pages_and_in_the_report_draw_a_sample_and_say_so(large, m
         assert any(f"of the {N_IMAGES:,} images" in caption.value for caption in app.caption), name
     html = report.render_html(bundle.open_bundle(large))
     assert f"of the {N_IMAGES:,} images, the same random" in html
+
+
+def test_rows_of_a_selection_are_looked_up_in_the_tables_own_id_index():
+    table = pd.DataFrame({"image_id": pd.array(["a", "b", "c", "d"], dtype="string")})
+    assert map_views.positions(table, ["c", "x", "a", "c"]).tolist() == [2, 0]  # ids order, unknown out, once each
+    assert map_views.id_index(table) is map_views.id_index(table)  # built once while the table lives
+    other = pd.DataFrame({"image_id": ["d", "c"]})
+    assert map_views.positions(other, np.array(["c"], dtype=object)).tolist() == [1]
