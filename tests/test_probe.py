@@ -27,11 +27,19 @@ def separable(n: int, dim: int = 32, spread: float = 1.0, seed: int = 0) -> tupl
     return features.astype(np.float32), labels
 
 
-def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, zeroshot_quality: float = 0.3):
-    """A bundle with images, CLIP-like embeddings of two kinds and one zero-shot approach."""
+def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, zeroshot_quality: float = 0.3,
+                     eval_label: str | None = None, zeroshot_right: np.ndarray | None = None):
+    """A bundle with images, CLIP-like embeddings of two kinds and two zero-shot approaches.
+
+    ``eval_label``: every held-out image is labelled so (its features stay those of its own class).
+    ``zeroshot_right``: which images the zero-shot head answers right (bool per image); the others
+    it answers with the next class, always wrong (default: right with ``zeroshot_quality``, else random).
+    """
     features, labels = separable(n + n_test, spread=spread)
     rng = np.random.default_rng(1)
     splits = np.array(["train"] * int(n * 0.75) + ["eval"] * (n - int(n * 0.75)) + ["kaggle_test"] * n_test)
+    if eval_label is not None:
+        labels = np.where(splits == "eval", eval_label, labels)
     image_ids = [f"img{i:04d}.png" for i in range(n + n_test)]
     folds = np.where(splits == "train", rng.integers(0, 4, size=len(splits)), -1)
     images = pd.DataFrame({"image_id": image_ids, "path": image_ids, "seed_id": [f"{i:05d}" for i in range(n + n_test)],
@@ -54,8 +62,11 @@ def hand_made_bundle(path, n: int = 320, n_test: int = 40, spread: float = 1.0, 
                                   types.SimpleNamespace(classes=CLASSES), images, path)
     # a weak zero-shot head: the true class with probability ``zeroshot_quality``, else random
     right = rng.random(n + n_test) < zeroshot_quality
-    guess = np.where(right, [CLASSES.index(label) if isinstance(label, str) else 0 for label in images["label"]],
-                     rng.integers(0, 4, size=n + n_test))
+    true = np.asarray([CLASSES.index(label) if isinstance(label, str) else 0 for label in images["label"]])
+    wrong = rng.integers(0, 4, size=n + n_test)
+    if zeroshot_right is not None:
+        right, wrong = zeroshot_right, (true + 1) % 4
+    guess = np.where(right, true, wrong)
     proba = np.full((n + n_test, 4), 0.1)
     proba[np.arange(n + n_test), guess] = 0.7
     context.save_approach("zeroshot", image_ids, proba, model_key=KEY, prompt_set="classname")
@@ -212,3 +223,103 @@ def test_best_c_and_blend_alpha_match_scikit_learn_run_directly(tmp_path):
                       for a in alphas]
     assert found["blend_alpha"] == alphas[int(np.argmax(train_accuracy))]  # the smallest alpha on a tie
     assert [row["train_accuracy"] for row in found["blend"]] == pytest.approx(train_accuracy, abs=0.02)
+
+
+# --- crossed winners: the training part decides, though the held-out images would choose otherwise ----
+
+def sklearn_probe(c: float):
+    """A fresh, fully converged probe in float64: scikit-learn alone, none of the stage's code."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=10_000))
+
+
+def sklearn_c(features: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> tuple[float, list[float]]:
+    """The C the stage should choose, by hand on scikit-learn's grouped cross-validation: walk
+    ``probe.C_GRID`` from strong to weak regularisation, stop after ``SWEEP_PATIENCE`` values in a row
+    below the best mean, then take the smallest C within one standard error of the best mean.
+
+    Returns:
+        That C and the C values walked.
+    """
+    from sklearn.model_selection import PredefinedSplit, cross_val_score
+
+    scores, best, since_best = {}, -1.0, 0
+    for c in sorted(probe.C_GRID):
+        scores[c] = cross_val_score(sklearn_probe(c), features, labels, cv=PredefinedSplit(folds))
+        best, since_best = (scores[c].mean(), 0) if scores[c].mean() > best else (best, since_best + 1)
+        if since_best >= probe.SWEEP_PATIENCE:
+            break
+    top = max(scores, key=lambda c: scores[c].mean())
+    standard_error = scores[top].std(ddof=1) / np.sqrt(len(scores[top]))
+    return min(c for c in scores if scores[c].mean() >= scores[top].mean() - standard_error), list(scores)
+
+
+def train_and_held_out(opened: bundle.Bundle) -> tuple[np.ndarray, ...]:
+    images = opened.images()
+    features = np.asarray(opened.embeddings(f"{KEY}:features"), dtype=np.float64)
+    train, held_out = (images["split"] == "train").to_numpy(), (images["split"] == "eval").to_numpy()
+    labels = images["label"].to_numpy(dtype=str)
+    return features, labels, train, held_out, images["fold"].to_numpy()
+
+
+def test_c_is_chosen_on_the_training_folds_where_the_held_out_winner_differs(tmp_path):
+    """Every held-out image is labelled with the majority class (its features stay those of its own
+    class): there the most regularised probe, which answers the majority class for (nearly) every
+    image, wins; grouped cross-validation on the training part prefers a weaker regularisation."""
+    context = hand_made_bundle(tmp_path / "b", n=320, n_test=0, spread=0.25, eval_label="pure")
+    runner.run_stage(probe.STAGE, context)
+    opened = bundle.open_bundle(tmp_path / "b")
+    found = opened.diagnostics(f"probe:{KEY}")
+    features, labels, train, held_out, folds = train_and_held_out(opened)
+
+    expected_c, walked = sklearn_c(features[train], labels[train], folds[train])
+    held_out_accuracy = {c: sklearn_probe(c).fit(features[train], labels[train]).score(features[held_out],
+                                                                                         labels[held_out])
+                         for c in walked}
+    held_out_winners = {c for c, value in held_out_accuracy.items() if value == max(held_out_accuracy.values())}
+    assert found["best_C"] == expected_c
+    assert expected_c not in held_out_winners and min(walked) in held_out_winners
+    assert held_out_accuracy[min(walked)] > held_out_accuracy[expected_c] + 0.2  # a choice that matters
+    assert opened.approach(f"probe:{KEY}")["metrics"]["accuracy"] == pytest.approx(
+        held_out_accuracy[expected_c], abs=0.02)  # scored once, at the training part's C
+
+
+def test_blend_alpha_is_chosen_on_the_training_part_where_the_held_out_winner_differs(tmp_path):
+    """Zero-shot answers every training image wrong and every held-out image right: on the training
+    part any weight on it can only lose (alpha 0, the probe alone), on the held-out images zero-shot
+    alone wins (alpha 1)."""
+    from sklearn.model_selection import PredefinedSplit, cross_val_predict
+
+    n = 320
+    context = hand_made_bundle(tmp_path / "b", n=n, n_test=0, spread=0.25,
+                               zeroshot_right=np.arange(n) >= int(n * 0.75))  # the held-out rows
+    runner.run_stage(probe.STAGE, context)
+    opened = bundle.open_bundle(tmp_path / "b")
+    found = opened.diagnostics(f"probe:{KEY}")
+    assert found["zeroshot_approach"] == f"zeroshot:{KEY}:classname"
+    features, labels, train, held_out, folds = train_and_held_out(opened)
+    zeroshot = opened.predictions(found["zeroshot_approach"]).set_index("image_id")
+    zeroshot = zeroshot.loc[opened.images()["image_id"], [f"prob_{name}" for name in CLASSES]].to_numpy()
+    order = [sorted(CLASSES).index(name) for name in CLASSES]  # scikit-learn sorts the classes
+
+    def blend_accuracy(alpha, zeroshot_rows, probe_rows, true):
+        return np.mean(np.asarray(CLASSES)[(alpha * zeroshot_rows + (1 - alpha) * probe_rows).argmax(1)] == true)
+
+    expected_c, _ = sklearn_c(features[train], labels[train], folds[train])
+    out_of_fold = cross_val_predict(sklearn_probe(expected_c), features[train], labels[train],
+                                    cv=PredefinedSplit(folds[train]), method="predict_proba")[:, order]
+    train_accuracy = [blend_accuracy(a, zeroshot[train], out_of_fold, labels[train]) for a in probe.BLEND_ALPHAS]
+    expected_alpha = probe.BLEND_ALPHAS[int(np.argmax(train_accuracy))]  # the smallest alpha on a tie
+    assert expected_alpha == 0.0  # by hand: a wrong zero-shot answer can only pull the probe off the right one
+
+    eval_proba = sklearn_probe(expected_c).fit(features[train], labels[train]).predict_proba(features[held_out])
+    held_out_accuracy = {a: blend_accuracy(a, zeroshot[held_out], eval_proba[:, order], labels[held_out])
+                         for a in probe.BLEND_ALPHAS}
+    held_out_winners = {a for a, value in held_out_accuracy.items() if value == max(held_out_accuracy.values())}
+    assert found["blend_alpha"] == expected_alpha
+    assert expected_alpha not in held_out_winners and 1.0 in held_out_winners
+    assert held_out_accuracy[1.0] > held_out_accuracy[expected_alpha] + 0.2  # a choice that matters
+    assert found["blend_accuracy"] == pytest.approx(held_out_accuracy[expected_alpha], abs=0.02)

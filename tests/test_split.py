@@ -49,6 +49,24 @@ def test_split_is_stratified_and_deterministic():
     assert (held_out["label"].value_counts(normalize=True) - overall).abs().max() < 0.03
 
 
+def test_the_held_out_fold_is_scikit_learns_shuffled_fold_on_every_version():
+    """The split shuffles the groups itself (scikit-learn before 1.8 shuffled the class counts apart
+    from their groups, PR #32540): with 1.8 or later it is StratifiedGroupKFold(shuffle=True)'s first
+    fold; on older versions the stratification test above checks the same split."""
+    import sklearn
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if tuple(int(part) for part in sklearn.__version__.split(".")[:2]) < (1, 8):
+        pytest.skip(f"scikit-learn {sklearn.__version__} shuffles the folds unstratified; nothing to compare with")
+    images = frame(600, seed=3)
+    images.loc[[4, 333], "content_hash"] = "same"
+    for seed in (0, 5):
+        held_out = split.assign_split(images, seed=seed)["split"].eq("eval").to_numpy()
+        splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+        _, first_fold = next(splitter.split(images, images["label"], split.group_ids(images)))
+        assert np.flatnonzero(held_out).tolist() == sorted(first_fold)
+
+
 def test_competition_test_images_are_kept_apart():
     images = frame(100)
     images.loc[90:, "source"] = "test"

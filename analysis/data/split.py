@@ -72,13 +72,25 @@ def interval_groups(rows: pd.DataFrame) -> np.ndarray | None:
 
 
 def _grouped_folds(labels: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """Fold number per row from a stratified, grouped k-fold (k reduced when groups are few)."""
-    n_folds = max(2, min(n_folds, len(np.unique(groups))))
+    """Fold number per row from a stratified, grouped k-fold (k reduced when groups are few).
+
+    The groups are shuffled here, not by ``StratifiedGroupKFold(shuffle=True)``: before
+    scikit-learn 1.8 its shuffle moved the class counts but not the group each count belongs to,
+    so the folds were not stratified (scikit-learn PR #32540). Renumbering the groups in the order
+    of the permutation 1.8 draws and splitting without shuffle gives the split of 1.8 and later
+    with every scikit-learn version pyproject.toml allows."""
+    unique_groups, group_index = np.unique(groups, return_inverse=True)
+    n_folds = max(2, min(n_folds, len(unique_groups)))
+    permutation = np.arange(len(unique_groups))
+    np.random.RandomState(seed).shuffle(permutation)  # the draw of StratifiedGroupKFold(random_state=seed)
+    shuffled = np.empty_like(permutation)
+    shuffled[permutation] = np.arange(len(permutation))  # group permutation[j] is split j-th
     folds = np.full(len(labels), -1, dtype=np.int64)
     from sklearn.model_selection import StratifiedGroupKFold  # here: scikit-learn costs the dashboard ~1 s
 
-    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=False)
+    for fold, (_, held_out) in enumerate(
+            splitter.split(np.zeros(len(labels)), labels, shuffled[group_index.reshape(-1)])):
         folds[held_out] = fold
     return folds
 
