@@ -16,7 +16,7 @@ import pytest
 
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, VIEWPORT, dashboard_server, settle
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements-dev.txt) is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
                                                                "(apt-get install chromium)")]

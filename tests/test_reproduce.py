@@ -50,13 +50,16 @@ def test_unrecorded_bundle_says_so(demo_bundle):
 def test_headline_png_or_a_clear_reason(demo_bundle, tmp_path, capsys):
     out = tmp_path / "headline.png"
     code = commands.main(["report", str(demo_bundle), "--format", "png", "--out", str(out)])
-    if export.png_export_available() and code == 0:
+    if code == 0:
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     else:
         assert code == 1
         error = capsys.readouterr().err
         assert "kaleido" in error and "camera button" in error and "Traceback" not in error
         assert not out.exists()
+    browser = any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    if export.png_export_available() and browser:  # kaleido beside an older plotly renders nothing: caught here
+        assert code == 0, capsys.readouterr().err
 
 
 def test_png_export_without_kaleido_raises_export_error(monkeypatch):
