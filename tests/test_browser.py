@@ -19,7 +19,10 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# --enable-unsafe-swiftshader: WebGL (the embedding map's scattergl) without a GPU; Playwright adds it
+# itself only from about 1.49, and the oldest one pyproject.toml allows is 1.45
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--enable-unsafe-swiftshader"]
 VIEWPORT = {"width": 1280, "height": 800}
 START_TIMEOUT_S = 90
 

@@ -28,7 +28,10 @@ from analysis.core.records import choice_accuracy
 from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# --enable-unsafe-swiftshader: WebGL (the embedding map's scattergl) without a GPU; Playwright adds it
+# itself only from about 1.49, and the oldest one pyproject.toml allows is 1.45
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--enable-unsafe-swiftshader"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # Class names and an image id that would run script or break tables if they were not escaped.
 HOSTILE_CLASSES = ["pure", "<script>window.__pwned=1</script>", "a|b *c* </script><img src=x onerror=window.__pwned=2>",
