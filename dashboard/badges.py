@@ -18,4 +18,4 @@ def class_badge(name: str, colours: dict[str, str]) -> str:
     """An HTML badge in the class colour (used inside markdown with unsafe_allow_html)."""
     colour = colours.get(name, "#777777")
     return (f"<span style='background:{colour};color:white;padding:1px 6px;border-radius:8px;"
-            f"font-size:0.8em;white-space:nowrap'>{escape.markdown_text(str(name))}</span>")  # never broken inside the name
+            f"font-size:0.8em;white-space:nowrap'>{escape.markup_text(name)}</span>")  # never broken inside the name

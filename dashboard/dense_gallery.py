@@ -46,7 +46,7 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
                 f"{components.class_badge(answer.prediction, colours)} {answer.probability:.0%}"
                 if answer is not None else "")
         marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
-                  f"{escape.markdown_text(', '.join(image_tags))}</span>") if image_tags else ""
+                  f"{escape.markup_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
             f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers.itertuples())
         st.markdown(f"<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"

@@ -79,9 +79,9 @@ def vote_panel(vote: neighbours.Vote, answers: pd.DataFrame, colours: dict[str, 
     for answer in answers.itertuples():
         mark = RIGHT_MARK if answer.correct else WRONG_MARK
         agree = "the neighbours give no vote" if vote.winner is None else "the neighbours agree" \
-            if vote.agrees_with(answer.prediction) else f"the neighbours say {escape.markdown_text(str(vote.winner))}"
+            if vote.agrees_with(answer.prediction) else f"the neighbours say {escape.markup_text(str(vote.winner))}"
         lines.append(f"{mark} {class_badge(answer.prediction, colours)} {answer.probability:.0%} "
-                     f"<span style='color:#666;font-size:0.85em'>{escape.markdown_text(answer.approach)} — {agree}</span>")
+                     f"<span style='color:#666;font-size:0.85em'>{escape.markup_text(answer.approach)} — {agree}</span>")
     st.markdown("<br>".join(lines), unsafe_allow_html=True)
 
 
@@ -98,7 +98,7 @@ def neighbour_thumbnails(ref: BundleRef, found: pd.DataFrame, colours: dict[str,
                 st.markdown(f"<div title='{escape.html_text(row.image_id)}' style='font-size:0.8em;"
                             "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                             f"{row.rank}. {class_badge(row.label, colours)} {row.similarity:.3f}<br>"
-                            f"<span style='color:#666;font-size:0.9em'>{escape.markdown_text(row.image_id)}</span></div>",
+                            f"<span style='color:#666;font-size:0.9em'>{escape.markup_text(row.image_id)}</span></div>",
                             unsafe_allow_html=True)
 
 

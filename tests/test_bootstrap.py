@@ -23,9 +23,9 @@ def test_single_image_groups_give_the_image_level_interval():
     rng = np.random.default_rng(3)
     correct = (rng.random(700) < 0.55).astype(float)
     expected = image_level_interval(correct, 1000, seed=4)
-    assert np.allclose(metrics.bootstrap_accuracy_interval(correct, seed=4), expected)
+    assert np.allclose(bootstrap.interval(correct, seed=4), expected)
     labels = [f"seed-{i}" for i in rng.permutation(700)]  # any labels, one image each: the same draws
-    assert np.allclose(metrics.bootstrap_accuracy_interval(correct, seed=4, groups=np.asarray(labels)), expected)
+    assert np.allclose(bootstrap.interval(correct, np.asarray(labels), seed=4), expected)
     other = (rng.random(700) < 0.5).astype(float)
     paired = verdict.paired_difference(correct, other, seed=2)
     assert np.allclose(paired["ci"], image_level_interval(correct - other, verdict.N_RESAMPLES, seed=2))
@@ -36,12 +36,12 @@ def test_groups_of_five_identical_images_widen_the_interval_by_about_root_five()
     per_object = (rng.random(400) < 0.6).astype(float)
     correct = np.repeat(per_object, 5)         # five identical photos of each object: one answer each
     groups = np.repeat(np.arange(400), 5)
-    alone = metrics.bootstrap_accuracy_interval(correct, n_resamples=4000, seed=1)
-    grouped = metrics.bootstrap_accuracy_interval(correct, n_resamples=4000, seed=1, groups=groups)
+    alone = bootstrap.interval(correct, n_resamples=4000, seed=1)
+    grouped = bootstrap.interval(correct, groups, n_resamples=4000, seed=1)
     ratio = (grouped[1] - grouped[0]) / (alone[1] - alone[0])
     assert ratio == pytest.approx(np.sqrt(5), rel=0.12)
     # and the grouped interval is the interval of the 400 objects counted once
-    once = metrics.bootstrap_accuracy_interval(per_object, n_resamples=4000, seed=1)
+    once = bootstrap.interval(per_object, n_resamples=4000, seed=1)
     assert (grouped[1] - grouped[0]) == pytest.approx(once[1] - once[0], rel=0.1)
 
 

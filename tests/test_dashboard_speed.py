@@ -46,9 +46,3 @@ def test_pages_import_no_model_or_learning_package(small_large):
                           text=True, env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
-
-
-def test_text_tower_names_random_weights_as_clip_weights_does():
-    from analysis.models import clip_weights, texttower
-
-    assert texttower.RANDOM_WEIGHTS == clip_weights.RANDOM_WEIGHTS

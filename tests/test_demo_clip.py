@@ -93,6 +93,7 @@ def test_the_demo_says_what_its_weights_are_and_what_the_verdict_found(trained_d
     assert any("synthetic kernels and their captions" in warning for warning in verdict["warnings"])
     named = demo_story.named_causes(verdict, trained_demo.diagnostics(f"ladder:{demo_clip.MODEL_KEY}"))
     _, *lines = demo_story.bundle_lines(manifest, lambda name: diagnostics(trained_demo, name))
+    assert len(lines) >= len(manifest["demo_planted_causes"])  # one line per planted cause at least
     for cause, line in zip(manifest["demo_planted_causes"], lines):  # the banner says what the verdict names
         assert line.endswith("the verdict finds it." if cause["cause"] in named else "the verdict does not find it.")
     assert "not a real CLIP" in weights.banner(manifest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -103,3 +104,15 @@ def test_a_dashboard_table_escapes_its_cells_headings_and_row_labels():
     texts = [*map(str, shown.index), str(shown.columns[0]), *(cell for cell in shown.iloc[0] if isinstance(cell, str))]
     assert len(texts) == 3 and all(r"!\[i\]" in text and "![i]" not in text for text in texts), texts
     assert shown.iloc[0, -1] == 3  # numbers stay numbers
+
+
+def test_markup_text_stays_text_inside_an_html_block_and_inline_html_alike():
+    """Inside ``<div>…</div>`` Markdown is not read, so a backslash escape would show; a numeric
+    reference reads back as its character in Markdown and HTML alike, is no markup in either, and no
+    line break is left to end the block. (The browser check: tests/test_browser_hostile.py.)"""
+    name = "![i](http://evil.test/x.png) [l](x) :red[r] $x$ <b>b</b> a_b 'q\" www.x @y\n\n# h"
+    escaped = escape.markup_text(name)
+    read_back = html.unescape(escaped)
+    assert read_back.replace("\u2060", "") == name.replace("\n", " ")
+    assert "://" not in read_back and "www." not in read_back and "@" not in read_back.replace("@\u2060", "")
+    assert re.fullmatch(r"(?:[A-Za-z0-9 \u2060]|&#\d+;)*", escaped), escaped  # letters, digits, spaces, references

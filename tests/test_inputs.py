@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import types
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.core import bundle
+from analysis.core import bundle, jsonfile
 from analysis.stages import runner
 from analysis.stages.context import RunContext, Stage
 
@@ -30,9 +31,9 @@ def test_why_run_names_the_parts_that_changed():
 
 
 def test_digest_reads_values_not_their_order():
-    assert runner.digest({"a": 1, "b": [1, 2]}) == runner.digest({"b": [1, 2], "a": 1})
-    assert runner.digest({"a": 1, "b": [1, 2]}) != runner.digest({"a": 1, "b": [2, 1]})
-    assert len(runner.digest("x")) == 16
+    assert jsonfile.digest({"a": 1, "b": [1, 2]}) == jsonfile.digest({"b": [1, 2], "a": 1})
+    assert jsonfile.digest({"a": 1, "b": [1, 2]}) != jsonfile.digest({"a": 1, "b": [2, 1]})
+    assert len(jsonfile.digest("x")) == 16
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def test_a_unit_runs_again_when_its_inputs_change_and_the_log_says_why(tmp_path,
     runner.run_stage(stage, small_context(tmp_path))
     assert calls == [("one", 0), ("two", 0)]
     recorded = bundle.read_manifest(tmp_path)["inputs"]["count"]
-    assert recorded["one"] == {"options": runner.digest({"seed": 0})} == recorded["two"]
+    assert recorded["one"] == {"options": jsonfile.digest({"seed": 0})} == recorded["two"]
 
     with caplog.at_level(logging.INFO, logger="analysis.stages.runner"):
         runner.run_stage(stage, small_context(tmp_path))
@@ -79,7 +80,7 @@ def test_a_unit_runs_again_when_its_inputs_change_and_the_log_says_why(tmp_path,
         runner.run_stage(stage, small_context(tmp_path, seed=1))
     assert calls[2:] == [("one", 1), ("two", 1)]
     assert "count: one: the options changed; recomputing" in caplog.text
-    assert bundle.read_manifest(tmp_path)["inputs"]["count"]["one"] == {"options": runner.digest({"seed": 1})}
+    assert bundle.read_manifest(tmp_path)["inputs"]["count"]["one"] == {"options": jsonfile.digest({"seed": 1})}
 
     runner.run_stage(stage, small_context(tmp_path, seed=1, force=True))
     assert calls[4:] == [("one", 1), ("two", 1)]  # --force: decided by the runner, for every unit
@@ -106,7 +107,7 @@ def test_every_approach_records_the_inputs_of_its_unit(tmp_path):
     stage = Stage("even", "one approach", CountOptions, run, inputs=lambda c, o, u: {"options": {"seed": o.seed}})
     runner.run_stage(stage, context)
     record = bundle.open_bundle(tmp_path).approach("baseline:even")
-    assert record["inputs"] == {"options": runner.digest({"seed": 0})}
+    assert record["inputs"] == {"options": jsonfile.digest({"seed": 0})}
     assert context.inputs == {}  # cleared after the unit
 
 
@@ -175,3 +176,14 @@ def test_a_prompt_file_added_to_a_finished_bundle_gives_one_chosen_set_everywher
     assert opened.approach(f"zeroshot:{KEY}:mine")["params"]["templates"] == MINE["templates"]
     assert opened.approach(f"probe:{KEY}")["inputs"]["prompt sets"] != \
         bundle.open_bundle(demo_bundle).approach(f"probe:{KEY}")["inputs"]["prompt sets"]
+    # the file given no more: its zero-shot approach, predictions and diagnostics leave the bundle, and
+    # the choice is made again among the sets still given
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="analysis.stages"):
+        runner.run(dataclasses.replace(options, prompts=[]))
+    assert f"prompt set 'mine' is no longer given; its approach zeroshot:{KEY}:mine removed" in caplog.text
+    opened = bundle.open_bundle(out)
+    assert f"zeroshot:{KEY}:mine" not in {record["id"] for record in opened.approaches}
+    assert not list(out.rglob(f"*{bundle.file_stem(f'zeroshot:{KEY}:mine')}*"))
+    found = chosen_prompt_sets(out)
+    assert len(set(found.values())) == 1 and "mine" not in found.values(), found

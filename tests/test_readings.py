@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis.core import weights
+from analysis.core import tables, weights
 from analysis.core.bundle import open_bundle
 from analysis.ladder import summary, verdict
 from analysis.present import explain, ladder_panels, panels
@@ -52,7 +52,7 @@ def test_weights_kind_and_banner(clip, convnext, learnt, said):
     for phrase in said:
         assert phrase in banner
     assert bool(banner) is bool(said)  # said for every bundle with such a model, demo or not
-    assert weights.is_real(manifest) is (not said)
+    assert (not weights.untrained(manifest)) is (not said)
     assert "Demo bundle" in weights.banner({**manifest, "demo": True})
 
 
@@ -182,3 +182,23 @@ def test_no_page_of_a_random_weights_bundle_names_a_cause(demo_bundle, tmp_path)
             assert "fine-tuned" not in row["text"], row["text"]  # the demo's ConvNeXt is trained from scratch
             if row["direction"] == "below":
                 assert "not clearly" not in row["diagnosis"], row
+
+
+def test_zero_shot_against_the_majority_takes_the_verdicts_word_on_every_page():
+    """Home, the autopsy and the report say what the verdict says about zero-shot against the majority
+    class (its paired test at the verdict's level), not a word from another interval."""
+    found = {"approaches": {"zeroshot": "zeroshot:M:a"},
+               "rows": [{"row": "zero-shot vs majority", "available": True, "direction": "level"}]}
+    below = [0.30, 0.40]  # its own 95% interval lies below the 41% majority rate
+    assert wording.versus_majority("zeroshot:M:a", 0.35, 0.41, below, found) == "level with (within its interval)"
+    assert wording.versus_majority("zeroshot:M:b", 0.35, 0.41, below, found) == "clearly below"  # another run
+    assert wording.versus_majority("zeroshot:M:a", 0.35, 0.41, below, None) == "clearly below"
+    table = pd.DataFrame({"id": ["zeroshot:M:a"], "approach": ["zero-shot a"], "source": [tables.SOURCE_BUNDLE],
+                          "accuracy": [0.35], "ci_low": below[:1], "ci_high": below[1:]})
+    records = [{"id": "zeroshot:M:a", "kind": "zeroshot", "model_key": "M", "prompt_set": "a", "train_accuracy": 0.3,
+                "metrics": {"accuracy": 0.35, "accuracy_ci": below}}]
+    said = explain.read_headline(table, {"majority_rate": 0.41, "majority_class": "pure"}, records, found)
+    assert "level with (within its interval) the 41%" in said, said
+    autopsy = {"best_prompt_set": "a", "prompt_sets": [{"name": "a", "approach_id": "zeroshot:M:a", "accuracy": 0.35,
+                                                        "accuracy_ci": below}]}
+    assert "level with (within its interval) the 41%" in explain.read_prompt_ladder(autopsy, 0.41, True, found)

@@ -41,5 +41,7 @@ def build_demo(out: str | Path, n_train: int = 600, n_test: int = 150, seed: int
     if demo_clip.SPEC in options.clip:
         causes = [{**cause, "model_key": demo_clip.MODEL_KEY} for cause in demo_clip.PLANTED_CAUSES]
         bundle.update_manifest(out, lambda manifest: manifest.update({PLANTED_KEY: causes}))
-        built = bundle.open_bundle(out)
+    else:  # built again without the demo's CLIP: no planted story left over from an earlier build
+        bundle.update_manifest(out, lambda manifest: manifest.pop(PLANTED_KEY, None))
+    built = bundle.open_bundle(out)
     return built

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import string
 from typing import Iterable
 
 import markupsafe
@@ -24,6 +25,7 @@ _HTML_REFERENCES = {"&": "&#38;", "<": "&#60;", ">": "&#62;"}
 # strikethrough, Streamlit's ``:colour[…]`` and ``$maths$``: backslash-escaped (CommonMark allows it
 # for any ASCII punctuation). ``_`` between two letters or digits means nothing and stays as it is.
 _MARKDOWN_SPECIALS = set("\\`*_[]$|~")
+_PUNCTUATION = frozenset(string.punctuation)
 # What starts a heading, a list or a quote at the beginning of a value.
 # (A marker needs a space or the end after it: ``-1`` or ``0.25`` starts nothing.)
 _BLOCK_START = re.compile(r"^(\s*)(#{1,6}|[+-]|\d{1,9}[.)])(?=\s|$)")
@@ -64,6 +66,19 @@ def markdown_text(value: object) -> str:
         marker = start.group(2)
         escaped = start.group(1) + marker[:-1] + "\\" + marker[-1] + escaped[start.end():]
     return escaped
+
+
+def markup_text(value: object) -> str:
+    """``value`` as literal text inside an HTML element that Streamlit's Markdown shows
+    (``unsafe_allow_html``), whether the element sits inline in a paragraph, where Markdown still
+    reads its content, or starts an HTML block, where it does not (there a backslash escape would
+    show): on one line, every ASCII punctuation character as a numeric character reference, which
+    both Markdown and HTML read back as the character itself and neither as markup, and web and mail
+    addresses broken as in :func:`markdown_text` (Streamlit finds links in the text read back)."""
+    text = one_line(value)
+    for pattern, broken in _AUTOLINKS:  # the text is read back before links are found: break addresses too
+        text = text.replace(pattern, broken)
+    return "".join(f"&#{ord(character)};" if character in _PUNCTUATION else character for character in text)
 
 
 def markdown_emphasis(value: object) -> str:

@@ -4,12 +4,21 @@ any code that walks what it returns."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64
+
+
+def digest(value: Any, length: int = 16) -> str:
+    """A stable hex digest (SHA-256, its first ``length`` characters) of a JSON-able value, whatever
+    its key order: the one way a run fingerprints what it was made from (inputs, training rows, an
+    embedding cache's identity)."""
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 class JsonFileError(ValueError):

@@ -67,7 +67,8 @@ def choice_accuracy(record: Mapping) -> float:
 ESTIMATED_KINDS = (ZEROSHOT, "knn", PROBE, FINETUNE)
 HEADLINE_RULE = ("the highest accuracy on training images the approach did not fit — zero-shot's on the training "
                  "part (it fits nothing), kNN's and the linear probe's by grouped cross-validation, ConvNeXt's on its "
-                 "validation fold — fixed before any held-out image was scored")
+                 "validation fold at the epoch that fold kept — fixed before any held-out image was scored; each "
+                 "is the best of its own sweep (prompt set, k, C, epoch), so each leans a little optimistic")
 HEADLINE_FALLBACK_RULE = ("the most trained approach in the bundle (fine-tuned, else linear probe, else kNN, …), "
                           "since some records lack a training-part estimate; never the held-out score")
 

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.core import records
 from analysis.core import weights as weights_module
 from analysis.core.records import model_key  # noqa: F401  (the views read a record's model key through tables)
+from analysis.core import numbers
 
 # The figures published for the Kaggle "It's Corn" competition (accuracy on the competition's own
 # test set, public and private leaderboard). Reference only: not computed from any bundle.
@@ -170,7 +171,7 @@ def headline_display(table: pd.DataFrame) -> pd.DataFrame:
     """``headline_table`` as text for showing in a narrow table: accuracy with its interval in one
     column, blanks where a value does not apply, the published scores as ``public / private``."""
     def percent(value: Any) -> str:
-        return f"{value:.1%}" if pd.notna(value) else ""
+        return numbers.percent(value, "")
 
     sources = {SOURCE_BUNDLE: SOURCE_BUNDLE, SOURCE_REFERENCE: "reference", SOURCE_PUBLISHED: "published"}
     return pd.DataFrame({

@@ -26,9 +26,11 @@ from typing import Mapping
 from analysis.core.escape import markdown_text
 
 PRETRAINED, RANDOM, SCRATCH, SYNTHETIC = "pretrained", "random", "scratch", "synthetic"
+# The ``pretrained`` tag that asks a loader for random weights (a CLIP or its text tower): the one spelling.
+RANDOM_WEIGHTS = "random"
 # What a bundle records (``pretrained``, ``weights`` or ``trained_on``) → the kind of weights.
 SYNTHETIC_CAPTIONS = "synthetic-captions"  # the demo's CLIP records it as ``weights`` (analysis.models.demo_clip)
-RECORDED = {"random": RANDOM, "scratch": SCRATCH, SYNTHETIC_CAPTIONS: SYNTHETIC, "synthetic captions": SYNTHETIC}
+RECORDED = {RANDOM_WEIGHTS: RANDOM, "scratch": SCRATCH, SYNTHETIC_CAPTIONS: SYNTHETIC, "synthetic captions": SYNTHETIC}
 # How each kind is said, after the model's name.
 SAID = {RANDOM: "has random weights", SCRATCH: "was trained from scratch (no pretrained weights)",
         SYNTHETIC: "was trained on synthetic kernels and their captions only"}
@@ -106,17 +108,6 @@ def of_model(manifest: Mapping, model_key: str | None) -> ModelWeights | None:
     return next((model for model in models(manifest) if model.model_key in keys), None)
 
 
-def is_real(manifest: Mapping, model_key: str | None = None) -> bool:
-    """True when ``model_key`` (default: every model of the bundle) has pretrained weights and the
-    bundle is not a demo: only then may a reading name a cause about the model."""
-    if manifest.get("demo"):
-        return False
-    if model_key is not None:
-        found = of_model(manifest, model_key)
-        return found is None or found.real
-    return all(model.real for model in models(manifest))
-
-
 def learnt(manifest: Mapping, model_key: str | None) -> bool:
     """Whether ``model_key``'s weights were learnt from images and texts (:attr:`ModelWeights.learnt`);
     a model the bundle does not describe counts as learnt (nothing recorded to warn about)."""
@@ -140,8 +131,8 @@ def caveat(manifest: Mapping) -> str:
     clip = [model for model in found if model.family == "CLIP"]
     if clip and all(model.kind == SYNTHETIC for model in clip):
         named = " and ".join(model.model_key for model in clip)
-        return (f"{listed[0].upper()}{listed[1:]}. {named} {'is' if len(clip) == 1 else 'are'} not a real CLIP: the "
-                "causes the readings name are the ones its captions planted, not what CLIP knows about these images.")
+        return (f"{listed[0].upper()}{listed[1:]}. {named} {'is' if len(clip) == 1 else 'are'} not a real CLIP: any "
+                "cause a reading names comes from its training captions, not from what CLIP knows about these images.")
     if clip:
         return (f"{listed[0].upper()}{listed[1:]}: the readings describe how the tool behaves on this data, not "
                 "what CLIP knows; none names a cause about CLIP, its tokenizer or language.")

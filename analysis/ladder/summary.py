@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core import bundle, weights
+from analysis.core import bundle, records, weights
 from analysis.data import split
 from analysis.ladder import attribution, rungs as ladder_rungs, verdict
 from analysis.ladder.names import RUNG_NAMES
@@ -196,8 +196,9 @@ def verdict_of(opened: bundle.Bundle) -> dict:
     majority = (held_out["label"].to_numpy() == reference.get("majority_class")).astype(float)
     found = _chosen_ladder(opened)
     ids = {row["rung"]: row["approach_id"] for row in (found or {}).get("rungs", [])}
-    if "probe" not in ids and opened.approaches_of_kind("probe"):
-        ids["probe"] = opened.approaches_of_kind("probe")[0]["id"]
+    if "probe" not in ids and opened.approaches_of_kind("probe"):  # no ladder: the probe chosen on the training part
+        ids["probe"] = max(records.best_per_model(opened.approaches, records.PROBE).values(),
+                           key=records.choice_accuracy)["id"]
     if "finetune" not in ids and (finetune := best_finetune(opened)) is not None:
         ids["finetune"] = finetune["id"]
     known = {record["id"] for record in opened.approaches}
@@ -220,7 +221,7 @@ def verdict_of(opened: bundle.Bundle) -> dict:
 
     majority_name = f"always *{reference.get('majority_class')}*"
     zeroshot = compare("zeroshot", "majority")
-    random_weights = any(str(opened.approach(approach).get("pretrained") or "") == "random"
+    random_weights = any(not weights.learnt(opened.manifest, opened.approach(approach).get("model_key"))
                          for name, approach in ids.items() if name in ladder_rungs.RUNGS)
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
                                 verdict.zeroshot_diagnosis(zeroshot, (found or {}).get("attribution"),

@@ -19,6 +19,7 @@ import numpy as np
 from analysis.core import weights
 from analysis.ladder import attribution_text
 from analysis.stats import bootstrap, wording
+from analysis.core import numbers
 
 N_RESAMPLES = 2000
 
@@ -56,11 +57,6 @@ def clearly(comparison: dict) -> str:
     return wording.direction(comparison["ci"])
 
 
-def points(value: float) -> str:
-    """A signed difference in accuracy points: ``+12.3``, ``−4.0``."""
-    return f"{value * 100:+.1f}".replace("-", "−")
-
-
 def level_text(level: float) -> str:
     """An interval's level as people write it: ``95%``, ``98.75%``."""
     return f"{level * 100:.4g}%"
@@ -69,8 +65,9 @@ def level_text(level: float) -> str:
 def describe(comparison: dict, first: str, second: str) -> str:
     """'**probe** 55.4% vs *zero-shot* 40.5%: +14.9 points (95% paired interval +13.1 to +16.8).'"""
     low, high = comparison["ci"]
-    return (f"{first} {comparison['a']:.1%} vs {second} {comparison['b']:.1%}: {points(comparison['difference'])} "
-            f"points ({level_text(comparison.get('level', 0.95))} paired interval {points(low)} to {points(high)})")
+    signed = numbers.signed_points
+    return (f"{first} {comparison['a']:.1%} vs {second} {comparison['b']:.1%}: {signed(comparison['difference'])} "
+            f"points ({level_text(comparison.get('level', 0.95))} paired interval {signed(low)} to {signed(high)})")
 
 
 def multiplicity_text(level: float, compared: Sequence[dict]) -> str:

@@ -22,12 +22,12 @@ import torch
 from open_clip.transform import PreprocessCfg, image_transform_v2, merge_preprocess_dict
 
 from analysis.core import weights as core_weights
+from analysis.core.weights import RANDOM_WEIGHTS
 from analysis.models.devices import ModelError
 from analysis.models.hub import download_problems
 
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 TINY_MODEL = "CornLens-Tiny"
-RANDOM_WEIGHTS = "random"
 # open_clip's own precision modes for weights cast to 16 bits. "bf16" casts the linear, convolution
 # and attention weights and keeps LayerNorm, embeddings and the logit scale in fp32; "pure_bf16"
 # casts everything, ~10% faster here at the same embedding parity, but rounds the learned

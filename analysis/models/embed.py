@@ -27,7 +27,8 @@ from analysis.core import bundle
 from analysis.models.clip_weights import ClipSpec, image_transform, load_model, parse_spec, preprocess_config, \
     weights_identity
 from analysis.models.devices import ModelError, autocast, resolve_device, resolve_precision, weights_dtype
-from analysis.models.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir, digest
+from analysis.core.jsonfile import digest
+from analysis.models.embedding_cache import CACHE_FORMAT, EmbeddingCache, default_cache_dir
 from analysis.data.engine import RayEngine
 from analysis.models.image_batches import ImageFiles, worker_errors
 from analysis.core.progress import progress
@@ -126,7 +127,7 @@ class ClipModel:
     def cache(self) -> EmbeddingCache:
         identity = self.identity()
         root = (self.cache_dir or default_cache_dir()) / "clip"
-        return EmbeddingCache(root / f"{bundle.file_stem(self.key)}-{digest(identity)[:12]}", identity)
+        return EmbeddingCache(root / f"{bundle.file_stem(self.key)}-{digest(identity, 12)}", identity)
 
     def model(self) -> tuple[torch.nn.Module, Any]:
         """(open_clip model, tokenizer), loaded on first use."""

@@ -7,17 +7,16 @@ image's content hash, so chunks made on any machine for the same identity merge 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from analysis.core import bundle
+from analysis.core.jsonfile import digest
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +27,6 @@ CACHE_FORMAT = 1  # bump when the meaning of cached arrays changes
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
-
-
-def digest(value: Any) -> str:
-    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class EmbeddingCache:
@@ -61,7 +56,7 @@ class EmbeddingCache:
         return rows
 
     def store(self, prefix: str, keys: Sequence[str], arrays: dict[str, np.ndarray]) -> None:
-        path = self.folder / f"{prefix}-{digest(list(keys))[:16]}.npz"
+        path = self.folder / f"{prefix}-{digest(list(keys))}.npz"
         with bundle.atomic_path(path) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, keys=np.asarray(keys, dtype=str), **arrays)

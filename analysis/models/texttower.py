@@ -18,11 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from analysis.core import confinement
+from analysis.core.weights import RANDOM_WEIGHTS
 
-# clip_weights.RANDOM_WEIGHTS, named here too so that describing a tower imports neither torch nor open_clip
-# (the text search page draws before the tower is loaded; tests/test_dashboard_speed.py checks both agree).
-# The modules that run the model are imported inside the functions that load and run it.
-RANDOM_WEIGHTS = "random"
 
 
 class TowerUnavailable(Exception):

@@ -57,7 +57,9 @@ def story(manifest: dict, verdict: dict | None, ladder: dict | None = None) -> S
         return None
     named = named_causes(verdict, ladder)
     causes = [cause for cause in planted if isinstance(cause, dict)]
-    found = [{**cause, "found": named is not None and cause.get("cause") in named} for cause in causes]
+    about = (verdict or {}).get("model_key")  # the verdict speaks of one model: a cause planted in another is not found
+    found = [{**cause, "found": named is not None and cause.get("cause") in named
+              and cause.get("model_key") in (None, about)} for cause in causes]
     planted_names = {cause.get("cause") for cause in causes}
     return Story(found, [name for name in dict.fromkeys(named or []) if name not in planted_names], named is not None)
 
@@ -78,7 +80,7 @@ def lines(manifest: dict, verdict: dict | None, ladder: dict | None = None) -> l
         said.append(f"planted {name} ({cause.get('class', '')}): {cause.get('planted', '')} — {outcome}.")
     if told.unplanted:
         said.append("The verdict also names " + ", ".join(CAUSE_NAMES.get(name, name) for name in told.unplanted)
-                    + ", which was not planted.")
+                    + (", which was not planted." if len(told.unplanted) == 1 else ", which were not planted."))
     elif told.verdict and all(cause["found"] for cause in told.planted):
         said.append("The verdict names every planted cause and nothing else.")
     return said

@@ -16,36 +16,14 @@ import pandas as pd
 from analysis.core.escape import markdown_text as _text, one_line
 from analysis.present import run_facts, untrained
 from analysis.stats import wording
+from analysis.stats.wording import difference, versus, versus_majority  # noqa: F401  (readings' words)
 from analysis.stats.choices import COLLAPSE_SHARE, collapse_phrase, collapsed_templates, shots_phrase
 from analysis.core.records import ZEROSHOT, best_per_model, choice_accuracy, headline_approach
 from analysis.core.tables import SOURCE_BUNDLE, approach_label, as_frame, duration_text, model_key, shots_text
+from analysis.core import numbers
 
 DEFAULT_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
 DEFAULT_CONVNEXT = "convnext_tiny"
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}" if abs(value * 100 - round(value * 100)) < 1e-9 or value >= 0.1 else f"{value:.1%}"
-
-
-def versus(value: float, reference: float, interval: Sequence[float] | None = None) -> str:
-    """``below``, ``level with`` (within half an accuracy point) or ``above`` ``reference``; with the
-    ``interval`` the page shows for ``value``, the word comes from it (:func:`analysis.stats.wording.relation`)."""
-    if isinstance(interval, (list, tuple, np.ndarray)) and interval[0] is not None and not pd.isna(interval[0]):
-        return wording.relation(wording.direction(interval, reference))
-    if abs(value - reference) < 0.005:
-        return "level with"
-    return "below" if value < reference else "above"
-
-
-def difference(value: float, reference: float) -> str:
-    """``12.0 points above``, ``3.3 points below`` or ``level with`` (in accuracy points)."""
-    relation = versus(value, reference)
-    return relation if relation == "level with" else f"{abs(value - reference) * 100:.1f} points {relation}"
-
-
-def _points(value: float) -> str:
-    return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
 
 
 # --- what to run ----------------------------------------------------------------------------------
@@ -119,7 +97,8 @@ def missing_part(manifest: dict, bundle_path: str | Path, part: str) -> str:
 
 # --- headline -------------------------------------------------------------------------------------
 
-def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dict] = ()) -> str:
+def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dict] = (),
+                  verdict: dict | None = None) -> str:
     """The approach named best by the rule fixed on the training part (``records.headline_approach``, said on the
     page; never the held-out maximum), and the zero-shot run chosen on train against the majority class."""
     ours = table[(table["source"] == SOURCE_BUNDLE) & table["accuracy"].notna()]
@@ -127,22 +106,24 @@ def read_headline(table: pd.DataFrame, reference: dict, approaches: Sequence[dic
         return "No approach has been run on this bundle yet."
     headline, rule = headline_approach(approaches)
     majority = reference.get("majority_rate")
-    parts = [f"Best here by a rule fixed before scoring: **{_text(row.approach)}** with {_pct(row.accuracy)} held-out "
-             "accuracy" + (f" (95% interval {_pct(row.ci_low)}–{_pct(row.ci_high)})" if pd.notna(row.ci_low) else "")
+    parts = [f"Best here by a rule fixed before scoring: **{_text(row.approach)}** with {numbers.short_percent(row.accuracy)} held-out "
+             "accuracy" + (f" (95% interval {numbers.short_percent(row.ci_low)}–{numbers.short_percent(row.ci_high)})" if pd.notna(row.ci_low) else "")
              + f". The rule: {rule}." for row in ours[ours["id"] == (headline or {}).get("id")].itertuples()]
     chosen = max(best_per_model(approaches, ZEROSHOT).values(), key=choice_accuracy, default=None)
     zeroshot = ours[ours["id"] == chosen["id"]] if chosen else ours.iloc[:0]
     if len(zeroshot) and majority is not None:
         top = zeroshot.iloc[0]
-        verb = versus(top["accuracy"], majority, [top.get("ci_low"), top.get("ci_high")])
-        parts.append(f"The zero-shot run chosen on the training images reaches {_pct(top['accuracy'])}, {verb} the "
-                     f"{_pct(majority)} of always answering *{_text(reference.get('majority_class'))}*.")
+        verb = versus_majority(chosen["id"], top["accuracy"], majority, [top.get("ci_low"), top.get("ci_high")],
+                               verdict)
+        parts.append(f"The zero-shot run chosen on the training images reaches {numbers.short_percent(top['accuracy'])}, {verb} the "
+                     f"{numbers.short_percent(majority)} of always answering *{_text(reference.get('majority_class'))}*.")
     return " ".join(parts)
 
 
 # --- zero-shot autopsy ----------------------------------------------------------------------------
 
-def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt: bool = True) -> str:
+def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt: bool = True,
+                       verdict: dict | None = None) -> str:
     """The prompt set chosen on the training images (``best_prompt_set``; else the first listed) and
     its held-out accuracy; the held-out winner is named only as an oracle, when it differs."""
     sets = as_frame(autopsy.get("prompt_sets"))
@@ -151,12 +132,13 @@ def read_prompt_ladder(autopsy: dict, majority_rate: float | None = None, learnt
     named = sets[sets["name"] == autopsy.get("best_prompt_set")]
     chosen = (named if len(named) else sets).iloc[0]
     oracle, worst = sets.loc[sets["accuracy"].idxmax()], sets.loc[sets["accuracy"].idxmin()]
-    text = f"The prompt set chosen on the training images, *{_text(chosen['name'])}*, reaches {_pct(chosen['accuracy'])}"
+    text = f"The prompt set chosen on the training images, *{_text(chosen['name'])}*, reaches {numbers.short_percent(chosen['accuracy'])}"
     if majority_rate is not None:
-        text += f" — {versus(chosen['accuracy'], majority_rate, chosen.get('accuracy_ci'))} the {_pct(majority_rate)} of the majority class"
+        verb = versus_majority(chosen.get("approach_id"), chosen["accuracy"], majority_rate, chosen.get("accuracy_ci"), verdict)
+        text += f" — {verb} the {numbers.short_percent(majority_rate)} of the majority class"
     if oracle["name"] != chosen["name"] and oracle["accuracy"] > chosen["accuracy"]:
-        text += f"; the held-out oracle, *{_text(oracle['name'])}*, {_pct(oracle['accuracy'])} (picked on the held-out images)"
-    text += "." if worst["name"] == chosen["name"] else f"; the worst, *{_text(worst['name'])}*, {_pct(worst['accuracy'])}."
+        text += f"; the held-out oracle, *{_text(oracle['name'])}*, {numbers.short_percent(oracle['accuracy'])} (picked on the held-out images)"
+    text += "." if worst["name"] == chosen["name"] else f"; the worst, *{_text(worst['name'])}*, {numbers.short_percent(worst['accuracy'])}."
     templates = as_frame(autopsy.get("templates"))
     if len(templates) > 1:
         text += " " + read_templates(autopsy.get("templates") or [], autopsy.get("true_distribution") or {}, learnt)
@@ -174,15 +156,15 @@ def read_templates(templates: Sequence[dict], true_distribution: dict[str, int],
         return untrained.read_templates(low, high)
     collapsed = collapsed_templates(scored, true_distribution)
     if not collapsed:
-        return (f"Single templates range from {_pct(low)} to {_pct(high)}: the wording alone moves accuracy by "
-                f"{_points(high - low)}.")
-    text = (f"Single templates range from {_pct(low)} to {_pct(high)}, but {len(collapsed)} of {len(scored)} "
+        return (f"Single templates range from {numbers.short_percent(low)} to {numbers.short_percent(high)}: the wording alone moves accuracy by "
+                f"{numbers.points(high - low)}.")
+    text = (f"Single templates range from {numbers.short_percent(low)} to {numbers.short_percent(high)}, but {len(collapsed)} of {len(scored)} "
             f"{collapse_phrase([{**row, 'onto': _text(row['onto'])} for row in collapsed])}, so much of the spread "
             "is the answer collapsing onto different classes, not better wording.")
     collapsed_ids = {(row.get("prompt_set"), row.get("template")) for row in collapsed}
     kept = [row["accuracy"] for row in scored if (row.get("prompt_set"), row.get("template")) not in collapsed_ids]
     if len(kept) > 1:
-        text += f" The other templates range from {_pct(min(kept))} to {_pct(max(kept))}."
+        text += f" The other templates range from {numbers.short_percent(min(kept))} to {numbers.short_percent(max(kept))}."
     return text
 
 
@@ -195,8 +177,8 @@ def read_distribution(true_counts: dict[str, int], predicted_counts: dict[str, d
     counts = predicted_counts[name]
     total_pred, total_true = sum(counts.values()) or 1, sum(true_counts.values()) or 1
     top = max(counts, key=counts.get)
-    text = (f"With the *{_text(name)}* prompts the model answers *{_text(top)}* for {_pct(counts[top] / total_pred)} of the images, "
-            f"while *{_text(top)}* is {_pct(true_counts.get(top, 0) / total_true)} of the data.")
+    text = (f"With the *{_text(name)}* prompts the model answers *{_text(top)}* for {numbers.short_percent(counts[top] / total_pred)} of the images, "
+            f"while *{_text(top)}* is {numbers.short_percent(true_counts.get(top, 0) / total_true)} of the data.")
     never = [c for c in true_counts if counts.get(c, 0) == 0 and true_counts[c] > 0]
     if never:
         text += f" It never answers {', '.join(f'*{_text(c)}*' for c in never)}."
@@ -288,10 +270,10 @@ def read_reliability(reliability: dict) -> str:
     c, a, n = max(bins, key=lambda item: item[2])
     direction = "overconfident" if c > a + 0.05 else "underconfident" if a > c + 0.05 else "about right"
     if len(bins) == 1:
-        return (f"Every answer ({n}) is given with about {_pct(c)} confidence and {_pct(a)} of them are right: one "
+        return (f"Every answer ({n}) is given with about {numbers.short_percent(c)} confidence and {numbers.short_percent(a)} of them are right: one "
                 f"bin, so this plot cannot show how confidence tracks accuracy (ECE {ece:.3f}).")
-    return (f"Expected calibration error {ece:.3f}. Most answers ({n}) are given with about {_pct(c)} confidence and are "
-            f"right {_pct(a)} of the time: the model is {direction} there.")
+    return (f"Expected calibration error {ece:.3f}. Most answers ({n}) are given with about {numbers.short_percent(c)} confidence and are "
+            f"right {numbers.short_percent(a)} of the time: the model is {direction} there.")
 
 
 def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> str:
@@ -309,12 +291,12 @@ def read_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     hardest = [name for i, name in enumerate(classes) if counts[i].sum() > 0 and np.isclose(recall[i], lowest)]
     tied = list(zip(*np.nonzero(off == off[t, p])))
     mistake = (f"The most frequent mistake: *{_text(classes[t])}* taken for *{_text(classes[p])}* ({int(off[t, p])} images, "
-               f"{_pct(share)} of *{_text(classes[t])}*)" if len(tied) == 1 else
+               f"{numbers.short_percent(share)} of *{_text(classes[t])}*)" if len(tied) == 1 else
                f"The most frequent mistakes ({int(off[t, p])} images each): "
                + ", ".join(f"*{_text(classes[a])}* taken for *{_text(classes[b])}*" for a, b in tied))
     if len(hardest) == 1:
-        return f"{mistake}. The hardest class is *{_text(hardest[0])}* (recall {_pct(lowest)})."
-    return f"{mistake}. The hardest classes, tied at recall {_pct(lowest)}, are {wording.listed(hardest)}."
+        return f"{mistake}. The hardest class is *{_text(hardest[0])}* (recall {numbers.short_percent(lowest)})."
+    return f"{mistake}. The hardest classes, tied at recall {numbers.short_percent(lowest)}, are {wording.listed(hardest)}."
 
 
 def read_projection(points: pd.DataFrame) -> str:
@@ -326,7 +308,7 @@ def read_projection(points: pd.DataFrame) -> str:
     xy = images[["x", "y"]].to_numpy()
     nearest = centroids.index.to_numpy()[np.argmin(((xy[:, None, :] - centroids.to_numpy()[None]) ** 2).sum(-1), axis=1)]
     purity = float((nearest == images["label"].to_numpy()).mean())
-    text = (f"{_pct(purity)} of the labelled images lie closest to the centre of their own class "
+    text = (f"{numbers.short_percent(purity)} of the labelled images lie closest to the centre of their own class "
             f"({'clearly separated' if purity > 0.8 else 'partly mixed' if purity > 0.5 else 'largely mixed'} classes).")
     prompts = points[points["kind"] == "text"]
     if len(prompts):
@@ -348,8 +330,8 @@ def read_c_sweep(c_sweep, best_c: float | None) -> str:
         return ""
     top = frame.loc[frame["cv_accuracy_mean"].idxmax()]
     low = frame["cv_accuracy_mean"].min()
-    text = (f"Cross-validated accuracy peaks at C = {top['C']:g} ({_pct(top['cv_accuracy_mean'])}); across the sweep it "
-            f"moves by {_points(top['cv_accuracy_mean'] - low)}.")
+    text = (f"Cross-validated accuracy peaks at C = {top['C']:g} ({numbers.short_percent(top['cv_accuracy_mean'])}); across the sweep it "
+            f"moves by {numbers.points(top['cv_accuracy_mean'] - low)}.")
     if best_c is None:
         return text
     if best_c == top["C"]:
@@ -366,28 +348,28 @@ def read_kshot(probe: dict) -> str:
     zeroshot = probe.get("zeroshot_accuracy")
     last = frame.sort_values("k").iloc[-1]
     if "all" in frame and bool(last.get("all")) and pd.notna(last.get("n_train")):
-        text = f"With all {int(last['n_train'])} training images the probe reaches {_pct(last['mean'])}."
+        text = f"With all {int(last['n_train'])} training images the probe reaches {numbers.short_percent(last['mean'])}."
     else:
-        text = f"With {int(last['k'])} labelled images per class the probe reaches {_pct(last['mean'])}."
+        text = f"With {int(last['k'])} labelled images per class the probe reaches {numbers.short_percent(last['mean'])}."
     found = probe.get("effective_shots_range")
     if found and zeroshot is not None:
         phrase = shots_phrase(found)
         if found["how"] == "never_clearly":
             below = last["mean"] < zeroshot
-            return text + (f" It never clearly overtakes zero-shot ({_pct(zeroshot)}): "
+            return text + (f" It never clearly overtakes zero-shot ({numbers.short_percent(zeroshot)}): "
                            + ("it stays below it." if below else "where the curve meets the zero-shot line it stays "
                               "within the uncertainty of that line, so no number of labels can be read off."))
         if found["how"] == "at_most":
-            return text + (f" It is clearly above zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class."
+            return text + (f" It is clearly above zero-shot ({numbers.short_percent(zeroshot)}) with {phrase} labelled images per class."
                            if not found.get("high_is_all") else
-                           f" It is clearly above zero-shot ({_pct(zeroshot)}) {phrase}.")
-        return text + (f" It clearly overtakes zero-shot ({_pct(zeroshot)}) with {phrase} labelled images per class "
+                           f" It is clearly above zero-shot ({numbers.short_percent(zeroshot)}) {phrase}.")
+        return text + (f" It clearly overtakes zero-shot ({numbers.short_percent(zeroshot)}) with {phrase} labelled images per class "
                        "(points closer than their uncertainty count as level): that is all zero-shot is worth here.")
     if shots is not None and zeroshot is not None:
-        text += (f" It overtakes zero-shot ({_pct(zeroshot)}) at about **{shots_text(shots)} labelled images per class**: "
+        text += (f" It overtakes zero-shot ({numbers.short_percent(zeroshot)}) at about **{shots_text(shots)} labelled images per class**: "
                  "that is all zero-shot is worth here.")
     elif zeroshot is not None:
-        text += f" It never reaches zero-shot ({_pct(zeroshot)}) in this range."
+        text += f" It never reaches zero-shot ({numbers.short_percent(zeroshot)}) in this range."
     return text
 
 
@@ -402,21 +384,21 @@ def read_blend(blend, alpha: float | None = None) -> str:
         probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
         if alpha <= frame["alpha"].min() + 1e-9:
             text = (f"On the training folds mixing in zero-shot does not help (α = 0 chosen): the probe alone scores "
-                    f"{_pct(probe_only)} on the held-out images.")
+                    f"{numbers.short_percent(probe_only)} on the held-out images.")
         else:
             text = (f"The blend weight chosen on the training folds gives zero-shot α = {alpha:.2f}; on the held-out "
-                    f"images it scores {_pct(chosen['accuracy'])} against {_pct(probe_only)} for the probe alone.")
+                    f"images it scores {numbers.short_percent(chosen['accuracy'])} against {numbers.short_percent(probe_only)} for the probe alone.")
         oracle = frame.loc[frame["accuracy"].idxmax()]
         if oracle["accuracy"] - chosen["accuracy"] >= 0.005:
-            text += (f" The best α on the held-out images ({oracle['alpha']:.2f}, {_pct(oracle['accuracy'])}) is an "
+            text += (f" The best α on the held-out images ({oracle['alpha']:.2f}, {numbers.short_percent(oracle['accuracy'])}) is an "
                      "oracle, not a score: it was picked on the test images.")
         return text
     best = frame.loc[frame["accuracy"].idxmax()]
     probe_only = frame.loc[frame["alpha"].idxmin(), "accuracy"]
     if best["alpha"] <= frame["alpha"].min() + 1e-9 or best["accuracy"] - probe_only < 0.005:
-        return (f"Mixing in zero-shot does not help: the probe alone ({_pct(probe_only)}) is as good as any blend.")
+        return (f"Mixing in zero-shot does not help: the probe alone ({numbers.short_percent(probe_only)}) is as good as any blend.")
     return (f"The held-out oracle blend (its weight picked on the test images) gives zero-shot {best['alpha']:.2f} "
-            f"and reaches {_pct(best['accuracy'])}, {_points(best['accuracy'] - probe_only)} above the probe alone.")
+            f"and reaches {numbers.short_percent(best['accuracy'])}, {numbers.points(best['accuracy'] - probe_only)} above the probe alone.")
 
 
 WEIGHTS = {"imagenet": "ImageNet weights, fine-tuned", "checkpoint": "a local checkpoint, fine-tuned",
@@ -436,14 +418,14 @@ def read_training(finetune: dict) -> str:
         return ""
     best_epoch = finetune.get("best_epoch") or int(frame.loc[frame["val_accuracy"].idxmax(), "epoch"])
     row = frame[frame["epoch"] == best_epoch].iloc[0] if (frame["epoch"] == best_epoch).any() else frame.iloc[-1]
-    text = f"Best validation accuracy {_pct(row['val_accuracy'])} at epoch {best_epoch} of {int(frame['epoch'].max())}."
+    text = f"Best validation accuracy {numbers.short_percent(row['val_accuracy'])} at epoch {best_epoch} of {int(frame['epoch'].max())}."
     if run_facts.still_improving(finetune.get("epochs"), best_epoch):
         text += (" Training stopped while still improving: the best epoch is the last one, so more epochs would "
                  "likely help.")
     if "train_accuracy" in frame:
         gap = frame["train_accuracy"].iloc[-1] - frame["val_accuracy"].iloc[-1]
         if gap > 0.1:
-            text += f" Training accuracy ends {_points(gap)} higher: the network starts to memorise the training images."
+            text += f" Training accuracy ends {numbers.points(gap)} higher: the network starts to memorise the training images."
     weights = finetune.get("weights")
     if weights == "scratch":
         text += " It was trained from scratch (no ImageNet weights were available), so it is weaker than it could be."
@@ -460,8 +442,8 @@ def read_agreement(agreement: dict, n_images: int | None = None, chosen: bool = 
     all_wrong = len(agreement.get("all_wrong", []))
     all_right = sum(int(p.get("count", 0)) for p in patterns if p.get("correct") and all(p["correct"].values()))
     every = f"every approach {'chosen here' if chosen else 'that looks at the image'}"
-    return (f"{all_right} images ({_pct(all_right / total)}) are right under {every} and {all_wrong} "
-            f"({_pct(all_wrong / total)}) are missed by {every} — the latter are the first place to look for "
+    return (f"{all_right} images ({numbers.short_percent(all_right / total)}) are right under {every} and {all_wrong} "
+            f"({numbers.short_percent(all_wrong / total)}) are missed by {every} — the latter are the first place to look for "
             "label problems.")
 
 
@@ -484,12 +466,12 @@ def read_shortcuts(shortcut_accuracy: dict[str, float], majority_rate: float | N
     interval = (details or {}).get(best, {}).get("accuracy_ci")
     low = interval[0] if interval else value
     if majority_rate is not None and low > majority_rate:
-        return (f"Trivial image statistics alone (*{_text(best)}*) reach {_pct(value)}, clearly above the {_pct(majority_rate)} "
+        return (f"Trivial image statistics alone (*{_text(best)}*) reach {numbers.short_percent(value)}, clearly above the {numbers.short_percent(majority_rate)} "
                 "majority rate: part of what any model learns here can be a shortcut rather than the kernel itself.")
     if majority_rate is not None and value > majority_rate:
-        return (f"Trivial image statistics (*{_text(best)}*) reach {_pct(value)}, a little above the {_pct(majority_rate)} "
+        return (f"Trivial image statistics (*{_text(best)}*) reach {numbers.short_percent(value)}, a little above the {numbers.short_percent(majority_rate)} "
                 "majority rate but within its uncertainty: at most a weak shortcut.")
-    return (f"Trivial image statistics predict little (best: *{_text(best)}*, {_pct(value)}), so a model that does well is "
+    return (f"Trivial image statistics predict little (best: *{_text(best)}*, {numbers.short_percent(value)}), so a model that does well is "
             "looking at the kernels.")
 
 

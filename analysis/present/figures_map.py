@@ -90,7 +90,10 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
     figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
     if selectable:  # the pointer's layer: the same place and scale as the drawn one, drawn above it, no axes of its own
         figure.update_layout(xaxis2=dict(matches="x", anchor="y2", visible=False),
-                             yaxis2=dict(matches="y", anchor="x2", visible=False))
+                             yaxis2=dict(matches="y", anchor="x2", visible=False),
+                             # a box or lasso takes every image inside it (read on the server), so a class
+                             # cannot be hidden from the map: a legend click would hide it from view only
+                             legend=dict(itemclick=False, itemdoubleclick=False))
     return layout(figure, title, height=height, dragmode="select")
 
 

@@ -19,19 +19,12 @@ from analysis.stats import wording
 from analysis.present import untrained
 from analysis.present.figure_style import KIND_COLOURS, layout, reference_lines, wrap
 from analysis.ladder.names import RUNG_NAMES
+from analysis.core import numbers
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
 RUNG_COLOURS = {name: KIND_COLOURS[name] for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded",
                                                       "zeroshot-worded-calibrated", "centroid", "knn", "probe",
                                                       "finetune")}
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
-def _pts(value: float) -> str:
-    return f"{abs(value) * 100:.0f} point{'s' if round(abs(value) * 100) != 1 else ''}"
 
 
 # --- the waterfall --------------------------------------------------------------------------------
@@ -49,16 +42,16 @@ def waterfall_figure(found: dict) -> go.Figure:
         top = max(rungs[step["from"]]["accuracy"], rungs[step["to"]]["accuracy"])
         high = (rungs[step["to"]].get("accuracy_ci") or [top, top])[1]
         figure.add_annotation(x=labels[step["to"]], y=max(top, high) + 0.01, yanchor="bottom", showarrow=False,
-                              text=(f"<b>{verdict.points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}"
-                                    f"<br><i>from {labels[step['from']]}</i>"),  # steps overlap: each says its start
+                              text=(f"<b>{numbers.signed_points(step['difference'])} pts</b><br>{wrap(step['measures'], 18)}"
+                                    f"<br><i>from {escape.html_text(labels[step['from']])}</i>"),  # steps overlap: each says its start
                               font=dict(size=11, color="#333333"))
         figure.add_trace(go.Bar(
             x=[labels[step["to"]]], base=[rungs[step["from"]]["accuracy"]], y=[step["difference"]],
             marker=dict(color=STEP_COLOURS[direction], opacity=0.55), width=0.5, showlegend=False,
             hovertemplate=(f"{step['measures']}: {labels[step['from']]} → {labels[step['to']]}<br>"
-                           f"{verdict.points(step['difference'])} points "
+                           f"{numbers.signed_points(step['difference'])} points "
                            f"({verdict.level_text(step.get('level', 0.95))} paired interval "
-                           f"{verdict.points(step['ci'][0])} to {verdict.points(step['ci'][1])})<extra></extra>")))
+                           f"{numbers.signed_points(step['ci'][0])} to {numbers.signed_points(step['ci'][1])})<extra></extra>")))
     for direction, name in (("above", "step: a clear gain"), ("below", "step: a clear loss"),
                             ("level", "step: within its paired interval")):
         figure.add_trace(go.Bar(x=[None], y=[None], marker=dict(color=STEP_COLOURS[direction], opacity=0.55),
@@ -135,11 +128,11 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
     lead = "Measured each from zero-shot (steps may recover the same images), "
     pieces = []
     if "bias" in gains:  # a gain is said only when the verdict calls it clear (its interval above 0)
-        pieces.append(f"{_pts(gains['bias'])} come back by correcting the class bias alone (calibrated rung)"
+        pieces.append(f"{numbers.points(gains['bias'])} come back by correcting the class bias alone (calibrated rung)"
                       if verdict.clearly(steps["bias"]) == "above" else
                       f"correcting the class bias alone {_within_noise(steps['bias'], 'calibrated', plural=False)}")
     if "wording" in gains:
-        pieces.append(f"{_pts(gains['wording'])} by better words (worded rung)"
+        pieces.append(f"{numbers.points(gains['wording'])} by better words (worded rung)"
                       if verdict.clearly(steps["wording"]) == "above" else
                       f"better words {_within_noise(steps['wording'], 'worded', plural=True)}")
     if pieces:
@@ -147,7 +140,7 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
     if "alignment" in gains:
         alignment = steps["alignment"]
         if verdict.clearly(alignment) == "above":
-            text = f"Image prototypes recover {_pts(gains['alignment'])} (centroid rung)"
+            text = f"Image prototypes recover {numbers.points(gains['alignment'])} (centroid rung)"
             if not learnt:
                 text += ": with random weights the prompts point nowhere in particular, so any labelled prototype wins"
             elif max(gains.get("bias", 0), gains.get("wording", 0)) < 0.5 * gains["alignment"]:
@@ -156,30 +149,30 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
         else:
             low, high = alignment["ci"]
             parts.append(f"One image prototype per class is {wording.than(verdict.clearly(alignment))} the prompts "
-                         f"({verdict.points(gains['alignment'])} points, 95% paired interval {verdict.points(low)} to "
-                         f"{verdict.points(high)}, centroid rung).")
+                         f"({numbers.signed_points(gains['alignment'])} points, 95% paired interval {numbers.signed_points(low)} to "
+                         f"{numbers.signed_points(high)}, centroid rung).")
     separable = found.get("separable_by") or []
     majority = found.get("majority_rate")
     if separable:
         best = max(separable, key=lambda name: rungs[name]["accuracy"])
         parts.append(f"The features do separate the classes: the {RUNG_NAMES[best]} reaches "
-                     f"{_pct(rungs[best]['accuracy'])} against {_pct(majority)} for the majority class, beyond its "
+                     f"{numbers.percent(rungs[best]['accuracy'])} against {numbers.percent(majority)} for the majority class, beyond its "
                      "interval.")
     elif any(name in rungs for name in ("centroid", "knn", "probe")):
-        parts.append(f"No rung that reads the image features (centroid, kNN, probe) beats the {_pct(majority)} of "
+        parts.append(f"No rung that reads the image features (centroid, kNN, probe) beats the {numbers.percent(majority)} of "
                      "the majority class beyond its interval: on this evidence the features do not separate the classes.")
     if "features" in steps and verdict.clearly(steps["features"]) != "level":
         finetune = rungs.get("finetune", {}).get("label", RUNG_NAMES["finetune"])
         parts.append(f"The {finetune} is {wording.than(verdict.clearly(steps['features']))} the probe "
-                     f"({verdict.points(steps['features']['difference'])} points, ConvNeXt rung).")
+                     f"({numbers.signed_points(steps['features']['difference'])} points, ConvNeXt rung).")
     return " ".join(parts)
 
 
 def _within_noise(step: dict, rung: str, plural: bool) -> str:
     """What a ladder step that is not clearly a gain does, as its verdict says: a loss, or within noise."""
     if verdict.clearly(step) == "below":
-        return f"{'lose' if plural else 'loses'} {_pts(step['difference'])} ({rung} rung)"
-    return (f"{'stay' if plural else 'stays'} within noise ({verdict.points(step['difference'])} points, "
+        return f"{'lose' if plural else 'loses'} {numbers.points(step['difference'])} ({rung} rung)"
+    return (f"{'stay' if plural else 'stays'} within noise ({numbers.signed_points(step['difference'])} points, "
             f"{rung} rung)")
 
 
@@ -190,10 +183,10 @@ def ladder_table(found: dict) -> pd.DataFrame:
     for row in found.get("rungs", []):
         low, high = row.get("accuracy_ci") or [None, None]
         versus = row["versus_majority"]
-        rows.append({"rung": row["label"], "accuracy": _pct(row["accuracy"]),
-                     "95% interval": f"{_pct(low)}–{_pct(high)}",
-                     "vs majority (paired)": f"{verdict.points(versus['difference'])} "
-                                             f"[{verdict.points(versus['ci'][0])}, {verdict.points(versus['ci'][1])}]",
+        rows.append({"rung": row["label"], "accuracy": numbers.percent(row["accuracy"]),
+                     "95% interval": f"{numbers.percent(low)}–{numbers.percent(high)}",
+                     "vs majority (paired)": f"{numbers.signed_points(versus['difference'])} "
+                                             f"[{numbers.signed_points(versus['ci'][0])}, {numbers.signed_points(versus['ci'][1])}]",
                      "chosen on the training part": row["choice"], "approach": row["approach_id"]})
     return pd.DataFrame(rows)
 

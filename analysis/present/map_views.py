@@ -54,7 +54,7 @@ def selection_breakdown(images: pd.DataFrame, ids: list[str], classes: list[str]
     """
     rows = np.sort(positions(images, ids))
     label = images["label"].to_numpy(dtype=object, na_value=UNLABELLED)[rows]
-    split = images["split"].to_numpy(dtype=object, na_value="")[rows]
+    split = images["split"].to_numpy(dtype=object, na_value="no split")[rows]
     pairs = pd.DataFrame({"label": label, "split": split}).value_counts()  # one pass, no row per image kept
     counts = pairs.unstack("split", fill_value=0).rename(columns=lambda name: SPLIT_NAMES.get(name, name))
     order = [name for name in SPLIT_NAMES.values() if name in counts.columns]
@@ -76,7 +76,7 @@ def selected_rows(images: pd.DataFrame, scored: pd.DataFrame, ids: list[str], in
     rows = scored.iloc[positions(scored, ids)].reset_index(drop=True)
     if include_training:
         chosen = np.sort(positions(images, ids))
-        not_scored = pd.Index(scored["image_id"]).get_indexer(images["image_id"].iloc[chosen]) < 0
+        not_scored = id_index(scored).get_indexer(images["image_id"].iloc[chosen]) < 0
         others = images.iloc[chosen[not_scored]].copy()
         others["label"] = others["label"].where(others["label"].notna(), UNLABELLED)
         rows = pd.concat([rows, others], ignore_index=True)

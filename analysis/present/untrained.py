@@ -9,9 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
+from analysis.core import numbers
 
 
 def read_modality_gap(overall: float, cosine: dict[str, float]) -> str:
@@ -32,7 +30,7 @@ def read_similarity(text_pairs: np.ndarray, image_pairs: np.ndarray) -> str:
 
 
 def read_templates(low: float, high: float) -> str:
-    return (f"Single templates range from {_pct(low)} to {_pct(high)}: with random weights each template is another "
+    return (f"Single templates range from {numbers.short_percent(low)} to {numbers.short_percent(high)}: with random weights each template is another "
             "random direction, so this spread is chance, not better or worse wording.")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 import numpy as np
 import pandas as pd
 
-from analysis.core import bundle, records
+from analysis.core import atomic, bundle, records
 from analysis.data import loading, split
 from analysis.stats import metrics
 from analysis.core.options import NoOptions, O, OptionsError, RunOptions, stage_options
@@ -150,6 +150,16 @@ class RunContext:
         bundle.update_manifest(self.path, lambda manifest: manifest.setdefault(INPUTS, {}).setdefault(
             stage, {}).__setitem__(unit, inputs))
 
+    def remove_approach(self, approach_id: str) -> None:
+        """Take an approach out of the bundle (a zero-shot approach whose prompt set is no longer given):
+        its manifest entry first, so that a stop half-way leaves only unlisted files, then its
+        predictions and diagnostics."""
+        bundle.update_manifest(self.path, lambda manifest: manifest.__setitem__(
+            "approaches", [record for record in manifest["approaches"] if record["id"] != approach_id]))
+        stem = bundle.file_stem(approach_id)
+        self.remove_file(f"{bundle.PREDICTIONS}/{stem}.parquet")
+        self.remove_file(f"{bundle.DIAGNOSTICS}/{stem}.json")
+
     def file_path(self, relative: str | Path) -> Path:
         """A path inside the bundle for a stage's own files (checkpoints, submissions); write it with
         :meth:`atomic_file` or a helper that writes atomically."""
@@ -157,7 +167,9 @@ class RunContext:
 
     def remove_file(self, relative: str | Path) -> None:
         """Delete a stage's own file inside the bundle (a finished training checkpoint), if it is there."""
-        self.file_path(relative).unlink(missing_ok=True)
+        path = self.file_path(relative)
+        atomic.check_inside_bundle(path)  # never through a link that leads out of the bundle
+        path.unlink(missing_ok=True)
 
     @contextmanager
     def atomic_file(self, relative: str | Path) -> Iterator[Path]:

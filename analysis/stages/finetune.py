@@ -22,7 +22,6 @@ embedding (``kind`` = ``convnext``) with its 2-D map.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from analysis.core import bundle, records
+from analysis.core import bundle, jsonfile, records
 from analysis.data import loading, split
 from analysis.data.engine import RayEngine, from_options
 from analysis.stats import knn
@@ -134,10 +133,6 @@ def learning_rate(step: int, total_steps: int, peak: float, warmup_steps: int) -
         return peak * (step + 1) / warmup_steps
     progress_ = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress_)))
-
-
-def digest(values: Sequence[str]) -> str:
-    return hashlib.sha1("\n".join(map(str, values)).encode()).hexdigest()[:16]
 
 
 def _cpu_state(module: torch.nn.Module) -> dict:
@@ -375,8 +370,8 @@ def finetune(context: RunContext, options: FineTuneOptions, spec: ConvNextSpec) 
 
     config = TrainConfig(spec.name, source if source != "checkpoint" else f"checkpoint:{detail}", list(classes),
                          options.image_size, options.epochs, options.batch_size, LEARNING_RATE[source],
-                         seed=options.seed, train_digest=digest(list(fit_rows["image_id"]) + ["|"]
-                                                                + list(val_rows["image_id"])))
+                         seed=options.seed, train_digest=jsonfile.digest([list(fit_rows["image_id"]),
+                                                                          list(val_rows["image_id"])]))
     training_path, weights_path = checkpoint_paths(context.path, spec.name)
     result = train(model, dataset(fit_rows, augment=True), dataset(val_rows), config, training_path, device,
                    lambda path: context.atomic_file(path.relative_to(context.path)), workers, options.show_progress)

@@ -11,16 +11,14 @@ and a changed input (a new prompt file) reruns what it feeds, never more.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import pandas as pd
 
-from analysis.core import bundle, lock
+from analysis.core import bundle, jsonfile, lock
 from analysis.data import loading, split
 from analysis.stats import metrics
 from analysis.stages import timing
@@ -108,12 +106,6 @@ def prepare(options: RunOptions) -> RunContext:
     return RunContext(options, dataset, images, Path(options.out))
 
 
-def digest(value: Any) -> str:
-    """A short, stable digest of a JSON-able value (key order does not matter)."""
-    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def why_run(recorded: dict | None, inputs: dict[str, str], force: bool) -> str | None:
     """Why a unit whose output is in the bundle must be made again (None: it need not be).
 
@@ -138,7 +130,7 @@ def run_stage(stage: Stage, context: RunContext) -> None:
     options = stage.typed_options(context.options)
     for unit in stage.units(context, options):
         name = stage.describe(unit)
-        inputs = {part: digest(value) for part, value in stage.inputs(context, options, unit).items()}
+        inputs = {part: jsonfile.digest(value) for part, value in stage.inputs(context, options, unit).items()}
         recorded = context.recorded_inputs(stage.name, name)
         reason = why_run(recorded, inputs, context.options.force)
         if stage.done(context, options, unit):

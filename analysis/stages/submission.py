@@ -134,6 +134,10 @@ def run_stage(context: RunContext, options: NoOptions, unit: None = None) -> Non
             frame.to_csv(temporary, index=False)
         written[record["id"]] = {"file": relative, "rows": info["rows"], "filled": info["filled"]}
     context.set_manifest_entry("submissions", written)
+    kept = {entry["file"] for entry in written.values()}
+    for old in sorted(context.file_path(SUBMISSIONS).glob("*.csv")):  # an approach no longer in the bundle
+        if f"{SUBMISSIONS}/{old.name}" not in kept:
+            context.remove_file(f"{SUBMISSIONS}/{old.name}")
     log.info("%d submission file(s) under %s", len(written), context.file_path(SUBMISSIONS))
 
 

@@ -430,6 +430,12 @@ def run_model(ctx: RunContext, options: ZeroShotOptions, clip: embed.ClipModel, 
                           wall_time_s=round(time.perf_counter() - started + extracted.seconds, 3),
                           train_accuracy=chosen_by, embedding_seconds=round(extracted.seconds, 3),
                           images_computed=extracted.n_computed, images_from_cache=extracted.n_cached)
+    given = set(ids.values())
+    for record in ctx.bundle().approaches:  # a prompt set dropped from --prompts: its approach goes too
+        if record["kind"] == records.ZEROSHOT and record.get("model_key") == clip.key and record["id"] not in given:
+            log.info("zeroshot: prompt set %r is no longer given; its approach %s removed", record.get("prompt_set"),
+                     record["id"])
+            ctx.remove_approach(record["id"])
     texts = np.concatenate([embedded.classifier().class_embeddings for embedded in embedded_sets])
     coordinates = projection.project(unit, texts, seed=options.seed, search=knn.search_for(clip.device, len(unit)))
     frame = projection.projection_frame(

@@ -7,7 +7,8 @@ ladder's kNN rung and the neighbour graph of the UMAP maps (``search`` of
 core after a long first compile (UMAP runs single-threaded when seeded).
 
 Deterministic: for the same input and device the same neighbours in the same order (equal
-similarities: the lower row first). A GPU's float sums may differ from a CPU's in the last bits, so a
+similarities among those ``topk`` returns: the lower row first; which of more than ``k + 1`` exact
+ties, such as identical images, are kept is ``torch.topk``'s own, repeatable, choice). A GPU's float sums may differ from a CPU's in the last bits, so a
 near-tie can order differently there; each device repeats its own answer exactly.
 """
 

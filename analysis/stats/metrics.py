@@ -9,13 +9,6 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 from analysis.stats import bootstrap
 
 
-def bootstrap_accuracy_interval(correct: np.ndarray, n_resamples: int = 1000, level: float = 0.95,
-                                seed: int = 0, groups: np.ndarray | None = None) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of a 0/1 ``correct`` vector, resampling whole
-    ``groups`` of images (:mod:`analysis.stats.bootstrap`; None: every image alone)."""
-    return bootstrap.interval(correct, groups, n_resamples, level, seed)
-
-
 def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> dict:
     """Reliability curve of top-1 confidence and the expected calibration error (ECE).
 
@@ -63,7 +56,7 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, classes: list[str], seed: in
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "accuracy_ci": list(bootstrap_accuracy_interval(correct, seed=seed, groups=groups)),
+        "accuracy_ci": list(bootstrap.interval(correct, groups, seed=seed)),
         "accuracy_ci_groups": int(len(set(np.asarray(groups).tolist())) if groups is not None else len(y_true)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),

@@ -43,7 +43,7 @@ def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[
     else:
         st.caption("no thumbnail")
     st.markdown(f"{components.class_badge(member.label, colours)} · {escape.markdown_text(str(member.split))}"
-                f"<br><span style='font-size:0.8em'>{escape.markdown_text(str(member.image_id))}</span>",
+                f"<br><span style='font-size:0.8em'>{escape.markup_text(str(member.image_id))}</span>",
                 unsafe_allow_html=True)
     st.button("Full size", key=f"problems_open_{group['number']}_{member.image_id}", icon=":material/open_in_full:",
               on_click=full_view.open_image, args=(group_key(group), member.image_id))

@@ -25,6 +25,7 @@ class AutopsyData(PageData):
     map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
     map_reading: str = ""           # the reading of every image, with the thinning note
     learnt: bool = True             # weights learnt from images and texts (analysis.core.weights.learnt)
+    verdict: dict | None = None     # the bundle's verdict: its word for zero-shot against the majority class
 
 
 def autopsy_data(source: Source, model_key: str) -> AutopsyData:
@@ -44,7 +45,7 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
     return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
                        tables.projection_method(source.manifest, projection),
                        source.diagnostics(f"ladder:{model_key}"), evidence, counts, reading,
-                       weights.learnt(source.manifest, model_key))
+                       weights.learnt(source.manifest, model_key), source.diagnostics("verdict"))
 
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
@@ -52,7 +53,8 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
     PanelSpec("prompt_ladder", "prompt ladder", "Prompts",
               lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
                                                      d.reference.get("uniform_rate")),
-              lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate"), d.learnt),
+              lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate"), d.learnt,
+                                                         d.verdict),
               lambda d: bool(d.diagnostics.get("prompt_sets"))),
     PanelSpec("distribution", "answer distribution", "Prompts",
               lambda d: figures.distribution_figure(d.diagnostics.get("true_distribution", {}),

@@ -18,18 +18,19 @@ class HomeData(PageData):
 
     table: pd.DataFrame
     approaches: list[dict]  # the manifest's records: the reading names the zero-shot run chosen on train
+    verdict: dict | None = None  # the bundle's verdict: its word for zero-shot against the majority class
 
 
 def home_data(source: Source) -> HomeData:
     return HomeData(source.classes, reference_rates(source), {}, "", tables.headline_table(source.manifest),
-                    source.manifest.get("approaches", []))
+                    source.manifest.get("approaches", []), source.diagnostics("verdict"))
 
 
 HOME_PANELS: tuple[PanelSpec[HomeData], ...] = (
     PanelSpec("headline", "headline figure", "",
               lambda d: figures.headline_figure(d.table, d.reference.get("majority_rate"),
                                                 d.reference.get("uniform_rate")),
-              lambda d: explain.read_headline(d.table, d.reference, d.approaches),
+              lambda d: explain.read_headline(d.table, d.reference, d.approaches, d.verdict),
               lambda d: bool((d.table["source"] == tables.SOURCE_BUNDLE).any()), missing="approaches"),
 )
 

@@ -47,6 +47,7 @@ def key_findings(bundle: Bundle) -> list[str]:
     labels = tables.approach_labels(bundle.approaches)
     reference = bundle.manifest.get("reference", {})
     majority = reference.get("majority_rate")
+    verdict = bundle.diagnostics("verdict") if bundle.has_diagnostics("verdict") else None
     findings = []
     best, rule = headline_approach(bundle.approaches)
     if best:
@@ -59,9 +60,10 @@ def key_findings(bundle: Bundle) -> list[str]:
     zeroshot = chosen_of_kind(bundle, "zeroshot")
     if zeroshot and majority is not None:
         accuracy = zeroshot["metrics"]["accuracy"]
+        word = explain.versus_majority(zeroshot["id"], accuracy, majority, zeroshot["metrics"].get("accuracy_ci"), verdict)
         findings.append(f"The zero-shot run chosen on the training images ({labels[zeroshot['id']]}) scores "
                         f"{accuracy:.3f}, "
-                        f"{explain.versus(accuracy, majority, zeroshot['metrics'].get('accuracy_ci'))} the "
+                        f"{word} the "
                         f"majority-class rate of {majority:.3f} "
                         f"(always answering \u201c{reference.get('majority_class', '?')}\u201d).")
     probe = chosen_of_kind(bundle, "probe")

@@ -19,6 +19,7 @@ from analysis.present import figure_style, figures, panels
 from analysis.core import tables
 from analysis.core.bundle import BundleError
 from analysis.present.panels import Panel, PanelSpec
+from analysis.core import numbers
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def number(value, digits: int = 3) -> str:
 
 
 def percent(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+    return numbers.percent(value, "—")
 
 
 def cell(value) -> str:
