@@ -4,6 +4,8 @@ URL; label problems as pictures side by side; the full-size view; the map's depe
 
 from __future__ import annotations
 
+import html
+
 import json
 import shutil
 import sys
@@ -169,7 +171,8 @@ def test_label_problems_as_pictures_side_by_side(competition_bundle, opened):
     assert first["problem"] == "conflicting_labels" and len(first["images"]) == 2
     text = "\n".join(m.value for m in app.markdown)
     assert "1. identical images, conflicting labels" in text
-    pair = [m.value for m in app.markdown if any(i in m.value for i in first["images"]["image_id"])][:2]
+    shown = [html.unescape(m.value) for m in app.markdown]  # names inside HTML are character references
+    pair = [value for value in shown if any(i in value for i in first["images"]["image_id"])][:2]
     assert "pure" in pair[0] + pair[1] and "broken" in pair[0] + pair[1] and all("eval" in p for p in pair)
     assert len(app.image) >= 2
     csv = label_review.problems_csv_table(groups)
