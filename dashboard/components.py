@@ -174,9 +174,10 @@ def current_ref() -> BundleRef | None:
 
 
 def start_text_tower() -> None:
-    """Start loading the open bundle's CLIP text tower (``loaders.start_text_tower``) and its thumbnail
-    index (``loaders.index_thumbnails``) in background threads; a bundle that cannot be opened is left
-    alone (its page says why)."""
+    """Start loading the open bundle's CLIP text tower (``loaders.start_text_tower``, once the pages have
+    been quiet a moment) and its thumbnail index (``loaders.index_thumbnails``) in background threads; a
+    bundle that cannot be opened is left alone (its page says why)."""
+    loaders.page_ran()
     try:
         ref = current_ref()
         if ref is not None:

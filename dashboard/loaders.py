@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -222,7 +223,16 @@ def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
 
 _TOWER_LOCK = threading.Lock()  # one tower loads at a time, so the server's pages are slowed by one at most
 _SEARCH_ASKED = threading.Event()  # the text search page wants a tower now: no more waiting
-PRELOAD_DELAY_S = 1.0  # a tower started after the server's first page waits this long, so that page draws first
+# A tower started after the server's first page waits until no page has run for this long, so that the
+# pages a person opens first are drawn, charts included, before torch's import takes a core and the GIL
+# (on 2 cores it added ~3 s to every page's first visit). The text search page asks for it at once.
+PRELOAD_IDLE_S = 5.0
+_LAST_PAGE_RUN = [time.monotonic()]
+
+
+def page_ran() -> None:
+    """Note that a page has just run (every script run calls it): the tower's loading waits for a quiet moment."""
+    _LAST_PAGE_RUN[0] = time.monotonic()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -238,7 +248,11 @@ def text_tower_loading(ref: BundleRef, space: str, weights_file: str = "") -> Fu
 
 
 def _load_text_tower(future: Future, manifest: dict, space: str, weights_file: str, results: str) -> None:
-    _SEARCH_ASKED.wait(PRELOAD_DELAY_S)
+    while not _SEARCH_ASKED.is_set():
+        quiet = time.monotonic() - _LAST_PAGE_RUN[0]
+        if quiet >= PRELOAD_IDLE_S:
+            break
+        _SEARCH_ASKED.wait(PRELOAD_IDLE_S - quiet)
     if not future.set_running_or_notify_cancel():
         return
     try:

@@ -23,7 +23,7 @@ PAGES = ("views/autopsy.py", "views/probe.py", "views/convnext.py", "views/compa
 IMPORTED = """
 import json, sys
 from dashboard import loaders
-loaders.PRELOAD_DELAY_S = 1e6
+loaders.PRELOAD_IDLE_S = 1e6
 from tests.apptest import open_page, go
 app = open_page(sys.argv[1])
 for page in sys.argv[2:]:
