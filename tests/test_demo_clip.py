@@ -90,6 +90,8 @@ def test_the_demo_says_what_its_weights_are_and_what_the_verdict_found(trained_d
     assert records and all(weights.weights_kind(record) == weights.SYNTHETIC for record in records)
     verdict = trained_demo.diagnostics("verdict")
     assert verdict["model_key"] == demo_clip.MODEL_KEY
+    # the verdict's own sentence names the cause too (a ConvNeXt from scratch beside the CLIP changes nothing)
+    assert "its words (worded rung)" in verdict["rows"][0]["diagnosis"], verdict["rows"][0]["diagnosis"]
     assert any("synthetic kernels and their captions" in warning for warning in verdict["warnings"])
     named = demo_story.named_causes(verdict, trained_demo.diagnostics(f"ladder:{demo_clip.MODEL_KEY}"))
     _, *lines = demo_story.bundle_lines(manifest, lambda name: diagnostics(trained_demo, name))

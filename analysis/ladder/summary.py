@@ -221,8 +221,8 @@ def verdict_of(opened: bundle.Bundle) -> dict:
 
     majority_name = f"always *{reference.get('majority_class')}*"
     zeroshot = compare("zeroshot", "majority")
-    random_weights = any(not weights.learnt(opened.manifest, opened.approach(approach).get("model_key"))
-                         for name, approach in ids.items() if name in ladder_rungs.RUNGS)
+    # the attribution speaks of the ladder's CLIP: a ConvNeXt trained from scratch beside it changes nothing
+    random_weights = found is not None and not weights.learnt(opened.manifest, found.get("model_key"))
     rows = [verdict.verdict_row("zero-shot vs majority", zeroshot, "**zero-shot**", majority_name,
                                 verdict.zeroshot_diagnosis(zeroshot, (found or {}).get("attribution"),
                                                            random_weights))]
