@@ -234,3 +234,36 @@ def test_a_class_without_training_images_is_named():
         rungs.class_centroids(np.eye(3), np.array([0, 0, 2]), 3)
     with pytest.raises(ValueError, match="two cross-validation folds"):
         rungs.choose_k(np.eye(3), np.array([0, 1, 1]), np.zeros(3), 2)
+
+
+def test_both_fixes_find_the_words_a_calibration_fitted_on_the_old_words_hides():
+    """Bias and an unknown word at once (tests/planted.py): a calibration fitted on the word that points
+    nowhere gives silkcut an offset under which the good description gains nothing, so a search from it
+    alone keeps the old word; the search from the worded rung's words finds it, and the rung keeps it."""
+    from tests.planted import CORN, planted
+
+    case = planted("bias+wording", n=1000, shares=CORN, seed=3)
+    train, index = case.images[case.is_train], rungs.label_indices(case.labels[case.is_train], case.classes)
+    candidates = [[rungs.Wording("own", "prompt set", case.prompt_sets["planted"][c])]
+                  + [rungs.Wording(text, "candidate", vector) for text, vector in options]
+                  for c, options in enumerate(case.wordings)]
+    calibration = rungs.fit_calibration(rungs.zeroshot_logits(train, case.prompt_sets["planted"], 100.0), index, 4)
+    worded, _ = rungs.choose_wordings(train, index, candidates, 100.0)
+    description = len(candidates[3]) - 1
+    assert worded[3] == description  # the worded rung alone finds the description
+    stale, _ = rungs.worded_calibration(train, index, candidates, 100.0, 4, [([0] * 4, calibration)])
+    assert stale[3] == 0
+    both, fitted = rungs.worded_calibration(train, index, candidates, 100.0, 4,
+                                            [([0] * 4, calibration), (worded, None)])
+    assert both[3] == description
+
+    def train_accuracy(chosen, calibrated):
+        logits = rungs.zeroshot_logits(train, rungs.worded_embeddings(candidates, chosen), 100.0)
+        return rungs.accuracy(index, rungs.apply_calibration(logits, calibrated).argmax(axis=1))
+
+    old = rungs.fit_calibration(rungs.zeroshot_logits(train, rungs.worded_embeddings(candidates, stale), 100.0), index, 4)
+    assert train_accuracy(both, fitted) > train_accuracy(stale, old) + 0.05
+    climbed = rungs.climb(case.images, case.labels, case.is_train, case.folds, case.classes, case.prompt_sets, 100.0,
+                          lambda _: candidates, case.is_eval)
+    assert climbed.rungs["zeroshot-worded-calibrated"].choice["wordings"]["silkcut"]["text"] == \
+        "a kernel with a thin cut on its side"

@@ -1,7 +1,8 @@
 """The attribution of zero-shot's failure as sentences (Markdown; names from the data made inert).
 
 Every sentence states a number of :func:`analysis.ladder.attribution.attribute`'s result; a
-cause is named only when its part is clearly above 0, and a part within noise is said to be so.
+cause is named only when its part is clearly above 0 and at least its share of the gap
+(``min_share``); a part above 0 but smaller is said to be small, a part within noise to be so.
 """
 
 from __future__ import annotations
@@ -87,9 +88,18 @@ def _interaction(found: dict) -> str:
                    "AUC on the training part); what they got wrong is where they decide.")
 
 
+def _small(found: dict, parts: list[dict]) -> str:
+    """The parts clearly above 0 but under ``min_share`` of the gap: said with their numbers, not as causes."""
+    each = [f"{SHORT_NAMES[part['cause']]} {signed(part['points'])} points ({interval(part)})" for part in parts]
+    share = f"{found.get('min_share') or 0.0:.0%}"
+    if len(parts) == 1:
+        return f"A small part, clearly above 0 but under {share} of the gap, so not a cause: {each[0]}."
+    return f"Small parts, each clearly above 0 but under {share} of the gap, so not causes: {_join(each)}."
+
+
 def reading(found: dict) -> str:
     """The attribution in a few sentences: the floor, the causes with their points and intervals,
-    the parts within noise, any overlap, and a shortcut."""
+    the small parts, the parts within noise, any overlap, and a shortcut."""
     lines = _floor(found)
     rungs, top = found["rungs"], found["to"]
     majority = markdown_text(found["majority_class"])
@@ -102,13 +112,18 @@ def reading(found: dict) -> str:
     listed = found["causes"]
     noise = [SHORT_NAMES[part["cause"]] for part in found["parts"]
              if part["direction"] == "level" and not part.get("shortcut")]
+    small = [part for part in found["parts"] if part.get("small") and not part.get("shortcut")]
     losses = [part for part in found["parts"] if part["direction"] == "below" and not part.get("shortcut")]
     lead = (f"Of the {found['gap']:.1f} points between {start} and the {RUNG_NAMES[top]} "
             f"({rungs[top]['accuracy']:.1%}; {interval({'ci': found['gap_ci']})})")
     if listed:
         lines.append(lead + ", " + "; ".join(_cause_phrase(part, found.get("prototype")) for part in listed) + ".")
+    elif small:
+        lines.append(lead + f", no part is both clearly above 0 and at least {found.get('min_share') or 0:.0%} of the gap.")
     else:
         lines.append(lead + ", no part is clearly above 0.")
+    if small:
+        lines.append(_small(found, small))
     if noise:
         lines.append(f"{_join(noise).capitalize()} {'stays' if len(noise) == 1 else 'stay'} within noise "
                      "(an interval that reaches 0: not a cause).")
@@ -130,6 +145,9 @@ def diagnosis(found: dict) -> str:
     if any(cause["cause"] == "features" and cause.get("why") == "no separation" for cause in causes):
         return ("No rung that reads the images beats always answering the majority class beyond its interval: the "
                 "image features do not separate the classes, so no text fix is credited.")
+    if not causes and any(part.get("small") for part in found.get("parts", [])):
+        return (f"No cause stands out: every part of the gap is within noise or under {found.get('min_share') or 0:.0%} "
+                "of it.")
     if not causes:
         return "No cause stands clear of noise: every part of the gap has an interval that reaches 0."
     named = "; ".join(f"{DIAGNOSIS_NAMES[cause['cause']] if cause.get('why') != 'shortcut' else SHORTCUT_NAME} "

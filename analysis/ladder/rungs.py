@@ -12,8 +12,13 @@ The rungs, in the order the ladder reads them:
 - ``zeroshot-worded`` — one wording per class, chosen among candidates by training accuracy
   (coordinate ascent from the chosen prompt set), with that set's templates;
 - ``zeroshot-worded-calibrated`` — both fixes at once: one wording per class chosen as above but
-  deciding through a calibration, which is then refitted on those words (two rounds), so that :mod:`analysis.ladder.attribution` can credit each fix once (Shapley values need
-  every combination of the fixes);
+  deciding through a calibration, which is then refitted on those words (two rounds), so that
+  :mod:`analysis.ladder.attribution` can credit each fix once (Shapley values need every
+  combination of the fixes). The search runs from two starts and keeps the better on the training
+  part: the prompt set's words with their calibration (finds words that only help once the bias is
+  corrected), and the worded rung's words with a calibration fitted on them (a calibration fitted
+  on a word that points nowhere gives that class an offset under which no better word gains, so a
+  search from it alone can stay on the old word: both fixes would then score as bias alone);
 - ``centroid`` — the nearest class mean of the L2-normalised training embeddings (each mean
   renormalised; cosine): the best *one vector per class* can do in this space, with no text;
 - ``knn`` — k nearest training neighbours by cosine, k chosen by cross-validation over the
@@ -156,11 +161,12 @@ class Wording:
 
 
 def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates: Sequence[Sequence[Wording]],
-                    scale: float, passes: int = WORDING_PASSES,
-                    calibration: dict | None = None) -> tuple[list[int], list[dict]]:
+                    scale: float, passes: int = WORDING_PASSES, calibration: dict | None = None,
+                    start: Sequence[int] | None = None) -> tuple[list[int], list[dict]]:
     """One wording per class by coordinate ascent on training accuracy.
 
-    Starts from each class's first candidate (the chosen prompt set's own wording) and, class by
+    Starts from each class's first candidate (the chosen prompt set's own wording; ``start``
+    gives other candidate indices to start from) and, class by
     class, switches to the candidate that raises training accuracy most, for ``passes`` rounds; a
     switch needs a strict gain, so the start is kept on a tie.
 
@@ -180,7 +186,7 @@ def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates
     if calibration is not None:  # the calibrated score of each candidate: scale · cosine / T + b_c
         cosines = [scale * rows / calibration["temperature"] + offset
                    for rows, offset in zip(cosines, calibration["offsets"])]
-    chosen = [0] * len(candidates)  # cosines[c]: (n_candidates, n_train)
+    chosen = list(start) if start is not None else [0] * len(candidates)  # cosines[c]: (n_candidates, n_train)
 
     def scores_with(class_index: int, option: int) -> np.ndarray:
         rows = [cosines[c][option if c == class_index else chosen[c]] for c in range(len(candidates))]
@@ -203,6 +209,34 @@ def choose_wordings(unit_images: np.ndarray, label_index: np.ndarray, candidates
              "train_accuracy": table.get((class_index, index)), "chosen": index == chosen[class_index]}
             for class_index, options in enumerate(candidates) for index, option in enumerate(options)]
     return chosen, rows
+
+
+def worded_calibration(unit_images: np.ndarray, label_index: np.ndarray, candidates: Sequence[Sequence[Wording]],
+                       scale: float, n_classes: int,
+                       starts: Sequence[tuple[Sequence[int], dict | None]]) -> tuple[list[int], dict]:
+    """Both text fixes at once: from each start (candidate index per class, and a calibration or
+    None to fit one on those words), words chosen through the calibration, the calibration refitted
+    on those words, ``WORDING_PASSES`` rounds; the start whose result is most accurate on the
+    training part wins (the first on a tie).
+
+    Returns:
+        The chosen candidate index per class and its calibration (:func:`fit_calibration`).
+    """
+    best: tuple[float, list[int], dict] | None = None
+    for words, both in starts:
+        picked = list(words)
+        if both is None:
+            both = fit_calibration(zeroshot_logits(unit_images, worded_embeddings(candidates, picked), scale),
+                                   label_index, n_classes)
+        for _ in range(WORDING_PASSES):
+            picked, _ = choose_wordings(unit_images, label_index, candidates, scale, calibration=both, start=picked)
+            both = fit_calibration(zeroshot_logits(unit_images, worded_embeddings(candidates, picked), scale),
+                                   label_index, n_classes)
+        score = accuracy(label_index, apply_calibration(
+            zeroshot_logits(unit_images, worded_embeddings(candidates, picked), scale), both).argmax(axis=1))
+        if best is None or score > best[0] + 1e-12:
+            best = (score, picked, both)
+    return best[1], best[2]
 
 
 def worded_embeddings(candidates: Sequence[Sequence[Wording]], chosen: Sequence[int]) -> np.ndarray:
@@ -380,13 +414,9 @@ def climb(unit_images: np.ndarray, labels: Sequence[str | None], is_train: np.nd
         {"candidates": [{**row, "class": classes[row.pop("class_index")]} for row in search]})
     proba["zeroshot-worded"] = softmax(zeroshot_logits(predict_unit, worded, scale).astype(np.float64), axis=1)
 
-    # Both fixes: words chosen through a calibration (a word that only helps once the bias is
-    # corrected is found), the calibration refitted on those words, and so on, a few rounds.
-    both = calibration
-    for _ in range(WORDING_PASSES):
-        picked_both, _ = choose_wordings(train_unit, train_index, candidates, scale, calibration=both)
-        worded_both = worded_embeddings(candidates, picked_both)
-        both = fit_calibration(zeroshot_logits(train_unit, worded_both, scale), train_index, n_classes)
+    picked_both, both = worded_calibration(train_unit, train_index, candidates, scale, n_classes,
+                                           [([0] * n_classes, calibration), (picked, None)])
+    worded_both = worded_embeddings(candidates, picked_both)
     rungs["zeroshot-worded-calibrated"] = Rung(
         "zeroshot-worded-calibrated",
         {"prompt_set": choice["prompt_set"], **both,

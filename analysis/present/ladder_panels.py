@@ -22,6 +22,7 @@ from analysis.ladder.names import RUNG_NAMES
 from analysis.core import numbers
 
 STEP_COLOURS = {"above": "#117733", "below": "#CC3311", "level": "#BBBBBB"}
+SMALL_COLOUR = "#A6D4B0"  # a part clearly above 0 but too small a share of the gap to be a cause
 RUNG_COLOURS = {name: KIND_COLOURS[name] for name in ("zeroshot", "zeroshot-calibrated", "zeroshot-worded",
                                                       "zeroshot-worded-calibrated", "centroid", "knn", "probe",
                                                       "finetune")}
@@ -83,14 +84,15 @@ def waterfall_figure(found: dict) -> go.Figure:
 
 def attribution_figure(found: dict) -> go.Figure:
     """"Why zero-shot fails, each point once": every part of the gap (accuracy points, 95% paired
-    interval) as a bar, the gap itself below them; green where a part is a cause (clearly above 0)."""
+    interval) as a bar, the gap itself below them; green where a part is a cause (clearly above 0 and
+    at least ``min_share`` of the gap), pale green where it is only small."""
     names = attribution_text.SHORT_NAMES | {"features": "the image features (a shortcut)"}
     parts = [part for part in found["parts"] if part["points"] is not None]
     labels = [names[part["cause"]] + (" (shortcut)" if part.get("shortcut") else "") for part in parts]
     labels.append(f"gap: {RUNG_NAMES.get(found['from'], 'always the majority class')} → {RUNG_NAMES[found['to']]}")
     values = [part["points"] for part in parts] + [found["gap"]]
     cis = [part["ci"] for part in parts] + [found["gap_ci"]]
-    colours = [STEP_COLOURS[part["direction"]] for part in parts] + ["#555555"]
+    colours = [SMALL_COLOUR if part.get("small") else STEP_COLOURS[part["direction"]] for part in parts] + ["#555555"]
     figure = go.Figure(go.Bar(
         y=labels, x=values, orientation="h", marker=dict(color=colours, opacity=0.75),
         error_x=dict(type="data", symmetric=False, array=[high - value for value, (_, high) in zip(values, cis)],
@@ -105,8 +107,13 @@ def attribution_figure(found: dict) -> go.Figure:
 
 def read_attribution(found: dict) -> str:
     """The method beside the attribution chart."""
-    return (f"Method: {found['method']}. Green bars are causes (interval above 0); grey bars are within noise; the "
-            "parts add up to the gap.")
+    if found.get("min_share") is None:  # a bundle from before the minimum share
+        return (f"Method: {found['method']}. Green bars are causes (interval above 0); grey bars are within noise; "
+                "the parts add up to the gap.")
+    share = f"{found['min_share']:.0%}"
+    return (f"Method: {found['method']}. Green bars are causes (interval above 0 and at least {share} of the gap); "
+            f"pale green bars are small parts (interval above 0, under {share} of the gap: not causes); grey bars are "
+            "within noise; the parts add up to the gap.")
 
 
 def read_ladder(found: dict, learnt: bool = True) -> str:
