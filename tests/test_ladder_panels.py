@@ -158,3 +158,26 @@ def test_attribution_chart_draws_every_part_and_the_gap():
     bars = figure.data[0]
     assert list(bars.x) == pytest.approx([part["points"] for part in found["parts"]] + [found["gap"]])
     assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])
+
+
+def test_a_small_part_is_drawn_and_said_as_small_never_as_a_cause():
+    """Prototypes right on 2% more images than calibration: clearly above 0, but 2.0 of a 42.0-point gap."""
+    truth = np.resize(np.repeat([0, 1, 2, 3], [410, 320, 170, 100]), 2000)
+    right = {share: np.arange(2000) < int(share * 2000) for share in (0.5, 0.9, 0.92)}
+    answers = {name: np.where(right[share], truth, (truth + 1) % 4)
+               for name, share in (("zeroshot", 0.5), ("zeroshot-calibrated", 0.9), ("centroid", 0.92))}
+    found = attribution.attribute(answers, truth, CLASSES, 0, {"zeroshot": 0.5, "zeroshot-calibrated": 0.9,
+                                                               "centroid": 0.92}, n_resamples=500)
+    assert [cause["cause"] for cause in found["causes"]] == ["bias"]
+    figure = ladder_panels.attribution_figure(found)
+    small = list(figure.data[0].y).index("image prototypes (small)")
+    assert figure.data[0].marker.color[small] == ladder_panels.SMALL_COLOUR
+    assert figure.data[0].x[small] == pytest.approx(2.0)
+    assert "pale green bars are small parts (interval above 0, under 5% of the gap: not causes)" in \
+        ladder_panels.read_attribution(found)
+    assert "so not a cause: image prototypes +2.0 points" in found["text"]
+    line = verdict.zeroshot_diagnosis(None, found)
+    assert "its class bias" in line and "prompts that point to the wrong place" not in line
+    assert verdict.zeroshot_diagnosis(None, dict(found, causes=[])).startswith("No cause stands out")
+    older = {key: value for key, value in found.items() if key != "min_share"}  # a bundle from before the rule
+    assert "pale green" not in ladder_panels.read_attribution(older)

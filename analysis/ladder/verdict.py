@@ -107,7 +107,8 @@ def verdict_row(name: str, comparison: dict | None, first: str, second: str, dia
 
 def zeroshot_diagnosis(comparison: dict | None, found: dict | None, random_weights: bool = False) -> str:
     """Why zero-shot fails, from :func:`analysis.ladder.attribution.attribute` (``found``): the causes
-    clearly above 0, each point counted once; with random weights, said to be about this network."""
+    clearly above 0 and at least a minimum share of the gap, each point counted once; with random
+    weights, said to be about this network."""
     if found is None:
         if comparison is not None and clearly(comparison) == "below":
             return "No ladder in this bundle says why."

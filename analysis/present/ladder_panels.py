@@ -88,7 +88,8 @@ def attribution_figure(found: dict) -> go.Figure:
     at least ``min_share`` of the gap), pale green where it is only small."""
     names = attribution_text.SHORT_NAMES | {"features": "the image features (a shortcut)"}
     parts = [part for part in found["parts"] if part["points"] is not None]
-    labels = [names[part["cause"]] + (" (shortcut)" if part.get("shortcut") else "") for part in parts]
+    labels = [names[part["cause"]] + (" (shortcut)" if part.get("shortcut") else "")
+              + (" (small)" if part.get("small") else "") for part in parts]
     labels.append(f"gap: {RUNG_NAMES.get(found['from'], 'always the majority class')} → {RUNG_NAMES[found['to']]}")
     values = [part["points"] for part in parts] + [found["gap"]]
     cis = [part["ci"] for part in parts] + [found["gap_ci"]]
