@@ -261,7 +261,8 @@ def test_both_fixes_find_the_words_a_calibration_fitted_on_the_old_words_hides()
         logits = rungs.zeroshot_logits(train, rungs.worded_embeddings(candidates, chosen), 100.0)
         return rungs.accuracy(index, rungs.apply_calibration(logits, calibrated).argmax(axis=1))
 
-    old = rungs.fit_calibration(rungs.zeroshot_logits(train, rungs.worded_embeddings(candidates, stale), 100.0), index, 4)
+    stale_logits = rungs.zeroshot_logits(train, rungs.worded_embeddings(candidates, stale), 100.0)
+    old = rungs.fit_calibration(stale_logits, index, 4)
     assert train_accuracy(both, fitted) > train_accuracy(stale, old) + 0.05
     climbed = rungs.climb(case.images, case.labels, case.is_train, case.folds, case.classes, case.prompt_sets, 100.0,
                           lambda _: candidates, case.is_eval)

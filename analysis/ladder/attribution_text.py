@@ -119,7 +119,8 @@ def reading(found: dict) -> str:
     if listed:
         lines.append(lead + ", " + "; ".join(_cause_phrase(part, found.get("prototype")) for part in listed) + ".")
     elif small:
-        lines.append(lead + f", no part is both clearly above 0 and at least {found.get('min_share') or 0:.0%} of the gap.")
+        share = found.get("min_share") or 0.0
+        lines.append(lead + f", no part is both clearly above 0 and at least {share:.0%} of the gap.")
     else:
         lines.append(lead + ", no part is clearly above 0.")
     if small:
