@@ -91,17 +91,19 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
         st.markdown(panel.reading)
 
 
-def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict,
-         key: Hashable | None = None) -> None:
-    """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
-    panels in pairs; a lone half panel keeps its width, it need not fill the page.
+def _sections(specs: Sequence[PanelSpec]) -> list[tuple[str, list[PanelSpec]]]:
+    """The specs grouped by heading, in order (a heading starts a section)."""
+    sections: list[tuple[str, list[PanelSpec]]] = []
+    for spec in specs:
+        if not sections or sections[-1][0] != spec.heading:
+            sections.append((spec.heading, []))
+        sections[-1][1].append(spec)
+    return sections
 
-    With ``key`` (the ``page_data`` key of ``data``), the figures and readings are built once per
-    bundle version and key and shared by every session and rerun (a rerun only sends them again).
-    """
-    built = _once(ref, ("panels", key), lambda: _built(specs, data)) if key is not None else _built(specs, data)
+
+def _draw_rows(built: list[Panel], ref: BundleRef, manifest: dict, headings: bool = True) -> None:
     for heading, row in panels.rows(built):
-        if heading:
+        if heading and headings:
             st.subheader(heading)
         if not row[0].half:
             _draw(row[0], ref, manifest)
@@ -109,3 +111,38 @@ def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, mani
         for column, panel in zip(st.columns(2), row):
             with column:
                 _draw(panel, ref, manifest)
+
+
+def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict,
+         key: Hashable | None = None, open_sections: int | None = None) -> None:
+    """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
+    panels in pairs; a lone half panel keeps its width, it need not fill the page.
+
+    With ``key`` (the ``page_data`` key of ``data``), the figures and readings are built once per
+    bundle version and key and shared by every session and rerun (a rerun only sends them again).
+    With ``open_sections``, only the first that many headings are drawn in place; each later one is
+    a closed section (an expander named by its heading) whose panels are built and drawn only once
+    it is opened, so a long page draws what is seen first.
+    """
+    sections = _sections(specs)
+    for index, (heading, group) in enumerate(sections):
+        if open_sections is not None and index >= open_sections and heading:
+            section = st.expander(heading, on_change="rerun", key=section_key(key, heading))
+            if not section.open:
+                continue
+            with section:
+                _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest, headings=False)
+            continue
+        _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest)
+
+
+def section_key(key: Hashable | None, heading: str) -> str:
+    """The widget key of a closed section: its open state is ``st.session_state[section_key(...)]``."""
+    return f"section:{key}:{heading}"
+
+
+def _section_panels(ref: BundleRef, key: Hashable | None, heading: str, group: list[PanelSpec],
+                    data: panels.PageData) -> list[Panel]:
+    if key is None:
+        return _built(group, data)
+    return _once(ref, ("panels", key, heading), lambda: _built(group, data))

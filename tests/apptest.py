@@ -9,9 +9,11 @@ from streamlit.testing.v1 import AppTest
 HOME = Path(__file__).resolve().parent.parent / "dashboard" / "Home.py"
 
 
-def open_page(bundle_path: Path | None = None, page: str | None = None, query: dict | None = None, **state) -> AppTest:
+def open_page(bundle_path: Path | None = None, page: str | None = None, query: dict | None = None,
+              every_section: bool = True, **state) -> AppTest:
     """Home on ``bundle_path`` (``?bundle=``, plus any other ``query`` parameters), then ``page`` with
-    ``state`` set in its session; fails on any exception the script raised."""
+    ``state`` set in its session, every closed section opened (as a reader who opens them all; pass
+    ``every_section=False`` for the page as it first shows); fails on any exception the script raised."""
     app = AppTest.from_file(str(HOME), default_timeout=90)
     if bundle_path is not None:
         app.query_params["bundle"] = str(bundle_path)
@@ -24,15 +26,28 @@ def open_page(bundle_path: Path | None = None, page: str | None = None, query: d
         app.session_state[key] = value
     app.run()
     assert not app.exception, [e.value for e in app.exception]
+    return open_every_section(app) if every_section else app
+
+
+def open_every_section(app: AppTest) -> AppTest:
+    """Open every closed section of the page (``dashboard.panels.show(open_sections=…)``) and run it again."""
+    closed = [key for key in app.session_state if str(key).startswith("section:")
+              and not app.session_state[key]]
+    if not closed:
+        return app
+    for key in closed:
+        app.session_state[key] = True
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
     return app
 
 
 def go(app: AppTest, page: str) -> AppTest:
-    """Switch an open app to ``page``, as a click in the sidebar does."""
+    """Switch an open app to ``page``, as a click in the sidebar does, and open its closed sections."""
     app.switch_page(page)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_every_section(app)
 
 
 def shown_text(app: AppTest) -> str:
@@ -41,4 +56,5 @@ def shown_text(app: AppTest) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
         parts += [str(element.value) for element in getattr(app, kind)]
     parts += [f"{metric.label}: {metric.value}" for metric in app.metric]
+    parts += [expander.label for expander in app.expander]  # a closed section's heading
     return "\n".join(parts)

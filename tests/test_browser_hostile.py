@@ -139,6 +139,12 @@ def visit(page, url: str, wait_for: str | None = None) -> None:
     if wait_for:
         page.get_by_text(wait_for, exact=False).first.wait_for(timeout=60_000)
     settle(page)
+    closed = page.locator("[data-testid=stMain] details:not([open]) > summary")
+    for _ in range(20):  # every closed section (the autopsy's later headings): drawn once opened
+        if not closed.count():
+            break
+        closed.first.click()
+        settle(page)
     page.wait_for_timeout(500)  # images and fonts a payload might ask for
 
 

@@ -83,6 +83,23 @@ def figure_titles(app: AppTest) -> list[str]:
 
 # --- every page on the demo bundle ----------------------------------------------------------------
 
+def test_autopsy_draws_its_later_sections_only_once_opened(demo_bundle):
+    """The autopsy draws the ladder, the alignment and the prompts at once; every later heading is a
+    closed section whose charts are built and sent only when a reader opens it."""
+    app = open_page(demo_bundle, "views/autopsy.py", every_section=False)
+    closed = [expander.label for expander in app.expander]
+    assert {"Where images and texts sit", "Confidence and mistakes", "Shortcuts in the images"} <= set(closed), closed
+    assert "Prompts" not in closed
+    first = figure_titles(app)
+    assert "Prompt ladder" in first, first
+    app.session_state[next(key for key in app.session_state if str(key).endswith(":Confidence and mistakes"))] = True
+    app.run()
+    assert not app.exception
+    opened = figure_titles(app)
+    assert len(opened) > len(first) and set(first) <= set(opened), (first, opened)
+
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_on_the_demo_bundle(demo_bundle, page):
     app = open_page(demo_bundle, page)

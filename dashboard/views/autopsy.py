@@ -37,9 +37,10 @@ else:
     headline(ref, opened, data.record, data.reference)
     if not data.diagnostics:
         components.missing(opened.manifest, ref, "autopsy")
-    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model))
+    # The ladder, the alignment and the prompts (the "why") are drawn at once; later sections when opened.
+    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model), open_sections=3)
     if data.points is not None:
         st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                      icon=":material/scatter_plot:")
 page_panels.show(panels.SHORTCUT_PANELS, page_panels.page_data(ref, "shortcuts", lambda: panels.shortcut_data(source)),
-                 ref, opened.manifest, key="shortcuts")
+                 ref, opened.manifest, key="shortcuts", open_sections=0)
