@@ -24,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -84,12 +85,22 @@ MAP_FACTS = """() => {
 }"""
 
 
-def start_server(bundle_path: Path, port: int, results: Path | None = None) -> subprocess.Popen:
-    """The dashboard on ``port`` opening ``bundle_path`` (``results``: its results folder), once it answers."""
+# Streamlit's own floor: the least a page with one chart costs on this machine (no CornLens code).
+FLOOR_SCRIPT = """import streamlit as st
+import plotly.graph_objects as go
+st.title("One chart")
+st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+"""
+
+
+def start_server(bundle_path: Path, port: int, results: Path | None = None,
+                 script: Path = ROOT / "dashboard" / "Home.py") -> subprocess.Popen:
+    """The dashboard (or another ``script``) on ``port`` opening ``bundle_path`` (``results``: its
+    results folder), once it answers."""
     environment = os.environ | {"CORNLENS_BUNDLE": str(bundle_path), "HF_HUB_OFFLINE": "1"} | (
         {"CORNLENS_RESULTS": str(results)} if results else {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"], cwd=ROOT, env=environment,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -182,6 +193,17 @@ def current_memory_mb(process: subprocess.Popen) -> float:
     return float("nan")
 
 
+def sidebar_visit(browser, base: str, path: str) -> float:
+    """Seconds from a click on a page's link in the sidebar of an open dashboard (Home drawn, so the
+    browser has Streamlit's code and the server its modules, as when a person moves between pages)
+    until that page is drawn: the page's own data is still cold on this server."""
+    page = visit(browser, base)[2]
+    link = page.locator(f'[data-testid=stSidebarNav] a[href$="/{path}"]').first
+    seconds = timed(page, link.click, least=(0, 0))
+    page.close()
+    return seconds
+
+
 def click_matrix_cell(page, row: int, column: int, size: int) -> float:
     """Click a cell of the gallery's confusion matrix (``size`` × ``size``); seconds until the gallery
     below it is drawn again with that cell's images."""
@@ -202,6 +224,27 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
     found: dict[str, float | str] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        with tempfile.TemporaryDirectory() as folder:  # Streamlit alone: one title, one three-bar chart
+            script = Path(folder) / "one_chart.py"
+            script.write_text(FLOOR_SCRIPT)
+            floor = []
+            for _ in range(3):
+                server = start_server(bundle, port, script=script)
+                try:
+                    seconds, _, page = visit(browser, f"http://127.0.0.1:{port}/")
+                    floor.append(seconds)
+                    page.close()
+                finally:
+                    stop(server)
+            found["floor"] = statistics.median(floor)
+        for name in pages:
+            if name == "home":
+                continue
+            server = start_server(bundle, port, results)  # a fresh server, Home open in a fresh tab
+            try:
+                found[f"{name}: from the sidebar"] = sidebar_visit(browser, f"http://127.0.0.1:{port}/", PAGES[name])
+            finally:
+                stop(server)
         for name in pages:
             started = time.perf_counter()
             server = start_server(bundle, port, results)  # a fresh server: every cache cold
@@ -238,8 +281,14 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
 
 # (row of the table, the measurement's key, its budget in s or MB, the budget at 100,000 images when stricter)
 TABLE = [("server start", "server start", None, None),
+         ("Streamlit alone: a page with one small chart, first visit (median of 3)", "floor", None, None),
          *[(f"{title}, first visit", f"{name}: first visit", 2.5, 2.0 if name == "map" else None)
            for name, title in (("home", "Home"), ("autopsy", "Zero-shot autopsy"), ("probe", "Linear probe"),
+                               ("convnext", "ConvNeXt"), ("compare", "Compare"), ("map", "Embedding map (every point)"),
+                               ("gallery", "Gallery (48 thumbnails)"), ("problems", "Label problems"),
+                               ("search", "Text search"), ("report", "Report"))],
+         *[(f"{title}, first visit from the sidebar", f"{name}: from the sidebar", 2.5, 2.0 if name == "map" else None)
+           for name, title in (("autopsy", "Zero-shot autopsy"), ("probe", "Linear probe"),
                                ("convnext", "ConvNeXt"), ("compare", "Compare"), ("map", "Embedding map (every point)"),
                                ("gallery", "Gallery (48 thumbnails)"), ("problems", "Label problems"),
                                ("search", "Text search"), ("report", "Report"))],
