@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.core import bundle, records
-from analysis.present import explain, panels, report
+from analysis.present import explain, map_views, panels, report
 from analysis.present.report.html import inline_markdown
 from tests.apptest import open_page
 
@@ -99,3 +99,26 @@ def test_rows_lay_out_headings_and_half_panels_as_both_adapters_draw_them():
                             panel("e", "H2", True), panel("f", "H2"), panel("g", "", True)])
     assert [(heading, [p.key for p in row]) for heading, row in laid_out] == [
         ("H1", ["a"]), ("", ["b", "c"]), ("", ["d"]), ("H2", ["e"]), ("", ["f"]), ("", ["g"])]
+
+
+def test_a_page_reads_its_map_only_when_the_map_panel_is_built(demo_bundle):
+    """The autopsy's and ConvNeXt's maps sit in closed sections: their page data reads no map points
+    until the map's panel is built, and then the same points the report draws."""
+    opened = bundle.open_bundle(demo_bundle)
+    source = panels.BundleSource(opened)
+    asked = []
+    reads = source.map_points
+
+    def counted(*args):
+        asked.append(args)
+        return reads(*args)
+
+    source.map_points = counted
+    (model, _), = records.best_per_model(opened.approaches, records.ZEROSHOT).items()
+    data = panels.autopsy_data(source, model)
+    network = panels.convnext_data(source, opened.approaches_of_kind("finetune")[0])
+    assert data.map.available and network.map.available and not asked
+    built = {panel.key: panel for panel in panels.build_all(panels.AUTOPSY_PANELS, data)}
+    assert len(asked) == 1 and built["joint_map"].figure is not None and built["joint_map"].reading
+    assert data.map.points is data.map.points and len(asked) == 1  # read once
+    assert not map_views.PanelMap().available and map_views.PanelMap().points is None

@@ -4,7 +4,8 @@ and the caption of each colouring (no I/O, no UI)."""
 from __future__ import annotations
 
 import weakref
-from typing import Sequence
+from functools import cached_property
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,36 @@ def panel_map(points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], str]:
     images = points[points["kind"] == "image"]
     counts = images["label"].fillna("unknown").astype(str).value_counts().to_dict()
     return drawn, counts, explain.read_projection(points) + thinning_note(drawn, len(images))
+
+
+class PanelMap:
+    """A page's map as its panel draws it (``panel_map``), read the first time a panel asks for it:
+    a page whose map sits in a closed section reads no map points at all. ``available`` says
+    whether the bundle has the map, without reading it. Shared read-only by every session."""
+
+    def __init__(self, read: Callable[[], pd.DataFrame] | None = None):
+        self._read = read
+
+    @property
+    def available(self) -> bool:
+        return self._read is not None
+
+    @cached_property
+    def _made(self) -> tuple[pd.DataFrame | None, dict[str, int] | None, str]:
+        return panel_map(self._read()) if self._read is not None else (None, None, "")
+
+    @property
+    def points(self) -> pd.DataFrame | None:
+        """The thinned points; None without a map."""
+        return self._made[0]
+
+    @property
+    def counts(self) -> dict[str, int] | None:
+        """Images per true class before thinning; None without a map."""
+        return self._made[1]
+
+    @property
+    def reading(self) -> str:
+        """The reading of every image with the thinning note; empty without a map."""
+        return self._made[2]
+

@@ -39,7 +39,7 @@ else:
         components.missing(opened.manifest, ref, "autopsy")
     # The ladder, the alignment and the prompts (the "why") are drawn at once; later sections when opened.
     page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model), open_sections=3)
-    if data.points is not None:
+    if data.map.available:
         st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                      icon=":material/scatter_plot:")
 page_panels.show(panels.SHORTCUT_PANELS, page_panels.page_data(ref, "shortcuts", lambda: panels.shortcut_data(source)),

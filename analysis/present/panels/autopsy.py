@@ -18,12 +18,10 @@ class AutopsyData(PageData):
 
     model_key: str
     record: dict                 # the model's zero-shot approach chosen on the training images
-    points: pd.DataFrame | None  # the joint map of images and class prompts; None without one
+    map: map_views.PanelMap      # the joint map of images and class prompts, read when its panel is drawn
     method: str                  # how the map was made (umap, or pca for tiny bundles)
     ladder: dict = field(default_factory=dict)  # ladder:{model key} ({} without one)
     evidence: dict | None = None  # the rung that shows the features separate the classes (ladder_panels)
-    map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
-    map_reading: str = ""           # the reading of every image, with the thinning note
     learnt: bool = True             # weights learnt from images and texts (analysis.core.weights.learnt)
     verdict: dict | None = None     # the bundle's verdict: its word for zero-shot against the majority class
 
@@ -34,17 +32,19 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
     name = records.autopsy_name(model_key)
     autopsy = source.diagnostics(name)
     projection = autopsy.get("projection") or model_key
-    points, counts, reading = None, None, ""
-    if projection in source.projection_names():
+
+    def joint_map() -> pd.DataFrame:
         placed = tables.prompt_sets_of(source.projection(projection))
-        points, counts, reading = map_views.panel_map(source.map_points(
-            projection, record["id"], record.get("prompt_set") if record.get("prompt_set") in placed else None))
+        return source.map_points(projection, record["id"],
+                                 record.get("prompt_set") if record.get("prompt_set") in placed else None)
+
     reference = reference_rates(source)
     evidence = ladder_panels.separation_evidence(source.manifest.get("approaches", []), reference.get("majority_rate"),
                                                  model_key)
-    return AutopsyData(source.classes, reference, autopsy, name, model_key, record, points,
+    return AutopsyData(source.classes, reference, autopsy, name, model_key, record,
+                       map_views.PanelMap(joint_map if projection in source.projection_names() else None),
                        tables.projection_method(source.manifest, projection),
-                       source.diagnostics(f"ladder:{model_key}"), evidence, counts, reading,
+                       source.diagnostics(f"ladder:{model_key}"), evidence,
                        weights.learnt(source.manifest, model_key), source.diagnostics("verdict"))
 
 
@@ -84,10 +84,10 @@ AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
               lambda d: bool(d.diagnostics.get("reliability")), half=True),
     confusion_panel("Confidence and mistakes", "Confusion matrix (chosen prompt set)", half=True),
     PanelSpec("joint_map", "embedding map", "Images and class prompts in one map",
-              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460, method=d.method,
-                                                  counts=d.map_counts),
-              lambda d: d.map_reading,
-              lambda d: d.points is not None, missing="projections"),
+              lambda d: figures.projection_figure(d.map.points, "label", d.classes, height=460, method=d.method,
+                                                  counts=d.map.counts),
+              lambda d: d.map.reading,
+              lambda d: d.map.available, missing="projections"),
 )
 
 

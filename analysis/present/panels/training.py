@@ -53,21 +53,18 @@ class ConvnextData(PageData):
     """One fine-tuned network, its training diagnostics and the map of its own features."""
 
     record: dict
-    points: pd.DataFrame | None
+    map: map_views.PanelMap  # the map of its own features, read when its panel is drawn
     method: str
     majority_by_view: dict[str, float]  # what always answering the majority class scores per view
-    map_counts: dict | None = None  # images per true class before thinning (``map_views.panel_map``)
-    map_reading: str = ""           # the reading of every image, with the thinning note
 
 
 def convnext_data(source: Source, record: dict) -> ConvnextData:
     key = tables.model_key(record)
-    points, counts, reading = (map_views.panel_map(source.map_points(key, record["id"], None))
-                               if key in source.projection_names() else (None, None, ""))
+    own_map = map_views.PanelMap((lambda: source.map_points(key, record["id"], None))
+                                 if key in source.projection_names() else None)
     return ConvnextData(source.classes, reference_rates(source), source.diagnostics(record["id"]), record["id"], record,
-                        points, tables.projection_method(source.manifest, key),
-                        run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")),
-                        counts, reading)
+                        own_map, tables.projection_method(source.manifest, key),
+                        run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")))
 
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
@@ -86,9 +83,9 @@ CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
               lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record]), d.majority_by_view),
               shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
     PanelSpec("feature_map", "embedding map", "Its own feature space",
-              lambda d: figures.projection_figure(d.points, "label", d.classes, height=460,
+              lambda d: figures.projection_figure(d.map.points, "label", d.classes, height=460,
                                                   method=d.method, title=f"Embedding map ({tables.model_key(d.record)}), "
-                                                                        "coloured by true class", counts=d.map_counts),
-              lambda d: d.map_reading,
-              lambda d: d.points is not None),
+                                                                        "coloured by true class", counts=d.map.counts),
+              lambda d: d.map.reading,
+              lambda d: d.map.available),
 )
