@@ -30,7 +30,7 @@ def density_controls(key: str, container=st) -> tuple[int, int]:
 
 
 def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels: dict[str, str],
-                 colours: dict[str, str], thumbnail: bytes | None, key: str, image_tags: Iterable[str] = ()) -> None:
+                 colours: dict[str, str], thumbnail: str | None, key: str, image_tags: Iterable[str] = ()) -> None:
     """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) with
     its confidence, and a details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row. Every
     approach's answer (baselines too) is in the card's hover text."""

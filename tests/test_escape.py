@@ -106,6 +106,18 @@ def test_a_dashboard_table_escapes_its_cells_headings_and_row_labels():
     assert shown.iloc[0, -1] == 3  # numbers stay numbers
 
 
+def test_a_markdown_grid_keeps_a_bundles_names_as_text():
+    import pandas as pd
+
+    from dashboard import components
+    payload = "![i](http://evil.test/md.png)|[l](http://evil.test/l)"
+    grid = components.markdown_grid(pd.DataFrame({"class": [payload], payload: [payload], "all": [3]}))
+    heading, rule, row = grid.splitlines()
+    assert rule == "|---|---|---:|"  # the counts right-aligned
+    assert "![i]" not in grid and r"!\[i\]" in heading and row.endswith("| 3 |")
+    assert row.count(" | ") == 2  # the | inside a name does not open a fourth column
+
+
 def test_markup_text_stays_text_inside_an_html_block_and_inline_html_alike():
     """Inside ``<div>…</div>`` Markdown is not read, so a backslash escape would show; a numeric
     reference reads back as its character in Markdown and HTML alike, is no markup in either, and no

@@ -98,3 +98,18 @@ def test_a_thumbnails_link_out_of_the_bundle_is_refused(tmp_path):
     (opened.path / bundle.THUMBNAILS).symlink_to(outside)
     with pytest.raises(BundleError, match="outside the bundle"):
         bundle.open_bundle(opened.path)
+
+
+def test_a_thumbnail_travels_as_a_data_uri_of_its_own_bytes():
+    import base64
+    import io
+
+    from PIL import Image
+
+    for image_format, mime in (("JPEG", "image/jpeg"), ("PNG", "image/png")):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 6), (200, 30, 40)).save(buffer, format=image_format)
+        uri = thumbnail_index.data_uri(buffer.getvalue())
+        head, _, body = uri.partition(",")
+        assert head == f"data:{mime};base64"
+        assert base64.b64decode(body) == buffer.getvalue()

@@ -82,6 +82,21 @@ def test_a_selection_belongs_to_the_map_it_was_drawn_on(demo_bundle):
     assert not any("images selected" in block.value for block in other.markdown)
 
 
+def test_a_box_over_the_whole_map_counts_every_image_by_class_and_split(demo_bundle):
+    app = open_page(demo_bundle, "views/embedding_map.py", query={"map_projection": CLIP_MAP, "map_box": EVERYWHERE})
+    images = bundle.open_bundle(demo_bundle).images()
+    told = next(block.value for block in app.markdown if "images selected" in block.value)
+    assert told.startswith(f"{len(images)} images selected")
+    rows = [line.strip("|").split("|") for line in told.splitlines() if line.startswith("| ")]
+    heading, counts = [cell.strip() for cell in rows[0]], rows[1:]
+    expected = images["label"].fillna("unlabelled").value_counts()
+    assert {row[0].strip(): int(row[heading.index("all")]) for row in counts} == expected.to_dict()
+    held_out = images.loc[images["split"] == "eval", "label"].value_counts()
+    assert {row[0].strip(): int(row[heading.index("held-out")]) for row in counts if int(row[heading.index("held-out")])} \
+        == held_out.to_dict()
+    assert app.image and all(image.proto.imgs[0].url.startswith("data:image/") for image in app.image)  # no fetch each
+
+
 def test_tag_every_image_of_a_map_selection(demo_copy):
     app = open_page(demo_copy, "views/embedding_map.py", query={"map_projection": CLIP_MAP, "map_box": EVERYWHERE})
     n_images = len(bundle.open_bundle(demo_copy).images())

@@ -100,8 +100,7 @@ def selection_panel(ref, opened, ids: list[str]) -> None:
                                  help="Approaches are scored on the held-out images only; training and unlabelled "
                                       "images show their label and split, without answers.")
     breakdown = map_views.selection_breakdown(images, ids, opened.classes)
-    st.markdown(f"{len(set(ids))} images selected, by class and split:")
-    st.dataframe(breakdown, hide_index=True, width="content")
+    st.markdown(f"{len(set(ids))} images selected, by class and split:\n\n{components.markdown_grid(breakdown)}")
     tagging.tag_selection(ref, list(dict.fromkeys(ids)), key="map")
     rows = map_views.selected_rows(images, loaders.scored_images(ref), ids, include_training)
     if rows.empty:

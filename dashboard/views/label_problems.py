@@ -36,7 +36,7 @@ def export_button(ref, groups: list[dict]) -> None:
                        icon=":material/download:", key="problems_csv")
 
 
-def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[str, str]) -> None:
     """One image of a problem: thumbnail, label badge, split, id and its full-size button."""
     if thumbs.get(member.image_id):
         st.image(thumbs[member.image_id], width=THUMB_PX)
@@ -49,7 +49,7 @@ def member_tile(ref, group: dict, member, colours: dict[str, str], thumbs: dict[
               on_click=full_view.open_image, args=(group_key(group), member.image_id))
 
 
-def group_card(ref, group: dict, colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+def group_card(ref, group: dict, colours: dict[str, str], thumbs: dict[str, str]) -> None:
     """One problem: its pictures side by side, each with its label and split, and what is wrong."""
     with st.container(border=True):
         st.markdown(f"**{group['number']}. {escape.markdown_text(group['name'])}** — {escape.markdown_text(group['detail'])}")
@@ -60,7 +60,7 @@ def group_card(ref, group: dict, colours: dict[str, str], thumbs: dict[str, byte
                     member_tile(ref, group, member, colours, thumbs)
 
 
-def single_cards(ref, groups: list[dict], colours: dict[str, str], thumbs: dict[str, bytes]) -> None:
+def single_cards(ref, groups: list[dict], colours: dict[str, str], thumbs: dict[str, str]) -> None:
     """Problems of one image each (every approach contradicts its label), several to a row."""
     for start in range(0, len(groups), PER_ROW):
         for column, group in zip(st.columns(PER_ROW), groups[start:start + PER_ROW]):

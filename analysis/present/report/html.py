@@ -7,7 +7,6 @@ become markup.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -105,12 +104,6 @@ def details(summary: str, body: Markup, open_: bool = False) -> Markup:
     """A collapsible block (the figures inside are resized when it opens; see ``report.js``)."""
     return Markup("<details{}><summary>{}</summary>{}</details>").format(
         Markup(" open") if open_ else "", summary, body)
-
-
-def image_data_uri(data: bytes) -> str:
-    """A ``data:`` URI for thumbnail bytes (JPEG, or PNG when the bytes say so)."""
-    mime = "image/png" if bytes(data[:8]) == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(bytes(data)).decode('ascii')}"
 
 
 def class_badge(name: str, colours: dict[str, str]) -> Markup:

@@ -16,13 +16,13 @@ import pandas as pd
 from markupsafe import Markup
 
 from analysis.present import explain, figures, method, panels
-from analysis.core import records, tables
+from analysis.core import records, tables, thumbnail_index
 from analysis.data import split as split_module
 from analysis.stats import approach_agreement
 from analysis.core.bundle import Bundle, BundleError
 from analysis.present.report.inspection import neighbours_body, tagged_body
 from analysis.present.report.findings import KIND_ORDER, chosen_of_kind, diagnostics, key_findings, missing_line, ordered_approaches
-from analysis.present.report.html import (cell, class_badge, details, image_data_uri, inline_markdown, note, number, panels_html,
+from analysis.present.report.html import (cell, class_badge, details, inline_markdown, note, number, panels_html,
                                   percent, table_html, tick)
 from analysis.present.report.markdown import interval_text
 
@@ -72,7 +72,7 @@ class ReportBuilder:
 
     def image_card(self, image_id: str, lines: list[Markup]) -> Markup:
         data = self.thumbnail(image_id)
-        picture = (Markup('<img src="{}" alt="{}">').format(image_data_uri(data), image_id)
+        picture = (Markup('<img src="{}" alt="{}">').format(thumbnail_index.data_uri(data), image_id)
                    if data is not None else Markup('<div class="noimg">no thumbnail</div>'))
         return Markup('<div class="card">{}<div class="caption"><div class="id">{}</div>{}</div></div>').format(
             picture, image_id, Markup("").join(Markup("<div>{}</div>").format(line) for line in lines))
