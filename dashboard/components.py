@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -361,7 +361,7 @@ def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
     return "<br>".join(lines) or "no predictions"
 
 
-def image_card(ref: BundleRef, row: pd.Series, approach_ids: Iterable[str], labels: dict[str, str],
+def image_card(ref: BundleRef, row: Mapping, approach_ids: Iterable[str], labels: dict[str, str],
                colours: dict[str, str], thumbnail: str | None, key: str) -> None:
     """One image: thumbnail, true label, every approach's answer and its probability, a full-size button."""
     answers = tables.image_predictions(row, approach_ids, labels)
@@ -383,10 +383,10 @@ def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
     """A grid of image cards (``CARDS_PER_ROW`` per row); ``labels`` are best short (``approach_labels(short=True)``)."""
     thumbs = loaders.thumbnails(ref, rows["image_id"])
     colours = figures.class_colours(classes)
-    records = list(rows.iterrows())
+    records = rows.to_dict("records")
     for start in range(0, len(records), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
-        for column, (_, row) in zip(columns, records[start:start + CARDS_PER_ROW]):
+        for column, row in zip(columns, records[start:start + CARDS_PER_ROW]):
             with column:
                 image_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key)
 

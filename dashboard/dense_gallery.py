@@ -4,7 +4,7 @@ approach's probabilities, tags, nearest training images)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -29,14 +29,14 @@ def density_controls(key: str, container=st) -> tuple[int, int]:
     return int(per_row or DEFAULT_PER_ROW), int(per_page)
 
 
-def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels: dict[str, str],
+def compact_card(ref: BundleRef, row: Mapping, approach_ids: list[str], labels: dict[str, str],
                  colours: dict[str, str], thumbnail: str | None, key: str, image_tags: Iterable[str] = ()) -> None:
     """One image in three short lines: thumbnail, true label, the first approach's answer (✔/✘) with
     its confidence, and a details link; lines never wrap (a long class name is cut with …), so 12 cards fit a row. Every
     approach's answer (baselines too) is in the card's hover text."""
     image_id = str(row["image_id"])
-    answers = tables.image_predictions(row, approach_ids, labels)
-    answer = answers.iloc[0] if len(answers) else None  # the chosen approach's, shown on the card
+    answers = list(tables.image_predictions(row, approach_ids, labels).itertuples())
+    answer = answers[0] if answers else None  # the chosen approach's, shown on the card
     with st.container(gap="xxsmall"):
         if thumbnail:
             st.image(thumbnail, width="stretch")
@@ -48,7 +48,7 @@ def compact_card(ref: BundleRef, row: pd.Series, approach_ids: list[str], labels
         marker = (f"<br><span style='background:#fff3bf;padding:0 4px;border-radius:4px'>"
                   f"{escape.markup_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
-            f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers.itertuples())
+            f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers)
         st.markdown(f"<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
@@ -63,10 +63,11 @@ def compact_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], la
     """``compact_card`` of every row, ``per_row`` to a row (a ``grid`` of ``components.paged_grid``)."""
     all_tags = tags.empty() if all_tags is None else all_tags
     thumbs = loaders.thumbnails(ref, rows["image_id"])
+    page_tags = tags.tags_by_image(all_tags, rows["image_id"].astype(str))
     colours = figures.class_colours(classes)
-    records = [row for _, row in rows.iterrows()]
+    records = rows.to_dict("records")  # plain dicts: a Series per card cost ~1 ms of pandas each
     for start in range(0, len(records), per_row):
         for column, row in zip(st.columns(per_row, gap="xsmall"), records[start:start + per_row]):
             with column:
                 compact_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key,
-                             tags.tags_of(all_tags, str(row["image_id"])))
+                             page_tags.get(str(row["image_id"]), []))

@@ -7,7 +7,7 @@ numbers from the same code.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -428,9 +428,9 @@ def confusion_cell_rows(table: pd.DataFrame, approach_id: str, true_class: str, 
     return table[(table["label"] == true_class) & (table[prediction_column(approach_id)] == predicted_class)]
 
 
-def image_predictions(row: pd.Series, approach_ids_: Iterable[str], labels: dict[str, str]) -> pd.DataFrame:
+def image_predictions(row: Mapping, approach_ids_: Iterable[str], labels: dict[str, str]) -> pd.DataFrame:
     """One image's answers: ``approach``, ``prediction``, ``probability`` (of that answer),
-    ``true_probability``, ``correct``."""
+    ``true_probability``, ``correct``. ``row``: a row of ``scored_images`` (a Series or a dict)."""
     rows = []
     for approach_id in approach_ids_:
         prediction = row.get(prediction_column(approach_id))

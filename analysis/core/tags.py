@@ -142,8 +142,15 @@ def add_tag(bundle_path: str | Path, image_ids: Iterable[str], tag: str) -> pd.D
 
 def tags_of(frame: pd.DataFrame, image_id: str) -> list[str]:
     """The tags of one image, in the order of ``TAGS`` (other tags after)."""
-    found = frame.loc[frame["image_id"] == image_id, "tag"].tolist()
-    return sorted(found, key=lambda tag: (TAGS.index(tag) if tag in TAGS else len(TAGS), tag))
+    return tags_by_image(frame, [image_id]).get(image_id, [])
+
+
+def tags_by_image(frame: pd.DataFrame, image_ids: Iterable[str]) -> dict[str, list[str]]:
+    """image id → its tags (``tags_of``), for those of ``image_ids`` that have any: one pass over the
+    tags for a page of cards, not one per card."""
+    found = frame[frame["image_id"].isin(list(image_ids))]
+    return {str(image_id): sorted(group, key=lambda tag: (TAGS.index(tag) if tag in TAGS else len(TAGS), tag))
+            for image_id, group in found.groupby("image_id", sort=False)["tag"]}
 
 
 def tagged_ids(frame: pd.DataFrame, wanted: Iterable[str]) -> set[str]:
