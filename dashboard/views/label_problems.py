@@ -12,6 +12,7 @@ from analysis.present import figures, label_review
 from analysis.core import tables
 from analysis.stats import approach_agreement
 from dashboard import components, full_view, loaders
+from dashboard import panels as page_panels
 
 GROUPS_PER_PAGE = 24
 PER_ROW = 4
@@ -31,7 +32,7 @@ def group_key(group: dict) -> str:
 
 
 def export_button(ref, groups: list[dict]) -> None:
-    st.download_button("Download as CSV (one row per image)", label_review.problems_csv(groups),
+    st.download_button("Download as CSV (one row per image)", lambda: label_review.problems_csv(groups),  # on click
                        file_name=f"label-problems-{Path(ref.path).name}.csv", mime="text/csv",
                        icon=":material/download:", key="problems_csv")
 
@@ -93,7 +94,7 @@ diagnostics = loaders.diagnostics(ref, "label_problems")
 if diagnostics is None:
     components.missing(opened.manifest, ref, "agreement")
     st.stop()
-groups = label_review.problem_groups(diagnostics, opened.images())
+groups = page_panels.page_data(ref, ("label_problems",), lambda: label_review.problem_groups(diagnostics, opened.images()))
 if not groups:
     st.success("No label problems found: no identical images, and every held-out image is right under some approach.")
     st.stop()
