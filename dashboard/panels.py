@@ -8,7 +8,7 @@ figure with its reading as a caption, a warning or a "missing part" notice in pl
 from __future__ import annotations
 
 import logging
-from typing import Callable, Hashable, Sequence, TypeVar
+from typing import Callable, Collection, Hashable, Sequence, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -114,26 +114,38 @@ def _draw_rows(built: list[Panel], ref: BundleRef, manifest: dict, headings: boo
 
 
 def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict,
-         key: Hashable | None = None, open_sections: int | None = None) -> None:
+         key: Hashable | None = None, open_headings: Collection[str] | None = None) -> None:
     """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
     panels in pairs; a lone half panel keeps its width, it need not fill the page.
 
     With ``key`` (the ``page_data`` key of ``data``), the figures and readings are built once per
     bundle version and key and shared by every session and rerun (a rerun only sends them again).
-    With ``open_sections``, only the first that many headings are drawn in place; each later one is
-    a closed section (an expander named by its heading) whose panels are built and drawn only once
-    it is opened, so a long page draws what is seen first.
+    With ``open_headings``, the sections under those headings are drawn in place and every other
+    one is a closed section (an expander named by its heading) whose panels are built and drawn only
+    once it is opened, so a long page draws what is seen first; a section with nothing to show for
+    this bundle (and no missing part to name) is left out.
     """
-    sections = _sections(specs)
-    for index, (heading, group) in enumerate(sections):
-        if open_sections is not None and index >= open_sections and heading:
-            section = st.expander(heading, on_change="rerun", key=section_key(key, heading))
-            if not section.open:
-                continue
+    for heading, group in _sections(specs):
+        if open_headings is None or heading in open_headings or not heading:
+            _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest)
+            continue
+        if not _has_content(group, data):
+            continue
+        section = st.expander(heading, on_change="rerun", key=section_key(key, heading))
+        if section.open:
             with section:
                 _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest, headings=False)
-            continue
-        _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest)
+
+
+def _has_content(group: list[PanelSpec], data: panels.PageData) -> bool:
+    """Whether a section would draw anything: a panel with data, or a notice naming a missing part."""
+    for spec in group:
+        try:
+            if spec.missing or spec.shows(data):
+                return True
+        except BundleError:  # data of another shape: its panel is a warning, drawn once opened
+            return True
+    return False
 
 
 def section_key(key: Hashable | None, heading: str) -> str:

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.core import bundle, records, tables
 from analysis.stats import approach_agreement
-from analysis.present import explain, export, figures, ladder_panels
+from analysis.present import explain, export, figures, ladder_panels, panels
 from dashboard import loaders
 from tests.apptest import open_page, shown_text
 
@@ -83,20 +83,41 @@ def figure_titles(app: AppTest) -> list[str]:
 
 # --- every page on the demo bundle ----------------------------------------------------------------
 
+def test_a_closed_section_with_nothing_to_show_is_left_out():
+    """No empty heading: a section is offered only when a panel of it has data or names a missing part."""
+    from dataclasses import replace
+
+    from dashboard import panels as page_panels
+
+    empty = panels.PanelSpec("x", "x", "Its own feature space", None, lambda d: "", lambda d: False)
+    assert not page_panels._has_content([empty], None)
+    assert page_panels._has_content([replace(empty, missing="projections")], None)
+    assert page_panels._has_content([empty, replace(empty, shows=lambda d: True)], None)
+
+
 def test_autopsy_draws_its_later_sections_only_once_opened(demo_bundle):
-    """The autopsy draws the ladder, the alignment and the prompts at once; every later heading is a
-    closed section whose charts are built and sent only when a reader opens it."""
+    """The autopsy draws the ladder, the alignment and the prompts at once (every reading of theirs on the
+    first view); every other heading is a closed section whose charts are
+    built and sent only when a reader opens it."""
     app = open_page(demo_bundle, "views/autopsy.py", every_section=False)
     closed = [expander.label for expander in app.expander]
     assert {"Where images and texts sit", "Confidence and mistakes", "Shortcuts in the images"} <= set(closed), closed
-    assert "Prompts" not in closed
+    assert panels.PROMPTS not in closed
+    opened = bundle.open_bundle(demo_bundle)
+    (model, _), = records.best_per_model(opened.approaches, records.ZEROSHOT).items()
+    data = panels.autopsy_data(panels.BundleSource(opened), model)
+    first_text = shown_text(app)
+    headings = {spec.heading for spec in panels.LADDER_PANELS} | {panels.PROMPTS}
+    specs = tuple(spec for spec in panels.AUTOPSY_PANELS if spec.heading in headings)
+    at_once = [panel.reading for panel in panels.build_all(specs, data) if panel.reading]
+    assert at_once and all(reading in first_text for reading in at_once)
     first = figure_titles(app)
     assert "Prompt ladder" in first, first
     app.session_state[next(key for key in app.session_state if str(key).endswith(":Confidence and mistakes"))] = True
     app.run()
     assert not app.exception
-    opened = figure_titles(app)
-    assert len(opened) > len(first) and set(first) <= set(opened), (first, opened)
+    both = figure_titles(app)
+    assert len(both) > len(first) and set(first) <= set(both), (first, both)
 
 
 

@@ -37,10 +37,11 @@ else:
     headline(ref, opened, data.record, data.reference)
     if not data.diagnostics:
         components.missing(opened.manifest, ref, "autopsy")
-    # The ladder, the alignment and the prompts (the "why") are drawn at once; later sections when opened.
-    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model), open_sections=3)
+    # The ladder, the alignment and the prompts (the "why") are drawn at once; the other sections when opened.
+    page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model),
+                     open_headings={spec.heading for spec in panels.LADDER_PANELS} | {panels.PROMPTS})
     if data.map.available:
         st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                      icon=":material/scatter_plot:")
 page_panels.show(panels.SHORTCUT_PANELS, page_panels.page_data(ref, "shortcuts", lambda: panels.shortcut_data(source)),
-                 ref, opened.manifest, key="shortcuts", open_sections=0)
+                 ref, opened.manifest, key="shortcuts", open_headings=())

@@ -25,5 +25,5 @@ if not data.diagnostics:
     st.info(f"This network has no training diagnostics in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--convnext {tables.model_key(record)}', '--force')}\n```")
 page_panels.show(panels.CONVNEXT_PANELS, data, ref, opened.manifest, key=("convnext", record["id"]),
-                 open_sections=2)  # its own feature space (a map) when opened
+                 open_headings={panels.TRAINING, panels.MISTAKES})  # its own feature space (a map) when opened
 st.page_link("views/gallery.py", label="See the misclassified images in the gallery", icon=":material/photo_library:")

@@ -32,15 +32,16 @@ Home and at the top of the report). Everything is importable from ``analysis.pre
 
 from __future__ import annotations
 
-from analysis.present.panels.autopsy import (AUTOPSY_PANELS, SHORTCUT_PANELS, AutopsyData, ShortcutData, autopsy_data,
+from analysis.present.panels.autopsy import (AUTOPSY_PANELS, PROMPTS, SHORTCUT_PANELS, AutopsyData, ShortcutData, autopsy_data,
                                      shortcut_data)
 from analysis.present.panels.ladder import LADDER_PANELS, VERDICT_PANELS, verdict_data
 from analysis.present.panels.overview import COMPARE_PANELS, HOME_PANELS, CompareData, HomeData, compare_data, home_data
 from analysis.present.panels.spec import BundleSource, PageData, Panel, PanelSpec, Source, build, build_all, reference_rates, rows
-from analysis.present.panels.training import CONVNEXT_PANELS, PROBE_PANELS, ConvnextData, ProbeData, convnext_data, probe_data
+from analysis.present.panels.training import (CONVNEXT_PANELS, MISTAKES, PROBE_PANELS, TRAINING, ConvnextData, ProbeData,
+                                              convnext_data, probe_data)
 
 __all__ = ["AUTOPSY_PANELS", "COMPARE_PANELS", "CONVNEXT_PANELS", "HOME_PANELS", "LADDER_PANELS", "PROBE_PANELS",
            "SHORTCUT_PANELS", "VERDICT_PANELS", "verdict_data",
            "AutopsyData", "BundleSource", "CompareData", "ConvnextData", "HomeData", "PageData", "Panel",
            "PanelSpec", "ProbeData", "ShortcutData", "Source", "autopsy_data", "build", "build_all", "compare_data", "convnext_data", "home_data", "probe_data", "rows",
-           "reference_rates", "shortcut_data"]
+           "reference_rates", "shortcut_data", "MISTAKES", "PROMPTS", "TRAINING"]

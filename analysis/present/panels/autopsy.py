@@ -48,15 +48,17 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
                        weights.learnt(source.manifest, model_key), source.diagnostics("verdict"))
 
 
+PROMPTS = "Prompts"  # the heading of the prompt sets' panels (the dashboard draws it at once)
+
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
     *LADDER_PANELS,
-    PanelSpec("prompt_ladder", "prompt ladder", "Prompts",
+    PanelSpec("prompt_ladder", "prompt ladder", PROMPTS,
               lambda d: figures.prompt_ladder_figure(d.diagnostics, d.reference.get("majority_rate"),
                                                      d.reference.get("uniform_rate")),
               lambda d: explain.read_prompt_ladder(d.diagnostics, d.reference.get("majority_rate"), d.learnt,
                                                          d.verdict),
               lambda d: bool(d.diagnostics.get("prompt_sets"))),
-    PanelSpec("distribution", "answer distribution", "Prompts",
+    PanelSpec("distribution", "answer distribution", PROMPTS,
               lambda d: figures.distribution_figure(d.diagnostics.get("true_distribution", {}),
                                                     d.diagnostics["predicted_distribution"], d.classes),
               lambda d: explain.read_distribution(d.diagnostics.get("true_distribution", {}),

@@ -67,19 +67,21 @@ def convnext_data(source: Source, record: dict) -> ConvnextData:
                         run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")))
 
 
+TRAINING, MISTAKES = "Training", "Mistakes"  # headings the dashboard draws at once
+
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
-    PanelSpec("weights", "starting weights", "Training", None,
+    PanelSpec("weights", "starting weights", TRAINING, None,
               lambda d: explain.read_weights(d.diagnostics),
               lambda d: bool(d.diagnostics),
               warning=lambda d: explain.SCRATCH_WARNING if d.diagnostics.get("weights") == "scratch" else ""),
-    PanelSpec("training", "training curves", "Training",
+    PanelSpec("training", "training curves", TRAINING,
               lambda d: figures.training_curves_figure(d.diagnostics["epochs"], d.diagnostics.get("best_epoch")),
               lambda d: explain.read_training(d.diagnostics),
               lambda d: bool(d.diagnostics.get("epochs")),
               warning=lambda d: STILL_IMPROVING if run_facts.still_improving(d.diagnostics.get("epochs"),
                                                                              d.diagnostics.get("best_epoch")) else ""),
-    confusion_panel("Mistakes", half=True),
-    PanelSpec("by_view", "accuracy by view", "Mistakes",
+    confusion_panel(MISTAKES, half=True),
+    PanelSpec("by_view", "accuracy by view", MISTAKES,
               lambda d: figures.accuracy_by_view_figure([d.record], tables.approach_labels([d.record]), d.majority_by_view),
               shows=lambda d: bool(d.record["metrics"].get("accuracy_by_view")), half=True),
     PanelSpec("feature_map", "embedding map", "Its own feature space",
