@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from analysis.ladder import attribution
+from analysis.ladder import attribution, attribution_text, verdict
 from tests.planted import BALANCED, CORN, PLANTED, planted
 
 SHORT_GRID = (1e-3, 1e-2, 1e-1, 1.0)  # the probe's C chosen by cross-validation among a few, to keep CI fast
@@ -149,3 +149,58 @@ def test_the_probe_is_fitted_on_the_probe_stages_grid():
     from analysis.stages import probe
 
     assert attribution.C_GRID == probe.C_GRID and attribution.PROBE_MAX_ITER == probe.MAX_ITER
+
+
+def first(truth, share):
+    """Answers right on the first ``share`` of the images, the next class elsewhere (nested: paired gains)."""
+    return np.where(np.arange(len(truth)) < round(share * len(truth)), truth, (truth + 1) % 4)
+
+
+CLASSES = ["pure", "broken", "discolored", "silkcut"]
+
+
+def test_no_cause_is_named_when_zero_shot_does_not_trail():
+    """Gap −5 (the centroid, chosen on the training part, does worse held out) while calibration gains
+    +1 clearly above 0: the numbers deny a failure, so neither the reading nor the verdict names a cause."""
+    truth = np.random.default_rng(2).choice(4, size=2000, p=CORN)
+    answers = {"zeroshot": first(truth, 0.70), "zeroshot-calibrated": first(truth, 0.71),
+               "centroid": first(truth, 0.65)}
+    found = attribution.attribute(answers, truth, CLASSES, 0,
+                                  {"zeroshot": 0.5, "zeroshot-calibrated": 0.6, "centroid": 0.7}, n_resamples=1000)
+    parts = {part["cause"]: part for part in found["parts"]}
+    assert found["gap"] == pytest.approx(-5.0) and parts["bias"]["points"] == pytest.approx(1.0)
+    assert parts["bias"]["ci"][0] > 0  # clearly above 0, yet no cause: there is no failure
+    assert found["trails"] is False and found["causes"] == []
+    assert not any(part["small"] for part in found["parts"])
+    assert "does not clearly trail the class centroid" in found["text"] and "points come from" not in found["text"]
+    said = verdict.zeroshot_diagnosis(None, found)
+    assert "does not clearly trail" in said and "no failure to attribute" in said and "Why" not in said
+    assert attribution_text.diagnosis(found) == said
+
+
+def test_a_share_is_measured_against_the_positive_parts_when_parts_cancel():
+    """Bias +30, alignment −20, directions +1 (all clearly not 0): a gap of +11. Against the gap, +1 would be
+    9% and a cause; against the +31 the positive parts recover it is 3.2%: a small part."""
+    truth = np.random.default_rng(3).choice(4, size=2000, p=CORN)
+    answers = {"zeroshot": first(truth, 0.50), "zeroshot-calibrated": first(truth, 0.80),
+               "zeroshot-worded": np.where(np.arange(2000) < 10, (truth + 1) % 4,
+                                           np.where(np.arange(2000) < 1010, truth, (truth + 1) % 4)),
+               "centroid": first(truth, 0.60), "probe": first(truth, 0.61)}
+    train = {"zeroshot": 0.5, "zeroshot-worded": 0.55, "zeroshot-calibrated": 0.6, "centroid": 0.7, "probe": 0.8}
+    found = attribution.attribute(answers, truth, CLASSES, 0, train, n_resamples=1000)
+    parts = {part["cause"]: part for part in found["parts"]}
+    assert found["gap"] == pytest.approx(11.0) and found["trails"] is True
+    assert {name: parts[name]["points"] for name in ("bias", "alignment", "directions")} == \
+        pytest.approx({"bias": 30.0, "alignment": -20.0, "directions": 1.0})
+    assert attribution.share_base(found["gap"], found["parts"]) == pytest.approx(31.0)
+    assert parts["directions"]["ci"][0] > 0 and parts["directions"]["small"] is True
+    assert [cause["cause"] for cause in found["causes"]] == ["bias"]
+    # plural subjects take plural verbs
+    assert "Better words stay within noise" in found["text"]
+    assert "Image prototypes cost −20.0 points" in found["text"]
+
+
+def test_the_share_is_written_by_one_helper():
+    assert attribution_text.min_share({"min_share": 0.05}) == "5%"
+    assert attribution_text.min_share({"min_share": 0.025}) == "2.5%"
+    assert attribution_text.min_share({}) == "0%"

@@ -41,8 +41,13 @@ Rules that keep the reading true:
 - **Noise.** Every part is a fixed combination of per-image correctness, so its 95% interval is
   the paired bootstrap of :func:`analysis.ladder.verdict.paired_difference` on the held-out images
   (the same resamples for every part). A part whose interval reaches 0 is within noise, never a cause.
+- **No failure, no cause.** When zero-shot does not clearly trail the top of the chain (the gap's
+  paired interval reaches 0, or the gap is not above 0), no part is named a cause: the parts may
+  still be clearly not 0 (a gain of calibration offset by a loss of prototypes), but there is no
+  failure for them to explain.
 - **Small.** A part clearly above 0 is named as a cause only when it is also at least
-  ``MIN_SHARE`` (5%) of the gap; below that it is *small*: it stays in the numbers (the parts still
+  ``MIN_SHARE`` (5%) of the gap — of the sum of the positive parts when that is larger (parts
+  that cancel: a +1 beside a +30 and a −20 is no cause of an 11-point gap); below that it is *small*: it stays in the numbers (the parts still
   add up to the gap) but the reading calls it small, not a cause. Why a share of the gap: the
   question is why zero-shot fails, and Shapley parts are shares of that failure; an interval only
   says a part is not 0, and with a few thousand held-out images a part of one point is clearly not 0
@@ -95,7 +100,8 @@ PROBE_MAX_ITER = 100
 METHOD = ("exact Shapley values over the text fixes (calibration × wording; Shapley 1953, Lundberg & Lee 2017), "
           "then what image prototypes add beyond the best text fix, then what the probe adds beyond prototypes; "
           "each rung credited only above the majority-class rate; 95% paired bootstrap intervals; a part is named a "
-          f"cause when its interval is above 0 and it is at least {MIN_SHARE:.0%} of the gap (smaller: a small part)")
+          f"cause when its interval is above 0 and it is at least {MIN_SHARE:.0%} of the gap, or of the positive parts' sum "
+          "when larger (smaller: a small part); none when zero-shot does not clearly trail the text-free rung")
 
 
 def shapley_weights(players: Sequence[str]) -> dict[str, dict[frozenset, float]]:
@@ -136,10 +142,17 @@ def _step(upper: str, lower: str) -> dict[str, float]:
     return {} if upper == lower else {upper: 1.0, lower: -1.0}
 
 
-def material(part: Mapping, gap: float | None) -> bool:
-    """Whether a part is large enough to be named a cause: at least ``MIN_SHARE`` of the gap (any
-    size when the gap is not above 0). Whether it is clearly above 0 is asked apart."""
-    return part.get("points") is not None and part["points"] >= MIN_SHARE * max(gap or 0.0, 0.0)
+def share_base(gap: float | None, parts: Sequence[Mapping]) -> float:
+    """What a part's share is measured against: the gap, or the sum of the positive parts when
+    they exceed it (parts that cancel: a loss elsewhere must not make a small gain look large)."""
+    gains = sum(part["points"] for part in parts if part.get("points") is not None and part["points"] > 0)
+    return max(gap or 0.0, gains, 0.0)
+
+
+def material(part: Mapping, base: float) -> bool:
+    """Whether a part is large enough to be named a cause: at least ``MIN_SHARE`` of ``base``
+    (:func:`share_base`). Whether it is clearly above 0 is asked apart."""
+    return part.get("points") is not None and part["points"] >= MIN_SHARE * base
 
 
 def _chosen(train_accuracy: Mapping[str, float], names: Sequence[str]) -> str | None:
@@ -208,9 +221,10 @@ def attribute(answers: Mapping[str, np.ndarray], truth: np.ndarray, classes: Seq
 
     Returns:
         dict with ``causes`` (list of ``cause``, ``points``, ``ci``: the parts clearly above 0 and at
-        least ``MIN_SHARE`` of the gap, and ``features`` when the features do not separate the
+        least ``MIN_SHARE`` of :func:`share_base`, none when ``trails`` is false, and ``features`` when the features do not separate the
         classes or only by a shortcut), ``gap`` and ``gap_ci`` (points, from zero-shot, or the
-        majority rate when zero-shot is not above it, to the chosen text-free rung), ``min_share``,
+        majority rate when zero-shot is not above it, to the chosen text-free rung), ``trails`` (the
+        gap's interval above 0: only then is there a failure to attribute), ``min_share``,
         ``parts`` (every part, listed or not; ``small`` where it is clearly above 0 but under
         ``min_share`` of the gap), ``rungs`` (accuracy, credited, share of majority answers),
         ``interaction`` (of the two text fixes, with its ``owner``), ``method`` and ``text``.
@@ -269,10 +283,14 @@ def attribute(answers: Mapping[str, np.ndarray], truth: np.ndarray, classes: Seq
     if SHORTCUT in answers and separates:
         shortcut = verdict.paired_difference(correct[text_free], correct[SHORTCUT], n_resamples=n_resamples,
                                              seed=seed, **({"groups": groups} if groups is not None else {}))
+    # Zero-shot clearly trails the top of the chain (the gap's interval above 0): else there is no
+    # failure to explain, and no part is named a cause, however it splits.
+    trails = gap["direction"] == "above"
+    base = share_base(gap["points"], parts)
     for row in parts:  # clearly above 0 but too small a share of the gap to be named a cause
-        row["small"] = row["direction"] == "above" and not material(row, gap["points"])
+        row["small"] = trails and row["direction"] == "above" and not material(row, base)
     causes = [{"cause": row["cause"], "points": row["points"], "ci": row["ci"]} for row in parts
-              if row["direction"] == "above" and not row["small"] and separates]
+              if row["direction"] == "above" and not row["small"] and separates and trails]
     if not separates:
         features = _bootstrap(correct, _step(text_free, MAJORITY), groups, n_resamples, seed)
         causes = [{"cause": "features", "points": features["points"], "ci": features["ci"], "why": "no separation"}]
@@ -282,18 +300,18 @@ def attribute(answers: Mapping[str, np.ndarray], truth: np.ndarray, classes: Seq
         causes = [row for row in causes if row["cause"] not in ("alignment", "directions")]
         for row in reading:
             row["shortcut"] = True
-        if merged["direction"] == "above" and material(merged, gap["points"]):
+        if trails and merged["direction"] == "above" and material(merged, base):
             causes.append({"cause": "features", "points": merged["points"], "ci": merged["ci"], "why": "shortcut"})
     rungs = {name: {"accuracy": float(correct[name].mean()) if len(truth) else None, "credited": credited[name],
                     "majority_answers": float(np.mean(np.asarray(answers[name]) == majority)) if len(truth) else None,
                     "versus_majority": versus[name]}
              for name in answers}
-    found = {"causes": causes, "gap": gap["points"], "gap_ci": gap["ci"], "min_share": MIN_SHARE, "parts": parts,
-             "interaction": interaction,
-             "from": "zeroshot" if credited["zeroshot"] else MAJORITY, "to": top, "prototype": prototype, "text_free": text_free,
-             "text_rung": top_text, "separates": separates, "shortcut": shortcut, "rungs": rungs,
-             "majority_class": classes[majority], "majority_rate": float(correct[MAJORITY].mean()) if len(truth) else None,
-             "classes": list(classes), "ranking": dict(ranking or {}), "n_eval": int(len(truth)), "method": METHOD}
+    found = {"causes": causes, "gap": gap["points"], "gap_ci": gap["ci"], "trails": trails, "min_share": MIN_SHARE,
+             "parts": parts, "interaction": interaction, "from": "zeroshot" if credited["zeroshot"] else MAJORITY,
+             "to": top, "prototype": prototype, "text_free": text_free, "text_rung": top_text, "separates": separates,
+             "shortcut": shortcut, "rungs": rungs, "majority_class": classes[majority],
+             "majority_rate": float(correct[MAJORITY].mean()) if len(truth) else None, "classes": list(classes),
+             "ranking": dict(ranking or {}), "n_eval": int(len(truth)), "method": METHOD}
     found["text"] = attribution_text.reading(found)
     return found
 

@@ -8,6 +8,7 @@ cause is named only when its part is clearly above 0 and at least its share of t
 from __future__ import annotations
 
 from analysis.core.escape import markdown_text
+from analysis.core.numbers import short_percent
 from analysis.ladder.names import RUNG_NAMES
 
 CAUSE_NAMES = {"bias": "correcting the class bias (calibrated rung)",
@@ -21,6 +22,7 @@ DIAGNOSIS_NAMES = {"bias": "its class bias (calibrated rung)", "wording": "its w
                    "alignment": "prompts that point to the wrong place (image prototypes recover it)",
                    "directions": "what one vector per class cannot do (the probe recovers it)"}
 SHORTCUT_NAME = "a shortcut in trivial image statistics (reading the images recovers no more than they give)"
+PLURAL = {"wording", "alignment", "directions"}  # short names that take a plural verb: "better words stay"
 COLLAPSED = 0.8  # a rung answering the majority class this often has found no ranking
 
 
@@ -33,6 +35,25 @@ def interval(part: dict) -> str:
     """``95% paired interval +7.1 to +10.9``."""
     low, high = part["ci"]
     return f"95% paired interval {signed(low)} to {signed(high)}"
+
+
+def min_share(found: dict) -> str:
+    """``5%``: the smallest share of the gap a part must reach to be named a cause."""
+    return short_percent(found.get("min_share") or 0.0)
+
+
+def trails(found: dict) -> bool:
+    """Whether zero-shot clearly trails the top of the chain (the gap's paired interval above 0):
+    only then is there a failure to attribute. Older bundles lack ``trails``: read from ``gap_ci``."""
+    if "trails" in found:
+        return bool(found["trails"])
+    low = (found.get("gap_ci") or [None])[0]
+    return low is not None and low > 0
+
+
+def _verb(causes: list[str], singular: str, plural: str) -> str:
+    """The verb agreeing with the short names of ``causes`` joined as one subject."""
+    return singular if len(causes) == 1 and causes[0] not in PLURAL else plural
 
 
 def _join(items: list[str]) -> str:
@@ -91,7 +112,7 @@ def _interaction(found: dict) -> str:
 def _small(found: dict, parts: list[dict]) -> str:
     """The parts clearly above 0 but under ``min_share`` of the gap: said with their numbers, not as causes."""
     each = [f"{SHORT_NAMES[part['cause']]} {signed(part['points'])} points ({interval(part)})" for part in parts]
-    share = f"{found.get('min_share') or 0.0:.0%}"
+    share = min_share(found)
     if len(parts) == 1:
         return f"A small part, clearly above 0 but under {share} of the gap, so not a cause: {each[0]}."
     return f"Small parts, each clearly above 0 but under {share} of the gap, so not causes: {_join(each)}."
@@ -104,14 +125,19 @@ def reading(found: dict) -> str:
     rungs, top = found["rungs"], found["to"]
     majority = markdown_text(found["majority_class"])
     if not found["separates"]:
+        text_free = found["text_free"]
         lines.append(f"No rung that reads the images without text beats always answering *{majority}* beyond its "
-                     f"interval (the {RUNG_NAMES[found['text_free']]} reaches {rungs[found['text_free']]['accuracy']:.1%}): on this evidence the "
-                     "image features do not separate the classes, so no text fix can be credited.")
+                     f"interval (the {RUNG_NAMES[text_free]} reaches {rungs[text_free]['accuracy']:.1%}): on this "
+                     "evidence the image features do not separate the classes, so no text fix can be credited.")
         return " ".join(lines)
     start = "zero-shot" if found["from"] == "zeroshot" else f"always answering *{majority}*"
+    if not trails(found) and found.get("gap") is not None:
+        lines.append(f"{start.capitalize()} does not clearly trail the {RUNG_NAMES[top]} "
+                     f"({signed(found['gap'])} points; {interval({'ci': found['gap_ci']})}): there is no failure "
+                     "to attribute, so no part is named a cause.")
+        return " ".join(lines)
     listed = found["causes"]
-    noise = [SHORT_NAMES[part["cause"]] for part in found["parts"]
-             if part["direction"] == "level" and not part.get("shortcut")]
+    noise = [part["cause"] for part in found["parts"] if part["direction"] == "level" and not part.get("shortcut")]
     small = [part for part in found["parts"] if part.get("small") and not part.get("shortcut")]
     losses = [part for part in found["parts"] if part["direction"] == "below" and not part.get("shortcut")]
     lead = (f"Of the {found['gap']:.1f} points between {start} and the {RUNG_NAMES[top]} "
@@ -119,18 +145,17 @@ def reading(found: dict) -> str:
     if listed:
         lines.append(lead + ", " + "; ".join(_cause_phrase(part, found.get("prototype")) for part in listed) + ".")
     elif small:
-        share = found.get("min_share") or 0.0
-        lines.append(lead + f", no part is both clearly above 0 and at least {share:.0%} of the gap.")
+        lines.append(lead + f", no part is both clearly above 0 and at least {min_share(found)} of the gap.")
     else:
         lines.append(lead + ", no part is clearly above 0.")
     if small:
         lines.append(_small(found, small))
     if noise:
-        lines.append(f"{_join(noise).capitalize()} {'stays' if len(noise) == 1 else 'stay'} within noise "
-                     "(an interval that reaches 0: not a cause).")
+        lines.append(f"{_join([SHORT_NAMES[cause] for cause in noise]).capitalize()} "
+                     f"{_verb(noise, 'stays', 'stay')} within noise (an interval that reaches 0: not a cause).")
     for part in losses:
-        lines.append(f"{SHORT_NAMES[part['cause']].capitalize()} costs {signed(part['points'])} points "
-                     f"({interval(part)}).")
+        lines.append(f"{SHORT_NAMES[part['cause']].capitalize()} {_verb([part['cause']], 'costs', 'cost')} "
+                     f"{signed(part['points'])} points ({interval(part)}).")
     if interaction := _interaction(found):
         lines.append(interaction)
     shortcut = found.get("shortcut")
@@ -146,9 +171,12 @@ def diagnosis(found: dict) -> str:
     if any(cause["cause"] == "features" and cause.get("why") == "no separation" for cause in causes):
         return ("No rung that reads the images beats always answering the majority class beyond its interval: the "
                 "image features do not separate the classes, so no text fix is credited.")
+    if not trails(found) and found.get("gap") is not None:
+        start = "Zero-shot" if found.get("from") != "majority" else "Always answering the majority class"
+        return (f"{start} does not clearly trail the rungs that read the images ({signed(found['gap'])} points; "
+                f"{interval({'ci': found['gap_ci']})}): there is no failure to attribute.")
     if not causes and any(part.get("small") for part in found.get("parts", [])):
-        return (f"No cause stands out: every part of the gap is within noise or under {found.get('min_share') or 0:.0%} "
-                "of it.")
+        return f"No cause stands out: every part of the gap is within noise or under {min_share(found)} of it."
     if not causes:
         return "No cause stands clear of noise: every part of the gap has an interval that reaches 0."
     named = "; ".join(f"{DIAGNOSIS_NAMES[cause['cause']] if cause.get('why') != 'shortcut' else SHORTCUT_NAME} "
