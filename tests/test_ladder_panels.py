@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from analysis.present import explain, ladder_panels
-from analysis.ladder import attribution, verdict
+from analysis.core import bundle
+from analysis.ladder import attribution, attribution_text, verdict
 
 CLASSES = ["pure", "broken", "discolored", "silkcut"]
 
@@ -181,3 +182,24 @@ def test_a_small_part_is_drawn_and_said_as_small_never_as_a_cause():
     assert verdict.zeroshot_diagnosis(None, dict(found, causes=[])).startswith("No cause stands out")
     older = {key: value for key, value in found.items() if key != "min_share"}  # a bundle from before the rule
     assert "pale green" not in ladder_panels.read_attribution(older)
+
+
+def test_bundle_words_in_the_attribution_are_inert_and_the_reading_is_rebuilt_from_numbers():
+    hostile = "<img src=x onerror=alert(1)> **bold** [link](javascript:alert(1))"
+    found = dict(two_cures(), method=hostile, text=hostile)
+    found["majority_class"] = found["classes"][0] = "<b>pure</b>"
+    said = ladder_panels.read_attribution(found)
+    assert "<img" not in said and "&#60;img" in said and "\\*\\*bold\\*\\*" in said
+    assert "\\[link\\](" in said  # brackets escaped: no link
+    text = ladder_panels.read_ladder(ladder(attribution=found))
+    assert hostile not in text and "<b>" not in text  # the stored sentence is not shown: rebuilt, names escaped
+    assert text == attribution_text.reading(found) and "+10.0 points come from better words" in text
+
+
+def test_a_min_share_that_is_not_a_number_is_a_bundle_error(tmp_path):
+    from tests.test_bundle import small_bundle
+    small_bundle(tmp_path / "b")
+    bundle.save_diagnostics(tmp_path / "b", "ladder:ViT/B", {"attribution": {"min_share": "5%", "method": "m"}})
+    found = bundle.open_bundle(tmp_path / "b").diagnostics("ladder:ViT/B")
+    with pytest.raises(bundle.BundleError, match=r"'attribution'.min_share: expected a number, found text"):
+        ladder_panels.read_attribution(found["attribution"])

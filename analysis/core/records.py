@@ -225,6 +225,22 @@ class AutopsyDiagnostics(TypedDict, total=False):
     projection: str | None
 
 
+class Attribution(TypedDict, total=False):
+    """``attribution`` of ``ladder:{model key}`` (``analysis.ladder.attribution.attribute``): the keys
+    the pages write into sentences."""
+
+    gap: float | None
+    min_share: float | None
+    method: str
+    text: str
+
+
+class LadderDiagnostics(TypedDict, total=False):
+    """``ladder:{model key}``."""
+
+    attribution: Attribution | None
+
+
 class SweepPoint(TypedDict, total=False):
     C: Required[float]
     cv_accuracy_mean: Required[float]
@@ -300,6 +316,9 @@ DIAGNOSTICS_TYPES: dict[str, type] = {"agreement": AgreementDiagnostics, "confou
 APPROACH_DIAGNOSTICS: dict[str, type] = {PROBE: ProbeDiagnostics, FINETUNE: FinetuneDiagnostics}
 
 
+LADDER_PREFIX = "ladder:"  # the ladder diagnostics of a CLIP model: ``ladder:{model key}``
+
+
 def autopsy_name(key: str) -> str:
     """The name of the zero-shot autopsy diagnostics of the CLIP model ``key``."""
     return f"autopsy:{key}"
@@ -309,6 +328,8 @@ def diagnostics_type(name: str, approaches: Iterable[Mapping]) -> type | None:
     """The TypedDict of the diagnostics called ``name`` in a bundle with these approaches, or None."""
     if name in DIAGNOSTICS_TYPES:
         return DIAGNOSTICS_TYPES[name]
+    if name.startswith(LADDER_PREFIX):
+        return LadderDiagnostics
     for record in approaches:
         if record.get("id") == name:
             return APPROACH_DIAGNOSTICS.get(record.get("kind"))

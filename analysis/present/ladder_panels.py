@@ -108,11 +108,12 @@ def attribution_figure(found: dict) -> go.Figure:
 
 def read_attribution(found: dict) -> str:
     """The method beside the attribution chart."""
+    method = escape.markdown_text(found["method"])  # the bundle's words: inert in Markdown
     if found.get("min_share") is None:  # a bundle from before the minimum share
-        return (f"Method: {found['method']}. Green bars are causes (interval above 0); grey bars are within noise; "
+        return (f"Method: {method}. Green bars are causes (interval above 0); grey bars are within noise; "
                 "the parts add up to the gap.")
-    share = f"{found['min_share']:.0%}"
-    return (f"Method: {found['method']}. Green bars are causes (interval above 0 and at least {share} of the gap); "
+    share = attribution_text.min_share(found)
+    return (f"Method: {method}. Green bars are causes (interval above 0 and at least {share} of the gap); "
             f"pale green bars are small parts (interval above 0, under {share} of the gap: not causes); grey bars are "
             "within noise; the parts add up to the gap.")
 
@@ -128,7 +129,7 @@ def read_ladder(found: dict, learnt: bool = True) -> str:
         if not learnt:
             return ("With random weights neither the prompts nor the image features are CLIP's: the parts in the "
                     "chart describe this random network, and none is read as a cause.")
-        return found["attribution"]["text"]
+        return attribution_text.reading(found["attribution"])  # rebuilt from the numbers, names made inert
     parts = []
     gains = {key: steps[key]["difference"] for key in ("bias", "wording", "alignment") if key in steps}
     # A bundle from before the attribution: each step is measured from zero-shot, and steps that
