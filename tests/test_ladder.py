@@ -268,3 +268,10 @@ def test_both_fixes_find_the_words_a_calibration_fitted_on_the_old_words_hides()
                           lambda _: candidates, case.is_eval)
     assert climbed.rungs["zeroshot-worded-calibrated"].choice["wordings"]["silkcut"]["text"] == \
         "a kernel with a thin cut on its side"
+
+
+def test_worded_calibration_without_a_start_says_so():
+    images = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="at least one start"):
+        rungs.worded_calibration(images, np.arange(4), [[rungs.Wording("w", "c", images[c])] for c in range(4)],
+                                 100.0, 4, [])

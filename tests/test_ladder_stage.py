@@ -95,3 +95,19 @@ def test_the_shipped_corn_wordings_are_candidates_for_the_corn_classes():
     found = ladder.wordings([], ["pure", "broken", "discolored", "silkcut"])
     assert ("cracked", "wordings corn") in found["broken"] and ("mouldy", "wordings corn") in found["discolored"]
     assert ladder.wordings([], ["cat", "dog"]) == {"cat": [], "dog": []}
+
+
+def test_rungs_from_an_older_recipe_are_recomputed_by_a_plain_run(demo_bundle):
+    """The rungs' recipe is one of the ladder stage's inputs: a bundle that recorded none (or an older
+    one) has its rungs recomputed without --force; the same recipe skips them."""
+    from analysis.core import jsonfile
+    from analysis.stages import runner
+
+    recorded = bundle.open_bundle(demo_bundle).manifest["inputs"]["ladder"]
+    units = {unit: parts for unit, parts in recorded.items() if "model" in parts}
+    assert units  # every CLIP model's rungs record their inputs
+    for parts in units.values():
+        assert parts["method"] == jsonfile.digest({"rungs": rungs.METHOD_VERSION})
+        older = {part: digest for part, digest in parts.items() if part != "method"}
+        assert runner.why_run(older, parts, force=False) == "the method changed"
+        assert runner.why_run(parts, parts, force=False) is None

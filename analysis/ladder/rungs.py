@@ -46,6 +46,10 @@ RUNGS = ("zeroshot", "zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-
 COMPUTED_RUNGS = ("zeroshot-calibrated", "zeroshot-worded", "zeroshot-worded-calibrated", "centroid", "knn")
 K_GRID: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 49, 99)
 WORDING_PASSES = 2
+# The rungs' recipe, part of the ladder stage's inputs: raise it whenever a rung is computed
+# differently, so that a plain `run` recomputes the rungs of existing bundles.
+# 2: the worded-and-calibrated rung also searches from the worded rung's words (2026-12-04).
+METHOD_VERSION = 2
 
 
 def normalize(vectors: np.ndarray) -> np.ndarray:
@@ -221,7 +225,13 @@ def worded_calibration(unit_images: np.ndarray, label_index: np.ndarray, candida
 
     Returns:
         The chosen candidate index per class and its calibration (:func:`fit_calibration`).
+
+    Raises:
+        ValueError: no start.
     """
+    if not starts:
+        raise ValueError("worded_calibration needs at least one start (candidate index per class, and a "
+                         "calibration or None)")
     best: tuple[float, list[int], dict] | None = None
     for words, both in starts:
         picked = list(words)

@@ -210,14 +210,16 @@ def is_done(context: RunContext, options: LadderOptions, text: str | None) -> bo
 
 
 def inputs(context: RunContext, options: LadderOptions, text: str | None) -> dict:
-    """The images, the split, the model, the prompt sets, the wordings and the seed of one model's rungs."""
+    """The images, the split, the model, the prompt sets, the wordings, the seed and the rungs' recipe
+    (:data:`analysis.ladder.rungs.METHOD_VERSION`) of one model's rungs: a bundle whose rungs were
+    computed by an older recipe recomputes them."""
     if text is LADDERS:
         return {}
     extra = wordings(options.wordings, context.classes)
     return {**data_inputs(context), "model": {"clip": text, "precision": options.precision},
             "prompt sets": zeroshot.prompt_inputs(zeroshot.prompt_sets(options.prompts), context.classes),
             "wordings": {name: [phrase for phrase, _ in phrases] for name, phrases in extra.items()},
-            "options": {"seed": options.seed}}
+            "options": {"seed": options.seed}, "method": {"rungs": rungs.METHOD_VERSION}}
 
 
 def run_stage(context: RunContext, options: LadderOptions, text: str | None) -> None:
