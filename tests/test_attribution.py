@@ -119,6 +119,11 @@ def run(scenario, shares, seed, n=900):
     return case, found
 
 
+# The one run of the 70 where the gap itself is within noise at 1,000 images (+3.7 points, 95% paired
+# interval −0.3 to +7.6): the look-alike word on corn's 10 silkcut kernels, seed 4.
+NO_CLEAR_GAP = {("wording-lookalike", "corn", 4)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("shares", [CORN, BALANCED], ids=["corn", "balanced"])
@@ -126,7 +131,11 @@ def run(scenario, shares, seed, n=900):
 def test_planted_causes_are_named_and_the_parts_add_up(scenario, shares, seed):
     """The bench's 1,000-image rows, as benchmarks/bench_attribution.py runs them (5 seeds)."""
     case, found = run(scenario, shares, seed=seed, n=1000)
-    assert {cause["cause"] for cause in found["causes"]} == case.causes, found["text"]
+    if (scenario, "corn" if shares is CORN else "balanced", seed) in NO_CLEAR_GAP:
+        # zero-shot does not clearly trail (the gap's interval reaches 0): nothing to attribute, nothing named
+        assert found["trails"] is False and found["gap_ci"][0] <= 0 and found["causes"] == [], found["text"]
+    else:
+        assert {cause["cause"] for cause in found["causes"]} == case.causes, found["text"]
     assert sum(part["points"] for part in found["parts"]) == pytest.approx(found["gap"], abs=1e-9)
     for cause in found["causes"]:
         if cause["cause"] != "features" or cause.get("why") == "shortcut":
