@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from analysis.ladder.attribution import MIN_SHARE, attribute_failure  # noqa: E402
+from analysis.ladder.attribution import MIN_SHARE, attribute_failure, share_base  # noqa: E402
 from tests.planted import BALANCED, CORN, PLANTED, planted  # noqa: E402
 
 IMBALANCES = {"corn": CORN, "balanced": BALANCED}
@@ -34,15 +34,23 @@ IMBALANCES = {"corn": CORN, "balanced": BALANCED}
 SHORT_GRID = (1e-3, 1e-2, 1e-1, 1.0)
 
 
-def run(scenario: str, n: int, shares: tuple[float, ...], seed: int, grid) -> tuple[set[str], float, list[str]]:
-    """The causes named on one planted case, |sum of parts − gap| (points), and the small parts."""
+def run(scenario: str, n: int, shares: tuple[float, ...], seed: int,
+        grid) -> tuple[set[str], float, list[str], dict[str, list[float]]]:
+    """The causes named on one planted case, |sum of parts − gap| (points), the small parts, and the
+    shares (of :func:`share_base`) of the parts clearly above 0, planted and unplanted (scenarios
+    whose cause is a text fix or the prompts' direction)."""
     case = planted(scenario, n=n, shares=shares, seed=seed)
     found = attribute_failure(case.images, case.labels, case.is_train, case.is_eval, case.folds, case.classes,
                               case.prompt_sets, case.scale, case.wordings, image_stats=case.image_stats, seed=seed,
                               **({"c_grid": grid} if grid else {}))
     residual = abs(sum(part["points"] for part in found["parts"]) - found["gap"])
     small = [part["cause"] for part in found["parts"] if part.get("small")]
-    return {cause["cause"] for cause in found["causes"]}, residual, small
+    base = share_base(found["gap"], found["parts"])
+    above = {"planted": [], "unplanted": []}
+    for part in found["parts"]:  # where the features are the cause, the parts are not (none, or a shortcut)
+        if part["direction"] == "above" and base > 0 and "features" not in case.causes:
+            above["planted" if part["cause"] in case.causes else "unplanted"].append(part["points"] / base)
+    return {cause["cause"] for cause in found["causes"]}, residual, small, above
 
 
 def main() -> None:
@@ -54,17 +62,19 @@ def main() -> None:
     parser.add_argument("--short-grid", action="store_true", help=f"the probe's C among {SHORT_GRID} only")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows, wrong = [], []
+    rows, wrong, shares = [], [], {"planted": [], "unplanted": []}
     with threadpool_limits(limits=1):  # small matrices: one BLAS thread is fastest
         for scenario, causes in PLANTED.items():
             for size in args.sizes:
                 right, named, worst, small = {}, Counter(), 0.0, Counter()
-                for imbalance, shares in IMBALANCES.items():
+                for imbalance, imbalance_shares in IMBALANCES.items():
                     hits = 0
                     for seed in range(args.first_seed, args.first_seed + args.seeds):
-                        found, residual, parts = run(scenario, size, shares, seed,
-                                                     SHORT_GRID if args.short_grid else None)
+                        found, residual, parts, above = run(scenario, size, imbalance_shares, seed,
+                                                            SHORT_GRID if args.short_grid else None)
                         small.update(parts)
+                        for kind, values in above.items():
+                            shares[kind] += values
                         worst = max(worst, residual)
                         hits += found == causes
                         if found != causes:
@@ -87,6 +97,10 @@ def main() -> None:
     total = len(rows) * 2 * args.seeds
     print(f"\n{total - len(wrong)}/{total} runs name exactly the planted cause(s); the parts add up to the gap on "
           f"every run; {time.perf_counter() - started:.0f} s")
+    print(f"Parts clearly above 0 where a text fix or alignment is planted, as shares of the gap (or of the "
+          f"positive parts' sum when larger): the largest "
+          f"unplanted {max(shares['unplanted'], default=0.0):.1%}, the smallest planted "
+          f"{min(shares['planted'], default=float('nan')):.1%} (the rule: {MIN_SHARE:.0%})")
     for case in wrong:
         print("wrong:", *case)
 

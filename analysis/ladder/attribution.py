@@ -47,17 +47,20 @@ Rules that keep the reading true:
   failure for them to explain.
 - **Small.** A part clearly above 0 is named as a cause only when it is also at least
   ``MIN_SHARE`` (5%) of the gap — of the sum of the positive parts when that is larger (parts
-  that cancel: a +1 beside a +30 and a −20 is no cause of an 11-point gap); below that it is *small*: it stays in the numbers (the parts still
-  add up to the gap) but the reading calls it small, not a cause. Why a share of the gap: the
+  that cancel: a +1 beside a +30 and a −20 is no cause of an 11-point gap); below that it is
+  *small*: it stays in the numbers (the parts still add up to the gap) but the reading calls it
+  small, not a cause. Why a share of the gap: the
   question is why zero-shot fails, and Shapley parts are shares of that failure; an interval only
   says a part is not 0, and with a few thousand held-out images a part of one point is clearly not 0
   while explaining almost none of a 60-point gap (a step up the chain is taken on any gain on the
-  training part, however small). Why 5%: the conventional threshold of materiality (below it an
-  item is presumed immaterial, e.g. the auditors' rule of thumb in SEC Staff Accounting Bulletin 99),
-  fixed before looking at any held-out score. On the training part of the planted-cause bench
-  (``benchmarks/bench_attribution.py``, 210 runs) the unplanted steps (alignment beside a planted
-  bias, directions beside two causes) are at most 3.3% of the gap; checked afterwards on its
-  held-out part, unplanted parts clearly above 0 reach 3.5% of the gap and planted ones start at 10.4%.
+  training part, however small). The rule was added after the planted-cause bench
+  (``benchmarks/bench_attribution.py``) showed held-out misses that were such parts (alignment or
+  directions of +1.0 to +2.3 points beside a planted cause of tens of points), so it is not a
+  choice made blind to held-out scores. 5% is not tuned to the bench: it is the conventional
+  threshold of materiality (below it an item is presumed immaterial, e.g. the auditors' rule of
+  thumb in SEC Staff Accounting Bulletin 99). Checked on the bench's seeds 0–4, then on fresh
+  seeds 5–9 used for nothing else; the bench prints the largest unplanted and the smallest
+  planted part clearly above 0 as shares (README, "Each point counted once").
 
 Points are accuracy points (0–100) on the held-out images. Every choice (prompt set, words,
 calibration, k, C, which text-free rung) is made on the training part.
