@@ -117,19 +117,25 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tag
     components.paged_grid(rows, ref, shown, card_labels, opened.classes, key="gallery", per_page=per_page, grid=grid)
 
 
+@st.fragment
+def gallery_page(ref, opened) -> None:
+    """The filters, the confusion matrix and the cards: a fragment, so that a click in the matrix or a
+    filter reruns and redraws only these, not the sidebar, the title and the banner around them."""
+    scored = loaders.scored_images(ref)
+    all_tags = tagging.current_tags(ref)
+    left, right = st.columns([2, 3])
+    with left:
+        chosen = filters(opened, scored, opened.approaches)
+        tagged = tag_controls(ref, opened, all_tags)
+    with right:
+        confusion_matrix_panel(ref, opened.approach(chosen["approach_id"]), opened.classes)
+    gallery_panel(ref, opened, scored, chosen, tables.approach_labels(opened.approaches), tagged, all_tags)
+
+
 st.title("Misclassified gallery")
 ref, opened = components.require_bundle()
 approaches = opened.approaches
 if not approaches:
     components.missing(opened.manifest, ref, "approaches")
     st.stop()
-scored = loaders.scored_images(ref)
-labels = tables.approach_labels(opened.approaches)
-all_tags = tagging.current_tags(ref)
-left, right = st.columns([2, 3])
-with left:
-    chosen = filters(opened, scored, approaches)
-    tagged = tag_controls(ref, opened, all_tags)
-with right:
-    confusion_matrix_panel(ref, opened.approach(chosen["approach_id"]), opened.classes)
-gallery_panel(ref, opened, scored, chosen, labels, tagged, all_tags)
+gallery_page(ref, opened)
