@@ -174,8 +174,8 @@ def test_a_small_part_is_drawn_and_said_as_small_never_as_a_cause():
     small = list(figure.data[0].y).index("image prototypes (small)")
     assert figure.data[0].marker.color[small] == ladder_panels.SMALL_COLOUR
     assert figure.data[0].x[small] == pytest.approx(2.0)
-    assert "pale green bars are small parts (interval above 0, under 5% of the gap: not causes)" in \
-        ladder_panels.read_attribution(found)
+    assert ("pale green bars are parts above 0 that are not causes (under 5% of it, or no failure to attribute)"
+            in ladder_panels.read_attribution(found))
     assert "so not a cause: image prototypes +2.0 points" in found["text"]
     line = verdict.zeroshot_diagnosis(None, found)
     assert "its class bias" in line and "prompts that point to the wrong place" not in line
@@ -203,3 +203,25 @@ def test_a_min_share_that_is_not_a_number_is_a_bundle_error(tmp_path):
     found = bundle.open_bundle(tmp_path / "b").diagnostics("ladder:ViT/B")
     with pytest.raises(bundle.BundleError, match=r"'attribution'.min_share: expected a number, found text"):
         ladder_panels.read_attribution(found["attribution"])
+
+
+def test_an_older_bundle_whose_gap_is_within_noise_names_no_cause_anywhere():
+    """A bundle written before ``trails``: its attribution still lists calibration as a cause beside a gap
+    whose interval reaches 0. The chart, the reading, the verdict and the demo banner all name none."""
+    from analysis.present import demo_story
+
+    found = two_cures()
+    older = {key: value for key, value in found.items() if key != "trails"} | {"gap": 1.0, "gap_ci": [-1.0, 3.0]}
+    assert older["causes"] and not attribution_text.trails(older) and attribution_text.named(older) == []
+    figure = ladder_panels.attribution_figure(older)
+    green = ladder_panels.STEP_COLOURS["above"]
+    assert green not in list(figure.data[0].marker.color)  # no bar drawn as a cause
+    assert "no bar is a cause" in ladder_panels.read_attribution(older)
+    assert demo_story.named_causes({"attribution": older}) == []
+    comparison = verdict.paired_difference([1, 1, 0, 1], [0, 1, 0, 0])
+    stored = {"attribution": older, "rows": [verdict.verdict_row(ladder_panels.ZEROSHOT_ROW, comparison, "**zero-shot**",
+                                                                  "always *pure*", "Why, each point counted once: x")]}
+    text = ladder_panels.verdict_markdown(stored)
+    assert "there is no failure to attribute" in text and "Why, each point counted once" not in text
+    assert green in list(ladder_panels.attribution_figure(found).data[0].marker.color)  # it trails: its causes green
+

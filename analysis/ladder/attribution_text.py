@@ -51,6 +51,18 @@ def trails(found: dict) -> bool:
     return low is not None and low > 0
 
 
+SHARE_BASE = "the gap (or of the positive parts' sum, when larger)"  # what min_share is a share of
+
+
+def named(found: dict) -> list[dict]:
+    """The causes the reading, the verdict and the chart name: ``found["causes"]``, none of the text causes
+    when zero-shot does not clearly trail (an older bundle may still list them), but the features'
+    "no separation" always."""
+    if trails(found) or ("trails" not in found and found.get("gap_ci") is None):  # nothing says it does not trail
+        return list(found["causes"])
+    return [cause for cause in found["causes"] if cause["cause"] == "features" and cause.get("why") == "no separation"]
+
+
 def _verb(causes: list[str], singular: str, plural: str) -> str:
     """The verb agreeing with the short names of ``causes`` joined as one subject."""
     return singular if len(causes) == 1 and causes[0] not in PLURAL else plural
@@ -114,8 +126,8 @@ def _small(found: dict, parts: list[dict]) -> str:
     each = [f"{SHORT_NAMES[part['cause']]} {signed(part['points'])} points ({interval(part)})" for part in parts]
     share = min_share(found)
     if len(parts) == 1:
-        return f"A small part, clearly above 0 but under {share} of the gap, so not a cause: {each[0]}."
-    return f"Small parts, each clearly above 0 but under {share} of the gap, so not causes: {_join(each)}."
+        return f"A small part, clearly above 0 but under {share} of {SHARE_BASE}, so not a cause: {each[0]}."
+    return f"Small parts, each clearly above 0 but under {share} of {SHARE_BASE}, so not causes: {_join(each)}."
 
 
 def reading(found: dict) -> str:

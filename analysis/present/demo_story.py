@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from analysis.ladder import attribution_text
+
 PLANTED_KEY = "demo_planted_causes"
 CAUSE_NAMES = {"bias": "class bias", "wording": "wording", "alignment": "alignment",
                "features": "image features"}
@@ -44,7 +46,10 @@ def named_causes(verdict: dict | None, ladder: dict | None = None) -> list[str] 
         return None
     attribution = attribution_of(verdict, ladder)
     if attribution is not None:
-        return [str(cause.get("cause")) for cause in attribution["causes"] if isinstance(cause, dict)]
+        try:  # what the verdict says by this version's rule (an older bundle may list causes it no longer names)
+            return [str(cause["cause"]) for cause in attribution_text.named(attribution)]
+        except (KeyError, TypeError):
+            return [str(cause.get("cause")) for cause in attribution["causes"] if isinstance(cause, dict)]
     steps = (ladder or {}).get("steps", [])
     return [str(step["step"]) for step in steps
             if step.get("step") in TEXT_CAUSES and (step.get("ci") or [None])[0] is not None and step["ci"][0] > 0]

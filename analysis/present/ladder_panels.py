@@ -93,7 +93,9 @@ def attribution_figure(found: dict) -> go.Figure:
     labels.append(f"gap: {RUNG_NAMES.get(found['from'], 'always the majority class')} → {RUNG_NAMES[found['to']]}")
     values = [part["points"] for part in parts] + [found["gap"]]
     cis = [part["ci"] for part in parts] + [found["gap_ci"]]
-    colours = [SMALL_COLOUR if part.get("small") else STEP_COLOURS[part["direction"]] for part in parts] + ["#555555"]
+    causes = {cause["cause"] for cause in attribution_text.named(found)}  # green only for a named cause
+    colours = [STEP_COLOURS[part["direction"]] if part["direction"] != "above" or part["cause"] in causes
+               else SMALL_COLOUR for part in parts] + ["#555555"]
     figure = go.Figure(go.Bar(
         y=labels, x=values, orientation="h", marker=dict(color=colours, opacity=0.75),
         error_x=dict(type="data", symmetric=False, array=[high - value for value, (_, high) in zip(values, cis)],
@@ -112,10 +114,13 @@ def read_attribution(found: dict) -> str:
     if found.get("min_share") is None:  # a bundle from before the minimum share
         return (f"Method: {method}. Green bars are causes (interval above 0); grey bars are within noise; "
                 "the parts add up to the gap.")
-    share = attribution_text.min_share(found)
-    return (f"Method: {method}. Green bars are causes (interval above 0 and at least {share} of the gap); "
-            f"pale green bars are small parts (interval above 0, under {share} of the gap: not causes); grey bars are "
-            "within noise; the parts add up to the gap.")
+    share, base = attribution_text.min_share(found), attribution_text.SHARE_BASE
+    text = (f"Method: {method}. Green bars are causes (interval above 0 and at least {share} of {base}); "
+            f"pale green bars are parts above 0 that are not causes (under {share} of it, or no failure to "
+            "attribute); grey bars are within noise; the parts add up to the gap.")
+    if not attribution_text.trails(found):
+        text += " Zero-shot does not clearly trail the rungs that read the images here, so no bar is a cause."
+    return text
 
 
 def read_ladder(found: dict, learnt: bool = True) -> str:
@@ -259,6 +264,22 @@ def separation_evidence(approaches: Sequence[dict], majority_rate: float | None,
 
 # --- the verdict ----------------------------------------------------------------------------------
 
+ZEROSHOT_ROW = "zero-shot vs majority"
+
+
+def _zeroshot_diagnosis(found: dict, stored: str) -> str:
+    """The zero-shot row's "why", rebuilt from the verdict's attribution by this version's rule (a bundle
+    written before it may name a cause the reading no longer names); the stored words when there is no
+    attribution to rebuild from, or when they say the weights are random."""
+    attribution = found.get("attribution")
+    if not isinstance(attribution, dict) or stored.startswith("With random weights"):
+        return stored
+    try:
+        return attribution_text.diagnosis(attribution)
+    except (KeyError, TypeError, IndexError):  # an attribution of another shape: the stored words
+        return stored
+
+
 def verdict_markdown(found: dict, warnings: bool = True) -> str:
     """The verdict as Markdown: warnings first (unless ``warnings`` is false: a panel shows them
     as its warning), then one bullet per row with its diagnosis."""
@@ -269,7 +290,10 @@ def verdict_markdown(found: dict, warnings: bool = True) -> str:
         if not row["available"]:
             continue
         marker = {"above": "▲", "below": "▼", "level": "≈"}[row["direction"]]
-        lines.append(f"- {marker} {kept(row['text'])}." + (f" {kept(row['diagnosis'])}" if row["diagnosis"] else ""))
+        diagnosis = kept(row["diagnosis"]) if row["diagnosis"] else ""
+        if row["row"] == ZEROSHOT_ROW and diagnosis:
+            diagnosis = _zeroshot_diagnosis(found, diagnosis)
+        lines.append(f"- {marker} {kept(row['text'])}." + (f" {diagnosis}" if diagnosis else ""))
     missing = [row["row"] for row in found.get("rows", []) if not row["available"]]
     if missing:
         lines.append(f"- Not in this bundle: {escape.markdown_text(', '.join(map(str, missing)))}.")
