@@ -265,8 +265,8 @@ def markdown_grid(table: pd.DataFrame) -> str:
     """``table`` as a Markdown table (every heading and text cell escaped, numbers right-aligned), for
     ``st.markdown``: a few counts drawn at once, where ``st.table`` and ``st.dataframe`` first load
     0.7–1.2 MB of JavaScript (Arrow, the data grid) in a tab that has not shown one yet."""
-    def text(cell) -> str:
-        return escape.markdown_text(cell) if isinstance(cell, str) else str(cell)
+    def text(cell) -> str:  # numbers as they are; anything else (a name that is not a string too) escaped
+        return str(cell) if isinstance(cell, (int, float)) and not isinstance(cell, bool) else escape.markdown_text(cell)
 
     numeric = [pd.api.types.is_numeric_dtype(table[column]) for column in table.columns]
     lines = ["| " + " | ".join(text(str(column)) for column in table.columns) + " |",
