@@ -7,6 +7,7 @@ figure with its reading as a caption, a warning or a "missing part" notice in pl
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Callable, Collection, Hashable, Sequence, TypeVar
 
@@ -93,12 +94,7 @@ def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
 
 def _sections(specs: Sequence[PanelSpec]) -> list[tuple[str, list[PanelSpec]]]:
     """The specs grouped by heading, in order (a heading starts a section)."""
-    sections: list[tuple[str, list[PanelSpec]]] = []
-    for spec in specs:
-        if not sections or sections[-1][0] != spec.heading:
-            sections.append((spec.heading, []))
-        sections[-1][1].append(spec)
-    return sections
+    return [(heading, list(group)) for heading, group in itertools.groupby(specs, key=lambda spec: spec.heading)]
 
 
 def _draw_rows(built: list[Panel], ref: BundleRef, manifest: dict, headings: bool = True) -> None:
