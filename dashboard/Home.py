@@ -16,6 +16,7 @@ from dashboard import components  # noqa: E402
 # The icon ships with the package: a ":material/…:" page icon is fetched from a font CDN on every page load.
 st.set_page_config(page_title="CornLens", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
 components.host_guard()  # a page of another site that resolves its name to this machine gets nothing
+components.still_placeholders()
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

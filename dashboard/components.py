@@ -67,6 +67,18 @@ def host_guard() -> None:
         st.stop()
 
 
+# Streamlit draws a shimmering grey box where an element's code is still loading (every chart waits for
+# the 4.7 MB plotly bundle on a tab's first visit). Each frame of the shimmer repaints the page: in a
+# browser that draws in software (no GPU: a server, a virtual machine) it took 0.4-0.8 s of a chart
+# page's first visit on 2 cores (benchmarks/bench_dashboard_browser.py). The box stays, grey and still.
+STILL_PLACEHOLDERS = "<style>[data-testid='stSkeleton'] { animation: none !important; }</style>"
+
+
+def still_placeholders() -> None:
+    """Placeholders that do not shimmer (:data:`STILL_PLACEHOLDERS`); a style only, it takes no room."""
+    st.html(STILL_PLACEHOLDERS)
+
+
 def exposure_notice() -> None:
     """Warn when the server listens on every network interface without anyone having asked for it:
     started outside the project folder, streamlit does not read its ``.streamlit/config.toml``; or
@@ -261,17 +273,23 @@ def markdown_table(table: pd.DataFrame, index: str | None = None, **options) -> 
     st.table(shown, **options)
 
 
-def markdown_grid(table: pd.DataFrame) -> str:
-    """``table`` as a Markdown table (every heading and text cell escaped, numbers right-aligned), for
-    ``st.markdown``: a few counts drawn at once, where ``st.table`` and ``st.dataframe`` first load
-    0.7–1.2 MB of JavaScript (Arrow, the data grid) in a tab that has not shown one yet."""
-    def text(cell) -> str:  # numbers as they are; anything else (a name that is not a string too) escaped
-        return str(cell) if isinstance(cell, (int, float)) and not isinstance(cell, bool) else escape.markdown_text(cell)
+def markdown_grid(table: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
+    """``table`` as a Markdown table (every heading and text cell escaped, numbers right-aligned, a
+    number of a column in ``formats`` written with that format, e.g. ``"{:.1%}"``; a missing one "—"),
+    for ``st.markdown``: a few rows drawn at once, where ``st.table`` and ``st.dataframe`` first load
+    0.7–1.2 MB of JavaScript (Arrow, the data grid, drawn on a canvas) in a tab that has not shown one yet."""
+    formats = formats or {}
+
+    def text(cell, column: str) -> str:  # numbers as they are; anything else (a name that is not a string too) escaped
+        if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            return "—" if pd.isna(cell) else formats.get(column, "{}").format(cell)
+        return escape.markdown_text(cell)
 
     numeric = [pd.api.types.is_numeric_dtype(table[column]) for column in table.columns]
-    lines = ["| " + " | ".join(text(str(column)) for column in table.columns) + " |",
+    lines = ["| " + " | ".join(escape.markdown_text(str(column)) for column in table.columns) + " |",
              "|" + "|".join("---:" if number else "---" for number in numeric) + "|"]
-    lines += ["| " + " | ".join(text(cell) for cell in row) + " |" for row in table.itertuples(index=False)]
+    lines += ["| " + " | ".join(text(cell, column) for cell, column in zip(row, table.columns)) + " |"
+              for row in table.itertuples(index=False)]
     return "\n".join(lines)
 
 
@@ -309,12 +327,9 @@ def approach_summary(ref: BundleRef, opened: Bundle, record: dict) -> None:
     metric_row(record)
     scores = tables.class_scores(record, opened.classes)
     left, right = st.columns([3, 1])
-    if len(scores):
-        percent = st.column_config.NumberColumn(format="percent")
-        left.dataframe(scores, hide_index=True, width="stretch", key=f"class_scores_{record['id']}",
-                       column_config={"precision": percent, "recall": percent, "f1": st.column_config.NumberColumn(
-                           "F1", format="%.3f"), "support": st.column_config.NumberColumn(
-                           "images", help="held-out images of this class")})
+    if len(scores):  # "images": held-out images of this class
+        left.markdown(markdown_grid(scores.rename(columns={"f1": "F1", "support": "images"}),
+                                    {"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.3f}"}))
     stem = file_stem(record["id"])
     with right:
         st.download_button("Predictions (CSV)", lambda: loaders.predictions_csv(ref, record["id"]),

@@ -217,8 +217,9 @@ def test_full_size_view_details():
 def test_convnext_page_hyperparameters_and_still_improving(competition_bundle, opened):
     app = open_page(competition_bundle, "views/convnext.py")
     record = opened.approaches_of_kind("finetune")[0]
-    settings = app.table[0].value
-    assert len(settings) == len([v for v in record["params"].values() if not isinstance(v, (dict, list))])
+    settings = next(element.value for element in app.markdown if element.value.startswith("| setting | value |"))
+    rows = settings.splitlines()[2:]  # a Markdown table drawn at once: heading, alignment, one row per setting
+    assert len(rows) == len([v for v in record["params"].values() if not isinstance(v, (dict, list))])
     diagnostics = opened.diagnostics(record["id"])
     if diagnostics["best_epoch"] == max(row["epoch"] for row in diagnostics["epochs"]):
         assert any("still improving" in notice.value for notice in [*app.info, *app.warning])

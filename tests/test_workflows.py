@@ -127,11 +127,16 @@ def test_gallery_cards_show_confidence_orders_and_search(demo_bundle):
 @pytest.mark.parametrize("page", ["views/probe.py", "views/convnext.py", "views/autopsy.py"])
 def test_approach_pages_show_class_scores_and_downloads(demo_bundle, page):
     app = open_page(demo_bundle, page)
-    tables_shown = [frame.value for frame in app.dataframe if "precision" in getattr(frame.value, "columns", [])]
-    assert tables_shown, "a per-class precision / recall / F1 table"
-    scores = tables_shown[0]
-    assert list(scores["class"]) == bundle.open_bundle(demo_bundle).classes
-    assert set(scores.columns) >= {"precision", "recall", "f1", "support"}
+    tables_shown = [element.value for element in app.markdown
+                    if element.value.startswith("| class | precision | recall | F1 | images |")]
+    assert tables_shown, "a per-class precision / recall / F1 table, drawn at once (Markdown)"
+    rows = [line.split(" | ") for line in tables_shown[0].splitlines()[2:]]
+    opened = bundle.open_bundle(demo_bundle)
+    assert [row[0].removeprefix("| ") for row in rows] == opened.classes
+    first = [record["metrics"]["per_class"][opened.classes[0]] for record in opened.approaches
+             if record["metrics"].get("per_class")]
+    assert (rows[0][1], rows[0][4].rstrip(" |")) in {(f"{scores['precision']:.1%}", str(scores["support"]))
+                                                     for scores in first}  # an approach's numbers, as percentages
     labels = [element.proto.label for element in app.get("download_button")]
     assert "Predictions (CSV)" in labels and "Kaggle submission (CSV)" in labels  # the demo has submissions
 

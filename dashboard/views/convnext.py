@@ -18,12 +18,12 @@ record = components.require_approach(opened, ref, "finetune", "Network", "convne
 st.markdown(explain.describe_approach(record))
 components.approach_summary(ref, opened, record)
 with st.expander("Hyper-parameters", expanded=True):
-    components.markdown_table(run_facts.hyperparameter_table(record.get("params")), index="setting")
+    st.markdown(components.markdown_grid(run_facts.hyperparameter_table(record.get("params"))))
 data = page_panels.page_data(ref, ("convnext", record["id"]),
                              lambda: panels.convnext_data(page_panels.LoaderSource(ref, opened), record))
 if not data.diagnostics:
     st.info(f"This network has no training diagnostics in the bundle. Recompute it with\n\n"
             f"```bash\n{explain.run_command(opened.manifest, ref.path, f'--convnext {tables.model_key(record)}', '--force')}\n```")
 page_panels.show(panels.CONVNEXT_PANELS, data, ref, opened.manifest, key=("convnext", record["id"]),
-                 open_headings={panels.TRAINING, panels.MISTAKES})  # its own feature space (a map) when opened
+                 open_headings={panels.TRAINING})  # its mistakes and its own feature space (a map) when opened
 st.page_link("views/gallery.py", label="See the misclassified images in the gallery", icon=":material/photo_library:")

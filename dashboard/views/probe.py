@@ -30,4 +30,5 @@ elif "kshot" in data.diagnostics:  # (reading a malformed curve here would raise
               f"{tables.shots_text(shots)} per class" if isinstance(shots, (int, float)) else "never reached",
               help="labelled images per class at which the probe clearly overtakes zero-shot: k-shot points closer "
                    "to the zero-shot line than their uncertainty count as level, so the answer can be a range")
-page_panels.show(panels.PROBE_PANELS, data, ref, opened.manifest, key=("probe", record["id"]))
+page_panels.show(panels.PROBE_PANELS, data, ref, opened.manifest, key=("probe", record["id"]),
+                 open_headings=())  # the k-shot curve at once, every other section when opened

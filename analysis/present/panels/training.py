@@ -11,6 +11,9 @@ from analysis.core import tables
 from analysis.present.panels.spec import PageData, PanelSpec, Source, confusion_panel, reference_rates
 
 
+TRAINING, MISTAKES = "Training", "Mistakes"  # headings of the pages of trained approaches
+
+
 @dataclass(frozen=True)
 class ProbeData(PageData):
     """One linear probe and its diagnostics (C sweep, k-shot curve, blend)."""
@@ -31,15 +34,15 @@ PROBE_PANELS: tuple[PanelSpec[ProbeData], ...] = (
                                              d.diagnostics.get("train_class_counts")),
               lambda d: explain.read_kshot(d.diagnostics),
               lambda d: bool(d.diagnostics.get("kshot"))),
-    PanelSpec("c_sweep", "regularisation sweep", "",
+    PanelSpec("c_sweep", "regularisation sweep", "How C and the blend were chosen",
               lambda d: figures.c_sweep_figure(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
               lambda d: explain.read_c_sweep(d.diagnostics["c_sweep"], d.diagnostics.get("best_C")),
               lambda d: bool(d.diagnostics.get("c_sweep")), half=True),
-    PanelSpec("blend", "zero-shot / probe blend", "",
+    PanelSpec("blend", "zero-shot / probe blend", "How C and the blend were chosen",
               lambda d: figures.blend_figure(d.diagnostics["blend"], d.diagnostics.get("blend_alpha")),
               lambda d: explain.read_blend(d.diagnostics["blend"], d.diagnostics.get("blend_alpha")),
               lambda d: bool(d.diagnostics.get("blend")), half=True),
-    confusion_panel(""),
+    confusion_panel(MISTAKES),
 )
 
 
@@ -66,8 +69,6 @@ def convnext_data(source: Source, record: dict) -> ConvnextData:
                         own_map, tables.projection_method(source.manifest, key),
                         run_facts.majority_rate_by_view(source.images(), reference_rates(source).get("majority_class")))
 
-
-TRAINING, MISTAKES = "Training", "Mistakes"  # headings the dashboard draws at once
 
 CONVNEXT_PANELS: tuple[PanelSpec[ConvnextData], ...] = (
     PanelSpec("weights", "starting weights", TRAINING, None,
