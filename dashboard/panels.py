@@ -127,8 +127,8 @@ def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, mani
             continue
         if not _has_content(group, data):
             continue
-        section = st.expander(heading, on_change="rerun", key=section_key(key, heading))
-        if section.open:
+        section = closed_section(key, heading)
+        if section is not None:
             with section:
                 _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest, headings=False)
 
@@ -142,6 +142,13 @@ def _has_content(group: list[PanelSpec], data: panels.PageData) -> bool:
         except BundleError:  # data of another shape: its panel is a warning, drawn once opened
             return True
     return False
+
+
+def closed_section(key: Hashable | None, heading: str):
+    """A section that starts closed (an expander named by ``heading``, its open state under
+    :func:`section_key`): its container once opened, for the caller to build and draw into; else None."""
+    section = st.expander(heading, on_change="rerun", key=section_key(key, heading))
+    return section if section.open else None
 
 
 def section_key(key: Hashable | None, heading: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from analysis.core import bundle, side_by_side, runfile, tables
 from analysis.cli import commands
-from tests.apptest import open_page
+from tests.apptest import open_every_section, open_page
 from tests.test_combine import copy_bundle, with_other_split
 from tests.test_csvlayout import csv_split_bundle
 
@@ -90,13 +90,15 @@ def test_compare_adds_the_approaches_of_a_comparable_bundle(demo_bundle, tmp_pat
 
 def test_compare_refuses_a_bundle_with_another_split_and_keeps_the_rest(demo_bundle, empty_results):
     other = with_other_split(demo_bundle, empty_results / "seed-1")  # listed under the results folder
-    app = open_page(demo_bundle, "views/compare.py", query={"compare_bundles": ["seed-1", "elsewhere"]})  # a shared link
+    app = open_page(demo_bundle, "views/compare.py", query={"compare_bundles": ["seed-1", "elsewhere"]},
+                    every_section=False)  # a shared link, said on the page's first run
     assert app.multiselect(key="compare_bundles").value == [str(other.resolve())]
     assert any("asks for **elsewhere**" in element.value for element in app.warning)  # not listed here: said, not dropped
     refusal = " ".join(element.value for element in app.error)
     assert "**seed-1** is not added" in refusal and "different split (10 images are held out" in refusal
     opened = bundle.open_bundle(demo_bundle)
     assert set(app.multiselect(key="compare_approaches").options) == set(tables.approach_labels(opened.approaches).values())
+    app = open_every_section(app)
     assert any("images" in frame.value.columns for frame in app.dataframe)  # the agreement table is still there
     app.text_input(key="compare_bundle_typed").input("/etc").run()
     assert any("outside the folders this dashboard may open" in element.value for element in app.error)

@@ -24,7 +24,6 @@ def choose_approaches(approaches: list[dict], labels: dict[str, str], preset: bo
 
 @components.guarded("agreement")
 def agreement_panel(ref, opened, chosen: list[dict]) -> None:
-    st.subheader("Agreement")
     if len(chosen) < 2:
         st.info("Choose two or more approaches above to see where they agree.")
         return
@@ -61,7 +60,6 @@ def agreement_panel(ref, opened, chosen: list[dict]) -> None:
 
 
 def disagreement_panel(ref, opened, approaches: list[dict], labels: dict[str, str]) -> None:
-    st.subheader("Where two approaches disagree")
     if len(approaches) < 2:
         st.info("Two approaches are needed; this bundle has one.")
         return
@@ -103,9 +101,16 @@ if not opened.approaches:
     st.stop()
 all_labels = tables.approach_labels(opened.approaches)
 chosen = choose_approaches(opened.approaches, all_labels, preset)
-if chosen:  # the figures and readings of analysis.present.panels.COMPARE_PANELS, as in the report
+# The scores side by side are drawn at once; every other section (the figures and readings of
+# analysis.present.panels.COMPARE_PANELS, as in the report, then agreement and disagreements) when opened.
+if chosen:
     key = ("compare", tuple(record["id"] for record in chosen))
     page_panels.show(panels.COMPARE_PANELS, page_panels.page_data(
-        ref, key, lambda: panels.compare_data(page_panels.LoaderSource(ref, opened), chosen)), ref, opened.manifest, key)
-agreement_panel(ref, opened, chosen)
-disagreement_panel(ref, opened, opened.approaches, all_labels)
+        ref, key, lambda: panels.compare_data(page_panels.LoaderSource(ref, opened), chosen)), ref, opened.manifest, key,
+        open_headings=())
+if section := page_panels.closed_section("compare", "Agreement"):
+    with section:
+        agreement_panel(ref, opened, chosen)
+if section := page_panels.closed_section("compare", "Where two approaches disagree"):
+    with section:
+        disagreement_panel(ref, opened, opened.approaches, all_labels)
