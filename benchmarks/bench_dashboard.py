@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "dashboard" / "navigation.py"), default_timeout=120)
     start_up = timed_run(app)
     print(f"bundle {args.bundle}: first start (imports + Home) {start_up:.2f} s\n")
     print(f"{'page':28s} {'cold visit':>12s} {'warm rerun':>12s}   shown")

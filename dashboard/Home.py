@@ -1,39 +1,28 @@
-"""CornLens dashboard: `streamlit run dashboard/Home.py`.
+"""CornLens dashboard: ``streamlit run dashboard/Home.py``.
 
-The entry point declares the pages (``st.navigation``) and the bundle picker in the sidebar, which
-every page shares. Pages live in ``dashboard/views/`` and only read bundle files.
+The server: it serves the pages (``dashboard/navigation.py``, the script every visit runs, which the
+tests open with AppTest) as a Streamlit ``st.App`` whose lifespan prepares the server before it answers
+(:func:`dashboard.warm.prepare`: the pages' imports and the first bundle), so a first visit does not
+wait for them.
 """
 
+import asyncio
 import sys
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` and `dashboard` as packages
 
 import streamlit as st  # noqa: E402
 
-from dashboard import components  # noqa: E402
+from dashboard import warm  # noqa: E402
 
-# The icon ships with the package: a ":material/…:" page icon is fetched from a font CDN on every page load.
-st.set_page_config(page_title="CornLens", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
-components.host_guard()  # a page of another site that resolves its name to this machine gets nothing
-components.still_placeholders()
 
-PAGES = [
-    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("views/autopsy.py", title="Zero-shot autopsy", icon=":material/troubleshoot:"),
-    st.Page("views/probe.py", title="Linear probe", icon=":material/linear_scale:"),
-    st.Page("views/convnext.py", title="ConvNeXt", icon=":material/model_training:"),
-    st.Page("views/compare.py", title="Compare approaches", icon=":material/compare_arrows:"),
-    st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-    st.Page("views/gallery.py", title="Misclassified gallery", icon=":material/photo_library:"),
-    st.Page("views/label_problems.py", title="Label problems", icon=":material/image_search:"),
-    st.Page("views/search.py", title="Text search", icon=":material/travel_explore:"),
-    st.Page("views/report.py", title="Report", icon=":material/description:"),
-]
+@asynccontextmanager
+async def prepared(_app):
+    """Prepare the server before it answers, in a thread (the event loop stays free), then serve."""
+    await asyncio.to_thread(warm.prepare)
+    yield
 
-page = st.navigation(PAGES)
-components.bundle_picker()
-try:
-    page.run()
-finally:
-    components.start_text_tower()  # the text tower and thumbnail index in the background, once per server
+
+app = st.App("navigation.py", lifespan=prepared)

@@ -1,1 +1,1 @@
-"""The CornLens Streamlit dashboard (entry point: dashboard/Home.py)."""
+"""The CornLens Streamlit dashboard (`streamlit run dashboard/Home.py`; the pages: dashboard/navigation.py)."""

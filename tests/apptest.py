@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-HOME = Path(__file__).resolve().parent.parent / "dashboard" / "Home.py"
+HOME = Path(__file__).resolve().parent.parent / "dashboard" / "navigation.py"  # the pages (Home.py serves them)
 
 
 def open_page(bundle_path: Path | None = None, page: str | None = None, query: dict | None = None,

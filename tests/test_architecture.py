@@ -334,8 +334,8 @@ def test_readme_lists_the_stages_of_the_registry():
 
 
 def dashboard_pages() -> list[tuple[str, str]]:
-    """(file, title) of every page in dashboard/Home.py's navigation, in order."""
-    tree = ast.parse((PROJECT_ROOT / "dashboard" / "Home.py").read_text())
+    """(file, title) of every page in dashboard/navigation.py's navigation, in order."""
+    tree = ast.parse((PROJECT_ROOT / "dashboard" / "navigation.py").read_text())
     pages = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Page":

@@ -1,4 +1,5 @@
-"""The real dashboard server in a real browser: `streamlit run dashboard/Home.py` on a free port,
+"""The real dashboard server in a real browser: `streamlit run dashboard/Home.py` (the README's command:
+the pages served by an st.App that prepares the server first) on a free port,
 driven by Playwright through Debian's chromium (never `playwright install`). Screenshots of Home
 and the gallery land in test-artifacts/ for a person to look at."""
 
@@ -133,6 +134,11 @@ def test_home_and_gallery_in_chromium(server, page):
     settle(page)
     assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stTable']").count()
     assert screenshot(page, "home").stat().st_size > 20_000
+    # a placeholder Streamlit draws while a chart's code loads does not shimmer (components.still_placeholders)
+    assert page.evaluate("""() => { const box = document.createElement('div');
+        box.setAttribute('data-testid', 'stSkeleton'); box.style.animationName = 'shimmer';
+        box.style.animationDuration = '1s'; document.body.appendChild(box);
+        const name = getComputedStyle(box).animationName; box.remove(); return name; }""") == "none"
 
     page.get_by_role("link", name="Misclassified gallery").first.click()
     heading = page.get_by_role("heading", name="Misclassified gallery")

@@ -46,3 +46,57 @@ def test_pages_import_no_model_or_learning_package(small_large):
                           text=True, env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+# The server's preparation (dashboard/Home.py's lifespan) in a fresh interpreter: then the bundle's
+# reader is replaced by one that fails, so a page that opened the bundle again would fail.
+PREPARED = """
+import json, sys
+from analysis.core import bundle
+from dashboard import loaders, warm
+warm.prepare()
+def refuse(path):
+    raise AssertionError("opened again")
+bundle.open_bundle = refuse
+ref = loaders.bundle_ref(sys.argv[1])
+print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
+                  "missing": [name for name in warm.page_modules() if name not in sys.modules],
+                  "heavy": sorted({name.split('.')[0] for name in sys.modules} & set(%r))}))
+""" % (HEAVY,)
+
+
+def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_large):
+    """Before it answers, the server imports every module the pages import at their top and opens the
+    bundle a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders; torch, open_clip,
+    scikit-learn and scipy stay out (the text tower loads later, in the background)."""
+    done = subprocess.run([sys.executable, "-c", PREPARED, str(small_large)], cwd=ROOT, capture_output=True, text=True,
+                          env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+                                            "CORNLENS_BUNDLE": str(small_large)}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["rows"] > 0 and found["approaches"] > 0  # both from the caches the preparation filled
+    assert found["missing"] == [] and found["heavy"] == []
+
+
+def test_the_first_bundle_is_the_named_one_else_the_newest(tmp_path, monkeypatch):
+    from dashboard import warm
+
+    monkeypatch.setenv("CORNLENS_RESULTS", str(tmp_path))
+    monkeypatch.delenv("CORNLENS_BUNDLE", raising=False)
+    assert warm.first_bundle() is None
+    for name, stamp in (("old", 1_000_000), ("new", 2_000_000)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text("{}")
+        os.utime(tmp_path / name / "manifest.json", (stamp, stamp))
+    assert warm.first_bundle() == str((tmp_path / "new").resolve())
+    monkeypatch.setenv("CORNLENS_BUNDLE", str(tmp_path / "old"))
+    assert warm.first_bundle() == str(tmp_path / "old")
+
+
+def test_page_modules_are_the_top_level_imports_of_the_pages(tmp_path):
+    from dashboard import warm
+
+    page = tmp_path / "page.py"
+    page.write_text("import a.b\nfrom c.d import e\nfrom . import f\n\ndef later():\n    import torch\n")
+    assert warm.page_modules([page]) == ["a.b", "c.d"]
+    assert "dashboard.components" in warm.page_modules() and "streamlit" in warm.page_modules()

@@ -1,0 +1,88 @@
+"""What the server does once, before it answers its first page (``dashboard/Home.py``).
+
+A page's first visit on a fresh server used to import every module the pages use (plotly, pandas,
+the analysis layers: ~0.6 s on 2 cores) and open the bundle, while the browser waited. The server
+now does both when it starts: the modules every page imports, read from the pages' own ``import``
+lines (so the list never drifts), and the bundle the dashboard shows first, opened with the cached
+loaders every page shares.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+DASHBOARD = Path(__file__).resolve().parent
+PAGES = [DASHBOARD / "navigation.py", *sorted((DASHBOARD / "views").glob("*.py"))]
+
+
+def page_modules(pages: list[Path] = PAGES) -> list[str]:
+    """Every module the ``pages`` import at their top (``import a.b`` and ``from a.b import c``), in
+    order, once; an import inside a function (the text tower's torch) stays where it is, on demand."""
+    found: dict[str, None] = {}
+    for page in pages:
+        for node in ast.parse(page.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                found.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None
+                found.update(dict.fromkeys(name for name in (f"{node.module}.{alias.name}" for alias in node.names)
+                                           if _is_module(name)))  # from dashboard import components
+    return list(found)
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # the parent is a module, not a package
+        return False
+
+
+def first_bundle() -> str | None:
+    """The bundle a first visit shows (as ``components.bundle_picker`` chooses without ``?bundle=``):
+    ``$CORNLENS_BUNDLE``, else the newest bundle under the results folder; None when there is none."""
+    from dashboard import loaders
+
+    named = os.environ.get(loaders.BUNDLE_VARIABLE)
+    if named:
+        return named
+    found = loaders.find_bundles(loaders.results_folder())
+    return str(found[0].resolve()) if found else None
+
+
+def prepare() -> None:
+    """Import the pages' modules and open the first bundle with the pages' cached loaders. A module
+    that does not import or a bundle that cannot be opened is left for its page to report. Streamlit's
+    note that a cached function ran outside a page ("missing ScriptRunContext") is not logged here."""
+    context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = context_log.level
+    context_log.setLevel(logging.ERROR)
+    try:
+        _prepare()
+    finally:
+        context_log.setLevel(level)
+
+
+def _prepare() -> None:
+    for name in page_modules():
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            log.warning("warm-up: %s", error)
+    from analysis.core.bundle import BundleError
+    from dashboard import loaders
+
+    path = first_bundle()
+    if path is None:
+        return
+    try:
+        ref = loaders.bundle_ref(path)
+        loaders.open_bundle(ref)
+        loaders.scored_images(ref)
+    except (BundleError, OSError) as error:
+        log.warning("warm-up: %s", error)
