@@ -52,22 +52,27 @@ def test_pages_import_no_model_or_learning_package(small_large):
 # reader is replaced by one that fails, so a page that opened the bundle again would fail.
 PREPARED = """
 import json, sys
-from analysis.core import bundle
+from analysis.core import bundle, tables, thumbnail_index
+from analysis.present import figures
 from dashboard import loaders, warm
+from tests.apptest import open_page
 warm.prepare()
-def refuse(path):
-    raise AssertionError("opened again")
-bundle.open_bundle = refuse
+def refuse(*args, **kwargs):
+    raise AssertionError("built again")
+bundle.open_bundle = figures.projection_figure = tables.map_points = thumbnail_index.ThumbnailIndex = refuse
 ref = loaders.bundle_ref(sys.argv[1])
+app = open_page(sys.argv[1], "views/embedding_map.py", every_section=False)  # fails on any exception
 print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
+                  "maps": len(app.get("plotly_chart")), "thumbnail": next(iter(loaders.thumbnails(ref, loaders.scored_images(ref)["image_id"][:1]).values()))[:5],
                   "missing": [name for name in warm.page_modules() if name not in sys.modules],
                   "heavy": sorted({name.split('.')[0] for name in sys.modules} & set(%r))}))
 """ % (HEAVY,)
 
 
 def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_large):
-    """Before it answers, the server imports every module the pages import at their top and opens the
-    bundle a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders; torch, open_clip,
+    """Before it answers, the server imports every module the pages import at their top, opens the bundle
+    a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders, indexes its thumbnails and
+    builds the Embedding map as it first shows; torch, open_clip,
     scikit-learn and scipy stay out (the text tower loads later, in the background)."""
     done = subprocess.run([sys.executable, "-c", PREPARED, str(small_large)], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
@@ -75,6 +80,8 @@ def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_la
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["rows"] > 0 and found["approaches"] > 0  # both from the caches the preparation filled
+    assert found["maps"] == 1  # the Embedding map as it first shows, not built again
+    assert found["thumbnail"] == "data:"  # read through the index built before the first visit
     assert found["missing"] == [] and found["heavy"] == []
 
 

@@ -41,6 +41,25 @@ def best_approach_for(projection: str, approaches: list[dict]) -> str | None:
     return chosen["id"] if chosen else None
 
 
+def approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
+    """The prompt set of the chosen approach, or of the zero-shot run chosen on the training images."""
+    by_id = {record["id"]: record for record in approaches}
+    if approach_id in by_id and by_id[approach_id].get("prompt_set"):
+        return by_id[approach_id]["prompt_set"]
+    zeroshot = max(records.best_per_model(approaches, records.ZEROSHOT).values(), key=records.choice_accuracy,
+                   default=None)
+    return zeroshot.get("prompt_set") if zeroshot else None
+
+
+def first_prompt_set(approaches: list[dict], approach_id: str | None, prompt_sets: list[str]) -> str | None:
+    """The class prompts a map shows first: the chosen approach's prompt set (:func:`approach_prompt_set`)
+    when the map has it, else its first; None when the map has one prompt set or none (nothing to choose)."""
+    if len(prompt_sets) <= 1:
+        return None
+    chosen = approach_prompt_set(approaches, approach_id)
+    return chosen if chosen in prompt_sets else prompt_sets[0]
+
+
 def colouring_caption(colour_by: str, approach_label: str | None) -> str:
     """The sentence under the map that says what its colours mean for this colouring."""
     return COLOURING_CAPTIONS[colour_by].format(approach=f"**{escape.markdown_text(approach_label)}**" if approach_label else "the approach")

@@ -37,9 +37,9 @@ else:
     headline(ref, opened, data.record, data.reference)
     if not data.diagnostics:
         components.missing(opened.manifest, ref, "autopsy")
-    # The ladder, the alignment and the prompts (the "why") are drawn at once; the other sections when opened.
+    # The ladder and its attribution (the "why") are drawn at once; the prompts and the other sections when opened.
     page_panels.show(panels.AUTOPSY_PANELS, data, ref, opened.manifest, key=("autopsy", model),
-                     open_headings={spec.heading for spec in panels.LADDER_PANELS} | {panels.PROMPTS})
+                     open_headings={spec.heading for spec in panels.LADDER_PANELS})
     if data.map.available:
         st.page_link("views/embedding_map.py", label="Select points and see the images on the Embedding map page",
                      icon=":material/scatter_plot:")

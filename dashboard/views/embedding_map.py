@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from analysis.present import map_views
-from analysis.core import records, tables
+from analysis.core import tables
 from dashboard import components, loaders, tagging
 
 COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
@@ -24,7 +24,7 @@ def follow_projection(approaches: list[dict]) -> None:
 
 def follow_approach(approaches: list[dict], prompt_sets: list[str]) -> None:
     """Callback of "Predictions of": a zero-shot approach brings its own prompt set's class prompts."""
-    prompt_set = approach_prompt_set(approaches, st.session_state["map_approach"])
+    prompt_set = map_views.approach_prompt_set(approaches, st.session_state["map_approach"])
     if prompt_set in prompt_sets:
         st.session_state["map_prompt_set"] = prompt_set
 
@@ -43,20 +43,10 @@ def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[s
                                                    container=right, on_change=follow_approach, args=(approaches, prompt_sets))
     prompt_set = None
     if len(prompt_sets) > 1:
-        chosen = approach_prompt_set(approaches, approach_id)
+        first = map_views.first_prompt_set(approaches, approach_id, prompt_sets)
         prompt_set = left.selectbox("Class prompts of", prompt_sets, key="map_prompt_set",
-                                    index=prompt_sets.index(chosen) if chosen in prompt_sets else 0, **components.KEPT)
+                                    index=prompt_sets.index(first), **components.KEPT)
     return projection, COLOURINGS[colouring], approach_id, prompt_set
-
-
-def approach_prompt_set(approaches: list[dict], approach_id: str | None) -> str | None:
-    """The prompt set of the chosen approach, or of the zero-shot run chosen on the training images."""
-    by_id = {record["id"]: record for record in approaches}
-    if approach_id in by_id and by_id[approach_id].get("prompt_set"):
-        return by_id[approach_id]["prompt_set"]
-    zeroshot = max(records.best_per_model(approaches, records.ZEROSHOT).values(), key=records.choice_accuracy,
-                   default=None)
-    return zeroshot.get("prompt_set") if zeroshot else None
 
 
 def remember_selection(chart_key: str, projection: str, points) -> None:
