@@ -38,10 +38,10 @@ def compact_card(ref: BundleRef, row: Mapping, approach_ids: list[str], labels: 
     answers = list(tables.image_predictions(row, approach_ids, labels).itertuples())
     answer = answers[0] if answers else None  # the chosen approach's, shown on the card
     with st.container(gap="xxsmall"):
-        if thumbnail:
-            st.image(thumbnail, width="stretch")
-        else:
-            st.caption("no thumbnail")
+        # the thumbnail (a data: URI made from the bundle's bytes, its type read from them) inside the card's one
+        # Markdown block: an st.image per card made 48 more elements to draw, ~0.5 s of a gallery's first visit
+        picture = (f"<img src='{escape.html_text(thumbnail)}' style='width:100%;display:block' alt=''>" if thumbnail
+                   else "<span>no thumbnail</span>")
         said = (f"<br>{components.RIGHT_MARK if answer.correct else components.WRONG_MARK} "
                 f"{components.class_badge(answer.prediction, colours)} {answer.probability:.0%}"
                 if answer is not None else "")
@@ -49,7 +49,7 @@ def compact_card(ref: BundleRef, row: Mapping, approach_ids: list[str], labels: 
                   f"{escape.markup_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
             f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers)
-        st.markdown(f"<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
+        st.markdown(f"{picture}<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
                     f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
         st.button("Details", key=f"{key}_open_{image_id}", type="tertiary", width="stretch",

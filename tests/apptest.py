@@ -50,6 +50,11 @@ def go(app: AppTest, page: str) -> AppTest:
     return open_every_section(app)
 
 
+def card_thumbnails(app: AppTest) -> list[str]:
+    """The gallery's cards that show a thumbnail (drawn inside the card's Markdown: ``dense_gallery.compact_card``)."""
+    return [element.value for element in app.markdown if "<img src='data:image/" in element.value]
+
+
 def shown_text(app: AppTest) -> str:
     """Everything the page says in words (titles, markdown, captions, notices, metrics)."""
     parts = []

@@ -144,9 +144,9 @@ def test_home_and_gallery_in_chromium(server, page):
     heading = page.get_by_role("heading", name="Misclassified gallery")
     heading.wait_for(timeout=60_000)
     page.get_by_text("misclassified images", exact=False).first.wait_for(timeout=60_000)
-    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=30_000)
+    page.locator("img[src^='data:image/']").first.wait_for(timeout=30_000)  # a card's thumbnail, inside its text
     settle(page)
-    thumbnails = page.locator("[data-testid='stImage'] img")
+    thumbnails = page.locator("img[src^='data:image/']")
     assert thumbnails.count() >= 1
     # the thumbnail really loaded (waits for the decode: a loaded machine may still be fetching it)
     thumbnails.first.evaluate("image => image.complete ? null : new Promise(done => image.addEventListener('load', done))")

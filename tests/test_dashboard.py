@@ -19,7 +19,7 @@ from analysis.core import bundle, records, tables
 from analysis.stats import approach_agreement
 from analysis.present import explain, export, figures, ladder_panels, panels
 from dashboard import loaders
-from tests.apptest import open_page, shown_text
+from tests.apptest import card_thumbnails, open_page, shown_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
@@ -159,7 +159,7 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
         shown = records.default_approach(opened.approaches)  # chosen on training, never the held-out best
         wrong = len(tables.filter_gallery(scored, shown["id"]))
         assert app.subheader[0].value.startswith(f"{wrong} misclassified images")
-        assert len(app.image) == min(wrong, 48)
+        assert len(card_thumbnails(app)) == min(wrong, 48)
     elif page == "views/search.py":
         assert "Type a phrase" in text
     elif page == "views/report.py":
@@ -314,7 +314,7 @@ def test_gallery_filters_and_paging(full_bundle):
     assert app.subheader[0].value == f"{len(expected)} misclassified images matching the filters"
     first_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]
     assert first_page == expected["image_id"].iloc[:24].tolist()  # most confident first
-    assert len(app.image) == 24
+    assert len(card_thumbnails(app)) == 24
     app.session_state["gallery_page"] = 2
     app.run()
     second_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.core import bundle, tags
 from analysis.stats import neighbours
-from tests.apptest import open_page, shown_text
+from tests.apptest import card_thumbnails, open_page, shown_text
 from tests.test_dashboard import full_bundle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("empty_results")
@@ -31,10 +31,10 @@ def detail_buttons(app) -> list[str]:
 
 def test_density_controls_change_cards_per_page(full_bundle):
     app = open_page(full_bundle, "views/gallery.py", gallery_per_page=96, gallery_per_row=12, gallery_only_wrong=False)
-    assert len(app.image) == 96 and len(detail_buttons(app)) == 96
+    assert len(card_thumbnails(app)) == 96 and len(detail_buttons(app)) == 96
     app.session_state["gallery_per_page"] = 24
     app.run()
-    assert len(app.image) == 24
+    assert len(card_thumbnails(app)) == 24
 
 
 def test_details_show_the_neighbours_and_their_vote(demo_copy):
@@ -50,7 +50,7 @@ def test_details_show_the_neighbours_and_their_vote(demo_copy):
     assert any(said in text for said in ("the neighbours agree", "the neighbours say", "the neighbours give no vote"))
     for neighbour in found["image_id"]:
         assert neighbour in text
-    assert len(app.image) >= len(detail_buttons(app)) + 1 + 10  # cards, the picture, ten neighbours
+    assert len(card_thumbnails(app)) == len(detail_buttons(app)) and len(app.image) >= 1 + 10  # the picture, ten neighbours
     # The ConvNeXt space (a widget inside a dialog reruns only the dialog in a browser, which AppTest
     # does not do: the choice is made before the dialog opens here).
     app.session_state["full_view_space"] = "convnext_atto"
