@@ -5,8 +5,9 @@ the analysis layers: ~0.6 s on 2 cores), open the bundle, index its thumbnails a
 map, build the map (~1 s at 100,000 images), while the browser waited. The server now does these when
 it starts: the modules every page imports, read from the pages' own ``import`` lines (so the list
 never drifts), then the bundle the dashboard shows first, opened with the cached loaders every page
-shares, its thumbnail index and its first map. Everything else a page shows is built on its first
-visit, once per bundle version (``dashboard.panels.page_data``).
+shares, its thumbnail index and its first map; its CLIP text tower starts loading in the background
+once no page has run for a moment. Everything else a page shows is built on its first visit, once per
+bundle version (``dashboard.panels.page_data``).
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def _prepare() -> None:
         loaders.scored_images(ref)
         opened.thumbnail_index()  # where each image's thumbnail is: the first grid of thumbnails reads only its own
         first_map(ref, opened)
+        loaders.start_text_tower(ref)  # in the background, once no page has run for a moment (loaders.PRELOAD_IDLE_S)
     except (BundleError, OSError) as error:
         log.warning("warm-up: %s", error)
+    except Exception:  # a bundle this version reads another way: its page says so; the server still starts
+        log.warning("warm-up stopped; the pages build what is missing", exc_info=True)
 
 
 def first_map(ref, opened) -> None:

@@ -56,14 +56,19 @@ from analysis.core import bundle, tables, thumbnail_index
 from analysis.present import figures
 from dashboard import loaders, warm
 from tests.apptest import open_page
+loaders.PRELOAD_IDLE_S = 1e6  # the text tower's thread starts and waits (torch stays out of this check)
 warm.prepare()
+import threading
+tower = any(thread.name == "cornlens-text-tower" for thread in threading.enumerate())
 def refuse(*args, **kwargs):
     raise AssertionError("built again")
 bundle.open_bundle = figures.projection_figure = tables.map_points = thumbnail_index.ThumbnailIndex = refuse
 ref = loaders.bundle_ref(sys.argv[1])
 app = open_page(sys.argv[1], "views/embedding_map.py", every_section=False)  # fails on any exception
+first = loaders.scored_images(ref)["image_id"][:1]
 print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
-                  "maps": len(app.get("plotly_chart")), "thumbnail": next(iter(loaders.thumbnails(ref, loaders.scored_images(ref)["image_id"][:1]).values()))[:5],
+                  "maps": len(app.get("plotly_chart")), "tower": tower,
+                  "thumbnail": next(iter(loaders.thumbnails(ref, first).values()))[:5],
                   "missing": [name for name in warm.page_modules() if name not in sys.modules],
                   "heavy": sorted({name.split('.')[0] for name in sys.modules} & set(%r))}))
 """ % (HEAVY,)
@@ -72,7 +77,7 @@ print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loa
 def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_large):
     """Before it answers, the server imports every module the pages import at their top, opens the bundle
     a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders, indexes its thumbnails and
-    builds the Embedding map as it first shows; torch, open_clip,
+    builds the Embedding map as it first shows, and starts the text tower's background load; torch, open_clip,
     scikit-learn and scipy stay out (the text tower loads later, in the background)."""
     done = subprocess.run([sys.executable, "-c", PREPARED, str(small_large)], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
@@ -81,6 +86,7 @@ def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_la
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["rows"] > 0 and found["approaches"] > 0  # both from the caches the preparation filled
     assert found["maps"] == 1  # the Embedding map as it first shows, not built again
+    assert found["tower"]  # the text tower's loading started with the server, waiting for a quiet moment
     assert found["thumbnail"] == "data:"  # read through the index built before the first visit
     assert found["missing"] == [] and found["heavy"] == []
 

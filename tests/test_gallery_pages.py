@@ -50,7 +50,8 @@ def test_details_show_the_neighbours_and_their_vote(demo_copy):
     assert any(said in text for said in ("the neighbours agree", "the neighbours say", "the neighbours give no vote"))
     for neighbour in found["image_id"]:
         assert neighbour in text
-    assert len(card_thumbnails(app)) == len(detail_buttons(app)) and len(app.image) >= 1 + 10  # the picture, ten neighbours
+    assert len(card_thumbnails(app)) == len(detail_buttons(app))
+    assert len(app.image) >= 1 + 10  # the picture, ten neighbours
     # The ConvNeXt space (a widget inside a dialog reruns only the dialog in a browser, which AppTest
     # does not do: the choice is made before the dialog opens here).
     app.session_state["full_view_space"] = "convnext_atto"
