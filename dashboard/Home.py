@@ -8,6 +8,7 @@ wait for them.
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,10 +20,10 @@ from dashboard import warm  # noqa: E402
 
 
 @asynccontextmanager
-async def prepared(_app):
+async def prepared(_app: st.App) -> AsyncIterator[None]:
     """Prepare the server before it answers, in a thread (the event loop stays free), then serve."""
     await asyncio.to_thread(warm.prepare)
     yield
 
 
-app = st.App("navigation.py", lifespan=prepared)
+app = st.App(Path(__file__).with_name("navigation.py"), lifespan=prepared)

@@ -327,9 +327,10 @@ def approach_summary(ref: BundleRef, opened: Bundle, record: dict) -> None:
     metric_row(record)
     scores = tables.class_scores(record, opened.classes)
     left, right = st.columns([3, 1])
-    if len(scores):  # "images": held-out images of this class
+    if len(scores):
         left.markdown(markdown_grid(scores.rename(columns={"f1": "F1", "support": "images"}),
                                     {"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.3f}"}))
+        left.caption("images: held-out images of this class.")
     stem = file_stem(record["id"])
     with right:
         st.download_button("Predictions (CSV)", lambda: loaders.predictions_csv(ref, record["id"]),

@@ -49,9 +49,10 @@ def compact_card(ref: BundleRef, row: Mapping, approach_ids: list[str], labels: 
                   f"{escape.markup_text(', '.join(image_tags))}</span>") if image_tags else ""
         title = f"{image_id}: true {row['label']}" + "".join(  # every answer, on hover
             f"; {other.approach} says {other.prediction} ({other.probability:.0%})" for other in answers)
-        st.markdown(f"{picture}<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
+        st.markdown(f"<div>{picture}<div title='{escape.html_text(title)}' style='font-size:0.75em;line-height:1.45;"
                     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
-                    f"{components.class_badge(row['label'], colours)}{said}{marker}</div>", unsafe_allow_html=True)
+                    f"{components.class_badge(row['label'], colours)}{said}{marker}</div></div>",
+                    unsafe_allow_html=True)  # one HTML block: Markdown leaves it whole
         st.button("Details", key=f"{key}_open_{image_id}", type="tertiary", width="stretch",
                   help=f"{image_id}: full size, every answer, tags, nearest training images",
                   on_click=full_view.open_image, args=(key, image_id))

@@ -13,6 +13,7 @@ from typing import Callable, Collection, Hashable, Sequence, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analysis.core import escape
 from analysis.present import panels
@@ -110,7 +111,8 @@ def _draw_rows(built: list[Panel], ref: BundleRef, manifest: dict, headings: boo
 
 
 def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, manifest: dict,
-         key: Hashable | None = None, open_headings: Collection[str] | None = None) -> None:
+         key: Hashable | None = None, open_headings: Collection[str] | None = None,
+         sections: Hashable | None = None) -> None:
     """Draw a page's panels in order (``panels.rows``): a subheader when the heading changes, half
     panels in pairs; a lone half panel keeps its width, it need not fill the page.
 
@@ -119,7 +121,8 @@ def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, mani
     With ``open_headings``, the sections under those headings are drawn in place and every other
     one is a closed section (an expander named by its heading) whose panels are built and drawn only
     once it is opened, so a long page draws what is seen first; a section with nothing to show for
-    this bundle (and no missing part to name) is left out.
+    this bundle (and no missing part to name) is left out. ``sections`` names the page's sections when
+    ``key`` changes with a choice that should not close them (Compare's chosen approaches); default ``key``.
     """
     for heading, group in _sections(specs):
         if open_headings is None or heading in open_headings or not heading:
@@ -127,7 +130,7 @@ def show(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, mani
             continue
         if not _has_content(group, data):
             continue
-        section = closed_section(key, heading)
+        section = closed_section(key if sections is None else sections, heading)
         if section is not None:
             with section:
                 _draw_rows(_section_panels(ref, key, heading, group, data), ref, manifest, headings=False)
@@ -144,7 +147,7 @@ def _has_content(group: list[PanelSpec], data: panels.PageData) -> bool:
     return False
 
 
-def closed_section(key: Hashable | None, heading: str):
+def closed_section(key: Hashable | None, heading: str) -> DeltaGenerator | None:
     """A section that starts closed (an expander named by ``heading``, its open state under
     :func:`section_key`): its container once opened, for the caller to build and draw into; else None."""
     section = st.expander(heading, on_change="rerun", key=section_key(key, heading))

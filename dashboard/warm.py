@@ -18,11 +18,15 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.core.bundle import Bundle
+    from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
 DASHBOARD = Path(__file__).resolve().parent
 PAGES = [DASHBOARD / "navigation.py", *sorted((DASHBOARD / "views").glob("*.py"))]
-FIRST_COLOURING = "label"  # the Embedding map's first colouring (views/embedding_map.py: COLOURINGS, "true label")
 
 
 def page_modules(pages: list[Path] = PAGES) -> list[str]:
@@ -73,18 +77,23 @@ def prepare() -> None:
 
 
 def _prepare() -> None:
-    for name in page_modules():
+    try:
+        names = page_modules()
+    except (OSError, SyntaxError, ValueError) as error:  # a page being edited: it reports itself when visited
+        log.warning("warm-up: %s", error)
+        names = []
+    for name in names:
         try:
             importlib.import_module(name)
-        except ImportError as error:
-            log.warning("warm-up: %s", error)
+        except Exception as error:  # a page being edited, a missing extra: its page reports it; the server starts
+            log.warning("warm-up: %s: %s", name, error)
     from analysis.core.bundle import BundleError
     from dashboard import loaders
 
-    path = first_bundle()
-    if path is None:
-        return
     try:
+        path = first_bundle()
+        if path is None:
+            return
         ref = loaders.bundle_ref(path)
         opened = loaders.open_bundle(ref)
         loaders.scored_images(ref)
@@ -97,7 +106,7 @@ def _prepare() -> None:
         log.warning("warm-up stopped; the pages build what is missing", exc_info=True)
 
 
-def first_map(ref, opened) -> None:
+def first_map(ref: BundleRef, opened: Bundle) -> None:
     """The Embedding map as it first shows (the first model, coloured by true label, the answers and class
     prompts ``map_views`` picks first): its points, figure and reading, built once for every visit."""
     from analysis.core import tables
@@ -111,5 +120,5 @@ def first_map(ref, opened) -> None:
     approach_id = map_views.best_approach_for(name, opened.approaches)
     prompt_set = map_views.first_prompt_set(opened.approaches, approach_id,
                                             tables.prompt_sets_of(loaders.projection(ref, name)))
-    loaders.map_figure(ref, name, FIRST_COLOURING, approach_id, prompt_set)
+    loaders.map_figure(ref, name, next(iter(map_views.COLOURINGS.values())), approach_id, prompt_set)
     loaders.map_reading(ref, name, approach_id, prompt_set)

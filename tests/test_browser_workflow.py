@@ -43,7 +43,7 @@ def test_compare_adds_a_second_bundle_and_refuses_another_split(server, results,
     copy_bundle(demo_bundle, results / "prompts-b")
     with_other_split(demo_bundle, results / "seed-1")
     page.goto(f"{server}/compare?compare_bundles=prompts-b&compare_bundles=seed-1", wait_until="networkidle")
-    page.get_by_role("heading", name="Where two approaches disagree").wait_for(timeout=120_000)
+    page.get_by_text("Where two approaches disagree").first.wait_for(timeout=120_000)  # a closed section's label
     settle(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some("
                            "plot => plot.textContent.includes('[prompts-b]'))", timeout=60_000)  # charts drawn

@@ -3,6 +3,7 @@ Compare, the raw Markdown on Report."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -102,3 +103,16 @@ def test_compare_refuses_a_bundle_with_another_split_and_keeps_the_rest(demo_bun
     assert any("images" in frame.value.columns for frame in app.dataframe)  # the agreement table is still there
     app.text_input(key="compare_bundle_typed").input("/etc").run()
     assert any("outside the folders this dashboard may open" in element.value for element in app.error)
+
+
+def test_compare_sections_stay_open_when_the_chosen_approaches_change(demo_bundle):
+    """Compare's sections are opened by the reader and stay open while the approaches change (their open
+    state is named by the page, not by the choice its figures are cached under)."""
+    app = open_page(demo_bundle, "views/compare.py")  # every section opened
+    assert app.session_state["section:compare:Per-class recall"]
+    picker = app.multiselect(key="compare_approaches")
+    picker.set_value(picker.value[:2]).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["section:compare:Per-class recall"]
+    titles = [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in app.get("plotly_chart")]
+    assert any("recall" in title.lower() for title in titles), titles

@@ -16,6 +16,8 @@ from analysis.core import escape, records, tables
 UNLABELLED = "unlabelled"
 PANEL_MAP_POINTS = 20_000  # image points drawn on a map inside another page or the report (not the Embedding map page)
 SPLIT_NAMES = {"eval": "held-out", "train": "training", "kaggle_test": "competition test"}
+# The Embedding map's colourings (the choice shown → the column coloured by), the first one shown first.
+COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
 COLOURING_CAPTIONS = {
     "label": "Colour: the true class of each image (grey: unlabelled competition test images).",
     "prediction": "Colour: the class that {approach} answers; held-out images only, the others are grey "

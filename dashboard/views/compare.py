@@ -107,7 +107,7 @@ if chosen:
     key = ("compare", tuple(record["id"] for record in chosen))
     page_panels.show(panels.COMPARE_PANELS, page_panels.page_data(
         ref, key, lambda: panels.compare_data(page_panels.LoaderSource(ref, opened), chosen)), ref, opened.manifest, key,
-        open_headings=())
+        open_headings=(), sections="compare")  # a section stays open when the chosen approaches change
 if section := page_panels.closed_section("compare", "Agreement"):
     with section:
         agreement_panel(ref, opened, chosen)

@@ -10,7 +10,6 @@ from analysis.present import map_views
 from analysis.core import tables
 from dashboard import components, loaders, tagging
 
-COLOURINGS = {"true label": "label", "prediction": "prediction", "correctness": "correctness", "view": "view"}
 SELECTION_KEY = "map_selection"  # the last box or lasso: {projection, ids, box}
 BOX_PARAM = "map_box"  # a box selection in the URL: x0,x1,y0,y1 in map units
 BOX_MAP_PARAM = "map_box_on"  # the map that box was drawn on
@@ -34,7 +33,7 @@ def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[s
     left, middle, right = st.columns([3, 2, 3])
     projection = left.selectbox("Model", projections, key="map_projection", on_change=follow_projection,
                                 args=(approaches,), **components.KEPT)
-    colouring = middle.radio("Colour by", list(COLOURINGS), key="map_colour", horizontal=True, **components.KEPT)
+    colouring = middle.radio("Colour by", list(map_views.COLOURINGS), key="map_colour", horizontal=True, **components.KEPT)
     prompt_sets = tables.prompt_sets_of(loaders.projection(ref, projection))
     approach_id = None
     if approaches:
@@ -46,7 +45,7 @@ def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[s
         first = map_views.first_prompt_set(approaches, approach_id, prompt_sets)
         prompt_set = left.selectbox("Class prompts of", prompt_sets, key="map_prompt_set",
                                     index=prompt_sets.index(first), **components.KEPT)
-    return projection, COLOURINGS[colouring], approach_id, prompt_set
+    return projection, map_views.COLOURINGS[colouring], approach_id, prompt_set
 
 
 def remember_selection(chart_key: str, projection: str, points) -> None:

@@ -48,7 +48,7 @@ def autopsy_data(source: Source, model_key: str) -> AutopsyData:
                        weights.learnt(source.manifest, model_key), source.diagnostics("verdict"))
 
 
-PROMPTS = "Prompts"  # the heading of the prompt sets' panels (the dashboard draws it at once)
+PROMPTS = "Prompts"  # the heading of the prompt sets' panels (a closed section on the dashboard)
 
 AUTOPSY_PANELS: tuple[PanelSpec[AutopsyData], ...] = (
     *LADDER_PANELS,
