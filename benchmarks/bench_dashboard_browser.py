@@ -217,13 +217,11 @@ def sidebar_visit(browser, base: str, path: str) -> float:
     return (at - started) / 1000
 
 
-def click_matrix_cell(page, row: int, column: int, size: int) -> float:
-    """Click a cell of the gallery's confusion matrix (``size`` × ``size``); seconds until the gallery
-    below it is drawn again with that cell's images."""
-    plot = page.locator("[data-testid=stMain] .js-plotly-plot .nsewdrag").first.bounding_box()
-    x = plot["x"] + (column + 0.5) / size * plot["width"]
-    y = plot["y"] + (row + 0.5) / size * plot["height"]
-    return timed(page, lambda: page.mouse.click(x, y))
+def click_matrix_cell(page, row: int, column: int) -> float:
+    """Click a count of the gallery's confusion matrix (``row``: true class, ``column``: predicted);
+    seconds until the gallery below it is drawn again with that cell's images."""
+    cell = page.locator(f"[data-testid=stMain] .st-key-gallery_cell_{row}_{column} button").first
+    return timed(page, cell.click)
 
 
 def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None) -> dict[str, float | str]:
@@ -276,7 +274,7 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
                     if screenshots:
                         page.screenshot(path=str(screenshots / f"{bundle.name}-map-selection.png"), full_page=True)
                 if name == "gallery":
-                    found["gallery: confusion cell"] = click_matrix_cell(page, 1, 0, 4)
+                    found["gallery: confusion cell"] = click_matrix_cell(page, 1, 0)
                 page.close()
             finally:
                 stop(server)

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.core import bundle, records, tables
 from analysis.stats import approach_agreement
-from analysis.present import explain, export, figures, ladder_panels, panels
+from analysis.present import confusion_cells, explain, export, figures, ladder_panels, panels
 from dashboard import loaders
 from tests.apptest import card_thumbnails, open_page, shown_text
 
@@ -325,6 +325,30 @@ def test_gallery_filters_and_paging(full_bundle):
     assert app.subheader[0].value.startswith(f"{len(narrowed)} misclassified")
 
 
+def test_a_count_in_the_gallery_matrix_shows_its_images(full_bundle):
+    """A click on a count of the confusion matrix filters the gallery to exactly that cell, marks it
+    chosen, and the right answers of a class (the diagonal) show with "Only misclassified" off."""
+    opened = bundle.open_bundle(full_bundle)
+    shown = records.default_approach(opened.approaches)
+    matrix = np.asarray(shown["metrics"]["confusion_matrix"])
+    off = matrix - np.diag(np.diag(matrix))
+    true, predicted = np.unravel_index(off.argmax(), off.shape)  # the most frequent mistake
+    app = open_page(full_bundle, "views/gallery.py")
+    assert app.button(key=f"gallery_cell_{true}_{predicted}").proto.type == "secondary"
+    app.button(key=f"gallery_cell_{true}_{predicted}").click().run()
+    assert not app.exception
+    assert app.session_state["gallery_true"] == [opened.classes[true]]
+    assert app.session_state["gallery_predicted"] == [opened.classes[predicted]]
+    assert app.subheader[0].value == f"{off.max()} misclassified images matching the filters"
+    assert app.button(key=f"gallery_cell_{true}_{predicted}").proto.type == "primary"  # the cell shown
+    app.button(key=f"gallery_cell_{true}_{true}").click().run()
+    assert app.session_state["gallery_only_wrong"] is False
+    assert app.subheader[0].value == f"{matrix[true, true]} held-out images matching the filters"
+    empty = [(i, j) for i in range(len(matrix)) for j in range(len(matrix)) if matrix[i, j] == 0]
+    for i, j in empty:  # nothing to show: the count cannot be clicked
+        assert app.button(key=f"gallery_cell_{i}_{j}").disabled
+
+
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
     app = open_page(full_bundle, "views/gallery.py")
     app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()
@@ -445,12 +469,18 @@ def test_axes_name_their_units():
     assert "log scale" in figures.c_sweep_figure([{"C": 1.0, "cv_accuracy_mean": 0.5}]).layout.xaxis.title.text
 
 
-def test_clickable_confusion_matrix_carries_its_cells():
-    figure = figures.confusion_matrix_figure([[5, 1], [2, 3]], ["pure", "broken"], clickable=True)
-    heatmap, cells = figure.data
+def test_confusion_matrix_figure_and_cells_share_counts_and_shares():
+    figure = figures.confusion_matrix_figure([[5, 1], [2, 3]], ["pure", "broken"])
+    heatmap = figure.data[0]
     assert heatmap.zmax == 1 and np.allclose(heatmap.z, [[5 / 6, 1 / 6], [0.4, 0.6]])
-    assert [list(c) for c in cells.customdata] == [["pure", "pure"], ["pure", "broken"], ["broken", "pure"],
-                                                   ["broken", "broken"]]
+    cells = confusion_cells.confusion_cells([[5, 1, 0], [2, 3, 0], [0, 0, 0]], ["pure", "broken", "[x](http://e.vil)"])
+    assert [(c.true, c.predicted, c.count) for c in cells[1][:2]] == [("broken", "pure", 2), ("broken", "broken", 3)]
+    assert [c.share for c in cells[1]] == [0.4, 0.6, 0.0] and [c.share for c in cells[2]] == [0.0] * 3  # an empty row
+    assert cells[1][0].label() == ":red[**2**\u200240%]"  # a main confusion (at least 20% of its true class)
+    assert cells[0][1].label() == "**1**\u200217%" and cells[0][0].label() == ":green[**5**\u200283%]"
+    assert cells[1][0].label(plain=True) == "**2**\u200240%"  # the chosen cell: plain on the primary colour
+    assert cells[1][0].help == "true broken, taken for pure: 2 images (40% of broken)"
+    assert cells[2][0].help.startswith("true \\[x\\](http:\u2060//e.vil)")  # a class name from the bundle stays text
 
 
 def test_similarity_reading_names_the_closest_prompts():

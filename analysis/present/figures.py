@@ -25,6 +25,7 @@ from analysis.present.figures_compare import (  # noqa: F401 (approaches side by
 from analysis.core.records import QUANTILE_LEVELS
 from analysis.stats.choices import kshot_axis, one_standard_error, shots_phrase
 from analysis.core.tables import as_frame, shots_text
+from analysis.present.confusion_cells import row_shares
 
 
 # --- headline -------------------------------------------------------------------------------------
@@ -184,26 +185,16 @@ def reliability_figure(reliability: dict) -> go.Figure:
 
 # --- confusion matrices ---------------------------------------------------------------------------
 
-def _row_shares(matrix: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """A confusion matrix's counts and each row's shares of its true class (0 for an empty row)."""
-    counts = np.asarray(matrix, dtype=float)
-    totals = counts.sum(axis=1, keepdims=True)
-    return counts, np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-
-
 def _confusion_annotations(counts: np.ndarray, shares: np.ndarray) -> list[list[str]]:
     return [[f"{int(n)}<br>{s:.0%}" for n, s in zip(row_n, row_s)] for row_n, row_s in zip(counts, shares)]
 
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str], title: str | None = None,
-                            clickable: bool = False, height: int = HEIGHT) -> go.Figure:
+                            height: int = HEIGHT) -> go.Figure:
     """A confusion matrix (rows: true class, columns: predicted), coloured by the share of each true
     class (row-normalised, 0–100%) and annotated with image counts.
-
-    ``clickable`` adds an invisible marker on every cell (``customdata`` = [true, predicted]) so a
-    click can select the cell (heatmaps themselves cannot be selected).
     """
-    counts, shares = _row_shares(matrix)
+    counts, shares = row_shares(matrix)
     names = list(classes)
     figure = go.Figure(go.Heatmap(z=shares, x=names, y=names, zmin=0, zmax=1, colorscale=COUNT_SCALE,
                                   text=_confusion_annotations(counts, shares), texttemplate="%{text}",
@@ -211,13 +202,6 @@ def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[s
                                                                    tickformat=".0%"),
                                   hovertemplate="true %{y}, predicted %{x}: %{customdata} images "
                                                 "(%{z:.0%} of %{y})<extra></extra>"))
-    if clickable:
-        cells = [(true, predicted) for true in names for predicted in names]
-        figure.add_trace(go.Scatter(x=[p for _, p in cells], y=[t for t, _ in cells], mode="markers",
-                                    marker=dict(symbol="square", size=40, opacity=0.01, color="#000000"),
-                                    customdata=[[t, p] for t, p in cells], showlegend=False,
-                                    hovertemplate="click: show true %{customdata[0]} predicted as "
-                                                  "%{customdata[1]}<extra></extra>"))
     figure.update_xaxes(title="predicted class", side="bottom", constrain="domain")
     figure.update_yaxes(title="true class", autorange="reversed")
     return layout(figure, title, height=height)
@@ -232,7 +216,7 @@ def confusion_grid_figure(matrices: dict[str, Sequence[Sequence[int]]], classes:
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[wrap(name, 36) for name in names],
                            horizontal_spacing=0.12, vertical_spacing=0.18 if rows > 1 else 0.1)
     for index, name in enumerate(names):
-        counts, shares = _row_shares(matrices[name])
+        counts, shares = row_shares(matrices[name])
         row, column = index // columns + 1, index % columns + 1
         figure.add_trace(go.Heatmap(z=shares, x=list(classes), y=list(classes), coloraxis="coloraxis",
                                     text=_confusion_annotations(counts, shares), texttemplate="%{text}",

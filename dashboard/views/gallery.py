@@ -4,29 +4,23 @@ each card opens the image's details (every answer, tags, nearest training images
 from __future__ import annotations
 
 import functools
-import html
 
 import streamlit as st
 
-from analysis.present import explain, figures
+from analysis.present import confusion_cells, explain
 from analysis.core import escape, records, tables, tags
 from dashboard import components, dense_gallery, loaders, tagging
 from dashboard import panels as page_panels
 
-MATRIX_KEY = "gallery_matrix"
+CELL_KEY = "gallery_cell"  # gallery_cell_{row}_{column}: true class row, predicted class column
 FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
 ORDER_HELP = ("most confident: the answers given with the highest probability first (a confident mistake is the most "
               "telling); least confident: the lowest first; smallest margin: the top two classes closest; highest "
               "loss: the lowest probability given to the true class (cross-entropy) first")
 
 
-def apply_matrix_click() -> None:
-    """Callback of the confusion matrix: a clicked cell becomes the true/predicted class filter."""
-    points = st.session_state[MATRIX_KEY]["selection"]["points"]
-    cells = [point.get("customdata") for point in points if isinstance(point.get("customdata"), list)]
-    if not cells:
-        return
-    true_class, predicted_class = (html.unescape(str(name)) for name in cells[0][:2])  # drawn escaped: text_only
+def show_cell(true_class: str, predicted_class: str) -> None:
+    """Callback of a confusion-matrix cell: the cell becomes the true/predicted class filter."""
     st.session_state["gallery_true"] = [true_class]
     st.session_state["gallery_predicted"] = [predicted_class]
     st.session_state["gallery_only_wrong"] = true_class != predicted_class
@@ -83,14 +77,30 @@ def tag_controls(ref, opened, all_tags) -> list[str]:
 
 
 def confusion_matrix_panel(ref, record: dict, classes: list[str]) -> None:
+    """The held-out confusion matrix as a grid of counts to click (not a chart: a grid of buttons
+    draws at once, where the chart library took a second to load): a count shows its images."""
     matrix = record["metrics"].get("confusion_matrix")
     if not matrix:
         return
-    st.caption("Confusion matrix on the held-out images — **click a cell** to show its images.")
-    figure, reading = page_panels.page_data(ref, ("gallery_matrix", record["id"]), lambda: (
-        figures.confusion_matrix_figure(matrix, classes, clickable=True, height=300),
-        explain.read_confusion(matrix, classes)))
-    components.figure(figure, reading, key=MATRIX_KEY, on_select=apply_matrix_click, selection_mode="points")
+    st.caption("Confusion matrix on the held-out images (rows: true class, columns: predicted; each count with "
+               "its share of the true class) — **click a count** to show its images.")
+    cells, reading = page_panels.page_data(ref, ("gallery_matrix", record["id"]), lambda: (
+        confusion_cells.confusion_cells(matrix, classes), explain.read_confusion(matrix, classes)))
+    shown = (st.session_state.get("gallery_true"), st.session_state.get("gallery_predicted"))
+    spec = [1.5] + [1] * len(classes)
+    header = st.columns(spec, gap="xsmall", vertical_alignment="bottom")
+    header[0].markdown("<small>true&nbsp;↓ predicted&nbsp;→</small>", unsafe_allow_html=True)
+    for column, name in zip(header[1:], classes):
+        column.markdown(f"<small>{escape.markdown_text(name)}</small>", unsafe_allow_html=True)
+    for i, row in enumerate(cells):
+        columns = st.columns(spec, gap="xsmall", vertical_alignment="center")
+        columns[0].markdown(f"<small>{escape.markdown_text(classes[i])}</small>", unsafe_allow_html=True)
+        for j, (column, cell) in enumerate(zip(columns[1:], row)):
+            chosen = shown == ([cell.true], [cell.predicted])
+            column.button(cell.label(plain=chosen), key=f"{CELL_KEY}_{i}_{j}", help=cell.help, on_click=show_cell,
+                          args=(cell.true, cell.predicted), disabled=not cell.count,
+                          type="primary" if chosen else "secondary", width="stretch")
+    st.caption(reading)
 
 
 def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tagged: list[str], all_tags) -> None:
