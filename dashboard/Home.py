@@ -3,7 +3,7 @@
 The server: it serves the pages (``dashboard/navigation.py``, the script every visit runs, which the
 tests open with AppTest) as a Streamlit ``st.App`` whose lifespan prepares the server before it answers
 (:func:`dashboard.warm.prepare`: the pages' imports and the first bundle), so a first visit does not
-wait for them.
+wait for them, and whose page shell tells the browser where the server is (:mod:`dashboard.page_shell`).
 """
 
 import asyncio
@@ -15,8 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` and `dashboard` as packages
 
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
-from dashboard import warm  # noqa: E402
+from dashboard import page_shell, warm  # noqa: E402
 
 
 @asynccontextmanager
@@ -26,4 +27,5 @@ async def prepared(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App(Path(__file__).with_name("navigation.py"), lifespan=prepared)
+app = st.App(Path(__file__).with_name("navigation.py"), lifespan=prepared,
+             middleware=[Middleware(page_shell.PageShell)])

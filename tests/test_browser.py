@@ -214,9 +214,13 @@ def choose_in_multiselect(page, index: int, option: str) -> None:
 
 
 def test_gallery_filter_survives_another_page(server, page):
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.goto(f"{server}/gallery", wait_until="networkidle")
     page.get_by_role("heading", name="Misclassified gallery").wait_for(timeout=60_000)
     settle(page)
+    # a page opened at its own address finds the server at once (dashboard.page_shell), not after a 404
+    assert f"{server}/_stcore/health" in asked and not [url for url in asked if "/gallery/_stcore/" in url]
     choose_in_multiselect(page, 0, "silkcut")
     page.get_by_text("matching the filters", exact=False).first.wait_for(timeout=60_000)
     settle(page)
