@@ -3,8 +3,8 @@
 For each page: the **first visit** on a freshly started dashboard in a fresh browser (every server
 cache cold: the page reads its bundle files), the **first visit from the sidebar** (a fresh server, Home
 open, then a click on the page's link: what a person waits for on every page after the first), the
-median of three **reruns**, and **Streamlit alone** (a page of one small chart, no CornLens code: the
-floor of a first visit on this machine), each timed from
+median of three **reruns**, and **Streamlit alone** (a page of one small chart, and one of a map of
+every point of the bundle, no CornLens code: the floors of a first visit on this machine), each timed from
 navigation until the script has finished, every chart is drawn and every thumbnail is decoded. The
 process's peak memory (resident set size, from /proc) is read at the end. On the Embedding map it
 checks that the map is drawn with WebGL (a ``scattergl`` trace drawn on a ``canvas``) and times a
@@ -32,6 +32,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Callable
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -93,6 +95,18 @@ FLOOR_SCRIPT = """import streamlit as st
 import plotly.graph_objects as go
 st.title("One chart")
 st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+"""
+# ... and of a map of every point: POINTS random points in four WebGL traces, selectable as the map is,
+# no pointer layer, no controls (the least the Embedding map's first visit can cost here).
+MAP_FLOOR_SCRIPT = """import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+st.title("One map")
+points = np.random.default_rng(0).normal(size=(POINTS, 2)).astype(np.float32)
+traces = [go.Scattergl(x=part[:, 0], y=part[:, 1], mode="markers", hoverinfo="skip", marker=dict(size=5))
+          for part in np.array_split(points, 4)]
+st.plotly_chart(go.Figure(traces, layout=dict(height=520, dragmode="select")), key="map", theme=None,
+                on_select="rerun", selection_mode=("box", "lasso"))
 """
 
 
@@ -235,19 +249,24 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
     found: dict[str, float | str] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        with tempfile.TemporaryDirectory() as folder:  # Streamlit alone: one title, one three-bar chart
-            script = Path(folder) / "one_chart.py"
-            script.write_text(FLOOR_SCRIPT)
-            floor = []
-            for _ in range(3):
-                server = start_server(bundle, port, script=script)
-                try:
-                    seconds, _, page = visit(browser, f"http://127.0.0.1:{port}/")
-                    floor.append(seconds)
-                    page.close()
-                finally:
-                    stop(server)
-            found["floor"] = statistics.median(floor)
+        with tempfile.TemporaryDirectory() as folder:  # Streamlit alone: one small chart; one map of every point
+            floors = {"floor": FLOOR_SCRIPT}
+            if "map" in pages:
+                floors["map floor"] = MAP_FLOOR_SCRIPT.replace("POINTS", str(len(pd.read_parquet(bundle / "images.parquet",
+                                                                                               columns=["image_id"]))))
+            for key, code in floors.items():
+                script = Path(folder) / "one_chart.py"
+                script.write_text(code)
+                seconds = []
+                for _ in range(3):
+                    server = start_server(bundle, port, script=script)
+                    try:
+                        took, _, page = visit(browser, f"http://127.0.0.1:{port}/")
+                        seconds.append(took)
+                        page.close()
+                    finally:
+                        stop(server)
+                found[key] = statistics.median(seconds)
         for name in pages:
             if name == "home":
                 continue
@@ -296,6 +315,7 @@ PAGE_TITLES = {"home": "Home", "autopsy": "Zero-shot autopsy", "probe": "Linear 
                "problems": "Label problems", "search": "Text search", "report": "Report"}
 TABLE = [("server start", "server start", None, None),
          ("Streamlit alone: a page with one small chart, first visit (median of 3)", "floor", None, None),
+         ("Streamlit alone: a page with one map of every point (WebGL), first visit (median of 3)", "map floor", None, None),
          *[(f"{title}, first visit", f"{name}: first visit", 2.5, 2.0 if name == "map" else None)
            for name, title in PAGE_TITLES.items()],
          *[(f"{title}, first visit from the sidebar", f"{name}: from the sidebar", 2.5, 2.0 if name == "map" else None)
