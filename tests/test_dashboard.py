@@ -344,9 +344,11 @@ def test_a_count_in_the_gallery_matrix_shows_its_images(full_bundle):
     app.button(key=f"gallery_cell_{true}_{true}").click().run()
     assert app.session_state["gallery_only_wrong"] is False
     assert app.subheader[0].value == f"{matrix[true, true]} held-out images matching the filters"
-    empty = [(i, j) for i in range(len(matrix)) for j in range(len(matrix)) if matrix[i, j] == 0]
-    for i, j in empty:  # nothing to show: the count cannot be clicked
-        assert app.button(key=f"gallery_cell_{i}_{j}").disabled
+    app.session_state["gallery_only_wrong"] = True  # the right answers hidden again: that cell is not shown
+    app.run()
+    assert app.button(key=f"gallery_cell_{true}_{true}").proto.type == "secondary"
+    for (i, j), count in np.ndenumerate(matrix):  # nothing to show: the count cannot be clicked
+        assert app.button(key=f"gallery_cell_{i}_{j}").disabled == (count == 0)
 
 
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
@@ -470,17 +472,23 @@ def test_axes_name_their_units():
 
 
 def test_confusion_matrix_figure_and_cells_share_counts_and_shares():
-    figure = figures.confusion_matrix_figure([[5, 1], [2, 3]], ["pure", "broken"])
-    heatmap = figure.data[0]
-    assert heatmap.zmax == 1 and np.allclose(heatmap.z, [[5 / 6, 1 / 6], [0.4, 0.6]])
-    cells = confusion_cells.confusion_cells([[5, 1, 0], [2, 3, 0], [0, 0, 0]], ["pure", "broken", "[x](http://e.vil)"])
-    assert [(c.true, c.predicted, c.count) for c in cells[1][:2]] == [("broken", "pure", 2), ("broken", "broken", 3)]
+    matrix, classes = [[5, 1, 0], [2, 3, 0], [0, 0, 0]], ["pure", "broken", "silkcut"]
+    heatmap = figures.confusion_matrix_figure(matrix, classes).data[0]
+    cells = confusion_cells.confusion_cells(matrix, classes)
+    assert heatmap.zmax == 1 and np.allclose(heatmap.z, [[c.share for c in row] for row in cells])
+    assert np.array_equal(heatmap.customdata, [[c.count for c in row] for row in cells])
+    assert [(c.true, c.predicted) for c in cells[1]] == [("broken", "pure"), ("broken", "broken"), ("broken", "silkcut")]
     assert [c.share for c in cells[1]] == [0.4, 0.6, 0.0] and [c.share for c in cells[2]] == [0.0] * 3  # an empty row
+    assert [(i, j, c.count) for i, j, c in confusion_cells.top_confusions(cells, 5)] == [(1, 0, 2), (0, 1, 1)]
+
+
+def test_confusion_cells_say_what_they_hold_as_text():
+    cells = confusion_cells.confusion_cells([[5, 1, 0], [2, 3, 0], [1, 0, 0]], ["pure", "broken", "[x](http://e.vil)"])
     assert cells[1][0].label() == ":red[**2**\u200240%]"  # a main confusion (at least 20% of its true class)
     assert cells[0][1].label() == "**1**\u200217%" and cells[0][0].label() == ":green[**5**\u200283%]"
     assert cells[1][0].label(plain=True) == "**2**\u200240%"  # the chosen cell: plain on the primary colour
-    assert cells[1][0].help == "true broken, taken for pure: 2 images (40% of broken)"
-    assert cells[2][0].help.startswith("true \\[x\\](http:\u2060//e.vil)")  # a class name from the bundle stays text
+    assert cells[1][0].help() == "true broken, taken for pure: 2 images (40% of broken)"
+    assert cells[2][0].help().startswith("true \\[x\\](http:\u2060//e.vil)")  # a class name from the bundle stays text
 
 
 def test_similarity_reading_names_the_closest_prompts():

@@ -1,63 +1,94 @@
-"""The page shell tells the browser where the server is (dashboard.page_shell): only the HTML page
-changes, its length follows, every other response and the websocket pass untouched."""
+"""The page shell tells the browser where the server is (dashboard.page_shell): only a page's own
+HTML shell changes, its length follows; every other answer, the root's shell and the websocket pass
+untouched."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from dashboard import page_shell
 
 SHELL = b"<html><head><title>Streamlit</title></head><body></body></html>"
+ASKED = [(b"accept-encoding", b"gzip, br"), (b"range", b"bytes=0-99"), (b"if-none-match", b'"abc"'),
+         (b"host", b"127.0.0.1")]
 
 
-def test_snippet_names_the_root_under_the_base_path():
-    assert "window.location.origin + \"/\"" in page_shell.snippet("")
-    assert "window.location.origin + \"/cornlens/\"" in page_shell.snippet("/cornlens/")
-    assert "window.location.origin + \"/a/b/\"" in page_shell.snippet("a/b")
-    assert "</script><" not in page_shell.snippet("</script><script>alert(1)")  # never closes its own tag
+@pytest.mark.parametrize("path, method, base, root, page", [
+    ("/gallery", "GET", "", "", True),
+    ("/", "GET", "", "", False),  # the root: Streamlit finds its server there at once
+    ("/gallery/", "GET", "", "", False),
+    ("/static/js/index.js", "GET", "", "", False),
+    ("/_stcore/health", "GET", "", "", False),
+    ("/gallery", "HEAD", "", "", False),
+    ("/cornlens/gallery", "GET", "cornlens", "", True),  # under server.baseUrlPath
+    ("/cornlens/", "GET", "/cornlens/", "", False),
+    ("/proxy/gallery", "GET", "", "/proxy", True),  # under an ASGI root_path
+])
+def test_only_a_page_address_is_a_page(path, method, base, root, page):
+    scope = {"type": "http", "method": method, "path": path, "root_path": root}
+    assert page_shell.page_path(scope, base) is page
 
 
-def serve(path: str, content_type: bytes, body: bytes, scope_type: str = "http", method: str = "GET"):
-    """Run the middleware around an app that answers ``body``; what the app saw, what was sent."""
+def test_the_snippet_is_fixed_text_naming_the_parent_of_the_page():
+    assert b"new URL('.', window.location.href)" in page_shell.SNIPPET  # a proxy's own path prefix kept
+    assert page_shell.SNIPPET.count(b"</script>") == 1
+
+
+def serve(path: str, content_type: bytes, body: bytes, status: int = 200, extra: list | None = None):
+    """Run the middleware around an app that answers ``body`` in two parts; what the app was asked,
+    what was sent."""
     seen: dict = {}
     sent: list[dict] = []
 
     async def app(scope, receive, send):
         seen.update(scope)
-        await send({"type": "http.response.start", "status": 200,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-                                (b"etag", b'"abc"')]})
+                                (b"etag", b'"abc"'), (b"last-modified", b"Fri, 04 Dec 2026 14:17:34 GMT"),
+                                *(extra or [])]})
         await send({"type": "http.response.body", "body": body[:10], "more_body": True})
         await send({"type": "http.response.body", "body": body[10:]})
 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": scope_type, "method": method, "path": path,
-             "headers": [(b"accept-encoding", b"gzip, br"), (b"host", b"127.0.0.1")]}
+    scope = {"type": "http", "method": "GET", "path": path, "headers": list(ASKED),
+             "extensions": {"http.response.pathsend": {}, "other": {}}}
     asyncio.run(page_shell.PageShell(app, base_path="")(scope, None, send))
     return seen, sent
 
 
-def test_the_page_gets_the_snippet_and_its_length():
-    seen, sent = serve("/embedding_map", b"text/html; charset=utf-8", SHELL)
-    assert (b"accept-encoding", b"gzip, br") not in seen["headers"]  # asked uncompressed, to be edited
+def sent_body(sent: list[dict]) -> bytes:
+    return b"".join(message.get("body", b"") for message in sent[1:])
+
+
+@pytest.mark.parametrize("content_type", [b"text/html; charset=utf-8", b"Text/HTML"])
+def test_a_page_gets_the_snippet_and_its_length(content_type):
+    seen, sent = serve("/embedding_map", content_type, SHELL)
+    assert [name for name, _ in seen["headers"]] == [b"host"]  # whole, uncompressed, never "not modified"
+    assert "http.response.pathsend" not in seen["extensions"] and "other" in seen["extensions"]
     headers = dict(sent[0]["headers"])
-    page = b"".join(message.get("body", b"") for message in sent[1:])
-    assert page.count(b"BACKEND_BASE_URL") == 1 and page.index(b"BACKEND_BASE_URL") < page.index(b"</head>")
-    assert headers[b"content-length"] == str(len(page)).encode() and b"etag" not in headers
+    page = sent_body(sent)
+    assert page.count(page_shell.SNIPPET) == 1 and page.index(page_shell.SNIPPET) < page.index(b"</head>")
+    assert headers[b"content-length"] == str(len(page)).encode()
+    assert b"etag" not in headers and b"last-modified" not in headers  # a cache never keeps an edited shell
 
 
-def test_every_other_response_passes_untouched():
-    script = b"console.log('</head>')" * 3
-    for path, content_type, body in [("/static/js/index.js", b"text/javascript", script),
-                                     ("/_stcore/health", b"text/plain", b"ok"),
-                                     ("/gallery", b"application/json", b'{"a": "</head>"}')]:
-        seen, sent = serve(path, content_type, body)
-        assert b"".join(message.get("body", b"") for message in sent[1:]) == body
-        assert dict(sent[0]["headers"])[b"content-length"] == str(len(body)).encode()
-    seen, sent = serve("/", b"text/html", SHELL, method="HEAD")
-    assert (b"accept-encoding", b"gzip, br") in seen["headers"]  # not a GET: untouched
+@pytest.mark.parametrize("path, content_type, status, extra", [
+    ("/static/js/index.js", b"text/javascript", 200, []),
+    ("/", b"text/html", 200, []),
+    ("/gallery", b"application/json", 200, []),
+    ("/gallery", b"text/html", 206, []),  # part of a page: its byte range must stay true
+    ("/gallery", b"text/html", 200, [(b"content-encoding", b"gzip")]),
+    ("/gallery", b"text/html", 404, []),
+])
+def test_every_other_answer_passes_untouched(path, content_type, status, extra):
+    body = b"<head>console.log('</head>')</head>" * 3
+    _, sent = serve(path, content_type, body, status, extra)
+    assert sent_body(sent) == body
+    assert dict(sent[0]["headers"])[b"content-length"] == str(len(body)).encode()
 
 
 def test_the_websocket_passes_untouched():

@@ -36,7 +36,6 @@ class Cell:
             return f":red[{text}]"
         return text
 
-    @property
     def help(self) -> str:
         """The tooltip, class names as text (they come from the bundle)."""
         true, predicted = escape.markdown_text(self.true), escape.markdown_text(self.predicted)
@@ -49,6 +48,13 @@ def row_shares(matrix: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]
     counts = np.asarray(matrix, dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     return counts, np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def top_confusions(cells: list[list[Cell]], limit: int) -> list[tuple[int, int, Cell]]:
+    """The ``limit`` off-diagonal cells with the most images (row, column, cell), most first; empty
+    cells left out."""
+    mistakes = [(i, j, cell) for i, row in enumerate(cells) for j, cell in enumerate(row) if i != j and cell.count]
+    return sorted(mistakes, key=lambda found: -found[2].count)[:limit]
 
 
 def confusion_cells(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> list[list[Cell]]:
