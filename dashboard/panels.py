@@ -77,6 +77,24 @@ def page_data(ref: BundleRef, key: Hashable, make: Callable[[], Made]) -> Made:
     return _once(ref, ("data", key), make)
 
 
+def home_data(ref: BundleRef, opened: Bundle) -> panels.PageData:
+    """Home's headline data (``HOME_PANELS``), once per bundle version: the page and the server's
+    warm-up (``dashboard.warm``) read the same entry."""
+    return page_data(ref, "home", lambda: panels.home_data(LoaderSource(ref, opened)))
+
+
+def verdict_data(ref: BundleRef, opened: Bundle) -> panels.PageData:
+    """Home's verdict data (``VERDICT_PANELS``), once per bundle version, as :func:`home_data`."""
+    return page_data(ref, "verdict", lambda: panels.verdict_data(LoaderSource(ref, opened)))
+
+
+def prepare(specs: Sequence[PanelSpec], data: panels.PageData, ref: BundleRef, key: Hashable) -> None:
+    """Build, without drawing, the panels :func:`show` draws at once with this ``key`` (every section:
+    ``open_headings=None``), so the first visit finds them built."""
+    for heading, group in _sections(specs):
+        _section_panels(ref, key, heading, group, data)
+
+
 def _draw(panel: Panel, ref: BundleRef, manifest: dict) -> None:
     if panel.missing:
         components.missing(manifest, ref, panel.missing)

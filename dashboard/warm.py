@@ -5,7 +5,7 @@ the analysis layers: ~0.6 s on 2 cores), open the bundle, index its thumbnails a
 map, build the map (~1 s at 100,000 images), while the browser waited. The server now does these when
 it starts: the modules every page imports, read from the pages' own ``import`` lines (so the list
 never drifts), then the bundle the dashboard shows first, opened with the cached loaders every page
-shares, its thumbnail index and its first map; its CLIP text tower starts loading in the background
+shares, its thumbnail index, Home's verdict and headline (data, figures, readings) and its first map; its CLIP text tower starts loading in the background
 once no page has run for a moment. Everything else a page shows is built on its first visit, once per
 bundle version (``dashboard.panels.page_data``).
 """
@@ -98,12 +98,25 @@ def _prepare() -> None:
         opened = loaders.open_bundle(ref)
         loaders.scored_images(ref)
         opened.thumbnail_index()  # where each image's thumbnail is: the first grid of thumbnails reads only its own
+        first_home(ref, opened)
         first_map(ref, opened)
         loaders.start_text_tower(ref)  # in the background, once no page has run for a moment (loaders.PRELOAD_IDLE_S)
     except (BundleError, OSError) as error:
         log.warning("warm-up: %s", error)
     except Exception:  # a bundle this version reads another way: its page says so; the server still starts
         log.warning("warm-up stopped; the pages build what is missing", exc_info=True)
+
+
+def first_home(ref: BundleRef, opened: Bundle) -> None:
+    """Home as it first shows: its verdict and headline data and their panels (figures and readings),
+    built with the page's own functions and keys."""
+    from analysis.present import panels
+    from dashboard import panels as page_panels
+
+    verdict = page_panels.verdict_data(ref, opened)
+    if verdict.diagnostics:
+        page_panels.prepare(panels.VERDICT_PANELS, verdict, ref, key="verdict")
+    page_panels.prepare(panels.HOME_PANELS, page_panels.home_data(ref, opened), ref, key="home")
 
 
 def first_map(ref: BundleRef, opened: Bundle) -> None:

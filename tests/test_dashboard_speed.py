@@ -53,9 +53,10 @@ def test_pages_import_no_model_or_learning_package(small_large):
 PREPARED = """
 import json, sys
 from analysis.core import bundle, tables, thumbnail_index
-from analysis.present import figures
+from analysis.present import figures, panels
 from dashboard import loaders, warm
-from tests.apptest import open_page
+from tests.apptest import open_page, HOME
+from streamlit.testing.v1 import AppTest
 loaders.PRELOAD_IDLE_S = 1e6  # the text tower's thread starts and waits (torch stays out of this check)
 warm.prepare()
 import threading
@@ -63,7 +64,12 @@ tower = any(thread.name == "cornlens-text-tower" for thread in threading.enumera
 def refuse(*args, **kwargs):
     raise AssertionError("built again")
 bundle.open_bundle = figures.projection_figure = tables.map_points = thumbnail_index.ThumbnailIndex = refuse
+panels.home_data = panels.verdict_data = panels.build = refuse  # Home's data and panels
 ref = loaders.bundle_ref(sys.argv[1])
+home = AppTest.from_file(str(HOME), default_timeout=90)
+home.query_params["bundle"] = sys.argv[1]
+home.run()
+assert not home.exception, [e.value for e in home.exception]
 app = open_page(sys.argv[1], "views/embedding_map.py", every_section=False)  # fails on any exception
 first = loaders.scored_images(ref)["image_id"][:1]
 print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
@@ -76,8 +82,8 @@ print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loa
 
 def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_large):
     """Before it answers, the server imports every module the pages import at their top, opens the bundle
-    a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders, indexes its thumbnails and
-    builds the Embedding map as it first shows, and starts the text tower's background load; torch, open_clip,
+    a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders, indexes its thumbnails,
+    builds Home's verdict and headline and the Embedding map as they first show, and starts the text tower's background load; torch, open_clip,
     scikit-learn and scipy stay out (the text tower loads later, in the background)."""
     done = subprocess.run([sys.executable, "-c", PREPARED, str(small_large)], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",

@@ -106,7 +106,7 @@ def made_with_panel(opened) -> None:
 
 def headline_panel(opened, ref) -> None:
     """The headline table: approaches, reference rates, published leaderboard."""
-    data = page_panels.page_data(ref, "home", lambda: panels.home_data(page_panels.LoaderSource(ref, opened)))
+    data = page_panels.home_data(ref, opened)
     table = data.table
     st.subheader("Headline")
     page_panels.show(panels.HOME_PANELS, data, ref, opened.manifest, key="home")
@@ -150,7 +150,7 @@ if opened is None:
 components.demo_banner(ref, opened.manifest)
 bundle_facts(opened)
 made_with_panel(opened)
-verdict = page_panels.page_data(ref, "verdict", lambda: panels.verdict_data(page_panels.LoaderSource(ref, opened)))
+verdict = page_panels.verdict_data(ref, opened)
 if verdict.diagnostics:  # written after the approaches by `run`
     st.subheader("Verdict")
     page_panels.show(panels.VERDICT_PANELS, verdict, ref, opened.manifest, key="verdict")
