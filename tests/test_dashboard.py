@@ -351,6 +351,42 @@ def test_a_count_in_the_gallery_matrix_shows_its_images(full_bundle):
         assert app.button(key=f"gallery_cell_{i}_{j}").disabled == (count == 0)
 
 
+def confusion_grid_script(n_classes: int) -> None:
+    """A confusion grid of ``n_classes`` (row i holds 10 right answers and i mistakes taken for class 0)."""
+    import streamlit as st
+
+    from analysis.present import confusion_cells
+    from dashboard import confusion_grid
+
+    classes = [f"class *{i}*" for i in range(n_classes)]
+    matrix = [[10 * (i == j) + i * (j == 0 and i > 0) for j in range(n_classes)] for i in range(n_classes)]
+    cells = confusion_cells.confusion_cells(matrix, classes)
+    st.session_state.setdefault("picked", None)
+    confusion_grid.confusion_grid(cells, classes, "cell", lambda true, predicted: st.session_state.update(
+        picked=[true, predicted]), lambda cell: [cell.true, cell.predicted] == st.session_state["picked"])
+
+
+@pytest.mark.parametrize("n_classes", [4, 30])
+def test_the_confusion_grid_stays_small_with_many_classes(n_classes):
+    """Up to GRID_CLASSES classes every cell is a count to click; past it (a grid of 900 cells would be
+    unreadable and slow), the most frequent mistakes only: at most GRID_CLASSES buttons, the largest first."""
+    from dashboard import confusion_grid
+
+    app = AppTest.from_function(confusion_grid_script, args=(n_classes,), default_timeout=60).run()
+    assert not app.exception
+    keys = [button.key for button in app.button]
+    if n_classes <= confusion_grid.GRID_CLASSES:
+        assert len(keys) == n_classes ** 2
+    else:
+        assert keys == [f"cell_{i}_0" for i in range(n_classes - 1, n_classes - 1 - confusion_grid.GRID_CLASSES, -1)]
+        assert app.button[0].label.startswith("class \\*29\\* → class \\*0\\*: **29**")  # names as text
+    key = keys[0] if n_classes > confusion_grid.GRID_CLASSES else "cell_3_0"
+    app.button(key=key).click().run()
+    true = int(key.split("_")[1])
+    assert app.session_state["picked"] == [f"class *{true}*", "class *0*"]
+    assert app.button(key=key).proto.type == "primary"
+
+
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
     app = open_page(full_bundle, "views/gallery.py")
     app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()

@@ -9,10 +9,9 @@ import streamlit as st
 
 from analysis.present import confusion_cells, explain
 from analysis.core import escape, records, tables, tags
-from dashboard import components, dense_gallery, loaders, tagging
+from dashboard import components, confusion_grid, dense_gallery, loaders, tagging
 from dashboard import panels as page_panels
 
-GRID_CLASSES = 8  # more classes than this: the most frequent mistakes, not a grid
 CELL_KEY = "gallery_cell"  # gallery_cell_{row}_{column}: true class row, predicted class column
 FILTER_KEYS = ("gallery_true", "gallery_predicted", "gallery_views")
 ORDER_HELP = ("most confident: the answers given with the highest probability first (a confident mistake is the most "
@@ -85,44 +84,14 @@ def is_shown(cell: confusion_cells.Cell) -> bool:
     return cell.true in true and cell.predicted in predicted and not right_hidden
 
 
-def cell_button(container, cell: confusion_cells.Cell, key: str, label: str | None = None) -> None:
-    """One count to click: it shows the cell's images; marked while they are shown; none to show, none to click."""
-    shown = is_shown(cell)
-    container.button(label or cell.label(plain=shown), key=key, help=cell.help(), on_click=show_cell,
-                     args=(cell.true, cell.predicted), disabled=not cell.count,
-                     type="primary" if shown else "secondary", width="stretch" if label is None else "content")
-
-
 def confusion_matrix_panel(ref, record: dict, classes: list[str]) -> None:
-    """The held-out confusion matrix as a grid of counts to click (not a chart: a grid of buttons
-    draws at once, where the chart library took a second to load): a count shows its images. Past
-    :data:`GRID_CLASSES` classes a grid is too small to read: the most frequent mistakes instead."""
+    """The held-out confusion matrix as counts to click (``dashboard.confusion_grid``): a count shows its images."""
     matrix = record["metrics"].get("confusion_matrix")
     if not matrix:
         return
     cells, reading = page_panels.page_data(ref, ("gallery_matrix", record["id"]), lambda: (
         confusion_cells.confusion_cells(matrix, classes), explain.read_confusion(matrix, classes)))
-    if len(classes) > GRID_CLASSES:
-        st.caption(f"The most frequent mistakes on the held-out images ({len(classes)} classes: too many for a "
-                   "grid; the class filters reach every other pair) — **click one** to show its images.")
-        row = st.container(horizontal=True, gap="xsmall")
-        for i, j, cell in confusion_cells.top_confusions(cells, GRID_CLASSES):
-            cell_button(row, cell, f"{CELL_KEY}_{i}_{j}", label=f"{escape.markdown_text(cell.true)} → "
-                        f"{escape.markdown_text(cell.predicted)}: {cell.label(plain=True)}")
-        st.caption(reading)
-        return
-    st.caption("Confusion matrix on the held-out images (rows: true class, columns: predicted; each count with "
-               "its share of the true class) — **click a count** to show its images.")
-    spec = [1.5] + [1] * len(classes)
-    header = st.columns(spec, gap="xsmall", vertical_alignment="bottom")
-    header[0].caption("true ↓ predicted →")
-    for column, name in zip(header[1:], classes):
-        column.caption(escape.markdown_text(name))
-    for i, row in enumerate(cells):
-        columns = st.columns(spec, gap="xsmall", vertical_alignment="center")
-        columns[0].caption(escape.markdown_text(classes[i]))
-        for j, (column, cell) in enumerate(zip(columns[1:], row)):
-            cell_button(column, cell, f"{CELL_KEY}_{i}_{j}")
+    confusion_grid.confusion_grid(cells, classes, CELL_KEY, show_cell, is_shown)
     st.caption(reading)
 
 
