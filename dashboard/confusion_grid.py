@@ -10,7 +10,7 @@ from typing import Callable
 import streamlit as st
 
 from analysis.core import escape
-from analysis.present.confusion_cells import Cell, top_confusions
+from analysis.present.confusion_cells import MAIN_CONFUSION, Cell, top_confusions
 
 GRID_CLASSES = 8  # more classes than this: the most frequent mistakes, not a grid
 
@@ -33,13 +33,15 @@ def confusion_grid(cells: list[list[Cell]], classes: list[str], key: str, pick: 
         row = st.container(horizontal=True, gap="xsmall")
         for i, j, cell in top_confusions(cells, GRID_CLASSES):
             cell_button(row, cell, f"{key}_{i}_{j}", pick, is_shown(cell), label=(
-                f"{escape.markdown_text(cell.true)} → {escape.markdown_text(cell.predicted)}: {cell.label(plain=True)}"))
+                f"{escape.markdown_text(cell.true)} → {escape.markdown_text(cell.predicted)}: "
+                f"{cell.label(plain=True)} ({cell.share:.0%})"))
         return
-    st.caption("Confusion matrix on the held-out images (rows: true class, columns: predicted; each count with "
-               "its share of the true class) — **click a count** to show its images.")
-    spec = [1.5] + [1] * len(classes)
+    st.caption("Confusion matrix on the held-out images (rows: true class, columns: predicted; green: right "
+               f"answers, red: a mistake that takes at least {MAIN_CONFUSION:.0%} of its true class; a count's "
+               "share shows on hover) — **click a count** to show its images.")
+    spec = [1.2] + [1] * len(classes)
     header = st.columns(spec, gap="xsmall", vertical_alignment="bottom")
-    header[0].caption("true ↓ predicted →")
+    header[0].caption("true\u00a0↓ predicted\u00a0→")
     for column, name in zip(header[1:], classes):
         column.caption(escape.markdown_text(name))
     for i, row in enumerate(cells):

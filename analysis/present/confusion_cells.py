@@ -25,9 +25,11 @@ class Cell:
     share: float  # of the true class's held-out images
 
     def label(self, plain: bool = False) -> str:
-        """The button's Markdown: the count and the share, red on a main confusion (at least
-        :data:`MAIN_CONFUSION`), green on right answers; ``plain``: uncoloured (the chosen cell)."""
-        text = f"**{self.count:,}**\u2002{self.share:.0%}"
+        """The button's Markdown: the count (its share is in :meth:`help`: a count of 10,000 and its
+        share do not fit a cell of a 4-class grid beside the filters), red on a main confusion (at least
+        :data:`MAIN_CONFUSION` of its true class), green on right answers; ``plain``: uncoloured (the
+        chosen cell)."""
+        text = f"**{self.count:,}**"
         if plain:
             return text
         if self.count and self.true == self.predicted:
