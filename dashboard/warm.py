@@ -5,8 +5,8 @@ the analysis layers: ~0.6 s on 2 cores), open the bundle, index its thumbnails a
 map, build the map (~1 s at 100,000 images), while the browser waited. The server now does these when
 it starts: the modules every page imports, read from the pages' own ``import`` lines (so the list
 never drifts), then the bundle the dashboard shows first, opened with the cached loaders every page
-shares, its thumbnail index, Home's verdict and headline (data, figures, readings) and its first map; its CLIP text tower starts loading in the background
-once no page has run for a moment. Everything else a page shows is built on its first visit, once per
+shares, its thumbnail index, Home's verdict and headline (data, figures, readings) and its first map;
+its CLIP text tower starts loading in the background once no page has run for a moment. Everything else a page shows is built on its first visit, once per
 bundle version (``dashboard.panels.page_data``).
 """
 
