@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.core import background, escape
@@ -24,7 +23,7 @@ from analysis.core import bundle as bundle_module
 from analysis.core import side_by_side
 from analysis.core import confinement
 from analysis.present import explain
-from analysis.present import figures
+from analysis.present import map_canvas_data
 from analysis.stats import neighbours
 from analysis.present import report as report_module
 from analysis.core import tables, thumbnail_index
@@ -162,12 +161,12 @@ def map_points(ref: BundleRef, name: str, approach_id: str | None, prompt_set: s
 
 
 @st.cache_resource(show_spinner="Drawing the map…", max_entries=8)
-def map_figure(ref: BundleRef, name: str, colour_by: str, approach_id: str | None, prompt_set: str | None) -> go.Figure:
-    """``figures.projection_figure`` of every point of a map (built once: a rerun after a selection
-    only sends it again). Shared and read-only, like the tables."""
+def map_canvas(ref: BundleRef, name: str, colour_by: str, approach_id: str | None, prompt_set: str | None) -> dict:
+    """``map_canvas_data`` of every point of a map (built once: a rerun after a selection only sends
+    it again). Shared and read-only, like the tables."""
     opened = open_bundle(ref)
-    return figures.projection_figure(map_points(ref, name, approach_id, prompt_set), colour_by, opened.classes,
-                                     method=tables.projection_method(opened.manifest, name), selectable=True)
+    return map_canvas_data.map_canvas_data(map_points(ref, name, approach_id, prompt_set), colour_by, opened.classes,
+                                           method=tables.projection_method(opened.manifest, name))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -325,7 +324,7 @@ def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "index_thumbnails", "map_figure", "map_points", "map_reading", "neighbour_index", "open_bundle",
+           "full_image", "index_thumbnails", "map_canvas", "map_points", "map_reading", "neighbour_index", "open_bundle",
            "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
            "scored_images", "start_text_tower", "submission_csv", "text_tower", "text_tower_loading",
            "thumbnails"]

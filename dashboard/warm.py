@@ -121,7 +121,7 @@ def first_home(ref: BundleRef, opened: Bundle) -> None:
 
 def first_map(ref: BundleRef, opened: Bundle) -> None:
     """The Embedding map as it first shows (the first model, coloured by true label, the answers and class
-    prompts ``map_views`` picks first): its points, figure and reading, built once for every visit."""
+    prompts ``map_views`` picks first): its points, canvas data and reading, built once for every visit."""
     from analysis.core import tables
     from analysis.present import map_views
     from dashboard import loaders
@@ -133,5 +133,5 @@ def first_map(ref: BundleRef, opened: Bundle) -> None:
     approach_id = map_views.best_approach_for(name, opened.approaches)
     prompt_set = map_views.first_prompt_set(opened.approaches, approach_id,
                                             tables.prompt_sets_of(loaders.projection(ref, name)))
-    loaders.map_figure(ref, name, next(iter(map_views.COLOURINGS.values())), approach_id, prompt_set)
+    loaders.map_canvas(ref, name, next(iter(map_views.COLOURINGS.values())), approach_id, prompt_set)
     loaders.map_reading(ref, name, approach_id, prompt_set)

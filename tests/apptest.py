@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pyarrow as pa
 
 from streamlit.testing.v1 import AppTest
 
@@ -63,3 +66,19 @@ def shown_text(app: AppTest) -> str:
     parts += [f"{metric.label}: {metric.value}" for metric in app.metric]
     parts += [expander.label for expander in app.expander]  # a closed section's heading
     return "\n".join(parts)
+
+
+def map_canvases(app: AppTest) -> list[dict]:
+    """What each Embedding map canvas (``dashboard.map_canvas``) on the page was sent: its data, with
+    ``points`` read back from Arrow into a ``pyarrow.Table``."""
+    found = []
+    for element in app.get("bidi_component"):
+        if element.proto.component_name != "cornlens_map_canvas":
+            continue
+        mixed = element.proto.mixed
+        data = json.loads(mixed.json)
+        for name, value in data.items():
+            if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("__streamlit_arrow"):
+                data[name] = pa.ipc.open_stream(mixed.arrow_blobs[next(iter(value.values()))].data).read_all()
+        found.append(data)
+    return found

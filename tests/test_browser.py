@@ -176,22 +176,39 @@ def test_home_and_gallery_in_chromium(server, page):
 def test_embedding_map_box_selection_shows_the_images(server, page):
     page.goto(f"{server}/embedding_map", wait_until="networkidle")
     page.get_by_text("Draw a box or a lasso").wait_for(timeout=60_000)
+    page.locator(".cl-map[data-drawn]").wait_for(timeout=60_000)  # the canvas drew its points
     settle(page)
-    area = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first.bounding_box()
+    drawn = int(page.locator(".cl-map").get_attribute("data-drawn"))
+    assert drawn > 0
+    area = page.locator(".cl-map-overlay").bounding_box()
     assert area, "the map has no plotting area"
-    start_x, start_y = area["x"] + area["width"] * 0.05, area["y"] + area["height"] * 0.05
+    start_x, start_y = area["x"] + area["width"] * 0.02, area["y"] + area["height"] * 0.02
     page.mouse.move(start_x, start_y)
     page.mouse.down()
-    for step in range(1, 11):  # a drag in steps, as a hand would make it
-        page.mouse.move(start_x + area["width"] * 0.09 * step, start_y + area["height"] * 0.09 * step)
+    for step in range(1, 11):  # a drag in steps, as a hand would make it, over the whole map
+        page.mouse.move(start_x + area["width"] * 0.096 * step, start_y + area["height"] * 0.096 * step)
     page.mouse.up()
     selected = page.get_by_text("images selected", exact=False).first
     selected.wait_for(timeout=60_000)
     settle(page)
-    assert int(selected.inner_text().split()[0]) > 0
+    assert int(selected.inner_text().split()[0]) == drawn  # every point lies inside the box
+    assert "map_box=" in page.url  # the box is in the address, to share
     page.locator("[data-testid='stImage'] img").first.wait_for(timeout=60_000)  # the cards of the selected images
     settle(page)
     screenshot(page, "embedding-map-selection")
+
+    # Hover and click one point: its group shows, and the page shows that one image.
+    area = page.locator(".cl-map-overlay").bounding_box()
+    tip = page.locator(".cl-map-tip")
+    spots = [(area["x"] + area["width"] * i / 30, area["y"] + area["height"] * j / 30)
+             for i in range(1, 30) for j in range(1, 30)]
+    spot = next((xy for xy in spots if page.mouse.move(*xy) or tip.is_visible()), None)
+    assert spot, "no point answers the pointer"
+    assert "click or select to see it" in tip.inner_text()
+    page.mouse.down()
+    page.mouse.up()
+    page.get_by_text("1 images selected", exact=False).first.wait_for(timeout=60_000)
+    assert "map_box=" not in page.url
 
 
 def test_a_query_bundle_outside_the_allowed_roots_is_refused(server, page, demo_bundle, tmp_path):

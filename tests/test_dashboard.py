@@ -19,7 +19,7 @@ from analysis.core import bundle, records, tables
 from analysis.stats import approach_agreement
 from analysis.present import confusion_cells, explain, export, figures, ladder_panels, panels
 from dashboard import loaders
-from tests.apptest import card_thumbnails, open_page, shown_text
+from tests.apptest import card_thumbnails, map_canvases, open_page, shown_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
@@ -147,12 +147,10 @@ def test_every_page_on_the_demo_bundle(demo_bundle, page):
     elif page == "views/compare.py":
         assert "Metrics side by side" in figure_titles(app)
     elif page == "views/embedding_map.py":
-        assert len(charts(app)) == (1 if opened.projection_names() else 0)
-        if charts(app):
-            traces = json.loads(charts(app)[0].proto.spec)["data"]
-            prompts = [trace for trace in traces if trace.get("name", "").startswith("class prompts")]
-            if prompts:  # one prompt set's class prompts, not every set's at once
-                assert sorted(prompts[0]["text"]) == sorted(opened.classes)
+        canvases = map_canvases(app)
+        assert len(canvases) == (1 if opened.projection_names() else 0)
+        if canvases and canvases[0]["stars"]:  # one prompt set's class prompts, not every set's at once
+            assert sorted(star["label"] for star in canvases[0]["stars"]) == sorted(opened.classes)
     elif page == "views/gallery.py":
         scored = tables.scored_images(opened.images(), {r["id"]: opened.predictions(r["id"]) for r in opened.approaches},
                                       opened.classes)
@@ -402,8 +400,7 @@ def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
 def test_embedding_map_colourings(full_bundle):
     for colouring in ("true label", "prediction", "correctness", "view"):
         app = open_page(full_bundle, "views/embedding_map.py", map_colour=colouring)
-        spec = json.loads(charts(app)[0].proto.spec)
-        names = {trace.get("name", "").split(" (")[0] for trace in spec["data"]}
+        names = {group["name"] for group in map_canvases(app)[0]["groups"]}
         expected = {"true label": {"pure", "silkcut", "unlabelled"}, "prediction": {"pure", "not scored"},
                     "correctness": {"correct", "wrong", "not scored"}, "view": {"top", "bottom"}}[colouring]
         assert expected <= names, (colouring, names)

@@ -53,9 +53,9 @@ def test_pages_import_no_model_or_learning_package(small_large):
 PREPARED = """
 import json, sys
 from analysis.core import bundle, tables, thumbnail_index
-from analysis.present import figures, panels
+from analysis.present import figures, map_canvas_data, panels
 from dashboard import loaders, warm
-from tests.apptest import open_page, HOME
+from tests.apptest import map_canvases, open_page, HOME
 from streamlit.testing.v1 import AppTest
 loaders.PRELOAD_IDLE_S = 1e6  # the text tower's thread starts and waits (torch stays out of this check)
 warm.prepare()
@@ -63,7 +63,8 @@ import threading
 tower = any(thread.name == "cornlens-text-tower" for thread in threading.enumerate())
 def refuse(*args, **kwargs):
     raise AssertionError("built again")
-bundle.open_bundle = figures.projection_figure = tables.map_points = thumbnail_index.ThumbnailIndex = refuse
+bundle.open_bundle = figures.projection_figure = map_canvas_data.map_canvas_data = refuse
+tables.map_points = thumbnail_index.ThumbnailIndex = refuse
 panels.home_data = panels.verdict_data = panels.build = refuse  # Home's data and panels
 ref = loaders.bundle_ref(sys.argv[1])
 home = AppTest.from_file(str(HOME), default_timeout=90)
@@ -73,7 +74,7 @@ assert not home.exception, [e.value for e in home.exception]
 app = open_page(sys.argv[1], "views/embedding_map.py", every_section=False)  # fails on any exception
 first = loaders.scored_images(ref)["image_id"][:1]
 print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
-                  "maps": len(app.get("plotly_chart")), "tower": tower,
+                  "maps": len(map_canvases(app)), "tower": tower,
                   "thumbnail": next(iter(loaders.thumbnails(ref, first).values()))[:5],
                   "missing": [name for name in warm.page_modules() if name not in sys.modules],
                   "heavy": sorted({name.split('.')[0] for name in sys.modules} & set(%r))}))

@@ -1,5 +1,5 @@
-"""A dashboard that stays fast at 100,000 images (issue 12): the Embedding map draws every image with
-WebGL, maps inside other pages and the report draw a sample and say so."""
+"""A dashboard that stays fast at 100,000 images (issue 12): the Embedding map draws every image on
+its canvas, maps inside other pages and the report draw a sample and say so."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from analysis.core import bundle
-from analysis.present import figures, figures_map, map_views, report
-from tests.apptest import open_page
+from analysis.present import figures, map_canvas_data, map_views, report
+from tests.apptest import map_canvases, open_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from large_bundle import write_large_bundle  # noqa: E402
@@ -35,14 +35,12 @@ def chart_specs(app) -> list[dict]:
 
 
 def image_points(spec: dict) -> int:
-    """Image points drawn by a map's WebGL traces (``x`` sent as a base64 array of ``dtype``); the
-    pointer's layer of a selectable map (axes ``x2``) repeats a sample of them and is not counted."""
+    """Image points drawn by a plotly map's WebGL traces (``x`` sent as a base64 array of ``dtype``)."""
     def length(values) -> int:
         if isinstance(values, dict):  # plotly's binary form
             return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
         return len(values or [])
-    return sum(length(trace.get("x")) for trace in spec["data"]
-               if trace["type"] == "scattergl" and trace.get("xaxis", "x") == "x")
+    return sum(length(trace.get("x")) for trace in spec["data"] if trace["type"] == "scattergl")
 
 
 def test_thinned_keeps_each_class_share_and_every_class_prompt():
@@ -72,28 +70,37 @@ def test_a_panel_map_reads_and_counts_every_image_while_drawing_a_sample(monkeyp
     figure = figures.projection_figure(drawn, "label", ["pure", "broken"], counts=counts)
     assert sorted(trace.name for trace in figure.data) == ["broken (200)", "pure (800)"]  # the classes, not the sample
     assert all("click" not in trace.hovertemplate for trace in figure.data)  # nothing to click in a panel or report
-    selectable = figures.projection_figure(drawn, "label", ["pure", "broken"], selectable=True)
-    pointer = [trace for trace in selectable.data if trace.xaxis == "x2"]
-    assert pointer and all("click or select" in trace.hovertemplate for trace in pointer)
-    assert all(trace.hoverinfo == "skip" for trace in selectable.data if trace.xaxis in (None, "x"))
 
 
-def test_the_embedding_map_draws_every_image_with_webgl(large):
-    specs = chart_specs(open_page(large, "views/embedding_map.py"))
-    assert len(specs) == 1 and {trace["type"] for trace in specs[0]["data"]} >= {"scattergl"}
-    assert image_points(specs[0]) == N_IMAGES  # every image, so that any of them can be selected
+def test_the_embedding_map_draws_every_image_on_its_canvas(large):
+    canvases = map_canvases(open_page(large, "views/embedding_map.py"))
+    assert len(canvases) == 1
+    data = canvases[0]
+    assert data["points"].num_rows == N_IMAGES  # every image, so that any of them can be selected
+    assert data["points"].schema.field("x").type == "float" and sum(group["count"] for group in data["groups"]) == N_IMAGES
+    assert data["version"] and data["selection"] is None
 
 
-def test_a_selection_names_the_images_of_the_selected_rows():
+def test_a_canvas_row_is_the_row_a_selection_names():
     points = pd.DataFrame({"image_id": ["a", "b", "c", None], "kind": ["image"] * 3 + ["text"],
                            "label": ["pure", "broken", "pure", "pure"], "x": [0.0, 1, 2, 3], "y": 0.0,
-                           "view": "top", "split": "eval", "prediction": "pure", "correctness": "correct"})
-    figure = figures.projection_figure(points, "label", ["pure", "broken"], selectable=True)
-    rows = {trace.name: list(trace.customdata) for trace in figure.data if trace.xaxis == "x2" and trace.type == "scattergl"}
-    assert rows == {"pure": [0, 2], "broken": [1]}  # binary row numbers, not 100,000 id strings
+                           "view": "top", "split": "eval", "prediction": ["broken", "broken", "pure", None],
+                           "correctness": "correct"})
+    data = map_canvas_data.map_canvas_data(points, "prediction", ["pure", "broken"])
+    table = data["points"]
+    assert table["x"].to_pylist() == [0.0, 1.0, 2.0]  # image rows in map order; the star is not a point
+    names = [group["name"] for group in data["groups"]]
+    assert [names[g] for g in table["g"].to_pylist()] == ["broken", "broken", "pure"]
+    assert [data["true_names"][t] for t in table["t"].to_pylist()] == ["pure", "broken", "pure"]
+    assert data["show_true"] and [star["label"] for star in data["stars"]] == ["pure"]
     selected = [{"customdata": 2}, {"customdata": [1]}, {"customdata": None}, {"customdata": 7}, {}]
     assert map_views.selected_ids(selected, points) == ["c", "b"]  # a star, a stale row: ignored
     assert map_views.selection_ids({"points": selected, "box": [], "lasso": []}, points) == ["c", "b"]
+
+
+def test_the_outline_of_a_box_in_the_address():
+    assert map_views.box_shape("1,0,3,2") == {"box": [0.0, 1.0, 2.0, 3.0]}
+    assert map_views.box_shape("1,0,nan,2") is None and map_views.box_shape("no box") is None
 
 
 def map_of(n_images: int, seed: int = 0) -> pd.DataFrame:
@@ -104,13 +111,8 @@ def map_of(n_images: int, seed: int = 0) -> pd.DataFrame:
                          "x": rng.uniform(-5, 5, n_images + 2), "y": rng.uniform(-5, 5, n_images + 2)})
 
 
-def test_a_box_selects_every_image_inside_it_however_few_points_plotly_holds(monkeypatch):
+def test_a_box_selects_every_image_inside_it():
     points = map_of(3000)
-    monkeypatch.setattr(figures_map, "PICK_POINTS", 100)
-    figure = figures.projection_figure(points, "label", ["pure", "broken"], selectable=True)
-    held = sum(len(trace.customdata) for trace in figure.data if trace.xaxis == "x2" and trace.type == "scattergl")
-    drawn = sum(len(trace.x) for trace in figure.data if trace.xaxis in (None, "x"))
-    assert held == 100 and drawn == 3000  # every image drawn; the pointer's layer holds a sample
     box = {"xref": "x2", "yref": "y2", "x": [2.5, -1.0], "y": [0.5, -3.0]}  # corners in either order
     expected = [row.image_id for row in points.itertuples()
                 if row.kind == "image" and -1.0 <= row.x <= 2.5 and -3.0 <= row.y <= 0.5]

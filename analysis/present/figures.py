@@ -19,7 +19,7 @@ from analysis.present.figure_style import (  # noqa: F401 (the look; re-exported
     CORRECTNESS_COLOURS, COUNT_SCALE, HEIGHT, KIND_COLOURS, PERCENT_AXIS, SERIES_COLOURS, SIMILARITY_SCALE, TEMPLATE,
     VIEW_COLOURS, layout, reference_lines, vertical_marker, class_colours, wrap)
 from analysis.present.figures_map import (  # noqa: F401 (embedding maps; re-exported, callers say figures.…)
-    PICK_POINTS, colour_map, label_positions, pick_sample, projection_figure)
+    colour_map, label_positions, projection_figure)
 from analysis.present.figures_compare import (  # noqa: F401 (approaches side by side; re-exported, callers say figures.…)
     accuracy_by_view_figure, metrics_comparison_figure, per_class_recall_figure)
 from analysis.core.records import QUANTILE_LEVELS

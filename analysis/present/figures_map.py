@@ -21,21 +21,25 @@ def colour_map(colour_by: str, classes: Sequence[str]) -> dict[str, str]:
     return dict(VIEW_COLOURS)
 
 
-# A selectable map hands plotly's pointer (hover, click, selection) this many image points at most.
-PICK_POINTS = 2_000  # ~300 KB of point dicts for a box over all of them; hover finds one within ~20 px almost anywhere
+# Grey groups (unlabelled, not scored): drawn first and smaller, so the coloured points lie on top of them.
+GREY_GROUPS = ("unlabelled", "not scored", "unknown")
+
+
+def colour_groups(images: pd.DataFrame, colour_by: str, colours: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Each image point's group (its ``colour_by`` value as text, ``unknown`` when missing) and the
+    groups present in drawing order: grey ones first, then ``colours``' order, then any other."""
+    values = images[colour_by].fillna("unknown").astype(str).to_numpy(dtype=object)
+    present = set(pd.unique(values))
+    order = ([name for name in GREY_GROUPS if name in present]
+             + [name for name in colours if name in present and name not in GREY_GROUPS]
+             + sorted(present - set(colours) - set(GREY_GROUPS)))
+    return values, order
 
 
 def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[str], title: str | None = None,
-                      height: int = 520, method: str = "umap", counts: dict[str, int] | None = None,
-                      selectable: bool = False) -> go.Figure:
-    """A 2-D embedding map; one WebGL trace per colour group.
-
-    A ``selectable`` map (the Embedding map page) draws every image without hover on the axes
-    ``x``/``y`` and lays invisible points for the pointer over them on the matching axes ``x2``/``y2``:
-    at most :data:`PICK_POINTS` images (``pick_sample``), ``customdata`` = the row among the image
-    points of ``points`` (``map_views.selected_ids``). Plotly sends the server every selected point of
-    those traces, one dict each, which at 100,000 points took seconds; the page finds the images
-    inside a box or lasso from its geometry over every image (``map_views.selection_ids``).
+                      height: int = 520, method: str = "umap", counts: dict[str, int] | None = None) -> go.Figure:
+    """A 2-D embedding map; one WebGL trace per colour group (the dashboard's panels and the report;
+    the Embedding map page draws its own canvas from :mod:`analysis.present.map_canvas_data`).
 
     Args:
         points: ``tables.map_points`` (image points, then text points of the class prompts).
@@ -43,38 +47,22 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         method: how the map was made (``tables.projection_method``), named on the axes.
         counts: images per colour group for the legend when ``points`` are a sample of them
             (``map_views.panel_map``); default: the points drawn.
-        selectable: the page turns a click or a selection into the images (the Embedding map); the
-            hover says so.
     """
     colours = colour_map(colour_by, classes)
     images = points[points["kind"] == "image"]
-    values = images[colour_by].fillna("unknown").astype(str).to_numpy(dtype=object)
-    present = set(pd.unique(values))
-    # Grey groups (unlabelled, not scored) first, so the coloured points are drawn on top of them.
-    grey = ("unlabelled", "not scored", "unknown")
-    order = ([name for name in grey if name in present] + [name for name in colours if name in present and name not in grey]
-             + sorted(present - set(colours) - set(grey)))
+    values, order = colour_groups(images, colour_by, colours)
     x, y = images["x"].to_numpy(dtype=np.float32), images["y"].to_numpy(dtype=np.float32)  # half the bytes to send
     labels = images["label"].to_numpy(dtype=object)
     by_label = colour_by == "label"  # the trace's name is then the true label: no per-point copy of it to send
-    picked = pick_sample(len(images)) if selectable else None
     traces = []
     for name in order:
         mask = values == name
-        colour = colours.get(name, "#777777")
-        hover = (name + ("" if by_label else "<br>true: %{text}") + ("<br>click or select to see it" if selectable else "")
-                 + "<extra></extra>")
         traces.append(go.Scattergl(
             x=x[mask], y=y[mask], mode="markers", name=f"{name} ({(counts or {}).get(name, int(mask.sum())):,})",
-            legendgroup=name, marker=dict(color=colour, size=4 if name in grey else 5, opacity=0.5 if name in grey else 0.8),
-            text=None if by_label or selectable else labels[mask], hovertemplate=None if selectable else hover,
-            hoverinfo="skip" if selectable else None))
-        if selectable:
-            rows = picked[values[picked] == name]
-            traces.append(go.Scattergl(
-                x=x[rows], y=y[rows], mode="markers", name=name, legendgroup=name, showlegend=False, xaxis="x2",
-                yaxis="y2", marker=dict(color=colour, size=6, opacity=0), customdata=rows.astype(np.int32),
-                text=None if by_label else labels[rows], hovertemplate=hover, hoverlabel=dict(bgcolor=colour)))
+            legendgroup=name, marker=dict(color=colours.get(name, "#777777"), size=4 if name in GREY_GROUPS else 5,
+                                          opacity=0.5 if name in GREY_GROUPS else 0.8),
+            text=None if by_label else labels[mask],
+            hovertemplate=name + ("" if by_label else "<br>true: %{text}") + "<extra></extra>"))
     figure = go.Figure(traces)
     text = points[points["kind"] == "text"]
     if len(text):
@@ -83,26 +71,13 @@ def projection_figure(points: pd.DataFrame, colour_by: str, classes: Sequence[st
         name = "class prompts" + (f" · {sets[0]}" if len(sets) == 1 else "")
         figure.add_trace(go.Scatter(
             x=text["x"], y=text["y"], mode="markers+text", name=name, text=text["label"],
-            textposition=label_positions(text["x"].to_numpy(float)), marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
-                                                   color=[label_colours.get(l, "#777777") for l in text["label"]]),
-            hovertemplate="text embedding of “%{text}”<extra></extra>", **(dict(xaxis="x2", yaxis="y2") if selectable else {})))
+            textposition=label_positions(text["x"].to_numpy(float)),
+            marker=dict(symbol="star", size=18, line=dict(color="#000000", width=1.5),
+                        color=[label_colours.get(l, "#777777") for l in text["label"]]),
+            hovertemplate="text embedding of “%{text}”<extra></extra>"))
     figure.update_xaxes(title=f"{method.upper()} 1 (no unit)", showticklabels=False, zeroline=False)
     figure.update_yaxes(title=f"{method.upper()} 2 (no unit)", showticklabels=False, zeroline=False)
-    if selectable:  # the pointer's layer: the same place and scale as the drawn one, drawn above it, no axes of its own
-        figure.update_layout(xaxis2=dict(matches="x", anchor="y2", visible=False),
-                             yaxis2=dict(matches="y", anchor="x2", visible=False),
-                             # a box or lasso takes every image inside it (read on the server), so a class
-                             # cannot be hidden from the map: a legend click would hide it from view only
-                             legend=dict(itemclick=False, itemdoubleclick=False))
     return layout(figure, title, height=height, dragmode="select")
-
-
-def pick_sample(n_images: int, limit: int | None = None, seed: int = 0) -> np.ndarray:
-    """Sorted rows of the images a selectable map's pointer reaches: all up to ``limit`` (default
-    :data:`PICK_POINTS`), else a seeded uniform sample of that many."""
-    limit = PICK_POINTS if limit is None else limit
-    rows = np.arange(n_images)
-    return rows if n_images <= limit else np.sort(np.random.default_rng(seed).choice(n_images, limit, replace=False))
 
 
 def label_positions(x: np.ndarray) -> list[str]:

@@ -131,7 +131,7 @@ _id_indexes: dict[int, tuple[weakref.ref, pd.Index]] = {}
 
 
 def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:
-    """Image ids of the clicked points of a chart selection on ``figures.projection_figure(points)``,
+    """Image ids of the clicked points of a selection on the map of ``points`` (``map_canvas_data``),
     whose ``customdata`` is the row among the image points (class-prompt stars carry none)."""
     ids = points.loc[points["kind"] == "image", "image_id"].to_numpy(dtype=object)
     rows = [point.get("customdata") for point in selected]
@@ -143,9 +143,9 @@ def selection_ids(selection: dict, points: pd.DataFrame) -> list[str]:
     """Image ids a chart selection (Streamlit's ``selection``: ``points``, ``box``, ``lasso``) names.
 
     Boxes and lassos are read from their geometry over every image point of ``points``, in map
-    order (their union when there are several): the map hands plotly only a sample of the points
-    (``figures.PICK_POINTS``), and 100,000 point dicts would take seconds to send and read. Without a
-    box or lasso: the clicked points (:func:`selected_ids`).
+    order (their union when there are several): the map's canvas (``dashboard.map_canvas``) sends
+    only the shape, never 100,000 point dicts. Without a box or lasso: the clicked points
+    (:func:`selected_ids`).
     """
     boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
     if not boxes and not lassos:
@@ -193,6 +193,17 @@ def box_text(boxes: list[dict]) -> str:
         return ""
     (x0, x1), (y0, y1) = sorted(boxes[0]["x"][:2]), sorted(boxes[0]["y"][:2])
     return ",".join(f"{value:.6g}" for value in (x0, x1, y0, y1))
+
+
+def box_shape(box: str) -> dict | None:
+    """The map's outline of a ``box_text`` box: ``{"box": [x0, x1, y0, y1]}``; None when ``box``
+    cannot be read."""
+    try:
+        x0, x1, y0, y1 = (float(part) for part in box.split(","))
+    except ValueError:
+        return None
+    return {"box": [min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)]} if all(
+        np.isfinite([x0, x1, y0, y1])) else None
 
 
 def ids_in_box(points: pd.DataFrame, box: str) -> list[str]:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis.present import map_views
 from analysis.core import tables
-from dashboard import components, loaders, tagging
+from dashboard import components, loaders, map_canvas, tagging
 
 SELECTION_KEY = "map_selection"  # the last box or lasso: {projection, ids, box}
 BOX_PARAM = "map_box"  # a box selection in the URL: x0,x1,y0,y1 in map units
@@ -50,24 +50,26 @@ def map_controls(ref, projections: list[str], approaches: list[dict]) -> tuple[s
 
 def remember_selection(chart_key: str, projection: str, points) -> None:
     """Callback of the map: keep what was selected (across pages) and, for a box, write it to the URL."""
-    event = st.session_state.get(chart_key) or {}
-    selection = event.get("selection", {}) if isinstance(event, dict) else {}
+    selection = map_canvas.selection(chart_key)
     boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
     st.session_state[SELECTION_KEY] = {"projection": projection, "ids": map_views.selection_ids(selection, points),
                                        "box": map_views.box_text(boxes) if len(boxes) == 1 and not lassos else ""}
 
 
-def current_selection(points, projection: str) -> list[str]:
-    """The selected image ids of *this* map: the last selection drawn on it, else a box given in the
-    URL for it (``?map_box=…&map_box_on=MAP``; a link without ``map_box_on`` means the map it opens).
-    A selection belongs to the map it was drawn on: another map starts with none, never with the same
-    coordinates applied to its own, unrelated, axes."""
+def current_selection(points, projection: str) -> tuple[list[str], dict | None]:
+    """The selected image ids of *this* map, and the outline of a box given in the URL that the
+    browser has not drawn (None otherwise: the browser keeps the outlines it drew): the last
+    selection drawn on it, else a box given in the URL for it (``?map_box=…&map_box_on=MAP``; a link
+    without ``map_box_on`` means the map it opens). A selection belongs to the map it was drawn on:
+    another map starts with none, never with the same coordinates applied to its own, unrelated, axes."""
     stored = st.session_state.get(SELECTION_KEY)
+    shape = None
     if stored and stored["projection"] == projection:
         box, ids = stored["box"], stored["ids"]
     elif not stored and st.query_params.get(BOX_MAP_PARAM, projection) == projection:
         box = st.query_params.get(BOX_PARAM, "")
         ids = map_views.ids_in_box(points, box)
+        shape = map_views.box_shape(box)
     else:
         box, ids = "", []
     if box and (st.query_params.get(BOX_PARAM) != box or st.query_params.get(BOX_MAP_PARAM) != projection):
@@ -76,7 +78,7 @@ def current_selection(points, projection: str) -> list[str]:
         for name in (BOX_PARAM, BOX_MAP_PARAM):
             if name in st.query_params:
                 del st.query_params[name]
-    return ids
+    return ids, shape
 
 
 def selection_panel(ref, opened, ids: list[str]) -> None:
@@ -113,11 +115,14 @@ if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
 chart_key = f"map_chart_{projection}"
-components.figure(loaders.map_figure(ref, projection, colour_by, approach_id, prompt_set),
-                  loaders.map_reading(ref, projection, approach_id, prompt_set) if colour_by == "label" else "", key=chart_key,
-                  on_select=functools.partial(remember_selection, chart_key, projection, points),
-                  selection_mode=("points", "box", "lasso"))
+ids, shape = current_selection(points, projection)
+map_canvas.map_canvas(loaders.map_canvas(ref, projection, colour_by, approach_id, prompt_set),
+                      version=map_canvas.version_of(ref, projection, colour_by, approach_id, prompt_set),
+                      map_id=map_canvas.version_of(ref, projection), key=chart_key,
+                      on_select=functools.partial(remember_selection, chart_key, projection, points), shape=shape)
+if colour_by == "label":
+    st.caption(loaders.map_reading(ref, projection, approach_id, prompt_set))
 labels = tables.approach_labels(opened.approaches)
 st.caption(map_views.colouring_caption(colour_by, labels.get(approach_id)) + " Stars are the class prompts (text "
            "embeddings) when the model has them.")
-selection_panel(ref, opened, current_selection(points, projection))
+selection_panel(ref, opened, ids)
