@@ -413,6 +413,7 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
     """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
+    loaders.page_ran()  # a click here is a person at work: the text tower's loading waits
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())

@@ -53,9 +53,29 @@ def go(app: AppTest, page: str) -> AppTest:
     return open_every_section(app)
 
 
+def gallery_cards(app: AppTest) -> list[dict]:
+    """The cards the gallery's card grid (``dashboard.card_grid``) was sent, in order."""
+    return [card for element in app.get("bidi_component") if element.proto.component_name == "cornlens_card_grid"
+            for card in json.loads(element.proto.json)["cards"]]
+
+
+def card_ids(app: AppTest) -> list[str]:
+    """The image ids of the gallery's cards, in order."""
+    return [card["id"] for card in gallery_cards(app)]
+
+
 def card_thumbnails(app: AppTest) -> list[str]:
-    """The gallery's cards that show a thumbnail (drawn inside the card's Markdown: ``dense_gallery.compact_card``)."""
-    return [element.value for element in app.markdown if "<img src='data:image/" in element.value]
+    """The gallery's cards that show a thumbnail (a ``data:`` URI)."""
+    return [card["thumb"] for card in gallery_cards(app) if str(card.get("thumb") or "").startswith("data:image/")]
+
+
+def open_card(app: AppTest, image_id: str, list_key: str = "gallery") -> AppTest:
+    """Press a gallery card's Details, as its callback does (``full_view.open_image``): AppTest cannot
+    press a button inside a component; the browser tests press the real one."""
+    from dashboard import full_view
+
+    app.session_state[full_view.CURRENT_KEY] = (list_key, image_id)
+    return app.run()
 
 
 def shown_text(app: AppTest) -> str:

@@ -19,7 +19,7 @@ from analysis.core import bundle, records, tables
 from analysis.stats import approach_agreement
 from analysis.present import confusion_cells, explain, export, figures, ladder_panels, panels
 from dashboard import loaders
-from tests.apptest import card_thumbnails, map_canvases, open_page, shown_text
+from tests.apptest import card_ids, card_thumbnails, map_canvases, open_card, open_page, shown_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
@@ -310,12 +310,12 @@ def test_gallery_filters_and_paging(full_bundle):
     app = open_page(full_bundle, "views/gallery.py", gallery_approach=approach, gallery_true=["pure"],
                     gallery_predicted=["silkcut"], gallery_per_page=24)
     assert app.subheader[0].value == f"{len(expected)} misclassified images matching the filters"
-    first_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]
+    first_page = card_ids(app)
     assert first_page == expected["image_id"].iloc[:24].tolist()  # most confident first
     assert len(card_thumbnails(app)) == 24
     app.session_state["gallery_page"] = 2
     app.run()
-    second_page = [b.key.removeprefix("gallery_open_") for b in app.button if b.key.startswith("gallery_open_")]
+    second_page = card_ids(app)
     assert second_page[0] == expected["image_id"].iloc[24]
     app.session_state["gallery_confidence"] = (0.99, 1.0)
     app.run()
@@ -387,12 +387,11 @@ def test_the_confusion_grid_stays_small_with_many_classes(n_classes):
 
 def test_full_size_image_falls_back_to_the_thumbnail(full_bundle, demo_bundle):
     app = open_page(full_bundle, "views/gallery.py")
-    app.button(key=next(b.key for b in app.button if b.key.startswith("gallery_open_"))).click().run()
+    open_card(app, card_ids(app)[0])
     assert "thumbnail, enlarged" in [image.proto.imgs[0].caption for image in app.image]
     app = open_page(demo_bundle, "views/gallery.py")
-    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
-    image_id = button.key.removeprefix("gallery_open_")
-    button.click().run()
+    image_id = card_ids(app)[0]
+    open_card(app, image_id)
     root = bundle.open_bundle(demo_bundle).manifest["dataset"]["root"]
     assert str(Path(root) / image_id) in [image.proto.imgs[0].caption for image in app.image]
 

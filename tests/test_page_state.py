@@ -18,7 +18,7 @@ import pytest
 from analysis.core import bundle, tables
 from analysis.stats import approach_agreement
 from analysis.present import image_details, label_review, map_views
-from tests.apptest import go, open_page
+from tests.apptest import gallery_cards, go, open_card, open_page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
@@ -70,7 +70,7 @@ def test_baselines_in_every_picker_and_card(competition_bundle, opened):
     go(app, "views/gallery.py")
     assert {labels[b] for b in BASELINES} <= set(app.selectbox(key="gallery_approach").options)
     app.selectbox(key="gallery_approach").set_value("baseline:majority").run()
-    cards = [m.value for m in app.markdown if " says " in m.value]
+    cards = [card["title"] for card in gallery_cards(app)]
     assert cards and all("baseline: majority says" in card for card in cards)  # the cards show a baseline's answers
     go(app, "views/embedding_map.py")
     assert {labels[b] for b in BASELINES} <= set(app.selectbox(key="map_approach").options)
@@ -189,7 +189,7 @@ def test_full_size_view_steps_through_the_filter(competition_bundle, opened, sco
     app = open_page(competition_bundle, "views/gallery.py")
     approach = app.selectbox(key="gallery_approach").value
     rows = tables.filter_gallery(scored, approach)
-    app.button(key=f"gallery_open_{rows['image_id'].iloc[0]}").click().run()
+    open_card(app, str(rows["image_id"].iloc[0]))
     assert any(f"image 1 of {len(rows)} in the current filter" in c.value for c in app.caption)
     probabilities = next(frame.value for frame in app.dataframe if "approach" in frame.value.columns
                          and set(opened.classes) <= set(frame.value.columns))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.apptest import HOME, open_page
+from tests.apptest import HOME, card_ids, open_card, open_page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,8 +62,7 @@ def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bund
     shutil.copytree(demo_bundle, copy)
     app = open_page(copy)
     app.switch_page("views/gallery.py").run()
-    button = next(b for b in app.button if b.key.startswith("gallery_open_"))
-    image_id = button.key.removeprefix("gallery_open_")
+    image_id = card_ids(app)[0]
     relative = pd.read_parquet(copy / "images.parquet").set_index("image_id").loc[image_id, "path"]
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"not for the browser")
@@ -74,7 +73,7 @@ def test_the_full_size_view_refuses_an_image_path_that_links_elsewhere(demo_bund
     (copy / "manifest.json").write_text(json.dumps(manifest))
     app = open_page(copy)
     app.switch_page("views/gallery.py").run()
-    app.button(key=button.key).click().run()
+    open_card(app, image_id)
     assert not app.exception
     refusal = " ".join(element.value for element in app.error)
     assert "images.parquet row" in refusal and f"image_id {image_id!r}" in refusal and "outside the dataset" in refusal

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.core import bundle, tables, tags
-from tests.apptest import open_page, shown_text
+from tests.apptest import card_ids, gallery_cards, open_page, shown_text
 
 pytestmark = pytest.mark.usefixtures("empty_results")
 
@@ -110,16 +110,15 @@ def test_gallery_cards_show_confidence_orders_and_search(demo_bundle):
     opened = bundle.open_bundle(demo_bundle)
     app = open_page(demo_bundle, "views/gallery.py", gallery_only_wrong=False)
     assert app.selectbox(key="gallery_order").options == list(tables.GALLERY_ORDERS)
-    cards = [block.value for block in app.markdown if "white-space:nowrap" in block.value]
-    assert cards and all("%" in card for card in cards)  # the chosen approach's confidence on every card
+    cards = gallery_cards(app)
+    assert cards and all(card["answer"]["probability"].endswith("%") for card in cards)  # the chosen approach's confidence on every card
     app.selectbox(key="gallery_order").set_value("highest loss").run()
     assert any("Highest loss answers" in caption.value for caption in app.caption)
     held_out = opened.images().query("split == 'eval'")
     wanted = str(held_out["image_id"].iloc[3])
     app.text_input(key="gallery_search").set_value(wanted).run()
     assert not app.exception
-    shown = [button.key.removeprefix("gallery_open_") for button in app.button
-             if (button.key or "").startswith("gallery_open_")]
+    shown = card_ids(app)
     assert shown and all(wanted in image_id for image_id in shown)
     assert "matching the filters" in shown_text(app)
 

@@ -7,7 +7,7 @@ numbers from the same code.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -428,19 +428,26 @@ def confusion_cell_rows(table: pd.DataFrame, approach_id: str, true_class: str, 
     return table[(table["label"] == true_class) & (table[prediction_column(approach_id)] == predicted_class)]
 
 
-def image_predictions(row: Mapping, approach_ids_: Iterable[str], labels: dict[str, str]) -> pd.DataFrame:
-    """One image's answers: ``approach``, ``prediction``, ``probability`` (of that answer),
-    ``true_probability``, ``correct``. ``row``: a row of ``scored_images`` (a Series or a dict)."""
-    rows = []
+# One approach's answer for one image (``image_answers``).
+Answer = NamedTuple("Answer", [("approach", str), ("prediction", str), ("probability", float),
+                               ("true_probability", float), ("correct", bool)])
+
+
+def image_answers(row: Mapping, approach_ids_: Iterable[str], labels: dict[str, str]) -> list[Answer]:
+    """One image's answers in ``approach_ids_`` order (none: left out); ``row``: a ``scored_images`` row
+    (a Series or a dict). Tuples, not a table: the gallery reads them for 48 cards a page."""
+    answers = []
     for approach_id in approach_ids_:
         prediction = row.get(prediction_column(approach_id))
-        if prediction is None or (isinstance(prediction, float) and np.isnan(prediction)):
-            continue
-        rows.append({"approach": labels.get(approach_id, approach_id), "prediction": prediction,
-                     "probability": float(row[confidence_column(approach_id)]),
-                     "true_probability": float(row[true_probability_column(approach_id)]),
-                     "correct": prediction == row["label"]})
-    return pd.DataFrame(rows, columns=["approach", "prediction", "probability", "true_probability", "correct"])
+        if prediction is not None and not (isinstance(prediction, float) and np.isnan(prediction)):
+            answers.append(Answer(labels.get(approach_id, approach_id), prediction, float(row[confidence_column(approach_id)]),
+                                  float(row[true_probability_column(approach_id)]), prediction == row["label"]))
+    return answers
+
+
+def image_predictions(row: Mapping, approach_ids_: Iterable[str], labels: dict[str, str]) -> pd.DataFrame:
+    """``image_answers`` as a table (columns: ``Answer``'s fields; ``probability``: of that answer)."""
+    return pd.DataFrame(image_answers(row, approach_ids_, labels), columns=list(Answer._fields))
 
 
 # --- maps -----------------------------------------------------------------------------------------

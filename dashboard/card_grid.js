@@ -1,0 +1,63 @@
+// The gallery's cards as one element: thumbnail, true label, the chosen approach's answer (✔/✘,
+// class, confidence), tags, every answer on hover, and a Details button that tells Python which
+// image to open. Built from ``dense_gallery.card_data``; every string is written as text
+// (textContent, title), and a thumbnail is shown only when it is a data: URI of an image.
+
+function badge(name, colour) {
+  const node = document.createElement('span');
+  node.className = 'cl-cards-badge';
+  node.style.background = colour;
+  node.textContent = name;
+  return node;
+}
+
+function card(item, setTriggerValue) {
+  const node = document.createElement('div');
+  node.className = 'cl-cards-card';
+  if (typeof item.thumb === 'string' && item.thumb.startsWith('data:image/')) {
+    const image = document.createElement('img');
+    image.src = item.thumb;
+    image.alt = '';
+    node.appendChild(image);
+  } else {
+    const none = document.createElement('span');
+    none.textContent = 'no thumbnail';
+    node.appendChild(none);
+  }
+  const lines = document.createElement('div');
+  lines.className = 'cl-cards-lines';
+  lines.title = item.title;
+  lines.appendChild(badge(item.label, item.label_colour));
+  if (item.answer) {
+    lines.appendChild(document.createElement('br'));
+    const mark = document.createElement('span');
+    mark.className = item.answer.correct ? 'cl-cards-right' : 'cl-cards-wrong';
+    mark.style.color = item.answer.mark_colour;
+    mark.textContent = item.answer.mark + ' ';
+    lines.append(mark, badge(item.answer.prediction, item.answer.colour), ' ' + item.answer.probability);
+  }
+  if (item.tags) {
+    lines.appendChild(document.createElement('br'));
+    const tags = document.createElement('span');
+    tags.className = 'cl-cards-tags';
+    tags.textContent = item.tags;
+    lines.appendChild(tags);
+  }
+  const details = document.createElement('button');
+  details.type = 'button';
+  details.className = 'cl-cards-details';
+  details.textContent = 'Details';
+  details.title = item.help;
+  details.onclick = () => setTriggerValue('open', item.id);
+  node.append(lines, details);
+  return node;
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector('.cl-cards');
+  if (root.dataset.version === data.version) return;  // the same cards: nothing to redraw
+  root.style.gridTemplateColumns = `repeat(${data.per_row}, minmax(0, 1fr))`;
+  root.replaceChildren(...data.cards.map(item => card(item, setTriggerValue)));
+  root.dataset.version = data.version;
+}

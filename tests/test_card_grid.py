@@ -1,0 +1,37 @@
+"""The gallery's cards as data (``analysis.present.gallery_cards``), drawn by one component
+(``dashboard.card_grid``): what a card says, and that names reach the browser as text."""
+
+from __future__ import annotations
+
+from analysis.core import tables
+from analysis.present import gallery_cards
+
+HOSTILE = "<img src=x onerror=alert(1)>**b**"
+
+
+def test_a_card_says_the_label_the_first_answer_its_tags_and_every_answer_on_hover():
+    row = {"image_id": "k1", "label": "broken"}
+    answers = [tables.Answer("probe", "pure", 0.874, 0.1, False), tables.Answer("majority", "broken", 0.4, 0.4, True)]
+    card = gallery_cards.card(row, answers, {"pure": "#E69F00", "broken": "#0072B2"}, "data:image/png;base64,AA",
+                              ["label wrong", "ambiguous"])
+    assert card["id"] == "k1" and card["label"] == "broken" and card["label_colour"] == "#0072B2"
+    assert card["answer"] == {"prediction": "pure", "colour": "#E69F00", "probability": "87%", "correct": False,
+                              "mark": tables.WRONG, "mark_colour": "#D55E00"}
+    assert card["tags"] == "label wrong, ambiguous"
+    assert card["title"] == "k1: true broken; probe says pure (87%); majority says broken (40%)"
+
+
+def test_a_card_without_an_answer_or_thumbnail_and_with_hostile_names_keeps_them_as_plain_text():
+    card = gallery_cards.card({"image_id": HOSTILE, "label": HOSTILE}, [], {}, None)
+    assert card["answer"] is None and card["thumb"] is None and card["tags"] == ""
+    assert card["label"] == HOSTILE and card["label_colour"] == gallery_cards.OTHER_COLOUR  # escaped by the browser (textContent)
+
+
+def test_the_grids_script_writes_names_as_text_and_shows_only_data_images():
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parent.parent / "dashboard" / "card_grid.js").read_text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    assert "startsWith('data:image/')" in script
+    canvas = (Path(__file__).resolve().parent.parent / "dashboard" / "map_canvas.js").read_text()
+    assert "innerHTML" not in canvas and "insertAdjacentHTML" not in canvas
