@@ -132,7 +132,7 @@ class MapView {
     this.full = [x0 - dx, x1 + dx, y0 - dy, y1 + dy];
     this.view = this.full.slice();
     this.legendRows();
-    this.layout();
+    this.layout(true);
   }
 
   legendRows() {
@@ -151,10 +151,11 @@ class MapView {
     this.legend.replaceChildren(...rows);
   }
 
-  layout() {
+  layout(force = false) {
     const ratio = window.devicePixelRatio || 1, width = this.plot.clientWidth, height = this.plot.clientHeight;
     if (!width || !height || !this.x) return;
-    if (width === this.width && height === this.height && ratio === this.ratio) return;  // a resize that changed nothing
+    // a resize that changed nothing redraws nothing (one follows every first draw); new data always does
+    if (!force && width === this.width && height === this.height && ratio === this.ratio) return;
     for (const canvas of [this.points, this.overlay]) {
       canvas.width = Math.round(width * ratio);
       canvas.height = Math.round(height * ratio);

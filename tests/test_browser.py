@@ -210,6 +210,13 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     page.get_by_text("1 images selected", exact=False).first.wait_for(timeout=60_000)
     assert "map_box=" not in page.url
 
+    # Another colouring redraws the points and the legend.
+    pixels = page.locator(".cl-map-points").evaluate("canvas => canvas.toDataURL()")
+    page.locator("[data-testid='stRadio']").get_by_text("view", exact=True).click()
+    page.locator(".cl-map-legend", has_text="top (").wait_for(timeout=60_000)
+    settle(page)
+    assert page.locator(".cl-map-points").evaluate("canvas => canvas.toDataURL()") != pixels
+
 
 def test_a_query_bundle_outside_the_allowed_roots_is_refused(server, page, demo_bundle, tmp_path):
     elsewhere = tmp_path / "elsewhere"  # a real bundle, but not under CORNLENS_RESULTS, _BUNDLE or _ROOTS
