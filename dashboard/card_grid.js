@@ -1,6 +1,6 @@
 // The gallery's cards as one element: thumbnail, true label, the chosen approach's answer (✔/✘,
 // class, confidence), tags, every answer on hover, and a Details button that tells Python which
-// image to open. Built from ``dense_gallery.card_data``; every string is written as text
+// image to open. Built from ``analysis.present.gallery_cards.card``; every string is written as text
 // (textContent, title), and a thumbnail is shown only when it is a data: URI of an image.
 
 function badge(name, colour) {
@@ -11,7 +11,7 @@ function badge(name, colour) {
   return node;
 }
 
-function card(item, setTriggerValue) {
+function card(item, root) {
   const node = document.createElement('div');
   node.className = 'cl-cards-card';
   if (typeof item.thumb === 'string' && item.thumb.startsWith('data:image/')) {
@@ -48,7 +48,7 @@ function card(item, setTriggerValue) {
   details.className = 'cl-cards-details';
   details.textContent = 'Details';
   details.title = item.help;
-  details.onclick = () => setTriggerValue('open', item.id);
+  details.onclick = () => root.send('open', item.id);
   node.append(lines, details);
   return node;
 }
@@ -56,8 +56,9 @@ function card(item, setTriggerValue) {
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const root = parentElement.querySelector('.cl-cards');
+  root.send = setTriggerValue;  // this render's, even when the cards stay as they are
   if (root.dataset.version === data.version) return;  // the same cards: nothing to redraw
   root.style.gridTemplateColumns = `repeat(${data.per_row}, minmax(0, 1fr))`;
-  root.replaceChildren(...data.cards.map(item => card(item, setTriggerValue)));
+  root.replaceChildren(...data.cards.map(item => card(item, root)));
   root.dataset.version = data.version;
 }

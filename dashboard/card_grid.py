@@ -29,12 +29,15 @@ def card_grid(cards: list[dict], per_row: int, key: str, on_open: Callable[[str]
     """Draw ``cards`` (``gallery_cards.card``), ``per_row`` to a row, under ``key``; ``on_open(image_id)``
     runs when a card's Details button is pressed."""
     version = hashlib.blake2s(json.dumps([cards, per_row]).encode()).hexdigest()[:16]
+    shown = frozenset(card["id"] for card in cards)
     _render(data={"cards": cards, "per_row": per_row, "version": version}, key=key, height="content",
-            **{f"on_{EVENT}_change": lambda: _opened(key, on_open)})
+            **{f"on_{EVENT}_change": lambda: opened(key, shown, on_open)})
 
 
-def _opened(key: str, on_open: Callable[[str], None]) -> None:
+def opened(key: str, shown: frozenset[str], on_open: Callable[[str], None]) -> None:
+    """Callback of a Details button: ``on_open(image_id)`` for an image of the cards it was drawn
+    with; anything else the browser sends (an id not on the page, not a string) is ignored."""
     state = st.session_state.get(key)
     image_id = state.get(EVENT) if state is not None and hasattr(state, "get") else None
-    if isinstance(image_id, str):
+    if isinstance(image_id, str) and image_id in shown:
         on_open(image_id)

@@ -70,7 +70,7 @@ class MapView {
     }
     const reset = element('button', 'cl-map-tool', 'Reset view');
     reset.type = 'button';
-    reset.title = 'Show every point again (double-click the map does the same)';
+    reset.title = 'Show every point again';
     reset.onclick = () => this.resetView();
     this.tools.appendChild(reset);
     this.body = element('div', 'cl-map-body');
@@ -91,7 +91,10 @@ class MapView {
     this.overlay.addEventListener('pointermove', event => this.move(event));
     this.overlay.addEventListener('pointerup', event => this.up(event));
     this.overlay.addEventListener('pointerleave', () => { if (!this.drag) this.hideTip(); });
-    this.overlay.addEventListener('dblclick', () => this.resetView());
+    // a drag the browser took away (a touch turned scroll, a lost capture) ends without selecting
+    for (const name of ['pointercancel', 'lostpointercapture']) {
+      this.overlay.addEventListener(name, () => { if (this.drag) { this.drag = null; this.cancelFrame(); this.drawOverlay(); } });
+    }
     this.resizer = new ResizeObserver(() => this.layout());
     this.resizer.observe(this.plot);
   }
@@ -130,7 +133,8 @@ class MapView {
     if (!(x1 >= x0)) { x0 = 0; x1 = 1; y0 = 0; y1 = 1; }
     const dx = (x1 - x0) * PAD || 1, dy = (y1 - y0) * PAD || 1;
     this.full = [x0 - dx, x1 + dx, y0 - dy, y1 + dy];
-    this.view = this.full.slice();
+    if (!this.view || this.loadedMap !== data.map_id) this.view = this.full.slice();  // another colouring keeps the zoom
+    this.loadedMap = data.map_id;
     this.legendRows();
     this.layout(true);
   }
@@ -295,6 +299,8 @@ class MapView {
       this.view = [drag.view[0] - dx, drag.view[1] - dx, drag.view[2] + dy, drag.view[3] + dy];
       this.schedule(() => this.draw());
     } else if (this.mode === 'lasso') {
+      const [lx, ly] = drag.path[drag.path.length - 1];
+      if (Math.hypot(px - lx, py - ly) < 3) return;  // a vertex every few pixels is enough
       drag.path.push([px, py]);
       this.schedule(() => this.drawOverlay({lasso: {x: drag.path.map(p => this.dataX(p[0])), y: drag.path.map(p => this.dataY(p[1]))}}));
     } else {
@@ -305,14 +311,16 @@ class MapView {
   up(event) {
     const drag = this.drag;
     this.drag = null;
+    this.cancelFrame();  // a frame the last move queued must not draw the drag after it ended
     if (!drag) return;
     const [px, py] = this.where(event);
     const moved = drag.far > 3;  // a lasso ends where it began: how far it went, not where it ended
     if (this.mode === 'pan') return;
     if (!moved) {
       const row = this.nearest(px, py);
+      // a point: that image; empty space: no selection any more
       if (row >= 0) this.send({points: [{customdata: row}], box: [], lasso: []}, {rows: [row]});
-      else this.drawOverlay();
+      else if (OUTLINES.get(this.mapId)) this.send({points: [], box: [], lasso: []}, null);
       return;
     }
     if (this.mode === 'zoom') {
@@ -335,9 +343,16 @@ class MapView {
   }
 
   send(selection, shape) {
-    OUTLINES.set(this.mapId, shape);
+    if (shape) OUTLINES.set(this.mapId, shape);
+    else OUTLINES.delete(this.mapId);
     this.showSelection(shape);
     this.setTriggerValue('selection', selection);
+  }
+
+  cancelFrame() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.work = null;
   }
 
   schedule(work) {
@@ -390,7 +405,8 @@ export default function (component) {
     view.load(data);
   }
   view.mapId = data.map_id;
-  if (data.selection) OUTLINES.set(data.map_id, data.selection);  // a box given in the page's address
+  if (!data.selected) OUTLINES.delete(data.map_id);  // the page holds no selection on this map (any more)
+  else if (data.selection) OUTLINES.set(data.map_id, data.selection);  // a box given in the page's address
   view.showSelection(OUTLINES.get(data.map_id) || null);
   // Streamlit may call this between two renders of the same map as well as when it leaves the page:
   // the view (its zoom) is let go only once its element is gone from the page.

@@ -14,6 +14,8 @@ from typing import Callable
 
 import streamlit as st
 
+from analysis.present import map_views
+
 HERE = Path(__file__).parent
 NAME = "cornlens_map_canvas"
 EVENT = "selection"  # the trigger the script sets; the page's callback reads it from the component's state
@@ -24,27 +26,27 @@ _render = st.components.v2.component(
 
 
 def map_canvas(data: dict, version: str, map_id: str, key: str, on_select: Callable[[], None],
-               shape: dict | None = None) -> None:
+               selected: bool, shape: dict | None = None) -> None:
     """Draw ``data`` (``map_canvas_data``) under ``key``; ``on_select`` runs when a selection is made
     (read it with :func:`selection`).
 
     ``version`` names what is drawn: the browser redraws the points only when it changes, so a rerun
     after a selection keeps the reader's zoom. ``map_id`` names the map (bundle and model): the
-    browser keeps the outline of the last selection made on it while the tab lives. ``shape`` is an
-    outline the browser has not drawn itself (a box given in the page's address): ``{"box": [x0, x1,
-    y0, y1]}``, ``{"lasso": {"x": [...], "y": [...]}}`` or ``{"rows": [row, ...]}``. Leave it None
-    otherwise: a rerun whose data is unchanged then reaches the browser as a reference to the message
-    it already holds, not as every point again (1.2 MB at 100,000 points).
+    browser keeps the outline of the last selection drawn on it, shown while ``selected`` (the page
+    holds a selection of this map) and dropped when not. ``shape`` is an outline the browser has not
+    drawn itself, a box given in the page's address (``{"box": [x0, x1, y0, y1]}``); None otherwise,
+    so that a rerun whose data is unchanged reaches the browser as a reference to the message it
+    already holds, not as every point again (1.2 MB at 100,000 points).
     """
-    _render(data=data | {"version": version, "map_id": map_id, "selection": shape}, key=key, height="content",
-            **{f"on_{EVENT}_change": on_select})
+    _render(data=data | {"version": version, "map_id": map_id, "selected": selected, "selection": shape}, key=key,
+            height="content", **{f"on_{EVENT}_change": on_select})
 
 
 def selection(key: str) -> dict:
-    """The selection the map under ``key`` just sent (empty when none)."""
+    """The selection the map under ``key`` just sent, cleaned (``map_views.clean_selection``: a
+    payload of the wrong shape is an empty selection)."""
     state = st.session_state.get(key)
-    value = state.get(EVENT) if state is not None and hasattr(state, "get") else None
-    return value if isinstance(value, dict) else {}
+    return map_views.clean_selection(state.get(EVENT) if state is not None and hasattr(state, "get") else None)
 
 
 def version_of(*parts: object) -> str:

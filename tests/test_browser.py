@@ -144,7 +144,7 @@ def test_home_and_gallery_in_chromium(server, page):
     heading = page.get_by_role("heading", name="Misclassified gallery")
     heading.wait_for(timeout=60_000)
     page.get_by_text("misclassified images", exact=False).first.wait_for(timeout=60_000)
-    page.locator("img[src^='data:image/']").first.wait_for(timeout=30_000)  # a card's thumbnail, inside its text
+    page.locator("img[src^='data:image/']").first.wait_for(timeout=30_000)  # a card's thumbnail (the card grid's data: URI)
     settle(page)
     thumbnails = page.locator("img[src^='data:image/']")
     assert thumbnails.count() >= 1
@@ -179,6 +179,7 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     page.locator(".cl-map[data-drawn]").wait_for(timeout=60_000)  # the canvas drew its points
     settle(page)
     drawn = int(page.locator(".cl-map").get_attribute("data-drawn"))
+    blank = page.locator(".cl-map-overlay").evaluate("canvas => canvas.toDataURL()")  # no outline yet
     assert drawn > 0
     area = page.locator(".cl-map-overlay").bounding_box()
     assert area, "the map has no plotting area"
@@ -209,6 +210,13 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     page.mouse.up()
     page.get_by_text("1 images selected", exact=False).first.wait_for(timeout=60_000)
     assert "map_box=" not in page.url
+    assert page.locator(".cl-map-overlay").evaluate("canvas => canvas.toDataURL()") != blank  # the point's ring
+
+    # A click on empty space (the map's corner) drops the selection and its outline.
+    page.mouse.click(area["x"] + 3, area["y"] + 3)
+    page.get_by_text("Draw a box or a lasso").wait_for(timeout=60_000)
+    settle(page)
+    assert page.locator(".cl-map-overlay").evaluate("canvas => canvas.toDataURL()") == blank
 
     # Another colouring redraws the points and the legend.
     pixels = page.locator(".cl-map-points").evaluate("canvas => canvas.toDataURL()")

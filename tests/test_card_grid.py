@@ -35,3 +35,36 @@ def test_the_grids_script_writes_names_as_text_and_shows_only_data_images():
     assert "startsWith('data:image/')" in script
     canvas = (Path(__file__).resolve().parent.parent / "dashboard" / "map_canvas.js").read_text()
     assert "innerHTML" not in canvas and "insertAdjacentHTML" not in canvas
+
+
+def test_details_opens_only_an_image_of_the_cards_shown(monkeypatch):
+    import streamlit as st
+
+    from dashboard import card_grid
+
+    opened = []
+    for sent in ("k1", "elsewhere", None, 7, ["k1"]):
+        monkeypatch.setattr(st, "session_state", {"gallery_cards": {"open": sent}})
+        card_grid.opened("gallery_cards", frozenset({"k1", "k2"}), opened.append)
+    assert opened == ["k1"]
+
+
+def test_a_map_selection_of_the_wrong_shape_is_an_empty_one(monkeypatch):
+    import math
+
+    import streamlit as st
+
+    from analysis.present import map_views
+    from dashboard import map_canvas
+
+    empty = {"box": [], "lasso": [], "points": []}
+    for sent in (None, "box", [1, 2], {"box": "x"}, {"box": [{"x": [0, math.nan], "y": [0, 1]}]},
+                 {"box": [{"x": [0, 1], "y": [0, None]}]}, {"lasso": [{"x": [0, 1], "y": [0, 1]}]},
+                 {"points": [{"customdata": True}, {"customdata": "3"}, 4]}):
+        monkeypatch.setattr(st, "session_state", {"map_chart_m": {"selection": sent}})
+        assert map_canvas.selection("map_chart_m") == empty, sent
+    good = {"box": [{"x": [1, 0], "y": [0, 2]}], "lasso": [], "points": [{"customdata": 3, "x": 9}]}
+    assert map_views.clean_selection(good) == {"box": [{"x": [1.0, 0.0], "y": [0.0, 2.0]}], "lasso": [],
+                                               "points": [{"customdata": 3}]}
+    long = {"lasso": [{"x": list(range(12_000)), "y": [0.0, 1.0] * 6_000}]}
+    assert len(map_views.clean_selection(long)["lasso"][0]["x"]) <= map_views.LASSO_VERTICES

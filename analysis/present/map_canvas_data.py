@@ -3,7 +3,7 @@ columns, its colour groups, the class prompts as stars and the axis titles.
 
 The page draws its map on a canvas of its own instead of a plotly figure: with 100,000 points
 Streamlit's plotly element alone took 2.4–2.7 s to show on the 2-core machine (its chart library is
-~0.7 s of script to evaluate before anything is drawn), the canvas about 1 s
+~0.7 s of script to evaluate before anything is drawn), this page 1.4–1.6 s
 (``benchmarks/bench_dashboard_browser.py``). The colours and the drawing order are the figures'
 (:func:`analysis.present.figures_map.colour_groups`), so the map looks like the report's.
 """

@@ -139,6 +139,36 @@ def selected_ids(selected: list[dict], points: pd.DataFrame) -> list[str]:
     return [str(ids[row]) for row in rows if isinstance(row, int) and not isinstance(row, bool) and 0 <= row < len(ids)]
 
 
+LASSO_VERTICES = 5_000  # a lasso's path is cut to this many vertices (the map adds one every few pixels)
+
+
+def clean_selection(value: object) -> dict:
+    """A selection as the browser sent it, reduced to what :func:`selection_ids` reads: ``points``
+    (dicts with an int ``customdata``), ``box`` and ``lasso`` (dicts of finite ``x`` and ``y``
+    lists); anything else (not a dict, a null, a string, NaN) is left out, never raised on."""
+    value = value if isinstance(value, dict) else {}
+
+    def numbers(values: object) -> list[float] | None:
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in values):
+            return None
+        return [float(v) for v in values] if np.isfinite(values).all() else None
+
+    shapes = {}
+    for name, least in (("box", 2), ("lasso", 3)):
+        kept = []
+        for shape in value.get(name) or [] if isinstance(value.get(name), list) else []:
+            x, y = (numbers(shape.get(axis)) if isinstance(shape, dict) else None for axis in ("x", "y"))
+            if x is not None and y is not None and len(x) == len(y) >= least:
+                step = max(1, -(-len(x) // LASSO_VERTICES))
+                kept.append({"x": x[::step], "y": y[::step]})
+        shapes[name] = kept
+    points = value.get("points") if isinstance(value.get("points"), list) else []
+    shapes["points"] = [{"customdata": point["customdata"]} for point in points if isinstance(point, dict)
+                        and isinstance(point.get("customdata"), int) and not isinstance(point.get("customdata"), bool)]
+    return shapes
+
+
 def selection_ids(selection: dict, points: pd.DataFrame) -> list[str]:
     """Image ids a chart selection (Streamlit's ``selection``: ``points``, ``box``, ``lasso``) names.
 

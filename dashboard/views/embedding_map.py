@@ -53,23 +53,26 @@ def remember_selection(chart_key: str, projection: str, points) -> None:
     selection = map_canvas.selection(chart_key)
     boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
     st.session_state[SELECTION_KEY] = {"projection": projection, "ids": map_views.selection_ids(selection, points),
-                                       "box": map_views.box_text(boxes) if len(boxes) == 1 and not lassos else ""}
+                                       "box": map_views.box_text(boxes) if len(boxes) == 1 and not lassos else "",
+                                       "drawn": bool(boxes or lassos or selection["points"])}
 
 
-def current_selection(points, projection: str) -> tuple[list[str], dict | None]:
-    """The selected image ids of *this* map, and the outline of a box given in the URL that the
-    browser has not drawn (None otherwise: the browser keeps the outlines it drew): the last
+def current_selection(points, projection: str) -> tuple[list[str], bool, dict | None]:
+    """The selected image ids of *this* map, whether it holds a selection, and the outline of a box
+    given in the URL that the browser has not drawn (None otherwise: the browser keeps the outlines
+    it drew): the last
     selection drawn on it, else a box given in the URL for it (``?map_box=…&map_box_on=MAP``; a link
     without ``map_box_on`` means the map it opens). A selection belongs to the map it was drawn on:
     another map starts with none, never with the same coordinates applied to its own, unrelated, axes."""
     stored = st.session_state.get(SELECTION_KEY)
-    shape = None
+    shape, selected = None, False
     if stored and stored["projection"] == projection:
-        box, ids = stored["box"], stored["ids"]
+        box, ids, selected = stored["box"], stored["ids"], stored.get("drawn", True)
     elif not stored and st.query_params.get(BOX_MAP_PARAM, projection) == projection:
         box = st.query_params.get(BOX_PARAM, "")
         ids = map_views.ids_in_box(points, box)
         shape = map_views.box_shape(box)
+        selected = shape is not None
     else:
         box, ids = "", []
     if box and (st.query_params.get(BOX_PARAM) != box or st.query_params.get(BOX_MAP_PARAM) != projection):
@@ -78,7 +81,7 @@ def current_selection(points, projection: str) -> tuple[list[str], dict | None]:
         for name in (BOX_PARAM, BOX_MAP_PARAM):
             if name in st.query_params:
                 del st.query_params[name]
-    return ids, shape
+    return ids, selected, shape
 
 
 def selection_panel(ref, opened, ids: list[str]) -> None:
@@ -115,11 +118,12 @@ if colour_by in ("prediction", "correctness") and approach_id is None:
     st.info("This bundle has no predictions yet; colouring by true label.")
     colour_by = "label"
 chart_key = f"map_chart_{projection}"
-ids, shape = current_selection(points, projection)
+ids, selected, shape = current_selection(points, projection)
 map_canvas.map_canvas(loaders.map_canvas(ref, projection, colour_by, approach_id, prompt_set),
                       version=map_canvas.version_of(ref, projection, colour_by, approach_id, prompt_set),
                       map_id=map_canvas.version_of(ref, projection), key=chart_key,
-                      on_select=functools.partial(remember_selection, chart_key, projection, points), shape=shape)
+                      on_select=functools.partial(remember_selection, chart_key, projection, points),
+                      selected=selected, shape=shape)
 if colour_by == "label":
     st.caption(loaders.map_reading(ref, projection, approach_id, prompt_set))
 labels = tables.approach_labels(opened.approaches)
