@@ -369,18 +369,18 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 
 # --- images ----------------------------------------------------------------------------------------
 
-def answer_lines(answers: pd.DataFrame, colours: dict[str, str]) -> str:
-    """HTML lines ``✔ badge 87% approach`` for ``tables.image_predictions``."""
+def answer_lines(answers: Iterable[tables.Answer], colours: dict[str, str]) -> str:
+    """HTML lines ``✔ badge 87% approach`` for ``tables.image_answers``."""
     lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
              f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{escape.markdown_text(answer.approach)}</span>"
-             for answer in answers.itertuples()]
+             for answer in answers]
     return "<br>".join(lines) or "no predictions"
 
 
 def image_card(ref: BundleRef, row: Mapping, approach_ids: Iterable[str], labels: dict[str, str],
                colours: dict[str, str], thumbnail: str | None, key: str) -> None:
     """One image: thumbnail, true label, every approach's answer and its probability, a full-size button."""
-    answers = tables.image_predictions(row, approach_ids, labels)
+    answers = tables.image_answers(row, approach_ids, labels)
     with st.container(border=True):
         if thumbnail:
             st.image(thumbnail, width=96)

@@ -10,7 +10,7 @@ from analysis.present import map_views
 from analysis.core import tables
 from dashboard import components, loaders, map_canvas, tagging
 
-SELECTION_KEY = "map_selection"  # the last box or lasso: {projection, ids, box}
+SELECTION_KEY = "map_selection"  # the last selection: {projection, ids, box (URL form), drawn (an outline)}
 BOX_PARAM = "map_box"  # a box selection in the URL: x0,x1,y0,y1 in map units
 BOX_MAP_PARAM = "map_box_on"  # the map that box was drawn on
 
