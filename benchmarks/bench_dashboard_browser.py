@@ -3,8 +3,9 @@
 For each page: the **first visit** on a freshly started dashboard in a fresh browser (every server
 cache cold: the page reads its bundle files), the **first visit from the sidebar** (a fresh server, Home
 open, then a click on the page's link: what a person waits for on every page after the first), the
-median of three **reruns**, and **Streamlit alone** (a page of one small chart, and one of plotly's map
-of every point of the bundle, no CornLens code: the floors of a first visit on this machine), each timed from
+median of three **reruns**, and **Streamlit alone** (a page of one small chart, the same chart drawn as
+the dashboard draws its figures, and one of plotly's map of every point of the bundle: the floors of a
+first visit on this machine), each timed from
 navigation until the script has finished, every chart is drawn and every thumbnail is decoded. The
 process's peak memory (resident set size, from /proc) is read at the end. On the Embedding map it
 reads how many points its canvas drew and times a box selection until the selected images are on
@@ -60,7 +61,10 @@ SETTLED_AT = """async ([quietMs, leastCharts, leastImages, before]) => {
     const main = document.querySelector('[data-testid=stMain]');
     let charts = 0, drawn = 0, images = 0, loaded = 0;
     for (const doc of docs()) {
-      const c = [...doc.querySelectorAll('.js-plotly-plot')], m = [...doc.querySelectorAll('.cl-map')];
+      // plotly's charts (Streamlit's element, the report's frame); the map's canvas and the charts the
+      // cartesian bundle draws (dashboard/chart.py) say when they are drawn
+      const c = [...doc.querySelectorAll('.js-plotly-plot:not(.cl-chart)')];
+      const m = [...doc.querySelectorAll('.cl-map, .cl-chart')];
       const i = [...doc.querySelectorAll('img')];
       charts += c.length + m.length;
       drawn += c.filter(p => p._fullLayout && p.querySelector('.main-svg')).length + m.filter(p => p.dataset.drawn).length;
@@ -93,6 +97,26 @@ FLOOR_SCRIPT = """import streamlit as st
 import plotly.graph_objects as go
 st.title("One chart")
 st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+"""
+# ... the same chart drawn as the dashboard draws its figures (``dashboard/chart.py``: plotly.js's
+# cartesian bundle, served by the dashboard's own server, as ``dashboard/Home.py`` serves it) ...
+CHART_FLOOR_PAGE = """import sys
+sys.path.insert(0, ROOT)
+import plotly.graph_objects as go
+import streamlit as st
+from dashboard import chart
+st.title("One chart")
+chart.figure(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+"""
+CHART_FLOOR_APP = """import sys
+from pathlib import Path
+sys.path.insert(0, ROOT)
+import streamlit as st
+from streamlit import config
+from dashboard import chart
+chart.serve()
+app = st.App(Path(__file__).with_name("one_chart_page.py"),
+             routes=[chart.asset_route(config.get_option("server.baseUrlPath"))])
 """
 # ... and plotly's map of every point: POINTS random points in four WebGL traces, selectable, no
 # controls: the least the Embedding map's first visit would cost here with Streamlit's plotly element
@@ -251,13 +275,17 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         with tempfile.TemporaryDirectory() as folder:  # Streamlit alone: one small chart; one map of every point
-            floors = {"floor": FLOOR_SCRIPT}
+            root = repr(str(ROOT))
+            floors = {"floor": {"one_chart.py": FLOOR_SCRIPT},
+                      "chart floor": {"one_chart.py": CHART_FLOOR_APP.replace("ROOT", root),
+                                      "one_chart_page.py": CHART_FLOOR_PAGE.replace("ROOT", root)}}
             if "map" in pages:
-                floors["map floor"] = MAP_FLOOR_SCRIPT.replace("POINTS", str(len(pd.read_parquet(bundle / "images.parquet",
-                                                                                               columns=["image_id"]))))
-            for key, code in floors.items():
+                floors["map floor"] = {"one_chart.py": MAP_FLOOR_SCRIPT.replace("POINTS", str(len(pd.read_parquet(
+                    bundle / "images.parquet", columns=["image_id"]))))}
+            for key, files in floors.items():
+                for file_name, code in files.items():
+                    (Path(folder) / file_name).write_text(code)
                 script = Path(folder) / "one_chart.py"
-                script.write_text(code)
                 seconds = []
                 for _ in range(3):
                     server = start_server(bundle, port, script=script)
@@ -316,6 +344,8 @@ PAGE_TITLES = {"home": "Home", "autopsy": "Zero-shot autopsy", "probe": "Linear 
                "problems": "Label problems", "search": "Text search", "report": "Report"}
 TABLE = [("server start", "server start", None, None),
          ("Streamlit alone: a page with one small chart, first visit (median of 3)", "floor", None, None),
+         ("the same page, its chart drawn as the dashboard draws its figures, first visit (median of 3)", "chart floor",
+          None, None),
          ("Streamlit alone: a page with plotly's map of every point (WebGL), first visit (median of 3)", "map floor", None, None),
          *[(f"{title}, first visit", f"{name}: first visit", 2.5, 2.0 if name == "map" else None)
            for name, title in PAGE_TITLES.items()],

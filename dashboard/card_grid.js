@@ -17,7 +17,7 @@ function card(item, root) {
   if (typeof item.thumb === 'string' && item.thumb.startsWith('data:image/')) {
     const image = document.createElement('img');
     image.src = item.thumb;
-    image.alt = '';
+    image.alt = `image ${item.id}`;
     node.appendChild(image);
   } else {
     const none = document.createElement('span');
@@ -48,6 +48,7 @@ function card(item, root) {
   details.className = 'cl-cards-details';
   details.textContent = 'Details';
   details.title = item.help;
+  details.setAttribute('aria-label', `Details of image ${item.id}`);  // 48 buttons, each named for its image
   details.onclick = () => root.send('open', item.id);
   node.append(lines, details);
   return node;

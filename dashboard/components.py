@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.core import escape
-from analysis.present import demo_story, explain, figure_style, figures
+from analysis.present import demo_story, explain, figures
 from analysis.core import tables, weights
 from analysis.core.bundle import MANIFEST, Bundle, BundleError, file_stem
-from dashboard import full_view, loaders
+from dashboard import chart, full_view, loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
 
@@ -293,16 +293,13 @@ def markdown_grid(table: pd.DataFrame, formats: Mapping[str, str] | None = None)
     return "\n".join(lines)
 
 
-def figure(fig: go.Figure, reading: str = "", key: str | None = None, **chart_options):
-    """A plotly figure and, under it, the sentence that reads it. Returns the chart's event state.
-
-    ``theme=None`` keeps the figure's own template (``figures.TEMPLATE``), the look of the report too.
-    Every string in it is drawn as text (``figure_style.text_only``): names from the bundle make no link.
-    """
-    event = st.plotly_chart(figure_style.text_only(fig), key=key, config={"displaylogo": False}, theme=None, **chart_options)
+def figure(fig: go.Figure, reading: str = "", key: str | None = None) -> None:
+    """A plotly figure (:func:`dashboard.chart.figure`: its own template, the look of the report too;
+    every string drawn as text, so names from the bundle make no link) and, under it, the sentence
+    that reads it."""
+    chart.figure(fig, key=key)
     if reading:
         st.caption(reading)
-    return event
 
 
 def metric_row(record: dict) -> None:

@@ -79,6 +79,8 @@ class MapView {
     this.points = element('canvas', 'cl-map-points');
     this.overlay = element('canvas', 'cl-map-overlay');
     this.tip = element('div', 'cl-map-tip');
+    this.points.setAttribute('aria-hidden', 'true');  // the overlay above it is the map for a screen reader
+    this.overlay.setAttribute('role', 'img');
     this.plot.append(this.points, this.overlay, this.tip);
     this.legend = element('div', 'cl-map-legend');
     this.xTitle = element('div', 'cl-map-xtitle');
@@ -97,11 +99,18 @@ class MapView {
     }
     this.resizer = new ResizeObserver(() => this.layout());
     this.resizer.observe(this.plot);
+    // a new pixel ratio alone (the window moved to another screen) changes no size: watch it too
+    const watchRatio = () => matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`)
+      .addEventListener('change', () => { if (this.root.isConnected) { this.layout(); watchRatio(); } }, { once: true });
+    watchRatio();
   }
 
   setMode(mode) {
     this.mode = mode;
-    for (const [name, button] of Object.entries(this.buttons)) button.classList.toggle('cl-map-on', name === mode);
+    for (const [name, button] of Object.entries(this.buttons)) {
+      button.classList.toggle('cl-map-on', name === mode);
+      button.setAttribute('aria-pressed', String(name === mode));
+    }
     this.overlay.style.cursor = mode === 'pan' ? 'grab' : 'crosshair';
   }
 
@@ -119,6 +128,9 @@ class MapView {
     this.plot.style.height = data.height + 'px';
     this.xTitle.textContent = data.x_title;
     this.yTitle.textContent = data.y_title;
+    // what a screen reader says of the map (an attribute: text, never HTML)
+    this.overlay.setAttribute('aria-label', `Embedding map of ${this.x.length} images in ${this.groups.length} groups ` +
+                              `(${data.groups.map(group => group.name).join(', ')}); drag to select`);
     // each group's rows, drawn group after group in the order given (grey ones first, under the others)
     const counts = new Int32Array(this.groups.length + 1);
     for (let i = 0; i < this.group.length; i++) counts[this.group[i] + 1]++;
@@ -180,7 +192,13 @@ class MapView {
     // 100,000 drawImage calls took ~0.27 s in a software-drawn browser, this a few tens of ms.
     const context = this.points.getContext('2d'), ratio = this.ratio;
     const columns = this.points.width, rows = this.points.height;
-    const image = context.createImageData(columns, rows), pixels = image.data;
+    // one buffer while the canvas keeps its size (a pan redraws every frame), cleared for each draw
+    if (!this.image || this.image.width !== columns || this.image.height !== rows) {
+      this.image = context.createImageData(columns, rows);
+    } else {
+      this.image.data.fill(0);
+    }
+    const image = this.image, pixels = image.data;
     const ax = this.width / (this.view[1] - this.view[0]) * ratio, ay = this.height / (this.view[3] - this.view[2]) * ratio;
     const [vx0, , , vy1] = this.view;
     for (let g = 0; g < this.groups.length; g++) {
@@ -215,7 +233,11 @@ class MapView {
       context.strokeStyle = '#000000';
       context.stroke();
       context.fillStyle = '#222222';
-      context.fillText(star.label, x, star.above ? y - 13 : y + 23);
+      // the label kept inside the canvas (a star near an edge would cut it)
+      const half = context.measureText(star.label).width / 2 + 2;
+      const labelX = Math.min(Math.max(x, half), Math.max(half, this.width - half));
+      const labelY = star.above ? (y - 13 < 12 ? y + 23 : y - 13) : (y + 23 > this.height - 3 ? y - 13 : y + 23);
+      context.fillText(star.label, labelX, labelY);
     }
     this.drawOverlay();
     this.root.dataset.drawn = String(this.x.length);

@@ -127,11 +127,18 @@ def screenshot(page, name: str) -> Path:
 
 
 def test_home_and_gallery_in_chromium(server, page):
+    scripts: list[str] = []
+    page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
     page.goto(server, wait_until="networkidle")
     page.get_by_role("heading", name="CornLens").wait_for(timeout=60_000)
     page.get_by_text("has random weights", exact=False).first.wait_for(timeout=30_000)
     page.locator("[data-testid='stTable']").first.wait_for(timeout=30_000)
     settle(page)
+    # the headline chart, drawn by plotly.js's cartesian bundle from the dashboard's server (dashboard.chart)
+    page.locator(".cl-chart[data-drawn='1']").first.wait_for(timeout=30_000)
+    assert page.locator(".cl-chart[data-drawn='1'] .main-svg .bars path").count() >= 4
+    assert [url for url in scripts if "/cornlens-assets/plotly-cartesian-" in url]
+    assert not [url for url in scripts if "PlotlyChart" in url]  # Streamlit's own plotly.js is never loaded
     assert page.get_by_text("published (Kaggle LB)").count() or page.locator("[data-testid='stTable']").count()
     assert screenshot(page, "home").stat().st_size > 20_000
     # a placeholder Streamlit draws while a chart's code loads does not shimmer (components.still_placeholders)

@@ -42,3 +42,8 @@ def test_pip_install_gives_a_working_cornlens_command(tmp_path):
                                      "print(p); print((p / 'stages' / 'prompts' / 'corn.json').is_file())"],
                                     text=True, cwd=tmp_path, env=clean).split()
     assert Path(where[0]).is_relative_to(target) and where[1] == "True"  # the installed copy, with its data files
+    shipped = subprocess.check_output([python, "-c", "import dashboard, pathlib; p = pathlib.Path(dashboard.__file__).parent; "
+                                       "print(sorted(x.name for x in (p / 'vendor').iterdir())); "
+                                       "print((p / 'map_canvas.js').is_file() and (p / 'chart.js').is_file())"],
+                                      text=True, cwd=tmp_path, env=clean).splitlines()
+    assert "plotly-LICENSE.txt" in shipped[0] and "plotly-cartesian-" in shipped[0] and shipped[1] == "True"  # the charts' code

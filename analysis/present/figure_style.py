@@ -93,6 +93,21 @@ def text_only(figure: go.Figure) -> go.Figure:
 _text_only_copies: dict[int, tuple[weakref.ref, go.Figure]] = {}
 
 
+def text_only_json(figure: go.Figure) -> str:
+    """:func:`text_only` of ``figure`` as plotly's JSON (what the browser draws), made once per
+    figure still alive, like the copy."""
+    key = id(figure)
+    kept = _text_only_json.get(key)
+    if kept is not None and kept[0]() is figure:
+        return kept[1]
+    text = text_only(figure).to_json()
+    _text_only_json[key] = (weakref.ref(figure, lambda _, key=key: _text_only_json.pop(key, None)), text)
+    return text
+
+
+_text_only_json: dict[int, tuple[weakref.ref, str]] = {}
+
+
 def _escaped(value: Any) -> Any:
     if isinstance(value, str):
         return _OWN_MARKUP.sub(r"<\1>", html_text(value))
