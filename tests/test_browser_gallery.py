@@ -45,6 +45,6 @@ def test_typing_a_phrase_ranks_the_images(server, page):
                            ".filter(image => image.complete && image.naturalWidth > 0).length >= 24", timeout=30_000)
     ranks = page.locator("[data-testid='stMarkdown'] strong").all_inner_texts()
     assert [text for text in ranks if text.isdigit()][:3] == ["1", "2", "3"]  # ranked, most similar first
-    page.locator(".cl-chart[data-drawn='1']").first.wait_for(timeout=30_000)  # similarity per true class
-    assert page.locator(".cl-chart").count() == 1 and page.locator(".cl-chart .boxlayer path").count() >= 1
+    page.locator(".js-plotly-plot .boxlayer path").first.wait_for(timeout=30_000)  # similarity per true class, drawn
+    assert page.locator(".js-plotly-plot").count() == 1
     screenshot(page, "search")
