@@ -63,11 +63,12 @@ SETTLED_AT = """async ([quietMs, leastCharts, leastImages, before]) => {
     for (const doc of docs()) {
       // plotly's charts (Streamlit's element, the report's frame); the map's canvas and the charts the
       // cartesian bundle draws (dashboard/chart.py) say when they are drawn
-      const c = [...doc.querySelectorAll('.js-plotly-plot:not(.cl-chart)')];
-      const m = [...doc.querySelectorAll('.cl-map, .cl-chart')];
+      const c = [...doc.querySelectorAll('.js-plotly-plot:not(.cl-chart)')], m = [...doc.querySelectorAll('.cl-map')];
+      const k = [...doc.querySelectorAll('.cl-chart')];  // a chart that failed to draw never counts as drawn
       const i = [...doc.querySelectorAll('img')];
-      charts += c.length + m.length;
-      drawn += c.filter(p => p._fullLayout && p.querySelector('.main-svg')).length + m.filter(p => p.dataset.drawn).length;
+      charts += c.length + m.length + k.length;
+      drawn += c.filter(p => p._fullLayout && p.querySelector('.main-svg')).length + m.filter(p => p.dataset.drawn).length
+               + k.filter(p => p.dataset.drawn === '1' && p.querySelector('.main-svg')).length;
       images += i.length; loaded += i.filter(x => x.complete && x.naturalWidth > 0).length;
     }
     const title = !!(main && main.querySelector('h1'));
@@ -118,6 +119,8 @@ chart.serve()
 app = st.App(Path(__file__).with_name("one_chart_page.py"),
              routes=[chart.asset_route(config.get_option("server.baseUrlPath"))])
 """
+CHART_FLOOR_DRAWN = """() => document.querySelectorAll('.cl-chart[data-drawn="1"] .main-svg').length > 0
+  && !performance.getEntriesByType('resource').some(entry => entry.name.includes('PlotlyChart'))"""
 # ... and plotly's map of every point: POINTS random points in four WebGL traces, selectable, no
 # controls: the least the Embedding map's first visit would cost here with Streamlit's plotly element
 # (why the page draws its own canvas instead, ``dashboard/map_canvas.py``).
@@ -291,6 +294,8 @@ def measure(bundle: Path, port: int, pages: list[str], screenshots: Path | None)
                     server = start_server(bundle, port, script=script)
                     try:
                         took, _, page = visit(browser, f"http://127.0.0.1:{port}/")
+                        if key == "chart floor" and not page.evaluate(CHART_FLOOR_DRAWN):
+                            raise RuntimeError("the chart floor's page did not draw its chart with the cartesian bundle")
                         seconds.append(took)
                         page.close()
                     finally:

@@ -26,7 +26,11 @@ from starlette.routing import Route
 from analysis.present import figure_style
 
 HERE = Path(__file__).parent
-BUNDLE = next((HERE / "vendor").glob("plotly-cartesian-*.min.js"))
+BUNDLES = sorted((HERE / "vendor").glob("plotly-cartesian-*.min.js"))
+if len(BUNDLES) != 1:
+    raise RuntimeError(f"{HERE / 'vendor'} holds {len(BUNDLES)} plotly.js cartesian bundles, not one: keep the one of "
+                       "the plotly.js the installed plotly expects (README, \"Dependencies and the lock\")")
+BUNDLE = BUNDLES[0]
 BUNDLE_VERSION = BUNDLE.name.removeprefix("plotly-cartesian-").removesuffix(".min.js")
 ASSET_PATH = "cornlens-assets/" + BUNDLE.name  # under the server's base path, beside the pages
 CARTESIAN = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour", "image",

@@ -99,9 +99,11 @@ class MapView {
     }
     this.resizer = new ResizeObserver(() => this.layout());
     this.resizer.observe(this.plot);
-    // a new pixel ratio alone (the window moved to another screen) changes no size: watch it too
+    // a new pixel ratio alone (the window moved to another screen) changes no size: watch it too,
+    // until the map leaves the page (the listener would keep the view alive)
+    this.ratioWatch = new AbortController();
     const watchRatio = () => matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`)
-      .addEventListener('change', () => { if (this.root.isConnected) { this.layout(); watchRatio(); } }, { once: true });
+      .addEventListener('change', () => { this.layout(); watchRatio(); }, { once: true, signal: this.ratioWatch.signal });
     watchRatio();
   }
 
@@ -226,6 +228,7 @@ class MapView {
     context.textAlign = 'center';
     for (const star of this.stars) {
       const x = this.sx(star.x), y = this.sy(star.y);
+      if (x < -9 || y < -9 || x > this.width + 9 || y > this.height + 9) continue;  // zoomed or panned out of view
       starPath(context, x, y, 9);
       context.fillStyle = star.colour;
       context.fill();
@@ -433,6 +436,6 @@ export default function (component) {
   // Streamlit may call this between two renders of the same map as well as when it leaves the page:
   // the view (its zoom) is let go only once its element is gone from the page.
   return () => setTimeout(() => {
-    if (!root.isConnected) { view.resizer.disconnect(); VIEWS.delete(root); }
+    if (!root.isConnected) { view.resizer.disconnect(); view.ratioWatch.abort(); VIEWS.delete(root); }
   }, 0);
 }

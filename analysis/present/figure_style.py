@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import weakref
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from analysis.core.escape import html_text
+
+Made = TypeVar("Made")
 
 # Okabe–Ito colours (safe for colour-blind readers); the four corn classes get fixed ones so that
 # "silkcut" is the same pink on every page and in every report.
@@ -81,31 +83,29 @@ def text_only(figure: go.Figure) -> go.Figure:
     characters (:func:`analysis.core.escape.html_text`), the figures' own ``<br>``/``<b>``/``<i>`` stay.
     A selection event then carries the escaped strings: ``html.unescape`` gives back the originals.
     The copy of a figure still alive (a cached one, drawn on every rerun) is made once."""
-    key = id(figure)
-    kept = _text_only_copies.get(key)
-    if kept is not None and kept[0]() is figure:
-        return kept[1]
-    copy = go.Figure(_escaped(figure.to_plotly_json()))
-    _text_only_copies[key] = (weakref.ref(figure, lambda _, key=key: _text_only_copies.pop(key, None)), copy)
-    return copy
-
-
-_text_only_copies: dict[int, tuple[weakref.ref, go.Figure]] = {}
+    return _once_per_figure(_text_only_copies, figure, lambda: go.Figure(_escaped(figure.to_plotly_json())))
 
 
 def text_only_json(figure: go.Figure) -> str:
     """:func:`text_only` of ``figure`` as plotly's JSON (what the browser draws), made once per
     figure still alive, like the copy."""
+    return _once_per_figure(_text_only_json, figure, lambda: text_only(figure).to_json())
+
+
+_text_only_copies: dict[int, tuple[weakref.ref, go.Figure]] = {}
+_text_only_json: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _once_per_figure(cache: dict[int, tuple[weakref.ref, Made]], figure: go.Figure, make: Callable[[], Made]) -> Made:
+    """``make()`` once per ``figure`` while it lives (a cached figure drawn on every rerun), kept in
+    ``cache`` by the figure's id and dropped with the figure."""
     key = id(figure)
-    kept = _text_only_json.get(key)
+    kept = cache.get(key)
     if kept is not None and kept[0]() is figure:
         return kept[1]
-    text = text_only(figure).to_json()
-    _text_only_json[key] = (weakref.ref(figure, lambda _, key=key: _text_only_json.pop(key, None)), text)
-    return text
-
-
-_text_only_json: dict[int, tuple[weakref.ref, str]] = {}
+    made = make()
+    cache[key] = (weakref.ref(figure, lambda _, key=key: cache.pop(key, None)), made)
+    return made
 
 
 def _escaped(value: Any) -> Any:
