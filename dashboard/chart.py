@@ -2,7 +2,8 @@
 bar, box, heatmap, histogram, scatter…, 1.5 MB) instead of Streamlit's plotly element, which loads
 the whole of plotly.js (4.7 MB). In a browser without a GPU, evaluating that bundle is most of what a
 page with a chart costs on its first visit: a page of one small chart took 2.0 s here, 0.9 s without
-the chart, 1.45 s with this one (``benchmarks/bench_dashboard_browser.py``, "Streamlit alone").
+the chart, 1.45 s with this one (README, "Scale"; ``benchmarks/bench_dashboard_browser.py`` measures
+both ways, its "Streamlit alone" rows).
 
 The figure is the same plotly figure the report draws (built by ``analysis.present``), sent as its
 JSON with every string made plain text first (``figure_style.text_only``). The bundle is served by
