@@ -186,9 +186,10 @@ def current_ref() -> BundleRef | None:
 
 
 def start_text_tower() -> None:
-    """Start loading the open bundle's CLIP text tower (``loaders.start_text_tower``, once the pages have
-    been quiet a moment) and its thumbnail index (``loaders.index_thumbnails``) in background threads; a
-    bundle that cannot be opened is left alone (its page says why)."""
+    """Start loading the open bundle's CLIP text tower (``loaders.start_text_tower``: in a child
+    process, once the pages have been quiet a moment) and its thumbnail index
+    (``loaders.index_thumbnails``) in the background; a bundle that cannot be opened is left alone
+    (its page says why)."""
     loaders.page_ran()
     try:
         ref = current_ref()
@@ -410,7 +411,6 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
     """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
-    loaders.page_ran()  # a click here is a person at work: the text tower's loading waits
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())

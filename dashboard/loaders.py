@@ -28,6 +28,7 @@ from analysis.stats import neighbours
 from analysis.present import report as report_module
 from analysis.core import tables, thumbnail_index
 from analysis.core.bundle import MANIFEST, Bundle, BundleError
+from analysis.models import texttower, tower_process
 from analysis.core.paths import DEFAULT_RESULTS
 
 RESULTS_VARIABLE = confinement.RESULTS_VARIABLE  # folder of bundles to list (default: the project's results/)
@@ -222,33 +223,37 @@ def neighbour_index(ref: BundleRef, space: str) -> neighbours.NeighbourIndex:
     return neighbours.build_index(space, opened.embeddings(space), opened.images())
 
 
-_TOWER_LOCK = threading.Lock()  # one tower loads at a time, so the server's pages are slowed by one at most
 _SEARCH_ASKED = threading.Event()  # the text search page wants a tower now: no more waiting
-# A tower started after the server's first page waits until no page has run for this long, so that the
-# pages a person opens first are drawn, charts included, before torch's import takes a core and the GIL
-# (on 2 cores it added ~3 s to every page's first visit). The text search page asks for it at once.
+# A tower's process starts once no page has run for this long: even at the lowest priority, its imports
+# (torch, open_clip: ~5 s of a core) made a first visit drawn meanwhile ~0.4 s slower on 2 cores. In its
+# own process it no longer holds the server's interpreter, so a click made while it loads is not slowed
+# as it was in a thread (the confusion click at 100,000 images: 0.50-0.87 s then, 0.47-0.49 s now, three
+# runs each). The text search page asks for it at once.
 PRELOAD_IDLE_S = 5.0
 _LAST_PAGE_RUN = [time.monotonic()]
 
 
 def page_ran() -> None:
-    """Note that a page has just run (every script run calls it): the tower's loading waits for a quiet moment."""
+    """Note that a page has just run (every page's script calls it): the tower waits for a quiet moment."""
     _LAST_PAGE_RUN[0] = time.monotonic()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def text_tower_loading(ref: BundleRef, space: str, weights_file: str = "") -> Future:
-    """The CLIP text tower of ``space`` (``texttower.TextTower``) or the message saying which weights
-    file to pass, as a future: loaded once per server in a background thread (torch is imported there
-    too), started by :func:`start_text_tower` when the server opens the bundle or by the text search page."""
+@st.cache_resource(show_spinner=False, max_entries=2)
+def tower_loading(source: texttower.TowerSource, weights_file: str = "") -> Future:
+    """The CLIP text tower of ``source`` (``tower_process.RemoteTower``: it runs in a child process
+    at the lowest priority, so torch never enters the server) or the message saying which weights
+    file to pass, as a future: loaded once per server and model (bundles built with the same weights
+    share it), started by :func:`start_text_tower` when the server opens a bundle (once no page has
+    run for :data:`PRELOAD_IDLE_S`) or by the text search page (at once). A tower that falls out of
+    this cache ends its process once no page holds it."""
     future: Future = Future()
-    arguments = (future, open_bundle(ref).manifest, space, weights_file, str(results_folder()))
     # a daemon thread, not an executor's: stopping the server never waits for a tower still loading
-    threading.Thread(target=_load_text_tower, args=arguments, daemon=True, name="cornlens-text-tower").start()
+    threading.Thread(target=_load_text_tower, args=(future, source, weights_file, results_folder()), daemon=True,
+                     name="cornlens-text-tower").start()
     return future
 
 
-def _load_text_tower(future: Future, manifest: dict, space: str, weights_file: str, results: str) -> None:
+def _load_text_tower(future: Future, source: texttower.TowerSource, weights_file: str, results: Path) -> None:
     while not _SEARCH_ASKED.is_set():
         quiet = time.monotonic() - _LAST_PAGE_RUN[0]
         if quiet >= PRELOAD_IDLE_S:
@@ -257,15 +262,10 @@ def _load_text_tower(future: Future, manifest: dict, space: str, weights_file: s
     if not future.set_running_or_notify_cancel():
         return
     try:
-        with _TOWER_LOCK:
-            from analysis.models import texttower  # imports torch and open_clip: only in this thread
-
-            try:
-                source = texttower.recorded_source(manifest, space)
-                future.set_result(texttower.load_text_tower(source, weights_file or None,
-                                                            allowed_roots=confinement.allowed_roots(Path(results))))
-            except texttower.TowerUnavailable as error:
-                future.set_result(str(error))
+        future.set_result(tower_process.start(source, weights_file or None,
+                                              allowed_roots=confinement.allowed_roots(results)))
+    except texttower.TowerUnavailable as error:
+        future.set_result(str(error))
     except BaseException as error:  # a bug: raised where the page waits for the tower
         future.set_exception(error)
 
@@ -288,16 +288,21 @@ def index_thumbnails(ref: BundleRef) -> threading.Thread:
 
 def start_text_tower(ref: BundleRef) -> None:
     """Start loading the text tower of the bundle's first CLIP space in the background (once per
-    server and bundle version), so that the text search page rarely waits for it."""
-    spaces = neighbours.text_spaces(open_bundle(ref).manifest)
-    if spaces:
-        text_tower_loading(ref.alone(), spaces[0])
+    server and model), so that the text search page rarely waits for it; a space that records no
+    CLIP model is left for the search page to explain."""
+    opened = open_bundle(ref)
+    spaces = neighbours.text_spaces(opened.manifest)
+    try:
+        if spaces:
+            tower_loading(texttower.recorded_source(opened.manifest, spaces[0]))
+    except texttower.TowerUnavailable:
+        pass
 
 
-def text_tower(ref: BundleRef, space: str, weights_file: str = ""):
-    """:func:`text_tower_loading`'s result, waiting for it (the search page asks now: no delay)."""
+def text_tower(source: texttower.TowerSource, weights_file: str = ""):
+    """:func:`tower_loading`'s result, waiting for it (the search page asks now: no quiet moment)."""
     _SEARCH_ASKED.set()
-    return text_tower_loading(ref.alone(), space, weights_file).result()
+    return tower_loading(source, weights_file).result()
 
 
 @st.cache_data(show_spinner="Rendering the report…", max_entries=4)
@@ -324,7 +329,7 @@ def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
 
 
 __all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "index_thumbnails", "map_canvas", "map_points", "map_reading", "neighbour_index", "open_bundle",
+           "full_image", "index_thumbnails", "map_canvas", "map_points", "map_reading", "neighbour_index", "open_bundle", "page_ran",
            "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
-           "scored_images", "start_text_tower", "submission_csv", "text_tower", "text_tower_loading",
+           "scored_images", "start_text_tower", "submission_csv", "text_tower", "tower_loading",
            "thumbnails"]

@@ -6,7 +6,7 @@ map, build the map (~1 s at 100,000 images), while the browser waited. The serve
 it starts: the modules every page imports, read from the pages' own ``import`` lines (so the list
 never drifts), then the bundle the dashboard shows first, opened with the cached loaders every page
 shares, its thumbnail index, Home's verdict and headline (data, figures, readings) and its first map;
-its CLIP text tower starts loading in the background once no page has run for a moment. Everything else a page shows is built on its first visit, once per
+its CLIP text tower starts loading in a child process once no page has run for a moment. Everything else a page shows is built on its first visit, once per
 bundle version (``dashboard.panels.page_data``).
 """
 
@@ -100,7 +100,7 @@ def _prepare() -> None:
         opened.thumbnail_index()  # where each image's thumbnail is: the first grid of thumbnails reads only its own
         first_home(ref, opened)
         first_map(ref, opened)
-        loaders.start_text_tower(ref)  # in the background, once no page has run for a moment (loaders.PRELOAD_IDLE_S)
+        loaders.start_text_tower(ref)  # in a child process, once no page has run for a moment (loaders.PRELOAD_IDLE_S)
     except (BundleError, OSError) as error:
         log.warning("warm-up: %s", error)
     except Exception:  # a bundle this version reads another way: its page says so; the server still starts

@@ -18,12 +18,10 @@ pytestmark = pytest.mark.usefixtures("empty_results")
 HEAVY = ("sklearn", "scipy", "torch", "open_clip", "timm", "umap")
 PAGES = ("views/autopsy.py", "views/probe.py", "views/convnext.py", "views/compare.py", "views/embedding_map.py",
          "views/gallery.py", "views/label_problems.py", "views/report.py", "views/search.py")
-# Every page in a fresh interpreter (text search before a phrase is typed; the text tower's background
-# load held back): the heavy packages it imported on the way.
+# Every page in a fresh interpreter (text search before a phrase is typed; the text tower loads in a
+# child process): the heavy packages it imported on the way.
 IMPORTED = """
 import json, sys
-from dashboard import loaders
-loaders.PRELOAD_IDLE_S = 1e6
 from tests.apptest import open_page, go
 app = open_page(sys.argv[1])
 for page in sys.argv[2:]:
@@ -57,10 +55,7 @@ from analysis.present import figures, map_canvas_data, panels
 from dashboard import loaders, warm
 from tests.apptest import map_canvases, open_page, HOME
 from streamlit.testing.v1 import AppTest
-loaders.PRELOAD_IDLE_S = 1e6  # the text tower's thread starts and waits (torch stays out of this check)
 warm.prepare()
-import threading
-tower = any(thread.name == "cornlens-text-tower" for thread in threading.enumerate())
 def refuse(*args, **kwargs):
     raise AssertionError("built again")
 bundle.open_bundle = figures.projection_figure = map_canvas_data.map_canvas_data = refuse
@@ -73,6 +68,11 @@ home.run()
 assert not home.exception, [e.value for e in home.exception]
 app = open_page(sys.argv[1], "views/embedding_map.py", every_section=False)  # fails on any exception
 first = loaders.scored_images(ref)["image_id"][:1]
+from analysis.models import texttower
+from analysis.stats import neighbours
+manifest = loaders.open_bundle(ref).manifest
+loading = loaders.tower_loading(texttower.recorded_source(manifest, neighbours.text_spaces(manifest)[0]))
+tower = loading.result(timeout=240)  # the one the preparation started: its process imported torch, found no weights
 print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loaders.open_bundle(ref).approaches),
                   "maps": len(map_canvases(app)), "tower": tower,
                   "thumbnail": next(iter(loaders.thumbnails(ref, first).values()))[:5],
@@ -84,8 +84,9 @@ print(json.dumps({"rows": len(loaders.scored_images(ref)), "approaches": len(loa
 def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_large):
     """Before it answers, the server imports every module the pages import at their top, opens the bundle
     a first visit shows ($CORNLENS_BUNDLE) with the pages' own cached loaders, indexes its thumbnails,
-    builds Home's verdict and headline and the Embedding map as they first show, and starts the text tower's background load; torch, open_clip,
-    scikit-learn and scipy stay out (the text tower loads later, in the background)."""
+    builds Home's verdict and headline and the Embedding map as they first show, and starts loading the text
+    tower in a child process; torch, open_clip, scikit-learn and scipy never enter the server, even once the
+    tower's process has imported them (``tests/test_texttower.py`` runs one)."""
     done = subprocess.run([sys.executable, "-c", PREPARED, str(small_large)], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
                                             "CORNLENS_BUNDLE": str(small_large)}, timeout=300)
@@ -93,7 +94,7 @@ def test_the_server_prepares_what_a_first_visit_needs_and_nothing_heavy(small_la
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["rows"] > 0 and found["approaches"] > 0  # both from the caches the preparation filled
     assert found["maps"] == 1  # the Embedding map as it first shows, not built again
-    assert found["tower"]  # the text tower's loading started with the server, waiting for a quiet moment
+    assert "laion400m_e32" in found["tower"]  # started with the server, tried in a child process: no weights here
     assert found["thumbnail"] == "data:"  # read through the index built before the first visit
     assert found["missing"] == [] and found["heavy"] == []
 

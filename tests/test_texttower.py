@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,3 +72,70 @@ def test_the_dashboard_reads_no_checkpoint_outside_its_folders(tmp_path):
     source = texttower.TowerSource("CornLens-Tiny:tiny", "CornLens-Tiny", str(outside), 0)
     with pytest.raises(texttower.TowerUnavailable, match="outside the folders this dashboard may open"):
         texttower.load_text_tower(source, allowed_roots=[tmp_path / "results"])
+
+
+def test_the_dashboards_tower_runs_in_a_child_process_at_the_lowest_priority(demo_bundle):
+    """The dashboard's tower (``tower_process``) loads in a process of its own, niced, and gives the
+    vectors the tower loaded here gives; closing it ends the process; weights that cannot be had say
+    which file to pass, as here."""
+    import os
+
+    from analysis.models import tower_process
+
+    source = texttower.recorded_source(bundle.open_bundle(demo_bundle).manifest, SPACE)
+    remote = tower_process.start(source)
+    try:
+        assert remote.process.pid != os.getpid() and remote.process.poll() is None
+        assert os.getpriority(os.PRIO_PROCESS, remote.process.pid) == tower_process.NICENESS
+        assert (remote.weights, remote.source) == ("random", source)
+        phrases = ["a broken corn kernel", "silk cut"]
+        np.testing.assert_allclose(remote.encode(phrases), texttower.load_text_tower(source).encode(phrases), atol=1e-6)
+    finally:
+        remote.close()
+    assert remote.process.returncode == 0
+    with pytest.raises(texttower.TowerUnavailable, match="process has stopped"):
+        remote.encode(["a phrase after the end"])
+    missing = texttower.TowerSource("ViT-B-32:vit-b-32", "ViT-B-32", "/nowhere/vit-b-32.pt", 0)
+    with pytest.raises(texttower.TowerUnavailable, match="checkpoint file /nowhere/vit-b-32.pt, which is not on this"):
+        tower_process.start(missing)
+
+
+ORPHAN = """
+import os, sys, threading, time
+from analysis.core import bundle
+from analysis.models import texttower, tower_process
+source = texttower.recorded_source(bundle.open_bundle(sys.argv[1]).manifest, sys.argv[2])
+threading.Thread(target=tower_process.start, args=(source,), daemon=True).start()
+while True:  # the tower's process, as soon as it exists (still importing torch)
+    children = [int(stat.parent.name) for stat in __import__('pathlib').Path('/proc').glob('[0-9]*/stat')
+                if stat.read_text().rsplit(')', 1)[1].split()[1] == str(os.getpid())]
+    if children:
+        print(children[0], flush=True)
+        os._exit(0)  # the server ends abruptly
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_tower_still_loading_ends_with_the_server_that_started_it(demo_bundle):
+    """A server stopped while its tower's process imports torch leaves no process behind to take a core
+    from the next one."""
+    import subprocess
+    import sys
+    import time
+
+    done = subprocess.run([sys.executable, "-c", ORPHAN, str(demo_bundle), SPACE], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    child = Path(f"/proc/{int(done.stdout.split()[0])}/stat")
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(child), "the tower's process outlived its server"
+
+
+def running(stat: Path) -> bool:
+    """Whether the process of /proc/PID/stat still runs (not ended, not a zombie)."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -37,24 +37,28 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
     return source, weights
 
 
-def load_tower(ref, source: texttower.TowerSource, weights: str, phrase: str):
+def load_tower(source: texttower.TowerSource, weights: str, phrase: str):
     """The loaded text tower, or None after saying which file to pass or, with no phrase to search
     yet, that it is still loading (the page stops there). It loads in the background from the
     server's first page on (``loaders.start_text_tower``): the page waits for it only to search."""
-    loading = loaders.text_tower_loading(ref.alone(), source.space, weights)
-    if not phrase and not loading.done():
+    if not phrase and not loaders.tower_loading(source, weights).done():
         return None
     with st.spinner("Loading the text tower (once per server)…"):
-        tower = loaders.text_tower(ref, source.space, weights)
+        tower = loaders.text_tower(source, weights)
     if isinstance(tower, str):
-        st.error(f"**Text search is not available for this bundle here.** {escape.markdown_text(tower)}",
-                 icon=":material/key_off:")
-        if st.button("Try again", key="search_retry", icon=":material/refresh:"):
-            loaders.text_tower_loading.clear()
-            st.rerun()
-        st.caption("The rest of the dashboard does not need these weights.")
+        unavailable(tower)
         return None
     return tower
+
+
+def unavailable(message: str) -> None:
+    """Why there is no text tower here, and a button that loads it again."""
+    st.error(f"**Text search is not available for this bundle here.** {escape.markdown_text(message)}",
+             icon=":material/key_off:")
+    if st.button("Try again", key="search_retry", icon=":material/refresh:"):
+        loaders.tower_loading.clear()
+        st.rerun()
+    st.caption("The rest of the dashboard does not need these weights.")
 
 
 def query_controls() -> tuple[str, str, int]:
@@ -114,7 +118,7 @@ if chosen is None:
     st.stop()
 source, weights = chosen
 phrase, scope, shown = query_controls()
-tower = load_tower(ref, source, weights, phrase)
+tower = load_tower(source, weights, phrase)
 if tower is None and phrase:
     st.stop()
 if not phrase:
@@ -122,7 +126,11 @@ if not phrase:
             "how similar the model finds them to it.", icon=":material/search:")
     st.stop()
 index = loaders.neighbour_index(ref, source.space)
-query = tower.encode([phrase])[0]
+try:
+    query = tower.encode([phrase])[0]
+except texttower.TowerUnavailable as error:  # its process was stopped
+    unavailable(str(error))
+    st.stop()
 ranked = neighbours.rank_by_vector(index, query, splits=SCOPES[scope])
 st.subheader(f"The {min(shown, len(ranked))} images most similar to “{escape.markdown_text(phrase)}”")
 st.caption(f"Searched: {scope} ({len(ranked)}).")

@@ -1,0 +1,149 @@
+"""The CLIP text tower in a process of its own, for the dashboard's server.
+
+Loading a tower imports torch and open_clip: several seconds of a core, most of them holding Python's
+global interpreter lock. In a thread of the server that lock is the one every page run needs, so a
+click made while the tower loaded waited for it (on 2 cores a confusion-matrix click took 0.8 s
+instead of 0.4 s). Here the tower loads and runs in a child process started with the lowest
+scheduling priority: the server keeps its interpreter, a person's pages keep the cores, and only
+phrases and their unit vectors cross the pipe. The child ends with the server (its end of the pipe
+closes) or when the :class:`RemoteTower` is closed or dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from analysis.models import texttower
+
+NICENESS = 19  # the lowest priority: the tower takes a core only when the server and browser leave it idle
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding ``analysis``, for the child's imports
+
+
+@dataclass
+class RemoteTower:
+    """A text tower loaded by :func:`start`: ``source``, ``weights``, ``precision`` and ``encode`` as
+    :class:`texttower.TextTower`; one phrase batch at a time crosses the pipe."""
+
+    source: texttower.TowerSource
+    weights: str
+    precision: str
+    process: subprocess.Popen = field(repr=False)
+    connection: Connection = field(repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def encode(self, phrases: Sequence[str]) -> np.ndarray:
+        """ndarray of shape (len(phrases), embed_dim), float32, unit rows.
+
+        Raises:
+            texttower.TowerUnavailable: the tower's process has stopped (killed for memory, say).
+        """
+        with self.lock:
+            try:
+                self.connection.send([str(phrase) for phrase in phrases])
+                kind, value = self.connection.recv()
+            except (EOFError, OSError) as error:
+                raise texttower.TowerUnavailable(f"The text tower's process has stopped (exit code "
+                                                 f"{self.process.poll()}); load it again.") from error
+        if kind != "vectors":
+            raise RuntimeError(f"the text tower failed to encode {len(phrases)} phrase(s):\n{value}")
+        return value
+
+    def close(self) -> None:
+        """End the tower's process (it exits when its pipe closes)."""
+        with self.lock:
+            self.connection.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start(source: texttower.TowerSource, weights_file: str | None = None,
+          allowed_roots: list[Path] | None = None) -> RemoteTower:
+    """Load ``source``'s text tower (:func:`texttower.load_text_tower`, same arguments) in a child
+    process (``python -m analysis.models.tower_process``: a fresh interpreter, never a fork of the
+    server's threads, which imports nothing of the server's own) and return it once loaded.
+
+    Raises:
+        texttower.TowerUnavailable: as :func:`texttower.load_text_tower`, or the process stopped while loading.
+    """
+    ours, theirs = socket.socketpair()
+    path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
+    with theirs:
+        process = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                                   stdin=subprocess.DEVNULL, env=os.environ | {"PYTHONPATH": path})
+    if hasattr(os, "setpriority"):  # from its interpreter's start on, not only once its module runs
+        os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
+    connection = Connection(ours.detach())
+    try:
+        connection.send((source, weights_file, allowed_roots))
+        kind, value = connection.recv()
+    except (EOFError, OSError):
+        connection.close()
+        raise texttower.TowerUnavailable(
+            f"The text tower's process stopped while loading (exit code {process.wait()}).") from None
+    if kind == "ready":
+        weights, precision = value
+        return RemoteTower(source, weights, precision, process, connection)
+    connection.close()
+    process.wait()
+    if kind == "unavailable":
+        raise texttower.TowerUnavailable(value)
+    raise RuntimeError(f"the text tower failed to load:\n{value}")
+
+
+def serve(connection: Connection) -> None:
+    """The child process (at the lowest priority, :func:`start` set it): receive what to load, load it,
+    say so, then encode each phrase batch received until the pipe closes."""
+    try:
+        source, weights_file, allowed_roots = connection.recv()
+        tower = texttower.load_text_tower(source, weights_file, allowed_roots)
+    except (EOFError, OSError):
+        return
+    except texttower.TowerUnavailable as error:
+        connection.send(("unavailable", str(error)))
+        return
+    except Exception:  # a bug: the server raises it where the page waits for the tower
+        connection.send(("error", traceback.format_exc()))
+        return
+    connection.send(("ready", (tower.weights, tower.precision)))
+    while True:
+        try:
+            phrases = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("vectors", tower.encode(phrases))
+        except Exception:
+            reply = ("error", traceback.format_exc())
+        try:
+            connection.send(reply)
+        except OSError:
+            return
+
+
+def end_with_parent(parent: int) -> None:
+    """Exit as soon as the process that started this one has ended: its pipe closes at once, but a
+    tower still importing torch would not see that for seconds (a stopped server's tower would
+    take a core from the next one)."""
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    threading.Thread(target=end_with_parent, args=(os.getppid(),), daemon=True).start()
+    serve(Connection(int(sys.argv[1])))
