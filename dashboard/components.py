@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,7 +18,7 @@ from analysis.core import escape
 from analysis.present import demo_story, explain, figures
 from analysis.core import tables, weights
 from analysis.core.bundle import MANIFEST, Bundle, BundleError, file_stem
-from dashboard import chart, full_view, loaders
+from dashboard import chart, dense_gallery, full_view, loaders
 from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
 
@@ -29,7 +29,6 @@ TYPED_ERROR_KEY = "bundle_typed_error"
 # Widget arguments that keep a widget's value across pages and write it to the URL query under its
 # key, so that a link reopens the same view (Streamlit's own binding; no copy of the state by hand).
 KEPT = dict(bind="query-params", persist_state="session")
-CARDS_PER_ROW = 4
 HOSTS_VARIABLE = "CORNLENS_HOSTS"  # more host names the dashboard answers for (comma-separated)
 EVERY_INTERFACE = ("", "0.0.0.0", "::", "[::]")
 
@@ -367,48 +366,10 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 
 # --- images ----------------------------------------------------------------------------------------
 
-def answer_lines(answers: Iterable[tables.Answer], colours: dict[str, str]) -> str:
-    """HTML lines ``✔ badge 87% approach`` for ``tables.image_answers``."""
-    lines = [f"{RIGHT_MARK if answer.correct else WRONG_MARK} {class_badge(answer.prediction, colours)} "
-             f"{answer.probability:.0%} <span style='color:#666;font-size:0.8em'>{escape.markdown_text(answer.approach)}</span>"
-             for answer in answers]
-    return "<br>".join(lines) or "no predictions"
-
-
-def image_card(ref: BundleRef, row: Mapping, approach_ids: Iterable[str], labels: dict[str, str],
-               colours: dict[str, str], thumbnail: str | None, key: str) -> None:
-    """One image: thumbnail, true label, every approach's answer and its probability, a full-size button."""
-    answers = tables.image_answers(row, approach_ids, labels)
-    with st.container(border=True):
-        if thumbnail:
-            st.image(thumbnail, width=96)
-        else:
-            st.caption("no thumbnail")
-        split = f" · {escape.markdown_text(row['split'])}" if row.get("split", tables.GALLERY_SPLIT) != tables.GALLERY_SPLIT else ""
-        st.markdown(f"**{escape.markdown_text(str(row['image_id']))}** · {escape.markdown_text(str(row.get('view', '')))}{split}<br>"
-                    f"true {class_badge(row['label'], colours)}", unsafe_allow_html=True)
-        st.markdown(answer_lines(answers, colours), unsafe_allow_html=True)
-        st.button("Full size", key=f"{key}_open_{row['image_id']}", icon=":material/open_in_full:",
-                  on_click=full_view.open_image, args=(key, str(row["image_id"])))
-
-
-def image_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
-               classes: list[str], key: str) -> None:
-    """A grid of image cards (``CARDS_PER_ROW`` per row); ``labels`` are best short (``approach_labels(short=True)``)."""
-    thumbs = loaders.thumbnails(ref, rows["image_id"])
-    colours = figures.class_colours(classes)
-    records = rows.to_dict("records")
-    for start in range(0, len(records), CARDS_PER_ROW):
-        columns = st.columns(CARDS_PER_ROW)
-        for column, row in zip(columns, records[start:start + CARDS_PER_ROW]):
-            with column:
-                image_card(ref, row, approach_ids, labels, colours, thumbs.get(row["image_id"]), key)
-
-
 @st.fragment
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
-    """``grid`` (default ``image_grid``; the gallery's is ``dense_gallery.compact_grid``) of one page of
+    """``grid`` (default ``dense_gallery.compact_grid``: every card drawn as one element) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
     pages = tables.page_count(len(rows), per_page)
@@ -421,5 +382,5 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
-    (grid or image_grid)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    (grid or dense_gallery.compact_grid)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
     full_view.show(ref, key)

@@ -206,7 +206,7 @@ def test_embedding_map_box_selection_shows_the_images(server, page):
     settle(page)
     assert int(selected.inner_text().split()[0]) == drawn  # every point lies inside the box
     assert "map_box=" in page.url  # the box is in the address, to share
-    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=60_000)  # the cards of the selected images
+    page.locator("[data-testid=stMain] img[src^='data:image/']").first.wait_for(timeout=60_000)  # the selected images' cards
     settle(page)
     screenshot(page, "embedding-map-selection")
 

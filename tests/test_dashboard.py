@@ -294,7 +294,7 @@ def test_compare_disagreements_and_agreement(full_bundle):
     agreement = approach_agreement.agreement_of(scored, chosen)  # the agreement of the approaches chosen on the page
     assert len(app.dataframe[0].value) == len(agreement["patterns"])
     assert app.dataframe[0].value["images"].sum() == len(scored)
-    assert len(app.image) == min(len(rows), 16) + min(len(agreement["all_wrong"]), 12)  # + the all-wrong expander
+    assert len(card_ids(app)) == min(len(rows), 16) + min(len(agreement["all_wrong"]), 12)  # + the all-wrong expander
     assert f"The {len(agreement['all_wrong'])} images every chosen approach gets wrong" in [e.label for e in app.expander]
     problems = opened.diagnostics("label_problems")["rows"]
     assert f"**{len(problems)} possible label problems**" in shown_text(app)
