@@ -1,5 +1,5 @@
-// The gallery's cards as one element: thumbnail, true label, the chosen approach's answer (✔/✘,
-// class, confidence), tags, every answer on hover, and a Details button that tells Python which
+// Image cards as one element: thumbnail, true label (and split), the chosen approach's answer or
+// every approach's, named (✔/✘, class, confidence), tags, every answer on hover, and a Details button that tells Python which
 // image to open. Built from ``analysis.present.gallery_cards.card``; every string is written as text
 // (textContent, title), and a thumbnail is shown only when it is a data: URI of an image.
 
@@ -28,13 +28,20 @@ function card(item, root) {
   lines.className = 'cl-cards-lines';
   lines.title = item.title;
   lines.appendChild(badge(item.label, item.label_colour));
-  if (item.answer) {
+  if (item.split) lines.append(' · ' + item.split);
+  for (const answer of item.answers) {
     lines.appendChild(document.createElement('br'));
     const mark = document.createElement('span');
-    mark.className = item.answer.correct ? 'cl-cards-right' : 'cl-cards-wrong';
-    mark.style.color = item.answer.mark_colour;
-    mark.textContent = item.answer.mark + ' ';
-    lines.append(mark, badge(item.answer.prediction, item.answer.colour), ' ' + item.answer.probability);
+    mark.className = answer.correct ? 'cl-cards-right' : 'cl-cards-wrong';
+    mark.style.color = answer.mark_colour;
+    mark.textContent = answer.mark + ' ';
+    lines.append(mark, badge(answer.prediction, answer.colour), ' ' + answer.probability);
+    if (answer.approach) {
+      const name = document.createElement('span');
+      name.className = 'cl-cards-approach';
+      name.textContent = ' ' + answer.approach;
+      lines.appendChild(name);
+    }
   }
   if (item.tags) {
     lines.appendChild(document.createElement('br'));

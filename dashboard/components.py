@@ -19,7 +19,7 @@ from analysis.present import demo_story, explain, figures
 from analysis.core import tables, weights
 from analysis.core.bundle import MANIFEST, Bundle, BundleError, file_stem
 from dashboard import chart, dense_gallery, full_view, loaders
-from dashboard.badges import RIGHT_MARK, WRONG_MARK, class_badge  # noqa: F401  (used by the pages too)
+from dashboard.badges import class_badge  # noqa: F401  (used by the pages too)
 from dashboard.loaders import BundleRef
 
 log = logging.getLogger(__name__)
@@ -366,10 +366,14 @@ def require_approach(opened: Bundle, ref: BundleRef, kind: str, label: str, key:
 
 # --- images ----------------------------------------------------------------------------------------
 
+# the map's selection and Compare's cards: four to a row, each approach's answer named on the card
+NAMED_ANSWER_GRID = functools.partial(dense_gallery.compact_grid, per_row=4, every_answer=True)
+
+
 @st.fragment
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
                classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
-    """``grid`` (default ``dense_gallery.compact_grid``: every card drawn as one element) of one page of
+    """``grid`` (default :data:`NAMED_ANSWER_GRID`: every card drawn as one element) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
     pages = tables.page_count(len(rows), per_page)
@@ -382,5 +386,5 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
-    (grid or dense_gallery.compact_grid)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    (grid or NAMED_ANSWER_GRID)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
     full_view.show(ref, key)

@@ -25,7 +25,7 @@ def remember_order(list_key: str, image_ids: list[str]) -> None:
 
 
 def open_image(list_key: str, image_id: str) -> None:
-    """Callback of a "Full size" button: show ``image_id`` of the list ``list_key`` (see :func:`show`)."""
+    """Callback of a card's Details button: show ``image_id`` of the list ``list_key`` (see :func:`show`)."""
     st.session_state[CURRENT_KEY] = (list_key, image_id)
 
 

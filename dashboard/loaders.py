@@ -238,14 +238,18 @@ def page_ran() -> None:
     _LAST_PAGE_RUN[0] = time.monotonic()
 
 
+_ONE_LOAD = threading.Semaphore(1)  # one tower's process loads at a time: a new weights file or a retry waits
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
-def tower_loading(source: texttower.TowerSource, weights_file: str = "") -> Future:
+def tower_loading(source: texttower.TowerSource, weights_file: str) -> Future:
     """The CLIP text tower of ``source`` (``tower_process.RemoteTower``: it runs in a child process
     at the lowest priority, so torch never enters the server) or the message saying which weights
     file to pass, as a future: loaded once per server and model (bundles built with the same weights
     share it), started by :func:`start_text_tower` when the server opens a bundle (once no page has
-    run for :data:`PRELOAD_IDLE_S`) or by the text search page (at once). A tower that falls out of
-    this cache ends its process once no page holds it."""
+    run for :data:`PRELOAD_IDLE_S`) or by the text search page (at once). ``weights_file`` has no
+    default: Streamlit's cache tells ``f(a)`` from ``f(a, "")``, and the page's call must find the
+    server's. A tower that falls out of this cache ends its process once no page holds it."""
     future: Future = Future()
     # a daemon thread, not an executor's: stopping the server never waits for a tower still loading
     threading.Thread(target=_load_text_tower, args=(future, source, weights_file, results_folder()), daemon=True,
@@ -262,8 +266,9 @@ def _load_text_tower(future: Future, source: texttower.TowerSource, weights_file
     if not future.set_running_or_notify_cancel():
         return
     try:
-        future.set_result(tower_process.start(source, weights_file or None,
-                                              allowed_roots=confinement.allowed_roots(results)))
+        with _ONE_LOAD:
+            future.set_result(tower_process.start(source, weights_file or None,
+                                                  allowed_roots=confinement.allowed_roots(results)))
     except texttower.TowerUnavailable as error:
         future.set_result(str(error))
     except BaseException as error:  # a bug: raised where the page waits for the tower
@@ -294,12 +299,12 @@ def start_text_tower(ref: BundleRef) -> None:
     spaces = neighbours.text_spaces(opened.manifest)
     try:
         if spaces:
-            tower_loading(texttower.recorded_source(opened.manifest, spaces[0]))
+            tower_loading(texttower.recorded_source(opened.manifest, spaces[0]), "")
     except texttower.TowerUnavailable:
         pass
 
 
-def text_tower(source: texttower.TowerSource, weights_file: str = ""):
+def text_tower(source: texttower.TowerSource, weights_file: str) -> tower_process.RemoteTower | texttower.TextTower | str:
     """:func:`tower_loading`'s result, waiting for it (the search page asks now: no quiet moment)."""
     _SEARCH_ASKED.set()
     return tower_loading(source, weights_file).result()

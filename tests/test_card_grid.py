@@ -15,15 +15,25 @@ def test_a_card_says_the_label_the_first_answer_its_tags_and_every_answer_on_hov
     card = gallery_cards.card(row, answers, {"pure": "#E69F00", "broken": "#0072B2"}, "data:image/png;base64,AA",
                               ["label wrong", "ambiguous"])
     assert card["id"] == "k1" and card["label"] == "broken" and card["label_colour"] == "#0072B2"
-    assert card["answer"] == {"prediction": "pure", "colour": "#E69F00", "probability": "87%", "correct": False,
-                              "mark": tables.WRONG, "mark_colour": "#D55E00"}
+    assert card["answers"] == [{"prediction": "pure", "colour": "#E69F00", "probability": "87%", "correct": False,
+                                "mark": tables.WRONG, "mark_colour": "#D55E00", "approach": ""}]
+    assert card["split"] == ""  # held out: the gallery's split goes without saying
     assert card["tags"] == "label wrong, ambiguous"
     assert card["title"] == "k1: true broken; probe says pure (87%); majority says broken (40%)"
 
 
+def test_a_map_or_compare_card_names_every_answer_and_a_split_other_than_held_out():
+    answers = [tables.Answer("probe", "pure", 0.874, 0.1, False), tables.Answer("majority", "broken", 0.4, 0.4, True)]
+    card = gallery_cards.card({"image_id": "k1", "label": "broken", "split": "train"}, answers, {}, None,
+                              every_answer=True)
+    assert [(line["approach"], line["prediction"], line["mark"]) for line in card["answers"]] == [
+        ("probe", "pure", tables.WRONG), ("majority", "broken", tables.RIGHT)]
+    assert card["split"] == "train"
+
+
 def test_a_card_without_an_answer_or_thumbnail_and_with_hostile_names_keeps_them_as_plain_text():
     card = gallery_cards.card({"image_id": HOSTILE, "label": HOSTILE}, [], {}, None)
-    assert card["answer"] is None and card["thumb"] is None and card["tags"] == ""
+    assert card["answers"] == [] and card["thumb"] is None and card["tags"] == ""
     assert card["label"] == HOSTILE and card["label_colour"] == gallery_cards.OTHER_COLOUR  # escaped by the browser (textContent)
 
 

@@ -93,6 +93,24 @@ def test_search_page_ranks_images_for_a_phrase(demo_bundle):
     assert len(app.dataframe[0].value) == 4  # one row per class
 
 
+def test_search_page_says_so_when_the_towers_process_has_stopped_and_loads_it_again(demo_bundle):
+    from analysis.models import texttower
+    from dashboard import loaders
+
+    app = open_page(demo_bundle, "views/search.py")
+    app.text_input(key="search_phrase").input("a broken corn kernel").run()
+    assert "most similar to “a broken corn kernel”" in shown_text(app)
+    tower = loaders.tower_loading(texttower.recorded_source(bundle.open_bundle(demo_bundle).manifest, SPACE), "").result()
+    tower.process.kill()  # killed for memory, say
+    tower.process.wait()
+    app.text_input(key="search_phrase").input("a silk cut").run()
+    assert not app.exception, [e.value for e in app.exception]
+    text = shown_text(app)
+    assert "Text search is not available for this bundle here" in text and "process has stopped" in text
+    app.button(key="search_retry").click().run()
+    assert not app.exception and "most similar to “a silk cut”" in shown_text(app)
+
+
 def test_search_page_says_which_file_to_pass_when_weights_are_absent(demo_bundle, tmp_path):
     folder = tmp_path / "bundle"
     shutil.copytree(demo_bundle, folder)

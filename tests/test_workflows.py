@@ -111,7 +111,7 @@ def test_gallery_cards_show_confidence_orders_and_search(demo_bundle):
     app = open_page(demo_bundle, "views/gallery.py", gallery_only_wrong=False)
     assert app.selectbox(key="gallery_order").options == list(tables.GALLERY_ORDERS)
     cards = gallery_cards(app)
-    assert cards and all(card["answer"]["probability"].endswith("%") for card in cards)  # the chosen approach's confidence on every card
+    assert cards and all(card["answers"][0]["probability"].endswith("%") for card in cards)  # the chosen approach's confidence on every card
     app.selectbox(key="gallery_order").set_value("highest loss").run()
     assert any("Highest loss answers" in caption.value for caption in app.caption)
     held_out = opened.images().query("split == 'eval'")

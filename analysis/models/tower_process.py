@@ -6,11 +6,13 @@ click made while the tower loaded waited for it (on 2 cores a confusion-matrix c
 instead of 0.4 s). Here the tower loads and runs in a child process started with the lowest
 scheduling priority: the server keeps its interpreter, a person's pages keep the cores, and only
 phrases and their unit vectors cross the pipe. The child ends with the server (its end of the pipe
-closes) or when the :class:`RemoteTower` is closed or dropped.
+closes, or it sees its parent gone while still loading) or when the :class:`RemoteTower` is closed or
+dropped. Windows passes no descriptors to a child: there the tower loads in the server, as before.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -18,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -27,6 +30,7 @@ import numpy as np
 
 from analysis.models import texttower
 
+log = logging.getLogger(__name__)
 NICENESS = 19  # the lowest priority: the tower takes a core only when the server and browser leave it idle
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding ``analysis``, for the child's imports
 
@@ -57,11 +61,12 @@ class RemoteTower:
                 raise texttower.TowerUnavailable(f"The text tower's process has stopped (exit code "
                                                  f"{self.process.poll()}); load it again.") from error
         if kind != "vectors":
-            raise RuntimeError(f"the text tower failed to encode {len(phrases)} phrase(s):\n{value}")
+            log.error("the text tower failed to encode %d phrase(s):\n%s", len(phrases), value)
+            raise texttower.TowerUnavailable("The text tower failed to encode the phrase (the server's log says why).")
         return value
 
     def close(self) -> None:
-        """End the tower's process (it exits when its pipe closes)."""
+        """End the tower's process (it exits when its pipe closes) and wait for it."""
         with self.lock:
             self.connection.close()
         try:
@@ -71,38 +76,50 @@ class RemoteTower:
             self.process.wait()
 
 
+def release(connection: Connection, process: subprocess.Popen) -> None:
+    """What ends a dropped tower (the cache let it go): close its pipe, so it exits, and reap it."""
+    connection.close()
+    threading.Thread(target=process.wait, daemon=True, name="cornlens-text-tower-reaper").start()
+
+
 def start(source: texttower.TowerSource, weights_file: str | None = None,
-          allowed_roots: list[Path] | None = None) -> RemoteTower:
+          allowed_roots: list[Path] | None = None) -> RemoteTower | texttower.TextTower:
     """Load ``source``'s text tower (:func:`texttower.load_text_tower`, same arguments) in a child
-    process (``python -m analysis.models.tower_process``: a fresh interpreter, never a fork of the
-    server's threads, which imports nothing of the server's own) and return it once loaded.
+    process (``python -P -m analysis.models.tower_process``: a fresh interpreter, never a fork of the
+    server's threads, which imports nothing from the server's working folder) and return it once
+    loaded; on Windows, in this process.
 
     Raises:
-        texttower.TowerUnavailable: as :func:`texttower.load_text_tower`, or the process stopped while loading.
+        texttower.TowerUnavailable: as :func:`texttower.load_text_tower`, or the process stopped or failed.
     """
+    if os.name == "nt":  # no descriptors can be passed to a child there
+        return texttower.load_text_tower(source, weights_file, allowed_roots)
     ours, theirs = socket.socketpair()
     path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
     with theirs:
-        process = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                                   stdin=subprocess.DEVNULL, env=os.environ | {"PYTHONPATH": path})
-    if hasattr(os, "setpriority"):  # from its interpreter's start on, not only once its module runs
-        os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
+        process = subprocess.Popen([sys.executable, "-P", "-m", __name__, str(theirs.fileno()), str(os.getpid())],
+                                   pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                   env=os.environ | {"PYTHONPATH": path})
     connection = Connection(ours.detach())
     try:
+        os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)  # from its interpreter's start, not once its module runs
         connection.send((source, weights_file, allowed_roots))
         kind, value = connection.recv()
-    except (EOFError, OSError):
+    except (EOFError, OSError):  # it ended at once (ProcessLookupError is an OSError)
         connection.close()
         raise texttower.TowerUnavailable(
             f"The text tower's process stopped while loading (exit code {process.wait()}).") from None
     if kind == "ready":
         weights, precision = value
-        return RemoteTower(source, weights, precision, process, connection)
+        tower = RemoteTower(source, weights, precision, process, connection)
+        weakref.finalize(tower, release, connection, process)
+        return tower
     connection.close()
     process.wait()
     if kind == "unavailable":
         raise texttower.TowerUnavailable(value)
-    raise RuntimeError(f"the text tower failed to load:\n{value}")
+    log.error("the text tower failed to load:\n%s", value)
+    raise texttower.TowerUnavailable("The text tower failed to load (the server's log says why).")
 
 
 def serve(connection: Connection) -> None:
@@ -110,40 +127,35 @@ def serve(connection: Connection) -> None:
     say so, then encode each phrase batch received until the pipe closes."""
     try:
         source, weights_file, allowed_roots = connection.recv()
-        tower = texttower.load_text_tower(source, weights_file, allowed_roots)
-    except (EOFError, OSError):
-        return
-    except texttower.TowerUnavailable as error:
-        connection.send(("unavailable", str(error)))
-        return
-    except Exception:  # a bug: the server raises it where the page waits for the tower
-        connection.send(("error", traceback.format_exc()))
-        return
-    connection.send(("ready", (tower.weights, tower.precision)))
-    while True:
         try:
+            tower = texttower.load_text_tower(source, weights_file, allowed_roots)
+        except texttower.TowerUnavailable as error:
+            connection.send(("unavailable", str(error)))
+            return
+        except Exception:  # a bug: the server logs it and the page says so
+            connection.send(("error", traceback.format_exc()))
+            return
+        connection.send(("ready", (tower.weights, tower.precision)))
+        while True:
             phrases = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply = ("vectors", tower.encode(phrases))
-        except Exception:
-            reply = ("error", traceback.format_exc())
-        try:
+            try:
+                reply = ("vectors", tower.encode(phrases))
+            except Exception:
+                reply = ("error", traceback.format_exc())
             connection.send(reply)
-        except OSError:
-            return
+    except (EOFError, OSError):  # the server closed the pipe or ended
+        return
 
 
 def end_with_parent(parent: int) -> None:
-    """Exit as soon as the process that started this one has ended: its pipe closes at once, but a
-    tower still importing torch would not see that for seconds (a stopped server's tower would
-    take a core from the next one)."""
+    """Exit as soon as ``parent`` (the server) has ended: its pipe closes at once, but a tower still
+    importing torch would not see that for seconds (a stopped server's tower would take a core from
+    the next one)."""
     while os.getppid() == parent:
         time.sleep(0.25)
     os._exit(0)
 
 
 if __name__ == "__main__":
-    threading.Thread(target=end_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=end_with_parent, args=(int(sys.argv[2]),), daemon=True).start()
     serve(Connection(int(sys.argv[1])))

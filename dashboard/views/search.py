@@ -12,7 +12,7 @@ from analysis.core import escape
 from analysis.present import figures
 from analysis.stats import neighbours
 from analysis.core import weights as model_weights
-from analysis.models import texttower
+from analysis.models import texttower, tower_process
 from dashboard import components, loaders, neighbours_view
 
 SCOPES = {"all images": None, "held-out images": ["eval"], "training images": ["train"],
@@ -37,7 +37,7 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
     return source, weights
 
 
-def load_tower(source: texttower.TowerSource, weights: str, phrase: str):
+def load_tower(source: texttower.TowerSource, weights: str, phrase: str) -> tower_process.RemoteTower | texttower.TextTower | None:
     """The loaded text tower, or None after saying which file to pass or, with no phrase to search
     yet, that it is still loading (the page stops there). It loads in the background from the
     server's first page on (``loaders.start_text_tower``): the page waits for it only to search."""
