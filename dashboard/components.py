@@ -376,6 +376,7 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
     """``grid`` (default :data:`NAMED_ANSWER_GRID`: every card drawn as one element) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
+    loaders.page_ran()  # a click here is a person at work: the text tower's process starts later
     pages = tables.page_count(len(rows), per_page)
     page_key = f"{key}_page"
     full_view.remember_order(key, rows["image_id"].tolist())

@@ -234,7 +234,7 @@ _LAST_PAGE_RUN = [time.monotonic()]
 
 
 def page_ran() -> None:
-    """Note that a page has just run (every page's script calls it): the tower waits for a quiet moment."""
+    """Note that a page (or a gallery's or grid's fragment) has just run: the tower waits for a quiet moment."""
     _LAST_PAGE_RUN[0] = time.monotonic()
 
 

@@ -123,6 +123,7 @@ def gallery_panel(ref, opened, scored, chosen: dict, labels: dict[str, str], tag
 def gallery_page(ref, opened) -> None:
     """The filters, the confusion matrix and the cards: a fragment, so that a click in the matrix or a
     filter reruns and redraws only these, not the sidebar, the title and the banner around them."""
+    loaders.page_ran()  # a click here is a person at work: the text tower's process starts later
     scored = loaders.scored_images(ref)
     all_tags = tagging.current_tags(ref)
     left, right = st.columns([2, 3])
