@@ -65,6 +65,16 @@ def test_a_space_without_its_model_is_named(demo_bundle):
         texttower.recorded_source(manifest, "convnext_atto")
 
 
+def test_the_dashboard_reads_the_demos_shipped_weights_wherever_the_bundle_lies(tmp_path):
+    """The demo bundle (`python -m analysis demo`) records CornLens's own weights file, inside the
+    package: text search on the demo works from any results folder."""
+    from analysis.models import demo_clip
+
+    source = texttower.TowerSource("CornLens-Tiny:CornLens-Tiny-demo", "CornLens-Tiny", str(demo_clip.WEIGHTS), 0)
+    tower = texttower.load_text_tower(source, allowed_roots=[tmp_path / "results"])
+    assert tower.encode(["a broken corn kernel"]).shape[0] == 1
+
+
 @pytest.mark.parametrize("where", ["here", "in its own process"])
 def test_the_dashboard_reads_no_checkpoint_outside_its_folders(tmp_path, where):
     from analysis.models import tower_process

@@ -100,19 +100,20 @@ def load_text_tower(source: TowerSource, weights_file: str | None = None,
         weights_file: a local checkpoint to use instead of the recorded weights (the same weights,
             copied to this machine).
         allowed_roots: when given (the dashboard), a checkpoint file is read only under these
-            folders (:mod:`analysis.core.confinement`): a bundle or a browser never makes it read elsewhere.
+            folders (:mod:`analysis.core.confinement`) or as the demo's shipped weights: a bundle or a
+            browser never makes it read elsewhere.
 
     Raises:
         TowerUnavailable: the weights are neither here nor downloadable, or lie outside the allowed
             folders; says which file to pass.
     """
-    from analysis.models import clip_weights, devices
+    from analysis.models import clip_weights, demo_clip, devices
 
     pretrained = (weights_file or "").strip() or source.pretrained
     try:
         spec = clip_weights.parse_spec(f"{source.model}:{pretrained}")
-        if allowed_roots is not None and spec.checkpoint is not None:
-            confinement.confine(spec.checkpoint, allowed_roots)
+        if allowed_roots is not None and spec.checkpoint is not None:  # CornLens's own demo weights: always
+            confinement.confine(spec.checkpoint, [*allowed_roots, demo_clip.WEIGHTS_DIR.resolve()])
         precision = cpu_precision(source.precision)
         model, tokenizer = clip_weights.load_model(spec, devices.resolve_device("cpu"), source.seed, precision)
     except devices.ModelError as error:
