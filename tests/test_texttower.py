@@ -114,6 +114,35 @@ def test_the_dashboards_tower_runs_in_a_child_process_at_the_lowest_priority(dem
         tower_process.start(missing)
 
 
+
+def test_the_server_never_unpickles_what_the_towers_process_says(tmp_path):
+    """A child subverted by what it loaded can send anything down the pipe: the server reads JSON and
+    raw float32 bytes only, so a pickle that would run code is refused as not CornLens's, and vectors
+    whose bytes disagree with their stated shape are refused."""
+    import pickle
+    from multiprocessing import Pipe
+
+    from analysis.models import tower_process
+
+    class Runs:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "ran",))
+
+    server, child = Pipe()
+    child.send(("vectors", Runs()))  # what the old protocol's recv() would have unpickled
+    with pytest.raises(texttower.TowerUnavailable, match="not CornLens's"):
+        tower_process.heard(server)
+    assert not (tmp_path / "ran").exists()
+    pickle.loads(pickle.dumps(Runs()))  # the payload does run when unpickled: the check above can fail
+    assert (tmp_path / "ran").exists()
+
+    tower_process.say(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 3])
+    said, payload = tower_process.heard(server)
+    np.testing.assert_array_equal(tower_process.vectors(said, payload, 2), np.ones((2, 3), np.float32))
+    tower_process.say(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 4])
+    with pytest.raises(texttower.TowerUnavailable, match="wrong shape"):
+        tower_process.vectors(*tower_process.heard(server), 2)
+
 ORPHAN = """
 import os, sys, threading, time
 from pathlib import Path

@@ -5,13 +5,15 @@ global interpreter lock. In a thread of the server that lock is the one every pa
 click made while the tower loaded waited for it (on 2 cores a confusion-matrix click took 0.8 s
 instead of 0.4 s). Here the tower loads and runs in a child process started with the lowest
 scheduling priority: the server keeps its interpreter, a person's pages keep the cores, and only
-phrases and their unit vectors cross the pipe. The child ends with the server (its end of the pipe
-closes, or it sees its parent gone while still loading) or when the :class:`RemoteTower` is closed or
-dropped. Windows passes no descriptors to a child: there the tower loads in the server, as before.
+phrases and their unit vectors cross the pipe. What the child says is JSON and raw float32 bytes,
+never a pickle, so a child subverted by what it loaded cannot run code in the server. The child ends
+with the server (its end of the pipe closes, or it sees its parent gone while still loading) or when
+the :class:`RemoteTower` is closed or dropped. Windows passes no descriptors to a child: there the tower loads in the server, as before.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -56,14 +58,14 @@ class RemoteTower:
         with self.lock:
             try:
                 self.connection.send([str(phrase) for phrase in phrases])
-                kind, value = self.connection.recv()
+                said, payload = heard(self.connection)
             except (EOFError, OSError) as error:
                 raise texttower.TowerUnavailable(f"The text tower's process has stopped (exit code "
                                                  f"{self.process.poll()}); load it again.") from error
-        if kind != "vectors":
-            log.error("the text tower failed to encode %d phrase(s):\n%s", len(phrases), value)
+        if said.get("kind") != "vectors":
+            log.error("the text tower failed to encode %d phrase(s):\n%s", len(phrases), said.get("message"))
             raise texttower.TowerUnavailable("The text tower failed to encode the phrase (the server's log says why).")
-        return value
+        return vectors(said, payload, len(phrases))
 
     def close(self) -> None:
         """End the tower's process (it exits when its pipe closes) and wait for it."""
@@ -74,6 +76,40 @@ class RemoteTower:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def say(connection: Connection, kind: str, payload: bytes = b"", **fields: object) -> None:
+    """Send one message of the child: a line of JSON (``kind`` and ``fields``), then ``payload``'s bytes."""
+    connection.send_bytes(json.dumps({"kind": kind, **fields}).encode() + b"\n" + payload)
+
+
+def heard(connection: Connection) -> tuple[dict, bytes]:
+    """One message of the child (:func:`say`): its JSON fields and its payload. Never unpickles.
+
+    Raises:
+        EOFError, OSError: the pipe closed; texttower.TowerUnavailable: the message is not one of ours.
+    """
+    header, _, payload = connection.recv_bytes().partition(b"\n")
+    try:
+        said = json.loads(header)
+    except ValueError:
+        said = None
+    if not isinstance(said, dict):
+        raise texttower.TowerUnavailable("The text tower's process sent a message that is not CornLens's.")
+    return said, payload
+
+
+def vectors(said: dict, payload: bytes, rows: int) -> np.ndarray:
+    """The (rows, width) float32 matrix a "vectors" message carries, checked against its stated shape.
+
+    Raises:
+        texttower.TowerUnavailable: the shape or the byte count is not what was asked for.
+    """
+    shape = said.get("shape")
+    if (not isinstance(shape, list) or len(shape) != 2 or shape[0] != rows or not isinstance(shape[1], int)
+            or shape[1] < 1 or len(payload) != rows * shape[1] * 4):
+        raise texttower.TowerUnavailable("The text tower's process sent vectors of the wrong shape.")
+    return np.frombuffer(payload, dtype="<f4").reshape(rows, shape[1]).astype(np.float32)
 
 
 def release(connection: Connection, process: subprocess.Popen) -> None:
@@ -104,21 +140,22 @@ def start(source: texttower.TowerSource, weights_file: str | None = None,
     try:
         os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)  # from its interpreter's start, not once its module runs
         connection.send((source, weights_file, allowed_roots))
-        kind, value = connection.recv()
-    except (EOFError, OSError):  # it ended at once (ProcessLookupError is an OSError)
+        said, _ = heard(connection)
+    except (EOFError, OSError, texttower.TowerUnavailable) as error:  # it ended at once, or said nonsense
         connection.close()
-        raise texttower.TowerUnavailable(
-            f"The text tower's process stopped while loading (exit code {process.wait()}).") from None
-    if kind == "ready":
-        weights, precision = value
-        tower = RemoteTower(source, weights, precision, process, connection)
+        process.kill()
+        stopped = f"stopped while loading (exit code {process.wait()})"
+        raise texttower.TowerUnavailable(str(error) if isinstance(error, texttower.TowerUnavailable)
+                                         else f"The text tower's process {stopped}.") from None
+    if said.get("kind") == "ready":
+        tower = RemoteTower(source, str(said.get("weights")), str(said.get("precision")), process, connection)
         weakref.finalize(tower, release, connection, process)
         return tower
     connection.close()
     process.wait()
-    if kind == "unavailable":
-        raise texttower.TowerUnavailable(value)
-    log.error("the text tower failed to load:\n%s", value)
+    if said.get("kind") == "unavailable":
+        raise texttower.TowerUnavailable(str(said.get("message")))
+    log.error("the text tower failed to load:\n%s", said.get("message"))
     raise texttower.TowerUnavailable("The text tower failed to load (the server's log says why).")
 
 
@@ -130,19 +167,20 @@ def serve(connection: Connection) -> None:
         try:
             tower = texttower.load_text_tower(source, weights_file, allowed_roots)
         except texttower.TowerUnavailable as error:
-            connection.send(("unavailable", str(error)))
+            say(connection, "unavailable", message=str(error))
             return
         except Exception:  # a bug: the server logs it and the page says so
-            connection.send(("error", traceback.format_exc()))
+            say(connection, "error", message=traceback.format_exc())
             return
-        connection.send(("ready", (tower.weights, tower.precision)))
+        say(connection, "ready", weights=str(tower.weights), precision=str(tower.precision))
         while True:
             phrases = connection.recv()
             try:
-                reply = ("vectors", tower.encode(phrases))
+                encoded = np.ascontiguousarray(tower.encode(phrases), dtype="<f4")
             except Exception:
-                reply = ("error", traceback.format_exc())
-            connection.send(reply)
+                say(connection, "error", message=traceback.format_exc())
+                continue
+            say(connection, "vectors", encoded.tobytes(), shape=list(encoded.shape))
     except (EOFError, OSError):  # the server closed the pipe or ended
         return
 
