@@ -241,15 +241,36 @@ def page_ran() -> None:
 _ONE_LOAD = threading.Semaphore(1)  # one tower's process loads at a time: a new weights file or a retry waits
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
 def tower_loading(source: texttower.TowerSource, weights_file: str) -> Future:
     """The CLIP text tower of ``source`` (``tower_process.RemoteTower``: it runs in a child process
     at the lowest priority, so torch never enters the server) or the message saying which weights
-    file to pass, as a future: loaded once per server and model (bundles built with the same weights
-    share it), started by :func:`start_text_tower` when the server opens a bundle (once no page has
-    run for :data:`PRELOAD_IDLE_S`) or by the text search page (at once). ``weights_file`` has no
-    default: Streamlit's cache tells ``f(a)`` from ``f(a, "")``, and the page's call must find the
-    server's. A tower that falls out of this cache ends its process once no page holds it."""
+    file to pass, as a future: loaded once per server, model and checkpoint version (bundles built
+    with the same weights share it; a checkpoint rewritten in place loads again), started by
+    :func:`start_text_tower` when the server opens a bundle (once no page has run for
+    :data:`PRELOAD_IDLE_S`) or by the text search page (at once). A tower that falls out of the cache
+    ends its process once no page holds it."""
+    return _tower_loading(source, weights_file, _checkpoint_stamp(weights_file or source.pretrained))
+
+
+def forget_towers() -> None:
+    """Drop every cached tower (Try again on the text search page): the next ask loads afresh."""
+    _tower_loading.clear()
+
+
+def _checkpoint_stamp(path: str) -> str:
+    """Size and modification time of a checkpoint file (empty for a hub tag or a file not there): part
+    of a tower's cache key, so a checkpoint rewritten in place is not answered by the old weights."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return ""
+    return f"{found.st_size}:{found.st_mtime_ns}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _tower_loading(source: texttower.TowerSource, weights_file: str, stamp: str) -> Future:
+    """:func:`tower_loading`'s cached future; ``stamp`` only keys it. No argument has a default:
+    Streamlit's cache tells ``f(a)`` from ``f(a, "")``, and the page's call must find the server's."""
     future: Future = Future()
     # a daemon thread, not an executor's: stopping the server never waits for a tower still loading
     threading.Thread(target=_load_text_tower, args=(future, source, weights_file, results_folder()), daemon=True,
@@ -333,8 +354,8 @@ def submission_csv(ref: BundleRef, approach_id: str) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-__all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics", "find_bundles",
-           "full_image", "index_thumbnails", "map_canvas", "map_points", "map_reading", "neighbour_index", "open_bundle", "page_ran",
-           "predictions_by_image", "predictions_csv", "projection", "refusal", "report", "results_folder",
-           "scored_images", "start_text_tower", "submission_csv", "text_tower", "tower_loading",
-           "thumbnails"]
+__all__ = ["BundleError", "BundleRef", "background_runs", "bundle_ref", "describe_bundle", "diagnostics",
+           "find_bundles", "forget_towers", "full_image", "index_thumbnails", "map_canvas", "map_points",
+           "map_reading", "neighbour_index", "open_bundle", "page_ran", "predictions_by_image", "predictions_csv",
+           "projection", "refusal", "report", "results_folder", "scored_images", "start_text_tower", "submission_csv",
+           "text_tower", "thumbnails", "tower_loading"]

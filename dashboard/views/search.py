@@ -56,7 +56,7 @@ def unavailable(message: str) -> None:
     st.error(f"**Text search is not available for this bundle here.** {escape.markdown_text(message)}",
              icon=":material/key_off:")
     if st.button("Try again", key="search_retry", icon=":material/refresh:"):
-        loaders.tower_loading.clear()
+        loaders.forget_towers()
         st.rerun()
     st.caption("The rest of the dashboard does not need these weights.")
 
