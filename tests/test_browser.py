@@ -48,8 +48,9 @@ def results(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("results")
 
 
-def dashboard_server(bundle: Path, results: Path, tmp_path_factory):
-    """Yield the URL of the dashboard on a free localhost port, opening ``bundle`` (CORNLENS_BUNDLE)."""
+def dashboard_server(bundle: Path, results: Path, tmp_path_factory, base_path: str = ""):
+    """Yield the URL of the dashboard on a free localhost port, opening ``bundle`` (CORNLENS_BUNDLE),
+    under ``base_path`` (``server.baseUrlPath``, as behind a reverse proxy) when one is given."""
     port = free_port()
     environment = {name: value for name, value in os.environ.items() if name != "CORNLENS_ROOTS"} | {
         "CORNLENS_BUNDLE": str(bundle), "CORNLENS_RESULTS": str(results), "HF_HUB_OFFLINE": "1",
@@ -58,9 +59,10 @@ def dashboard_server(bundle: Path, results: Path, tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "Home.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+         *(["--server.baseUrlPath", base_path] if base_path else [])],
         cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_path}" if base_path else "")
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
