@@ -8,7 +8,8 @@ scheduling priority: the server keeps its interpreter, a person's pages keep the
 phrases and their unit vectors cross the pipe. What the child says is JSON and raw float32 bytes,
 never a pickle, so a child subverted by what it loaded cannot run code in the server. The child ends
 with the server (its end of the pipe closes, or it sees its parent gone while still loading) or when
-the :class:`RemoteTower` is closed or dropped. Windows passes no descriptors to a child: there the tower loads in the server, as before.
+the :class:`RemoteTower` is closed or dropped. Windows passes no descriptors to a child: there the
+tower loads in the server, as before.
 """
 
 from __future__ import annotations
