@@ -26,7 +26,7 @@ def test_table_sums_time_and_keeps_the_largest_peak():
             {"stage": "zeroshot", "seconds": 10.0, "peak_memory_mb": 900.0}]
     lines = timing.table_text(rows).splitlines()
     assert lines[0].split() == ["stage", "time", "peak", "memory"]
-    assert lines[-1].split() == ["total", "11.2s", "900", "MB"]  # 11.25 s shown to one decimal
+    assert lines[-1].split() == ["total", "11.2s", "900", "MiB"]  # 11.25 s shown to one decimal
     assert len(lines) == 4
 
 

@@ -168,7 +168,7 @@ def run(options: RunOptions, stages: Sequence[Stage] | None = None) -> bundle.Bu
         for stage in stages:
             with timing.measured(stage.name, times):
                 run_stage(stage, context)
-            log.info("%s: %.1f s, peak memory %.0f MB", stage.name, times[-1]["seconds"], times[-1]["peak_memory_mb"])
+            log.info("%s: %.1f s, peak memory %.0f MiB", stage.name, times[-1]["seconds"], times[-1]["peak_memory_mb"])
             # after every stage, so that a run stopped later still tells where its time went
             bundle.update_manifest(context.path, lambda manifest: manifest.__setitem__(timing.MANIFEST_KEY, times))
     log.info("time and peak memory per stage:\n%s", timing.table_text(times))

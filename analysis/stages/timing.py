@@ -17,7 +17,7 @@ from typing import Iterator
 
 STATUS = Path("/proc/self/status")
 CLEAR_REFS = Path("/proc/self/clear_refs")
-MANIFEST_KEY = "stage_times"  # manifest: list of {"stage", "seconds", "peak_memory_mb"}, in run order
+MANIFEST_KEY = "stage_times"  # manifest: list of {"stage", "seconds", "peak_memory_mb" (MiB)}, in run order
 
 
 def _reset_peak() -> bool:
@@ -30,7 +30,7 @@ def _reset_peak() -> bool:
 
 
 def peak_memory_mb() -> float:
-    """The process's peak resident memory in MB (since the last reset, where one was possible)."""
+    """The process's peak resident memory in MiB (since the last reset, where one was possible)."""
     try:
         for line in STATUS.read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -56,9 +56,9 @@ def measured(stage: str, rows: list[dict]) -> Iterator[None]:
 def table_text(rows: list[dict]) -> str:
     """The rows as an aligned text table with a total line (time summed, memory the largest peak)."""
     width = max([len("total"), *(len(row["stage"]) for row in rows)])
-    lines = [f"{'stage':{width}s} {'time':>9s} {'peak memory':>12s}"]
-    lines += [f"{row['stage']:{width}s} {row['seconds']:8.1f}s {row['peak_memory_mb']:9.0f} MB" for row in rows]
+    lines = [f"{'stage':{width}s} {'time':>9s} {'peak memory':>13s}"]
+    lines += [f"{row['stage']:{width}s} {row['seconds']:8.1f}s {row['peak_memory_mb']:9.0f} MiB" for row in rows]
     total = sum(row["seconds"] for row in rows)
     peak = max((row["peak_memory_mb"] for row in rows), default=0.0)
-    lines.append(f"{'total':{width}s} {total:8.1f}s {peak:9.0f} MB")
+    lines.append(f"{'total':{width}s} {total:8.1f}s {peak:9.0f} MiB")
     return "\n".join(lines)
