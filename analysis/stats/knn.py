@@ -22,7 +22,7 @@ import torch
 
 # Similarities held at once per block of queries (float32). At 17,801 points a block is ~940 queries, a
 # product as fast per query as one of 4 times the size (2.6 s for every point's 15 neighbours on 2 cores,
-# either way); 256 MiB blocks made the map the peak of `run`'s ConvNeXt stage (+256 MB on ~1.8 GB).
+# either way); 256 MiB blocks, two of them alive at once, made the map the peak of `run`'s ConvNeXt stage.
 BLOCK_BYTES = 64 * 2**20
 # Exact neighbours of every point cost n² products: on a CPU up to this many points (17,800 on 2 cores:
 # seconds, where UMAP's own search first compiles for a minute); beyond it an approximate search is
@@ -69,6 +69,7 @@ def kneighbors(queries: np.ndarray, candidates: np.ndarray, k: int, device: str 
             top = torch.topk(similarities, min(k + 1, similarities.shape[1]), dim=1, sorted=True)
             indices.append(top.indices.cpu().numpy())
             distances.append(top.values.cpu().numpy())
+            del similarities, top  # freed before the next block is built: one block held at a time, not two
     found, similarity = np.concatenate(indices), np.concatenate(distances)
     order = np.lexsort((found, -similarity), axis=1)[:, :k]  # by similarity, then the lower row
     found, similarity = np.take_along_axis(found, order, 1), np.take_along_axis(similarity, order, 1)
