@@ -114,7 +114,6 @@ def test_the_dashboards_tower_runs_in_a_child_process_at_the_lowest_priority(dem
         tower_process.start(missing)
 
 
-
 def test_the_server_never_unpickles_what_the_towers_process_says(tmp_path):
     """A child subverted by what it loaded can send anything down the pipe: the server reads JSON and
     raw float32 bytes only, so a pickle that would run code is refused as not CornLens's, and vectors
@@ -128,20 +127,31 @@ def test_the_server_never_unpickles_what_the_towers_process_says(tmp_path):
         def __reduce__(self):
             return (Path.touch, (tmp_path / "ran",))
 
+    class Running:  # the process a RemoteTower watches: still there
+        def poll(self) -> None:
+            return None
+
     server, child = Pipe()
+    tower = tower_process.RemoteTower(None, "random", "fp32", Running(), server)
     child.send(("vectors", Runs()))  # what the old protocol's recv() would have unpickled
     with pytest.raises(texttower.TowerUnavailable, match="not CornLens's"):
-        tower_process.heard(server)
+        tower.encode(["a broken corn kernel"])
+    assert child.recv() == ["a broken corn kernel"]  # the phrase went out; the answer was refused unread
+    child.send_bytes(b"[" * 100_000)  # JSON nested past Python's stack: refused, not a RecursionError
+    with pytest.raises(texttower.TowerUnavailable, match="not CornLens's"):
+        tower.encode(["a silk cut"])
     assert not (tmp_path / "ran").exists()
+    assert tower.encode([]).shape == (0, 0)  # nothing to ask: no message, as the tower in the server answers
     pickle.loads(pickle.dumps(Runs()))  # the payload does run when unpickled: the check above can fail
     assert (tmp_path / "ran").exists()
 
-    tower_process.say(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 3])
-    said, payload = tower_process.heard(server)
+    tower_process.send_message(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 3])
+    said, payload = tower_process.read_message(server)
     np.testing.assert_array_equal(tower_process.vectors(said, payload, 2), np.ones((2, 3), np.float32))
-    tower_process.say(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 4])
+    tower_process.send_message(child, "vectors", np.ones((2, 3), "<f4").tobytes(), shape=[2, 4])
     with pytest.raises(texttower.TowerUnavailable, match="wrong shape"):
-        tower_process.vectors(*tower_process.heard(server), 2)
+        tower_process.vectors(*tower_process.read_message(server), 2)
+
 
 ORPHAN = """
 import os, sys, threading, time

@@ -6,7 +6,7 @@ click made while the tower loaded waited for it (on 2 cores a confusion-matrix c
 instead of 0.4 s). Here the tower loads and runs in a child process started with the lowest
 scheduling priority: the server keeps its interpreter, a person's pages keep the cores, and only
 phrases and their unit vectors cross the pipe. What the child says is JSON and raw float32 bytes,
-never a pickle, so a child subverted by what it loaded cannot run code in the server. The child ends
+never a pickle, so a child subverted by what it loaded cannot make the server unpickle anything. The child ends
 with the server (its end of the pipe closes, or it sees its parent gone while still loading) or when
 the :class:`RemoteTower` is closed or dropped. Windows passes no descriptors to a child: there the
 tower loads in the server, as before.
@@ -36,6 +36,8 @@ from analysis.models import texttower
 log = logging.getLogger(__name__)
 NICENESS = 19  # the lowest priority: the tower takes a core only when the server and browser leave it idle
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding ``analysis``, for the child's imports
+MESSAGE_BYTES = 64 * 2**20  # the longest message the server reads from the child (a batch of vectors is ~1 MB)
+EXIT_WAIT_S = 10  # how long a tower's process may take to exit once told to, before it is killed
 
 
 @dataclass
@@ -56,10 +58,12 @@ class RemoteTower:
         Raises:
             texttower.TowerUnavailable: the tower's process has stopped (killed for memory, say).
         """
+        if not len(phrases):
+            return np.zeros((0, 0), np.float32)  # as the tower loaded in the server answers
         with self.lock:
             try:
                 self.connection.send([str(phrase) for phrase in phrases])
-                said, payload = heard(self.connection)
+                said, payload = read_message(self.connection)
             except (EOFError, OSError) as error:
                 raise texttower.TowerUnavailable(f"The text tower's process has stopped (exit code "
                                                  f"{self.process.poll()}); load it again.") from error
@@ -72,28 +76,35 @@ class RemoteTower:
         """End the tower's process (it exits when its pipe closes) and wait for it."""
         with self.lock:
             self.connection.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end(self.process)
 
 
-def say(connection: Connection, kind: str, payload: bytes = b"", **fields: object) -> None:
+def end(process: subprocess.Popen) -> int:
+    """Wait for a tower's process told to exit (its pipe closed), killing it after :data:`EXIT_WAIT_S`;
+    its exit code."""
+    try:
+        return process.wait(timeout=EXIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+def send_message(connection: Connection, kind: str, payload: bytes = b"", **fields: object) -> None:
     """Send one message of the child: a line of JSON (``kind`` and ``fields``), then ``payload``'s bytes."""
     connection.send_bytes(json.dumps({"kind": kind, **fields}).encode() + b"\n" + payload)
 
 
-def heard(connection: Connection) -> tuple[dict, bytes]:
-    """One message of the child (:func:`say`): its JSON fields and its payload. Never unpickles.
+def read_message(connection: Connection) -> tuple[dict, bytes]:
+    """One message of the child (:func:`send_message`): its JSON fields and its payload. Never unpickles.
 
     Raises:
-        EOFError, OSError: the pipe closed; texttower.TowerUnavailable: the message is not one of ours.
+        EOFError, OSError: the pipe closed, or the message is longer than :data:`MESSAGE_BYTES`;
+        texttower.TowerUnavailable: the message is not one of ours.
     """
-    header, _, payload = connection.recv_bytes().partition(b"\n")
+    header, _, payload = connection.recv_bytes(maxlength=MESSAGE_BYTES).partition(b"\n")
     try:
         said = json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not text, or nested past Python's stack
         said = None
     if not isinstance(said, dict):
         raise texttower.TowerUnavailable("The text tower's process sent a message that is not CornLens's.")
@@ -141,19 +152,18 @@ def start(source: texttower.TowerSource, weights_file: str | None = None,
     try:
         os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)  # from its interpreter's start, not once its module runs
         connection.send((source, weights_file, allowed_roots))
-        said, _ = heard(connection)
+        said, _ = read_message(connection)
     except (EOFError, OSError, texttower.TowerUnavailable) as error:  # it ended at once, or said nonsense
         connection.close()
-        process.kill()
-        stopped = f"stopped while loading (exit code {process.wait()})"
+        stopped = f"The text tower's process stopped while loading (exit code {end(process)})."
         raise texttower.TowerUnavailable(str(error) if isinstance(error, texttower.TowerUnavailable)
-                                         else f"The text tower's process {stopped}.") from None
+                                         else stopped) from None
     if said.get("kind") == "ready":
         tower = RemoteTower(source, str(said.get("weights")), str(said.get("precision")), process, connection)
         weakref.finalize(tower, release, connection, process)
         return tower
     connection.close()
-    process.wait()
+    end(process)
     if said.get("kind") == "unavailable":
         raise texttower.TowerUnavailable(str(said.get("message")))
     log.error("the text tower failed to load:\n%s", said.get("message"))
@@ -168,20 +178,20 @@ def serve(connection: Connection) -> None:
         try:
             tower = texttower.load_text_tower(source, weights_file, allowed_roots)
         except texttower.TowerUnavailable as error:
-            say(connection, "unavailable", message=str(error))
+            send_message(connection, "unavailable", message=str(error))
             return
         except Exception:  # a bug: the server logs it and the page says so
-            say(connection, "error", message=traceback.format_exc())
+            send_message(connection, "error", message=traceback.format_exc())
             return
-        say(connection, "ready", weights=str(tower.weights), precision=str(tower.precision))
+        send_message(connection, "ready", weights=str(tower.weights), precision=str(tower.precision))
         while True:
             phrases = connection.recv()
             try:
                 encoded = np.ascontiguousarray(tower.encode(phrases), dtype="<f4")
             except Exception:
-                say(connection, "error", message=traceback.format_exc())
+                send_message(connection, "error", message=traceback.format_exc())
                 continue
-            say(connection, "vectors", encoded.tobytes(), shape=list(encoded.shape))
+            send_message(connection, "vectors", encoded.tobytes(), shape=list(encoded.shape))
     except (EOFError, OSError):  # the server closed the pipe or ended
         return
 
