@@ -9,6 +9,7 @@ Large tables are shared between sessions (``st.cache_resource``) and must be tre
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from concurrent.futures import Future
@@ -258,13 +259,15 @@ def forget_towers() -> None:
 
 
 def _checkpoint_stamp(path: str) -> str:
-    """Size and modification time of a checkpoint file (empty for a hub tag or a file not there): part
-    of a tower's cache key, so a checkpoint rewritten in place is not answered by the old weights."""
+    """Size and modification time of a checkpoint file, read as the tower reads its path (``~``
+    expanded; empty for a hub tag or no such file): part of a tower's cache key, so a checkpoint
+    rewritten in place is not answered by the old weights. Only the file's metadata is read here; the
+    tower's process confines what it loads."""
     try:
-        found = os.stat(path)
+        found = os.stat(os.path.expanduser(path.strip()))
     except (OSError, ValueError):
         return ""
-    return f"{found.st_size}:{found.st_mtime_ns}"
+    return f"{found.st_size}:{found.st_mtime_ns}" if stat.S_ISREG(found.st_mode) else ""
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

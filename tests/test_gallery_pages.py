@@ -111,7 +111,6 @@ def test_search_page_says_so_when_the_towers_process_has_stopped_and_loads_it_ag
     assert not app.exception and "most similar to “a silk cut”" in shown_text(app)
 
 
-
 def test_a_checkpoint_rewritten_in_place_loads_again(demo_copy, empty_results):
     """The server keeps one text tower per model, but a checkpoint file rewritten in place (a user
     retrained) is new weights: the next search loads them instead of answering with the old ones."""
@@ -142,6 +141,10 @@ def test_a_checkpoint_rewritten_in_place_loads_again(demo_copy, empty_results):
     save(2, 1_700_000_100)
     second = loaders.text_tower(source, "")
     assert second is not first and not np.allclose(second.encode(phrase), before)
+    first.close()
+    second.close()  # their processes hold torch: not for the rest of the session
+    loaders.forget_towers()
+
 
 def test_search_page_says_which_file_to_pass_when_weights_are_absent(demo_bundle, tmp_path):
     folder = tmp_path / "bundle"
