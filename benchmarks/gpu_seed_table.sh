@@ -77,7 +77,7 @@ rows = manifest.get("stage_times", [])
 (out / "stage_times.json").write_text(json.dumps(rows, indent=1))
 print("\nstage of `run`      time   peak memory (process)")
 for row in rows:
-    print(f"{row['stage']:14s} {row['seconds']:8.1f} s {row['peak_memory_mb']:8.0f} MB")
+    print(f"{row['stage']:14s} {row['seconds']:8.1f} s {row['peak_memory_mb']:8.0f} MiB")
 print(f"{'total':14s} {sum(r['seconds'] for r in rows):8.1f} s")
 print("\napproach                                   accuracy  wall time  device")
 for record in manifest.get("approaches", []):
