@@ -1,6 +1,6 @@
 // Image cards as one element: thumbnail, true label (and split), the chosen approach's answer or
-// every approach's, named (✔/✘, class, confidence), tags, every answer on hover, and a Details button that tells Python which
-// image to open. Built from ``analysis.present.gallery_cards.card``; every string is written as text
+// every approach's, named (✔/✘, class, confidence), tags, every answer on hover, and a Details button
+// that tells Python which image to open. Built from ``analysis.present.gallery_cards.card``; every string is written as text
 // (textContent, title), and a thumbnail is shown only when it is a data: URI of an image.
 
 function badge(name, colour) {

@@ -372,7 +372,7 @@ NAMED_ANSWER_GRID = functools.partial(dense_gallery.compact_grid, per_row=4, eve
 
 @st.fragment
 def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labels: dict[str, str],
-               classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] | None = None) -> None:
+               classes: list[str], key: str, per_page: int = 24, grid: Callable[..., None] = NAMED_ANSWER_GRID) -> None:
     """``grid`` (default :data:`NAMED_ANSWER_GRID`: every card drawn as one element) of one page of
     ``rows`` with a page selector above it. A fragment: turning a page or opening an image reruns
     only the grid, not the charts and filters above it."""
@@ -387,5 +387,5 @@ def paged_grid(rows: pd.DataFrame, ref: BundleRef, approach_ids: list[str], labe
         page = st.pagination(pages, key=page_key, max_visible_pages=7, **KEPT) if pages > 1 else 1
     first = (page - 1) * per_page
     right.caption(f"images {first + 1}–{min(first + per_page, len(rows))} of {len(rows)}" if len(rows) else "no images")
-    (grid or NAMED_ANSWER_GRID)(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
+    grid(tables.page_of(rows, page, per_page), ref, approach_ids, labels, classes, key)
     full_view.show(ref, key)

@@ -328,7 +328,8 @@ def start_text_tower(ref: BundleRef) -> None:
         pass
 
 
-def text_tower(source: texttower.TowerSource, weights_file: str) -> tower_process.RemoteTower | texttower.TextTower | str:
+def text_tower(source: texttower.TowerSource,
+               weights_file: str) -> tower_process.RemoteTower | texttower.TextTower | str:
     """:func:`tower_loading`'s result, waiting for it (the search page asks now: no quiet moment)."""
     _SEARCH_ASKED.set()
     return tower_loading(source, weights_file).result()

@@ -6,8 +6,8 @@ map, build the map (~1 s at 100,000 images), while the browser waited. The serve
 it starts: the modules every page imports, read from the pages' own ``import`` lines (so the list
 never drifts), then the bundle the dashboard shows first, opened with the cached loaders every page
 shares, its thumbnail index, Home's verdict and headline (data, figures, readings) and its first map;
-its CLIP text tower starts loading in a child process once no page has run for a moment. Everything else a page shows is built on its first visit, once per
-bundle version (``dashboard.panels.page_data``).
+its CLIP text tower starts loading in a child process once no page has run for a moment. Everything
+else a page shows is built on its first visit, once per bundle version (``dashboard.panels.page_data``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ def card(row: Mapping, answers: Sequence[tables.Answer], colours: Mapping[str, s
         "label": label,
         "label_colour": colours.get(label, OTHER_COLOUR),
         "split": "" if split == tables.GALLERY_SPLIT else split,
-        "answers": [answer_line(answer, colours, every_answer) for answer in (answers if every_answer else answers[:1])],
+        "answers": [answer_line(answer, colours, every_answer)
+                    for answer in (answers if every_answer else answers[:1])],
         "tags": ", ".join(str(tag) for tag in image_tags),
         "title": f"{image_id}: true {label}" + "".join(
             f"; {answer.approach} says {answer.prediction} ({answer.probability:.0%})" for answer in answers),

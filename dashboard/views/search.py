@@ -37,7 +37,8 @@ def tower_controls(opened) -> tuple[texttower.TowerSource, str] | None:
     return source, weights
 
 
-def load_tower(source: texttower.TowerSource, weights: str, phrase: str) -> tower_process.RemoteTower | texttower.TextTower | None:
+def load_tower(source: texttower.TowerSource, weights: str,
+               phrase: str) -> tower_process.RemoteTower | texttower.TextTower | None:
     """The loaded text tower, or None after saying which file to pass or, with no phrase to search
     yet, that it is still loading (the page stops there). It loads in the background from the
     server's first page on (``loaders.start_text_tower``): the page waits for it only to search."""
